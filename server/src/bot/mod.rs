@@ -1,0 +1,169 @@
+//! The bot: builds the prompt (persona, retrieved knowledge, bounded transcript) and hands it
+//! to an [`Llm`]; [`reply`] streams the answer to the conversation, with timeouts, bounded
+//! retries and cancellation.
+//!
+//! Two implementations fill the [`Llm`] seam: [`openai::OpenAiLlm`] for any
+//! OpenAI-compatible server, and [`offline::OfflineLlm`], which answers from the knowledge
+//! base alone so Baton runs with no model at all.
+
+pub mod offline;
+pub mod openai;
+pub mod reply;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::knowledge::Retrieval;
+use crate::protocol::{Event, EventBody, Speaker};
+
+/// A transcript longer than this (in characters) is cut from the oldest end before it goes
+/// into a prompt, whatever `history_messages` allows.
+const MAX_HISTORY_CHARS: usize = 16_000;
+
+/// One piece of a reply, as the model writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    Text(String),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LlmError {
+    #[error("the model did not answer in time")]
+    Timeout,
+    #[error("the model server answered with an error: {0}")]
+    Server(String),
+    #[error("the reply stream broke: {0}")]
+    Stream(String),
+    #[error("the model returned an empty reply")]
+    Empty,
+}
+
+pub type ReplyStream = BoxStream<'static, Result<Chunk, LlmError>>;
+
+/// A language model (or a stand-in) that streams a reply to a prompt.
+///
+/// Contract: `start` returns once the request is under way; the stream then yields the reply
+/// in order and ends when it is complete. Dropping the stream cancels the request. Timeouts and
+/// retries are the caller's ([`reply`]), so every implementation is held to the same limits.
+#[async_trait]
+pub trait Llm: Send + Sync + 'static {
+    async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Everything a model needs for one reply.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub system: String,
+    /// The transcript, oldest first, ending with the visitor's latest message.
+    pub messages: Vec<PromptMessage>,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// The knowledge retrieved for the latest question (the offline answerer replies from it).
+    pub retrieval: Retrieval,
+    /// Below this confidence the knowledge base is taken not to answer the question.
+    pub min_confidence: f32,
+    /// What to say when it does not.
+    pub no_answer: String,
+}
+
+/// The persona, the rules, and the retrieved passages, numbered so the model can cite them.
+pub fn system_prompt(persona_prompt: &str, bot_name: &str, site_title: &str, retrieval: &Retrieval) -> String {
+    let mut system = format!(
+        "{persona_prompt}\n\nYou are {bot_name}, the AI assistant of {site_title}. Answer from the knowledge base \
+         excerpts below. If they do not contain the answer, say so plainly and offer to connect the visitor with a \
+         person; never invent policies, prices, dates or order details. Reply in the visitor's language, briefly.\n"
+    );
+    if retrieval.hits.is_empty() {
+        system.push_str("\nNo knowledge base excerpt matches this question.\n");
+    } else {
+        system.push_str("\nKnowledge base excerpts:\n");
+        for (i, hit) in retrieval.hits.iter().enumerate() {
+            let passage = &hit.passage;
+            system.push_str(&format!("\n[{}] {} ({})\n{}\n", i + 1, passage.title, passage.url, passage.text));
+        }
+    }
+    system
+}
+
+/// The conversation as model messages: visitor turns are the user's, bot and agent turns the
+/// assistant's (an agent's marked as such so the model does not contradict a person). System
+/// messages and notes are left out. Bounded by `MAX_HISTORY_CHARS` from the newest end.
+pub fn transcript(events: &[std::sync::Arc<Event>]) -> Vec<PromptMessage> {
+    let mut messages: Vec<PromptMessage> = events
+        .iter()
+        .filter_map(|event| match &event.body {
+            EventBody::Message { from: Speaker::Visitor, text, .. } => Some(PromptMessage { role: Role::User, content: text.clone() }),
+            EventBody::Message { from: Speaker::Bot, text, .. } => Some(PromptMessage { role: Role::Assistant, content: text.clone() }),
+            EventBody::Message { from: Speaker::Agent, text, author, .. } => {
+                let name = author.as_ref().map_or("a support agent", |a| a.name.as_str());
+                Some(PromptMessage { role: Role::Assistant, content: format!("[{name}, a person on the support team, wrote:] {text}") })
+            }
+            _ => None,
+        })
+        .collect();
+    let mut total = 0;
+    let keep_from = messages
+        .iter()
+        .rposition(|message| {
+            total += message.content.chars().count();
+            total > MAX_HISTORY_CHARS
+        })
+        .map_or(0, |i| i + 1);
+    messages.drain(..keep_from);
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Author, ConversationId};
+    use std::sync::Arc;
+
+    fn message(from: Speaker, text: &str) -> Arc<Event> {
+        Arc::new(Event {
+            seq: 1,
+            conversation_id: ConversationId::new(),
+            at: chrono::Utc::now(),
+            body: EventBody::Message {
+                id: uuid::Uuid::new_v4(),
+                from,
+                text: text.into(),
+                author: Some(Author { name: "Ana".into() }),
+                client_id: None,
+                sources: vec![],
+                actions: vec![],
+            },
+        })
+    }
+
+    #[test]
+    fn transcript_maps_speakers_to_roles_and_skips_system_messages() {
+        let events = [message(Speaker::Bot, "Hi"), message(Speaker::Visitor, "Refund?"), message(Speaker::System, "x"), message(Speaker::Agent, "Done")];
+        let roles: Vec<Role> = transcript(&events).iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::Assistant, Role::User, Role::Assistant]);
+        assert!(transcript(&events)[2].content.contains("Ana"));
+    }
+
+    #[test]
+    fn transcript_keeps_the_newest_messages_within_the_character_bound() {
+        let long = "a".repeat(MAX_HISTORY_CHARS / 2);
+        let events = [message(Speaker::Visitor, "oldest"), message(Speaker::Bot, &long), message(Speaker::Visitor, &long), message(Speaker::Visitor, "newest")];
+        let kept = transcript(&events);
+        assert_eq!(kept.last().unwrap().content, "newest");
+        assert!(kept.iter().all(|m| m.content != "oldest"));
+        assert!(kept.iter().map(|m| m.content.len()).sum::<usize>() <= MAX_HISTORY_CHARS);
+    }
+}

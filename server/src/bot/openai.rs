@@ -1,0 +1,86 @@
+//! Any OpenAI-compatible chat-completions server (OpenAI, Azure, Ollama, vLLM, llama.cpp
+//! server), streamed over SSE with async-openai.
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
+};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+
+use super::{Chunk, Llm, LlmError, Prompt, ReplyStream, Role};
+use crate::config::LlmSettings;
+
+/// Connecting must not eat the whole first-token budget.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub struct OpenAiLlm {
+    client: Client<OpenAIConfig>,
+}
+
+impl OpenAiLlm {
+    pub fn new(settings: &LlmSettings) -> anyhow::Result<OpenAiLlm> {
+        let mut config = OpenAIConfig::new();
+        if let Some(base) = &settings.base_url {
+            config = config.with_api_base(base.trim_end_matches('/'));
+        }
+        // Local servers (Ollama, llama.cpp) need no key; async-openai still sends a header.
+        let key = settings.api_key.as_ref().map_or_else(|| "none".to_owned(), |k| k.expose_secret().to_owned());
+        config = config.with_api_key(key);
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| anyhow::anyhow!("Failed to build the HTTP client: {e}"))?;
+        Ok(OpenAiLlm { client: Client::with_config(config).with_http_client(http) })
+    }
+}
+
+#[async_trait]
+impl Llm for OpenAiLlm {
+    async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError> {
+        let request = request(prompt);
+        let stream = self.client.chat().create_stream(request).await.map_err(to_llm_error)?;
+        let chunks = stream.filter_map(|item| async move {
+            match item {
+                Ok(response) => {
+                    let text: String = response.choices.into_iter().filter_map(|choice| choice.delta.content).collect();
+                    (!text.is_empty()).then_some(Ok(Chunk::Text(text)))
+                }
+                Err(error) => Some(Err(to_llm_error(error))),
+            }
+        });
+        Ok(Box::pin(chunks))
+    }
+}
+
+#[allow(deprecated)] // `max_tokens`: the field every OpenAI-compatible server understands.
+fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
+    let mut messages: Vec<ChatCompletionRequestMessage> =
+        vec![ChatCompletionRequestSystemMessage::from(prompt.system.as_str()).into()];
+    messages.extend(prompt.messages.iter().map(|m| match m.role {
+        Role::User => ChatCompletionRequestUserMessage::from(m.content.as_str()).into(),
+        Role::Assistant => ChatCompletionRequestAssistantMessage::from(m.content.as_str()).into(),
+    }));
+    CreateChatCompletionRequest {
+        model: prompt.model.clone(),
+        messages,
+        temperature: Some(prompt.temperature),
+        max_tokens: Some(prompt.max_tokens),
+        stream: Some(true),
+        ..Default::default()
+    }
+}
+
+fn to_llm_error(error: OpenAIError) -> LlmError {
+    match error {
+        OpenAIError::ApiError(api) => LlmError::Server(api.to_string()),
+        OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout,
+        OpenAIError::Reqwest(e) => LlmError::Server(e.to_string()),
+        OpenAIError::StreamError(e) => LlmError::Stream(e.to_string()),
+        other => LlmError::Stream(other.to_string()),
+    }
+}

@@ -1,0 +1,237 @@
+//! Streams one bot reply into a conversation: `bot_delta` frames as the model writes, then
+//! the stored `message` whose `id` is the deltas' `reply_id`.
+//!
+//! Limits, all from `[llm]`: the first piece must arrive within `first_token_timeout`, and so
+//! must each next piece (a stalled stream is a failed one); the whole reply within `timeout`.
+//! A failed attempt is retried (at most `max_retries` times, with a short backoff) only while
+//! nothing has reached the visitor, so a visitor never sees a reply start twice. When it still
+//! fails, the visitor is told so at once, the failure is counted on the conversation
+//! ([`Counter::BotErrors`], the escalation policy's `bot_error` signal), and the conversation
+//! carries on: the next question gets a fresh attempt.
+//!
+//! One reply at a time per conversation on this node: questions that arrive while a reply
+//! streams are answered together by one more reply afterwards (the model sees them all in the
+//! transcript), so a burst of messages cannot start a burst of model calls.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::time::{Instant, timeout_at};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{Chunk, Llm, LlmError, Prompt};
+use crate::config::LlmSettings;
+use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
+use crate::sites::Site;
+use crate::store::{Appended, Counter, EventDraft, Store, StoreError};
+
+/// The bot may speak while the conversation is in these states.
+pub const BOT_STATES: &[State] = &[State::Bot, State::Queued];
+/// Backoff before retry n (1-based) is this times 2^(n-1).
+const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+/// Sources listed under a reply.
+const MAX_SOURCES: usize = 3;
+
+pub struct Replier {
+    llm: Arc<dyn Llm>,
+    store: Arc<dyn Store>,
+    settings: LlmSettings,
+    /// Replies under way on this node. Short-held: inserts, flags and removals only.
+    running: Mutex<HashMap<ConversationId, Running>>,
+}
+
+struct Running {
+    cancel: CancellationToken,
+    /// Another question arrived while this reply was streaming.
+    again: bool,
+}
+
+enum Outcome {
+    Done(String),
+    Cancelled { sent_any: bool },
+    Failed { error: LlmError, sent_any: bool },
+}
+
+impl Replier {
+    pub fn new(llm: Arc<dyn Llm>, store: Arc<dyn Store>, settings: LlmSettings) -> Arc<Replier> {
+        Arc::new(Replier { llm, store, settings, running: Mutex::new(HashMap::new()) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ConversationId, Running>> {
+        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Answers the conversation's latest visitor message(s), now or right after the reply
+    /// that is streaming.
+    pub fn request(self: &Arc<Self>, site: Arc<Site>, id: ConversationId) {
+        let mut running = self.lock();
+        if let Some(entry) = running.get_mut(&id) {
+            if entry.cancel.is_cancelled() {
+                entry.cancel = CancellationToken::new();
+            }
+            entry.again = true;
+            return;
+        }
+        running.insert(id, Running { cancel: CancellationToken::new(), again: false });
+        drop(running);
+        let this = self.clone();
+        tokio::spawn(async move { this.run(site, id).await });
+    }
+
+    /// Cuts off the reply streaming in this conversation, if any (takeover, resolve, end).
+    pub fn cancel(&self, id: ConversationId) {
+        if let Some(entry) = self.lock().get_mut(&id) {
+            entry.cancel.cancel();
+            entry.again = false;
+        }
+    }
+
+    async fn run(self: Arc<Self>, site: Arc<Site>, id: ConversationId) {
+        loop {
+            let Some(cancel) = self.lock().get(&id).map(|entry| entry.cancel.clone()) else { return };
+            if let Err(error) = self.answer(&site, id, &cancel).await {
+                tracing::warn!(conversation_id = %id, %error, "bot reply not delivered");
+            }
+            let mut running = self.lock();
+            match running.get_mut(&id) {
+                Some(entry) if entry.again && !entry.cancel.is_cancelled() => entry.again = false,
+                _ => {
+                    running.remove(&id);
+                    return;
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "bot_reply", skip_all, fields(conversation_id = %id, site = %site.config.id))]
+    async fn answer(&self, site: &Site, id: ConversationId, cancel: &CancellationToken) -> Result<(), StoreError> {
+        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        if !BOT_STATES.contains(&conversation.state) {
+            return Ok(());
+        }
+        let events = self.store.recent_events(id, self.settings.history_messages).await?;
+        let messages = super::transcript(&events);
+        let Some(question) = messages.last().filter(|m| m.role == super::Role::User) else { return Ok(()) };
+        let retrieval = site.knowledge.search(&question.content, self.settings.passages);
+        let prompt = self.prompt(site, messages.clone(), retrieval);
+        let reply_id = Uuid::new_v4();
+        let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
+        self.store.publish(id, &typing(true)).await?;
+        let outcome = self.stream(&prompt, id, reply_id, cancel).await;
+        self.store.publish(id, &typing(false)).await?;
+        match outcome {
+            Outcome::Done(text) => self.finish(site, id, reply_id, text, &prompt).await,
+            Outcome::Cancelled { sent_any } => self.cut(id, reply_id, sent_any).await,
+            Outcome::Failed { error, sent_any } => {
+                tracing::warn!(%error, "bot reply failed");
+                self.cut(id, reply_id, sent_any).await?;
+                self.store.incr(id, Counter::BotErrors, 1).await?;
+                let apology = system_message(site.config.bot.error_message.clone());
+                self.store.append(id, EventDraft::new(apology)).await.map(drop)
+            }
+        }
+    }
+
+    fn prompt(&self, site: &Site, messages: Vec<super::PromptMessage>, retrieval: crate::knowledge::Retrieval) -> Prompt {
+        let config = &site.config;
+        Prompt {
+            system: super::system_prompt(&config.persona.system_prompt, &config.persona.bot_name, &config.title, &retrieval),
+            messages,
+            model: config.llm.model.clone().unwrap_or_else(|| self.settings.model.clone()),
+            temperature: config.llm.temperature.unwrap_or(self.settings.temperature),
+            max_tokens: config.llm.max_tokens.unwrap_or(self.settings.max_tokens),
+            retrieval,
+            min_confidence: config.bot.min_confidence,
+            no_answer: config.bot.no_answer.clone(),
+        }
+    }
+
+    async fn stream(&self, prompt: &Prompt, id: ConversationId, reply_id: Uuid, cancel: &CancellationToken) -> Outcome {
+        let deadline = Instant::now() + self.settings.timeout();
+        let mut attempt = 0;
+        loop {
+            let mut text = String::new();
+            let result = tokio::select! {
+                _ = cancel.cancelled() => None,
+                result = self.attempt(prompt, id, reply_id, deadline, &mut text) => Some(result),
+            };
+            let Some(outcome) = result else { return Outcome::Cancelled { sent_any: !text.is_empty() } };
+            match outcome {
+                Ok(()) if text.trim().is_empty() => {
+                    return Outcome::Failed { error: LlmError::Empty, sent_any: !text.is_empty() };
+                }
+                Ok(()) => return Outcome::Done(text),
+                Err(error) if text.is_empty() && attempt < self.settings.max_retries && Instant::now() < deadline => {
+                    attempt += 1;
+                    tracing::info!(%error, attempt, "retrying the model");
+                    tokio::time::sleep(RETRY_BACKOFF * 2u32.pow(attempt - 1)).await;
+                }
+                Err(error) => return Outcome::Failed { error, sent_any: !text.is_empty() },
+            }
+        }
+    }
+
+    /// One request to the model; every piece goes out as a `bot_delta` as it arrives.
+    async fn attempt(&self, prompt: &Prompt, id: ConversationId, reply_id: Uuid, deadline: Instant, text: &mut String) -> Result<(), LlmError> {
+        let stall = self.settings.first_token_timeout();
+        let next_deadline = || (Instant::now() + stall).min(deadline);
+        let mut stream = timeout_at(next_deadline(), self.llm.start(prompt)).await.map_err(|_| LlmError::Timeout)??;
+        while let Some(chunk) = timeout_at(next_deadline(), stream.next()).await.map_err(|_| LlmError::Timeout)? {
+            let Chunk::Text(piece) = chunk?;
+            text.push_str(&piece);
+            let delta = Ephemeral::BotDelta { conversation_id: id, reply_id, text: piece };
+            // A delta that cannot be published is only a lost preview: the stored message follows.
+            if let Err(error) = self.store.publish(id, &delta).await {
+                tracing::debug!(%error, "bot_delta not published");
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, site: &Site, id: ConversationId, reply_id: Uuid, text: String, prompt: &Prompt) -> Result<(), StoreError> {
+        let body = EventBody::Message {
+            id: reply_id,
+            from: Speaker::Bot,
+            text,
+            author: Some(Author { name: site.config.persona.bot_name.clone() }),
+            client_id: None,
+            sources: sources(prompt),
+            actions: vec![],
+        };
+        match self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
+            // A person took over while the reply was streaming: the bot stays silent.
+            Appended::Refused { .. } => self.cut(id, reply_id, true).await,
+            _ => self.store.incr(id, Counter::BotTurns, 1).await.map(drop),
+        }
+    }
+
+    async fn cut(&self, id: ConversationId, reply_id: Uuid, sent_any: bool) -> Result<(), StoreError> {
+        if !sent_any {
+            return Ok(());
+        }
+        self.store.publish(id, &Ephemeral::BotCancelled { conversation_id: id, reply_id }).await
+    }
+}
+
+/// The passages a reply stands on: the best match, and close runners-up, when the knowledge
+/// base covers the question at all.
+fn sources(prompt: &Prompt) -> Vec<Source> {
+    let retrieval = &prompt.retrieval;
+    let Some(best) = retrieval.hits.first().filter(|_| retrieval.confidence >= prompt.min_confidence) else {
+        return Vec::new();
+    };
+    let mut sources: Vec<Source> = Vec::new();
+    for hit in retrieval.hits.iter().filter(|hit| hit.score >= best.score * 0.8) {
+        if sources.len() < MAX_SOURCES && !sources.iter().any(|s| s.url == hit.passage.url) {
+            sources.push(Source { title: hit.passage.title.clone(), url: hit.passage.url.clone() });
+        }
+    }
+    sources
+}
+
+pub fn system_message(text: String) -> EventBody {
+    EventBody::Message { id: Uuid::new_v4(), from: Speaker::System, text, author: None, client_id: None, sources: vec![], actions: vec![] }
+}

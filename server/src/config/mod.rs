@@ -1,0 +1,229 @@
+//! Typed settings: the embedded defaults (`config/default.toml`, compiled in), then the same
+//! file and an optional `local.toml` from the configuration folder (`./config`, or the folder
+//! `BATON_CONFIG` names), then `BATON__SECTION__KEY` environment variables. Sites are one TOML
+//! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
+//! value stops the process with the file and key named instead of failing on first use.
+
+mod origin;
+pub mod site;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use origin::OriginPattern;
+pub use site::SiteConfig;
+
+/// Compiled in so that the binary runs on its defaults with no configuration folder at all.
+const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub llm: LlmSettings,
+    pub limits: Limits,
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+    /// Filled from `sites/*.toml`, not from the settings files.
+    #[serde(skip)]
+    pub sites: Vec<SiteConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 picks a free port (tests do this).
+    pub port: u16,
+    /// How long a graceful shutdown waits for sockets to close before the process exits.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Absent or empty: the in-memory store (one process).
+    #[serde(default)]
+    pub redis_url: Option<SecretString>,
+    /// Key prefix, so several deployments (or test runs) can share one Redis.
+    pub namespace: String,
+    /// The most events a conversation keeps; an append beyond it is refused with `unavailable`.
+    pub max_events_per_conversation: u64,
+    /// Conversations idle for longer than this are forgotten.
+    pub retention_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// OpenAI-compatible base URL, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// The whole reply must finish within this.
+    pub timeout_secs: u64,
+    /// The first token must arrive within this (a hung server is noticed early).
+    pub first_token_timeout_secs: u64,
+    /// Attempts after the first, made only while nothing has been streamed to the visitor.
+    pub max_retries: u32,
+    /// Transcript messages (newest first) sent to the model as context.
+    pub history_messages: usize,
+    /// Knowledge-base passages put in the prompt.
+    pub passages: usize,
+}
+
+impl LlmSettings {
+    /// An LLM is configured when an endpoint or a key is set; otherwise the offline answerer runs.
+    pub fn is_configured(&self) -> bool {
+        self.base_url.is_some() || self.api_key.is_some()
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+    pub fn first_token_timeout(&self) -> Duration {
+        Duration::from_secs(self.first_token_timeout_secs)
+    }
+}
+
+/// Per-socket limits. The frame (64 KiB) and text (4,000 characters) limits are the
+/// protocol's and live in [`crate::protocol`]; these are the operator's to tune.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// A client must send `hello` / `auth` within this or be closed with 4000.
+    pub hello_timeout_secs: u64,
+    /// The server pings this often.
+    pub heartbeat_secs: u64,
+    /// A peer silent (not even a pong) for this long is dropped.
+    pub client_timeout_secs: u64,
+    /// Frames queued for one socket; a socket that falls this far behind is closed (1013) and
+    /// resumes from its last `seq` on reconnect.
+    pub send_queue: usize,
+    /// Token bucket per socket: sustained frames per second and burst.
+    pub rate_per_sec: f64,
+    pub rate_burst: u32,
+    /// Frames refused for rate in a row before the socket is closed with 4008.
+    pub rate_strikes: u32,
+}
+
+impl Limits {
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_secs(self.hello_timeout_secs)
+    }
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_secs(self.client_timeout_secs)
+    }
+}
+
+/// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
+/// not leak credentials and nothing can log the token itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    pub max_chats: u32,
+    pub token_sha256: String,
+}
+
+impl Settings {
+    /// Loads from `BATON_CONFIG` or `./config`.
+    pub fn load() -> anyhow::Result<Settings> {
+        let dir = std::env::var_os("BATON_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        Settings::load_from(&dir)
+    }
+
+    pub fn load_from(dir: &Path) -> anyhow::Result<Settings> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(EMBEDDED_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from(dir.join("default.toml")).required(false))
+            .add_source(config::File::from(dir.join("local.toml")).required(false))
+            .add_source(
+                config::Environment::with_prefix("BATON")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .with_context(|| format!("Failed to read settings from {}", dir.display()))?;
+        let mut settings: Settings = raw
+            .try_deserialize()
+            .with_context(|| format!("Failed to parse settings (embedded defaults, {0}/default.toml, {0}/local.toml, BATON__* variables)", dir.display()))?;
+        settings.apply_openai_env();
+        settings.normalise_empty();
+        settings.validate()?;
+        settings.sites = site::load_all(&dir.join("sites"))?;
+        Ok(settings)
+    }
+
+    /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` are honoured when Baton's own names are unset.
+    fn apply_openai_env(&mut self) {
+        if self.llm.api_key.is_none() {
+            if let Ok(key) = std::env::var("OPENAI_API_KEY") {
+                self.llm.api_key = Some(key.into());
+            }
+        }
+        if self.llm.base_url.is_none() {
+            self.llm.base_url = std::env::var("OPENAI_BASE_URL").ok();
+        }
+    }
+
+    /// An empty variable (`BATON__STORE__REDIS_URL=`) means "unset", as operators expect.
+    fn normalise_empty(&mut self) {
+        use secrecy::ExposeSecret;
+        if self.store.redis_url.as_ref().is_some_and(|url| url.expose_secret().trim().is_empty()) {
+            self.store.redis_url = None;
+        }
+        if self.llm.api_key.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
+            self.llm.api_key = None;
+        }
+        if self.llm.base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
+            self.llm.base_url = None;
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let checks: [(&str, bool, &str); 8] = [
+            ("limits.send_queue", self.limits.send_queue > 0, "must be at least 1"),
+            ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
+            ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),
+            ("limits.heartbeat_secs", self.limits.heartbeat_secs > 0, "must be at least 1"),
+            ("limits.client_timeout_secs", self.limits.client_timeout_secs > self.limits.heartbeat_secs, "must exceed limits.heartbeat_secs"),
+            ("llm.temperature", (0.0..=2.0).contains(&self.llm.temperature), "must lie in 0..=2"),
+            ("llm.timeout_secs", self.llm.timeout_secs >= self.llm.first_token_timeout_secs && self.llm.first_token_timeout_secs > 0, "must be at least llm.first_token_timeout_secs, which must be positive"),
+            ("store.max_events_per_conversation", self.store.max_events_per_conversation > 0, "must be at least 1"),
+        ];
+        for (key, ok, why) in checks {
+            anyhow::ensure!(ok, "settings key `{key}` {why}");
+        }
+        if let Some(url) = &self.llm.base_url {
+            anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "settings key `llm.base_url` must be an http(s) URL, got {url:?}");
+        }
+        for (i, agent) in self.agents.iter().enumerate() {
+            let hex = agent.token_sha256.len() == 64 && agent.token_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            anyhow::ensure!(hex, "settings key `agents[{i}].token_sha256` must be 64 hex digits (sha256 of the token)");
+            anyhow::ensure!(agent.max_chats > 0, "settings key `agents[{i}].max_chats` must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn site(&self, id: &str) -> Option<&SiteConfig> {
+        self.sites.iter().find(|site| site.id == id)
+    }
+}

@@ -1,0 +1,207 @@
+//! One site per `sites/SITE.toml`; its knowledge base is the Markdown under `sites/SITE/kb/`.
+//! Adding a site is adding a file and a folder: nothing else names sites.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::OriginPattern;
+use crate::knowledge::KnowledgeOptions;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The file name without `.toml`; what `?site=` names.
+    #[serde(skip)]
+    pub id: String,
+    /// Where the knowledge base lives: `sites/SITE/kb/`.
+    #[serde(skip)]
+    pub kb_dir: PathBuf,
+    /// Shown in the widget header.
+    pub title: String,
+    /// Browser origins allowed to open a visitor socket (see [`OriginPattern`]).
+    pub allowed_origins: Vec<String>,
+    #[serde(skip)]
+    pub origins: Vec<OriginPattern>,
+    pub persona: Persona,
+    #[serde(default)]
+    pub widget: WidgetLook,
+    #[serde(default)]
+    pub knowledge: KnowledgeOptions,
+    #[serde(default)]
+    pub llm: SiteLlm,
+    #[serde(default)]
+    pub bot: BotBehaviour,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    pub bot_name: String,
+    /// The brand voice: goes first in every prompt to the model.
+    pub system_prompt: String,
+    /// The bot's first message in a new conversation.
+    pub greeting: String,
+    /// Tells the visitor they are talking to an AI; sent in `welcome` and shown by the widget.
+    pub ai_notice: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WidgetLook {
+    pub color: String,
+    /// `right` or `left`.
+    pub position: String,
+    /// Default UI language when the visitor's browser gives none we support.
+    pub locale: String,
+}
+
+impl Default for WidgetLook {
+    fn default() -> Self {
+        WidgetLook { color: "#2457d6".into(), position: "right".into(), locale: "en".into() }
+    }
+}
+
+/// Per-site overrides of the global `[llm]` settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteLlm {
+    pub model: Option<String>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotBehaviour {
+    /// Below this knowledge-base confidence the offline answerer says it has no answer
+    /// instead of quoting a weak match.
+    pub min_confidence: f32,
+    /// Text when nothing in the knowledge base matches (offline answerer).
+    pub no_answer: String,
+    /// Text when the model failed (timeout, error, broken stream).
+    pub error_message: String,
+}
+
+impl Default for BotBehaviour {
+    fn default() -> Self {
+        BotBehaviour {
+            min_confidence: 0.35,
+            no_answer: "I couldn't find anything about that in our help pages. Could you rephrase it, or ask to talk to a person?".into(),
+            error_message: "Sorry, I'm having trouble answering right now. Please try again in a moment, or ask to talk to a person.".into(),
+        }
+    }
+}
+
+/// Reads every `*.toml` directly under `dir`, sorted by name. A missing folder means no sites.
+pub fn load_all(dir: &Path) -> anyhow::Result<Vec<SiteConfig>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        tracing::warn!(dir = %dir.display(), "no sites folder: no site can be served");
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|path| load(path)).collect()
+}
+
+pub fn load(path: &Path) -> anyhow::Result<SiteConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
+    let mut site = parse(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    // unwrap: the path came from a directory listing filtered on the `.toml` extension.
+    site.id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    site.kb_dir = path.with_extension("").join("kb");
+    site.validate().map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    Ok(site)
+}
+
+/// Parses one site file; the error names the key (`persona.greeting: invalid type …`).
+fn parse(text: &str) -> Result<SiteConfig, String> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        format!("key `{key}`: {}", e.into_inner().message())
+    })
+}
+
+impl SiteConfig {
+    fn validate(&mut self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(format!("site id {:?} (the file name) must be 1-64 of a-z, 0-9, - and _", self.id));
+        }
+        self.origins = self
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, p)| OriginPattern::parse(p).map_err(|why| format!("key `allowed_origins[{i}]`: {why}")))
+            .collect::<Result<_, _>>()?;
+        let persona = [
+            ("persona.bot_name", &self.persona.bot_name),
+            ("persona.system_prompt", &self.persona.system_prompt),
+            ("persona.greeting", &self.persona.greeting),
+            ("persona.ai_notice", &self.persona.ai_notice),
+            ("title", &self.title),
+        ];
+        if let Some((key, _)) = persona.iter().find(|(_, value)| value.trim().is_empty()) {
+            return Err(format!("key `{key}` must not be empty"));
+        }
+        if let Some(t) = self.llm.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+            return Err(format!("key `llm.temperature` must lie in 0..=2, got {t}"));
+        }
+        if !(0.0..=1.0).contains(&self.bot.min_confidence) {
+            return Err("key `bot.min_confidence` must lie in 0..=1".into());
+        }
+        if self.widget.position != "right" && self.widget.position != "left" {
+            return Err("key `widget.position` must be \"right\" or \"left\"".into());
+        }
+        Ok(())
+    }
+
+    /// `None` (no `Origin` header: not a browser) is allowed; browsers always send one.
+    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
+        origin.is_none_or(|origin| self.origins.iter().any(|p| p.matches(origin)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    const MINIMAL: &str = r#"
+title = "Shop"
+allowed_origins = ["https://shop.example"]
+[persona]
+bot_name = "Nori"
+system_prompt = "Be kind."
+greeting = "Hi"
+ai_notice = "AI here"
+"#;
+
+    #[test]
+    fn a_minimal_site_parses_with_defaults() {
+        let site = parse(MINIMAL).unwrap();
+        assert_eq!(site.widget.position, "right");
+        assert!(site.llm.model.is_none());
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let bad = MINIMAL.replace("bot_name = \"Nori\"", "bot_name = 3");
+        let error = parse(&bad).unwrap_err();
+        assert!(error.contains("persona.bot_name"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_not_silently_ignored() {
+        let bad = format!("{MINIMAL}\n[llm]\ntemprature = 0.3\n");
+        let error = parse(&bad).unwrap_err();
+        assert!(error.contains("temprature"), "{error}");
+    }
+}

@@ -1,0 +1,192 @@
+//! The conversation state machine: `bot → queued → agent → resolved`, with hand-back
+//! `agent → bot` and re-opening `resolved → bot`. This is the one place that decides who
+//! speaks next; sessions only translate frames into calls here.
+//!
+//! Every change is an event appended to the store (numbered, stored, then delivered), so a
+//! client that reconnects gets exactly what it missed by asking for events after its last
+//! `seq`.
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::bot::reply::{BOT_STATES, Replier, system_message};
+use crate::protocol::{
+    Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
+};
+use crate::sites::Site;
+use crate::store::{Appended, Conversation, EventDraft, NewConversation, Store, StoreError, Visitor};
+
+/// The quick-reply `id` that asks for a person (offered by the escalation policy).
+pub const TALK_TO_PERSON: &str = "talk_to_person";
+
+/// Characters of the page fields kept.
+const MAX_PAGE_FIELD_CHARS: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Unknown, forged, or another site's token: the socket closes with 4001.
+    #[error("unknown or invalid token")]
+    BadToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Opened {
+    pub conversation: Conversation,
+    /// The resume token: only the hash is stored, so a resumed conversation echoes the
+    /// client's own token back.
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct Conversations {
+    store: Arc<dyn Store>,
+    replier: Arc<Replier>,
+}
+
+impl Conversations {
+    pub fn new(store: Arc<dyn Store>, replier: Arc<Replier>) -> Conversations {
+        Conversations { store, replier }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Resumes the conversation `hello.token` names, or starts a new one with the greeting.
+    pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
+        if let Some(token) = &hello.token {
+            let conversation = self.store.conversation_by_token(&hash_token(token)).await?;
+            return match conversation {
+                Some(conversation) if conversation.site == site.config.id => Ok(Opened { conversation, token: token.clone() }),
+                _ => Err(OpenError::BadToken),
+            };
+        }
+        let token = new_token();
+        let visitor = Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
+        let new = NewConversation { id: ConversationId::new(), site: site.config.id.clone(), token_hash: hash_token(&token), visitor };
+        let id = new.id;
+        self.store.create_conversation(new).await?;
+        let greeting = bot_message(site, site.config.persona.greeting.clone());
+        self.store.append(id, EventDraft::new(greeting)).await?;
+        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
+        Ok(Opened { conversation, token })
+    }
+
+    /// Stores the visitor's message (once per `client_id`) and returns the `seq` to ack.
+    pub async fn visitor_message(&self, site: &Arc<Site>, id: ConversationId, client_id: &ClientId, text: Text) -> Result<u64, StoreError> {
+        self.reopen_if_resolved(id).await?;
+        let body = EventBody::Message {
+            id: Uuid::new_v4(),
+            from: Speaker::Visitor,
+            text: text.into_inner(),
+            author: None,
+            client_id: Some(client_id.as_str().to_owned()),
+            sources: vec![],
+            actions: vec![],
+        };
+        let draft = EventDraft::new(body).dedupe(format!("v:{}", client_id.as_str()));
+        match self.store.append(id, draft).await? {
+            Appended::New(event) => {
+                let state = self.state(id).await?;
+                if BOT_STATES.contains(&state) {
+                    self.replier.request(site.clone(), id);
+                }
+                Ok(event.seq)
+            }
+            Appended::Duplicate { seq } => Ok(seq),
+            Appended::Refused { .. } => unreachable!("visitor messages carry no precondition"),
+        }
+    }
+
+    pub async fn typing(&self, id: ConversationId, from: Speaker, on: bool) -> Result<(), StoreError> {
+        self.store.publish(id, &Ephemeral::Typing { conversation_id: id, from, on }).await
+    }
+
+    /// The visitor asked for a person: the conversation joins the queue with that reason.
+    pub async fn request_human(&self, id: ConversationId) -> Result<(), StoreError> {
+        self.escalate(id, Reason::ExplicitRequest, "I've asked a person from our team to join. Please stay here; you can keep writing in the meantime.").await
+    }
+
+    /// Moves a bot conversation to the queue with `reason`, telling the visitor with `notice`.
+    /// A conversation already queued or with an agent is left as it is.
+    pub async fn escalate(&self, id: ConversationId, reason: Reason, notice: &str) -> Result<(), StoreError> {
+        let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
+        if let Appended::New(_) = self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await? {
+            tracing::info!(conversation_id = %id, ?reason, "escalated");
+            self.store.append(id, EventDraft::new(system_message(notice.to_owned()))).await?;
+        }
+        Ok(())
+    }
+
+    /// The visitor left a message for the team (no one could take the chat): kept as an
+    /// internal note, so agents see it in the transcript, and confirmed to the visitor.
+    pub async fn leave_message(&self, id: ConversationId, email: String, text: Text) -> Result<(), StoreError> {
+        let note = EventBody::Note { text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()), author: Author { name: "Visitor".into() } };
+        self.store.append(id, EventDraft::new(note)).await?;
+        let confirm = system_message(format!("Thanks, your message is with our team. We'll reply to {email}."));
+        self.store.append(id, EventDraft::new(confirm)).await.map(drop)
+    }
+
+    pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
+        let value = serde_json::json!({ "score": score, "comment": comment.map(Text::into_inner), "at": chrono::Utc::now() });
+        self.store.set_attr(id, "csat", value).await
+    }
+
+    /// The visitor closed the conversation.
+    pub async fn end(&self, id: ConversationId) -> Result<(), StoreError> {
+        self.replier.cancel(id);
+        let state = EventBody::State { state: State::Resolved, reason: None, agent: None };
+        self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Queued, State::Agent])).await.map(drop)
+    }
+
+    async fn reopen_if_resolved(&self, id: ConversationId) -> Result<(), StoreError> {
+        if self.state(id).await? == State::Resolved {
+            let state = EventBody::State { state: State::Bot, reason: None, agent: None };
+            self.store.append(id, EventDraft::new(state).expect(&[State::Resolved])).await?;
+        }
+        Ok(())
+    }
+
+    async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
+        Ok(self.store.conversation(id).await?.ok_or(StoreError::NotFound)?.state)
+    }
+}
+
+pub fn bot_message(site: &Site, text: String) -> EventBody {
+    EventBody::Message {
+        id: Uuid::new_v4(),
+        from: Speaker::Bot,
+        text,
+        author: Some(Author { name: site.config.persona.bot_name.clone() }),
+        client_id: None,
+        sources: vec![],
+        actions: vec![],
+    }
+}
+
+/// 256 random bits, hex: unguessable, and opaque to the client.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn clip(mut s: String, max_chars: usize) -> String {
+    if let Some((cut, _)) = s.char_indices().nth(max_chars) {
+        s.truncate(cut);
+    }
+    s
+}
+
+fn clip_page(page: crate::protocol::Page) -> crate::protocol::Page {
+    crate::protocol::Page { url: clip(page.url, MAX_PAGE_FIELD_CHARS), title: clip(page.title, MAX_PAGE_FIELD_CHARS) }
+}

@@ -1,0 +1,177 @@
+//! Which sockets on this node follow which conversations, and handing each delivery to them.
+//!
+//! The store calls [`Hub::deliver`] (through the sink from [`Hub::sink`]) in `seq` order per
+//! conversation. Delivery never waits: each socket has a bounded queue, and a socket whose
+//! queue is full is kicked (its session closes it with 1013, and the client resumes from its
+//! last `seq`), so one slow phone cannot hold up a conversation or grow memory without bound.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::ConversationId;
+use crate::store::{Audience, Deliver, Delivery};
+
+/// Cheap to clone; all clones share one table.
+#[derive(Clone, Default)]
+pub struct Hub {
+    /// Short-held: every operation is a map lookup plus non-blocking sends.
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    followers: HashMap<ConversationId, Vec<Follower>>,
+}
+
+struct Follower {
+    id: u64,
+    outbox: Outbox,
+}
+
+/// One socket's end: where its frames go, whether it may see agent-only frames, and how to
+/// tell it that it fell behind.
+#[derive(Clone)]
+pub struct Outbox {
+    pub tx: mpsc::Sender<Delivery>,
+    pub sees_notes: bool,
+    pub kicked: CancellationToken,
+}
+
+impl Outbox {
+    /// A new outbox with a queue of `capacity` frames, and its receiving end.
+    pub fn new(capacity: usize, sees_notes: bool) -> (Outbox, mpsc::Receiver<Delivery>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Outbox { tx, sees_notes, kicked: CancellationToken::new() }, rx)
+    }
+}
+
+/// Following a conversation lasts as long as this value.
+pub struct Subscription {
+    hub: Hub,
+    conversation_id: ConversationId,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut inner = self.hub.lock();
+        if let Some(list) = inner.followers.get_mut(&self.conversation_id) {
+            list.retain(|follower| follower.id != self.id);
+            if list.is_empty() {
+                inner.followers.remove(&self.conversation_id);
+            }
+        }
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The sink to give the store.
+    pub fn sink(&self) -> Deliver {
+        let hub = self.clone();
+        Arc::new(move |delivery| hub.deliver(delivery))
+    }
+
+    pub fn subscribe(&self, conversation_id: ConversationId, outbox: Outbox) -> Subscription {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.followers.entry(conversation_id).or_default().push(Follower { id, outbox });
+        Subscription { hub: self.clone(), conversation_id, id }
+    }
+
+    pub fn deliver(&self, delivery: Delivery) {
+        let inner = self.lock();
+        let Some(followers) = inner.followers.get(&delivery.conversation_id) else { return };
+        for follower in followers {
+            let outbox = &follower.outbox;
+            if delivery.audience == Audience::Agents && !outbox.sees_notes {
+                continue;
+            }
+            if outbox.kicked.is_cancelled() {
+                continue;
+            }
+            if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(delivery.clone()) {
+                tracing::warn!(conversation_id = %delivery.conversation_id, "socket fell behind; closing it so it resumes");
+                outbox.kicked.cancel();
+            }
+        }
+    }
+
+    /// Sockets following `conversation_id` on this node.
+    pub fn followers(&self, conversation_id: ConversationId) -> usize {
+        self.lock().followers.get(&conversation_id).map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ConversationId, Ephemeral};
+
+    fn delivery(id: ConversationId, audience: Audience) -> Delivery {
+        let mut d = Delivery::ephemeral(id, &Ephemeral::CsatRequest { conversation_id: id });
+        d.audience = audience;
+        d
+    }
+
+    #[test]
+    fn deliveries_reach_only_followers_of_that_conversation() {
+        let hub = Hub::new();
+        let (a, b) = (ConversationId::new(), ConversationId::new());
+        let (outbox, mut rx) = Outbox::new(4, false);
+        let _sub = hub.subscribe(a, outbox);
+        hub.deliver(delivery(b, Audience::Everyone));
+        hub.deliver(delivery(a, Audience::Everyone));
+        assert_eq!(rx.try_recv().unwrap().conversation_id, a);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn notes_skip_visitor_sockets() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (visitor, mut visitor_rx) = Outbox::new(4, false);
+        let (agent, mut agent_rx) = Outbox::new(4, true);
+        let _v = hub.subscribe(id, visitor);
+        let _a = hub.subscribe(id, agent);
+        hub.deliver(delivery(id, Audience::Agents));
+        assert!(visitor_rx.try_recv().is_err());
+        assert!(agent_rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_full_queue_kicks_the_socket_instead_of_blocking() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (outbox, _rx) = Outbox::new(1, false);
+        let kicked = outbox.kicked.clone();
+        let _sub = hub.subscribe(id, outbox);
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(!kicked.is_cancelled());
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(kicked.is_cancelled());
+    }
+
+    #[test]
+    fn dropping_the_subscription_unfollows() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (outbox, _rx) = Outbox::new(1, false);
+        let sub = hub.subscribe(id, outbox);
+        assert_eq!(hub.followers(id), 1);
+        drop(sub);
+        assert_eq!(hub.followers(id), 0);
+    }
+}

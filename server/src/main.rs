@@ -1,0 +1,24 @@
+//! The `baton` binary: `baton serve` (the default) runs the server, `baton signals` replays
+//! transcripts through the escalation policy. Everything else lives in the library.
+
+use baton::cli::{Cli, Command, CommandExt};
+use baton::config::Settings;
+use baton::startup::Application;
+use baton::telemetry;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(std::env::var("TEST_LOG").is_ok() || cli.command.is_serve());
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("baton: bad configuration: {error:#}");
+            std::process::exit(2);
+        }
+    };
+    match cli.command.unwrap_or_default() {
+        Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+    }
+}

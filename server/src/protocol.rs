@@ -1,0 +1,420 @@
+//! The wire contract (`docs/protocol.md`). Every frame is one JSON object with a snake_case
+//! `type`. Client frames are parsed here, once, into validated types; the rest of the server
+//! never sees raw JSON. Names in this file are a contract with every client: add, never rename.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A frame larger than this closes the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The longest message text, in characters (not bytes: a Chinese sentence is as long as an English one).
+pub const MAX_TEXT_CHARS: usize = 4_000;
+/// `client_id` length bounds.
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Close codes (the protocol's "Close codes").
+pub mod close {
+    pub const NO_HELLO: u16 = 4000;
+    pub const BAD_TOKEN: u16 = 4001;
+    pub const REFUSED: u16 = 4003;
+    pub const RATE_LIMITED: u16 = 4008;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub Uuid);
+
+impl ConversationId {
+    pub fn new() -> ConversationId {
+        ConversationId(Uuid::new_v4())
+    }
+}
+
+impl Default for ConversationId {
+    fn default() -> Self {
+        ConversationId::new()
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Bot,
+    Queued,
+    Agent,
+    Resolved,
+}
+
+/// Who wrote a message (`from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Visitor,
+    Bot,
+    Agent,
+    System,
+}
+
+/// Why a conversation was escalated to people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    ExplicitRequest,
+    NegativeSentiment,
+    LowConfidence,
+    RepeatedQuestion,
+    Topic,
+    BotError,
+    MaxTurns,
+    Transfer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub title: String,
+    pub url: String,
+}
+
+/// A quick reply offered under a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// What happened, without the numbering the store gives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    Message {
+        id: Uuid,
+        from: Speaker,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<Author>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<Source>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<Action>,
+    },
+    State {
+        state: State,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<Reason>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentRef>,
+    },
+    /// Internal agent note: delivered to agents only, never to a visitor.
+    Note { text: String, author: Author },
+}
+
+impl EventBody {
+    pub fn is_agent_only(&self) -> bool {
+        matches!(self, EventBody::Note { .. })
+    }
+}
+
+/// A stored, numbered conversation event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub conversation_id: ConversationId,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Socket error codes (`{"type":"error","code":…}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidFrame,
+    TooLong,
+    RateLimited,
+    NotFound,
+    AlreadyTaken,
+    Forbidden,
+    Unavailable,
+}
+
+/// Frames the server sends that are not stored events.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Ephemeral {
+    Welcome {
+        conversation_id: ConversationId,
+        token: String,
+        state: State,
+        last_seq: u64,
+        ai_notice: String,
+    },
+    Ack {
+        client_id: String,
+        seq: u64,
+    },
+    BotDelta {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+        text: String,
+    },
+    BotCancelled {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        from: Speaker,
+        on: bool,
+    },
+    Queue {
+        conversation_id: ConversationId,
+        position: u32,
+        eta_seconds: Option<u32>,
+    },
+    CsatRequest {
+        conversation_id: ConversationId,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+impl Ephemeral {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Ephemeral {
+        Ephemeral::Error { code, message: message.into() }
+    }
+}
+
+/// `hello` as sent by the visitor.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Hello {
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub last_seq: u64,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub page: Option<Page>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// Raw visitor frames as they arrive; [`VisitorFrame::parse`] validates them.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RawVisitorFrame {
+    Hello(Hello),
+    Message { client_id: String, text: String },
+    Typing { on: bool },
+    RequestHuman {},
+    Action { id: String },
+    LeaveMessage { email: String, text: String },
+    Csat { score: u8, #[serde(default)] comment: Option<String> },
+    End {},
+}
+
+/// A validated visitor frame.
+#[derive(Debug, Clone)]
+pub enum VisitorFrame {
+    Hello(Hello),
+    Message { client_id: ClientId, text: Text },
+    Typing { on: bool },
+    RequestHuman,
+    Action { id: String },
+    LeaveMessage { email: String, text: Text },
+    Csat { score: u8, comment: Option<Text> },
+    End,
+}
+
+/// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("text is longer than {MAX_TEXT_CHARS} characters")]
+    TooLong,
+}
+
+impl FrameError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            FrameError::Invalid(_) => ErrorCode::InvalidFrame,
+            FrameError::TooLong => ErrorCode::TooLong,
+        }
+    }
+}
+
+impl VisitorFrame {
+    pub fn parse(json: &str) -> Result<VisitorFrame, FrameError> {
+        let raw: RawVisitorFrame = serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
+        Ok(match raw {
+            RawVisitorFrame::Hello(hello) => VisitorFrame::Hello(hello),
+            RawVisitorFrame::Message { client_id, text } => {
+                VisitorFrame::Message { client_id: ClientId::parse(client_id)?, text: Text::parse(text)? }
+            }
+            RawVisitorFrame::Typing { on } => VisitorFrame::Typing { on },
+            RawVisitorFrame::RequestHuman {} => VisitorFrame::RequestHuman,
+            RawVisitorFrame::Action { id } => VisitorFrame::Action { id: bounded(id, "action id", MAX_CLIENT_ID_CHARS)? },
+            RawVisitorFrame::LeaveMessage { email, text } => {
+                VisitorFrame::LeaveMessage { email: Email::parse(email)?.0, text: Text::parse(text)? }
+            }
+            RawVisitorFrame::Csat { score, comment } => {
+                if !(1..=5).contains(&score) {
+                    return Err(FrameError::Invalid("csat score must be 1 to 5".into()));
+                }
+                let comment = comment.filter(|c| !c.trim().is_empty()).map(Text::parse).transpose()?;
+                VisitorFrame::Csat { score, comment }
+            }
+            RawVisitorFrame::End {} => VisitorFrame::End,
+        })
+    }
+}
+
+/// serde's messages are precise but name Rust types; keep the useful part for clients.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    if message.starts_with("unknown variant") {
+        let kind = message.split('`').nth(1).unwrap_or("?");
+        return format!("unknown frame type {kind:?}");
+    }
+    if message.contains("missing field `type`") {
+        return "a frame needs a \"type\"".into();
+    }
+    format!("malformed frame: {message}")
+}
+
+/// A client's idempotency key: 1-64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: String) -> Result<ClientId, FrameError> {
+        bounded(raw, "client_id", MAX_CLIENT_ID_CHARS).map(ClientId)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Message text: 1-4,000 characters, not only whitespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(raw: String) -> Result<Text, FrameError> {
+        if raw.trim().is_empty() {
+            return Err(FrameError::Invalid("text must not be empty".into()));
+        }
+        if raw.chars().count() > MAX_TEXT_CHARS {
+            return Err(FrameError::TooLong);
+        }
+        Ok(Text(raw))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+struct Email(String);
+
+impl Email {
+    /// Deliberately loose (one `@`, a dot after it): the address is for a person to read.
+    fn parse(raw: String) -> Result<Email, FrameError> {
+        let trimmed = raw.trim();
+        let valid = trimmed.len() <= 254
+            && trimmed.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'))
+            && !trimmed.chars().any(char::is_whitespace);
+        if valid { Ok(Email(trimmed.to_owned())) } else { Err(FrameError::Invalid("email is not a valid address".into())) }
+    }
+}
+
+fn bounded(raw: String, what: &str, max: usize) -> Result<String, FrameError> {
+    let chars = raw.chars().count();
+    if chars == 0 || chars > max {
+        return Err(FrameError::Invalid(format!("{what} must be 1 to {max} characters")));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_frame_is_validated_at_the_edge() {
+        let frame = VisitorFrame::parse(r#"{"type":"message","client_id":"c1","text":"Hi"}"#).unwrap();
+        assert!(matches!(frame, VisitorFrame::Message { ref text, .. } if text.as_str() == "Hi"));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_unknown_types_refused() {
+        assert!(VisitorFrame::parse(r#"{"type":"end","extra":1}"#).is_ok());
+        let error = VisitorFrame::parse(r#"{"type":"dance"}"#).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidFrame);
+        assert!(error.to_string().contains("dance"), "{error}");
+    }
+
+    #[test]
+    fn text_is_counted_in_characters_not_bytes() {
+        assert!(Text::parse("é".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert_eq!(Text::parse("a".repeat(MAX_TEXT_CHARS + 1)).unwrap_err(), FrameError::TooLong);
+        assert!(Text::parse("   ".into()).is_err());
+    }
+
+    #[test]
+    fn client_id_and_csat_are_bounded() {
+        assert!(ClientId::parse(String::new()).is_err());
+        assert!(ClientId::parse("x".repeat(65)).is_err());
+        assert!(VisitorFrame::parse(r#"{"type":"csat","score":6}"#).is_err());
+        assert!(VisitorFrame::parse(r#"{"type":"leave_message","email":"nope","text":"hi"}"#).is_err());
+    }
+
+    #[test]
+    fn events_serialise_flat_with_their_type() {
+        let event = Event {
+            seq: 3,
+            conversation_id: ConversationId::new(),
+            at: Utc::now(),
+            body: EventBody::State { state: State::Queued, reason: Some(Reason::ExplicitRequest), agent: None },
+        };
+        let json: serde_json::Value = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "state");
+        assert_eq!(json["seq"], 3);
+        assert_eq!(json["reason"], "explicit_request");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+}

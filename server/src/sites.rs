@@ -1,0 +1,44 @@
+//! The sites this node serves, loaded once at start: each site's configuration with its
+//! knowledge base indexed and ready.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::SiteConfig;
+use crate::knowledge::KnowledgeBase;
+
+pub struct Site {
+    pub config: SiteConfig,
+    pub knowledge: KnowledgeBase,
+}
+
+impl Site {
+    pub fn load(config: SiteConfig) -> anyhow::Result<Site> {
+        let knowledge = KnowledgeBase::load(&config.kb_dir, &config.knowledge)
+            .with_context(|| format!("Failed to load the knowledge base of site {:?}", config.id))?;
+        tracing::info!(site = %config.id, passages = knowledge.len(), "site loaded");
+        Ok(Site { config, knowledge })
+    }
+}
+
+/// Read-only after start, so plain shared maps suffice.
+#[derive(Clone, Default)]
+pub struct Sites {
+    by_id: Arc<HashMap<String, Arc<Site>>>,
+}
+
+impl Sites {
+    pub fn load(configs: &[SiteConfig]) -> anyhow::Result<Sites> {
+        let by_id = configs
+            .iter()
+            .map(|config| Site::load(config.clone()).map(|site| (config.id.clone(), Arc::new(site))))
+            .collect::<anyhow::Result<HashMap<_, _>>>()?;
+        Ok(Sites { by_id: Arc::new(by_id) })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Site>> {
+        self.by_id.get(id).cloned()
+    }
+}

@@ -1,0 +1,163 @@
+//! Wiring: builds the store, hub, bot and sites from settings, binds the listener, and runs
+//! the HTTP server until a signal asks it to stop.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Compress;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::bot::offline::OfflineLlm;
+use crate::bot::openai::OpenAiLlm;
+use crate::bot::reply::Replier;
+use crate::bot::Llm;
+use crate::config::Settings;
+use crate::conversation::Conversations;
+use crate::hub::Hub;
+use crate::routes;
+use crate::sites::Sites;
+use crate::store::Store;
+use crate::store::memory::MemoryStore;
+
+/// How often the in-memory store forgets conversations idle past the retention.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// What every request handler and socket session shares.
+pub struct AppState {
+    pub settings: Settings,
+    pub sites: Sites,
+    pub hub: Hub,
+    pub conversations: Conversations,
+    /// Cancelled on shutdown: every socket closes with 1001 so clients reconnect elsewhere.
+    pub shutdown: CancellationToken,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let hub = Hub::new();
+        let store = build_store(&settings, &hub)?;
+        let llm = build_llm(&settings)?;
+        let replier = Replier::new(llm, store.clone(), settings.llm.clone());
+        let sites = Sites::load(&settings.sites)?;
+        let shutdown = CancellationToken::new();
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).with_context(|| format!("Failed to bind {address}"))?;
+        let port = listener.local_addr().context("Failed to read the bound address")?.port();
+        let shutdown_timeout = settings.server.shutdown_timeout_secs;
+        let state = web::Data::new(AppState { settings, sites, hub, conversations: Conversations::new(store, replier), shutdown: shutdown.clone() });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .wrap(tracing_actix())
+                .app_data(state.clone())
+                .service(routes::healthz)
+                .service(routes::readyz)
+                .service(routes::demo_page)
+                .service(routes::widget_js)
+                .service(routes::widget_settings)
+                .service(routes::visitor_ws)
+        })
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)
+        .context("Failed to start the HTTP server")?
+        .run();
+        tracing::info!(port, "baton listening");
+        Ok(Application { port, server, shutdown })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cancelling it shuts the server down gracefully (what SIGTERM does).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM or the shutdown token, then closes every socket with 1001
+    /// and lets in-flight requests finish within the shutdown timeout.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = wait_for_signal() => tracing::info!("signal received: shutting down"),
+                () = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+            // Give sessions a moment to send their close frames before workers stop.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            handle.stop(true).await;
+        });
+        self.server.await.context("HTTP server failed")
+    }
+}
+
+fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn Store>> {
+    anyhow::ensure!(
+        settings.store.redis_url.is_none(),
+        "store.redis_url is set, but this build has only the in-memory store"
+    );
+    let retention = Duration::from_secs(settings.store.retention_hours * 3600);
+    let store = Arc::new(MemoryStore::new(hub.sink(), settings.store.max_events_per_conversation, retention));
+    let sweeper = Arc::downgrade(&store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        while let Some(store) = {
+            tick.tick().await;
+            sweeper.upgrade()
+        } {
+            let removed = store.sweep(chrono::Utc::now());
+            if removed > 0 {
+                tracing::info!(removed, "expired idle conversations");
+            }
+        }
+    });
+    Ok(store)
+}
+
+fn build_llm(settings: &Settings) -> anyhow::Result<Arc<dyn Llm>> {
+    if settings.llm.is_configured() {
+        tracing::info!(base_url = settings.llm.base_url.as_deref().unwrap_or("https://api.openai.com/v1"), model = %settings.llm.model, "bot: OpenAI-compatible model");
+        Ok(Arc::new(OpenAiLlm::new(&settings.llm)?))
+    } else {
+        tracing::info!("bot: offline knowledge-base answerer (no LLM configured)");
+        Ok(Arc::new(OfflineLlm))
+    }
+}
+
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r %s %Dms").log_target("baton::http")
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,176 @@
+//! The embedded default store: everything in this process, nothing to install.
+//!
+//! One `std::sync::Mutex` guards all conversations. Every operation under it is short and
+//! never awaits, and delivery to the hub happens under it too: that is what keeps delivery
+//! in `seq` order when two tasks append to one conversation at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Appended, Conversation, Counter, Deliver, Delivery, EventDraft, NewConversation, Store, StoreError};
+use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, State};
+
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    deliver: Deliver,
+    max_events: u64,
+    retention: Duration,
+}
+
+#[derive(Default)]
+struct Inner {
+    conversations: HashMap<ConversationId, Entry>,
+    by_token: HashMap<String, ConversationId>,
+}
+
+struct Entry {
+    conversation: Conversation,
+    token_hash: String,
+    events: Vec<Arc<Event>>,
+    dedupe: HashMap<String, u64>,
+    last_activity: DateTime<Utc>,
+}
+
+impl MemoryStore {
+    pub fn new(deliver: Deliver, max_events: u64, retention: Duration) -> MemoryStore {
+        MemoryStore { inner: Mutex::new(Inner::default()), deliver, max_events, retention }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets conversations idle for longer than the retention; returns how many.
+    pub fn sweep(&self, now: DateTime<Utc>) -> usize {
+        let cutoff = now - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+        let mut inner = self.lock();
+        let expired: Vec<(ConversationId, String)> = inner
+            .conversations
+            .iter()
+            .filter(|(_, entry)| entry.last_activity < cutoff)
+            .map(|(id, entry)| (*id, entry.token_hash.clone()))
+            .collect();
+        for (id, token_hash) in &expired {
+            inner.conversations.remove(id);
+            inner.by_token.remove(token_hash);
+        }
+        expired.len()
+    }
+
+    fn with_entry<T>(&self, id: ConversationId, f: impl FnOnce(&mut Entry) -> T) -> Result<T, StoreError> {
+        let mut inner = self.lock();
+        inner.conversations.get_mut(&id).map(f).ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError> {
+        let now = Utc::now();
+        let conversation = Conversation {
+            id: new.id,
+            site: new.site,
+            state: State::Bot,
+            last_seq: 0,
+            created_at: now,
+            visitor: new.visitor,
+            counters: Default::default(),
+            attrs: Default::default(),
+        };
+        let entry = Entry {
+            conversation: conversation.clone(),
+            token_hash: new.token_hash.clone(),
+            events: Vec::new(),
+            dedupe: HashMap::new(),
+            last_activity: now,
+        };
+        let mut inner = self.lock();
+        inner.by_token.insert(new.token_hash, new.id);
+        inner.conversations.insert(new.id, entry);
+        Ok(conversation)
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.clone()))
+    }
+
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
+        let inner = self.lock();
+        let found = inner.by_token.get(token_hash).and_then(|id| inner.conversations.get(id));
+        Ok(found.map(|entry| entry.conversation.clone()))
+    }
+
+    async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError> {
+        let max_events = self.max_events;
+        let deliver = &self.deliver;
+        self.with_entry(id, |entry| {
+            if let Some(seq) = draft.dedupe.as_ref().and_then(|key| entry.dedupe.get(key)) {
+                return Ok(Appended::Duplicate { seq: *seq });
+            }
+            let state = entry.conversation.state;
+            if draft.expect.is_some_and(|expected| !expected.contains(&state)) {
+                return Ok(Appended::Refused { state });
+            }
+            if entry.conversation.last_seq >= max_events {
+                return Err(StoreError::Full(max_events));
+            }
+            let seq = entry.conversation.last_seq + 1;
+            let now = Utc::now();
+            let event = Arc::new(Event { seq, conversation_id: id, at: now, body: draft.body });
+            if let EventBody::State { state, .. } = &event.body {
+                entry.conversation.state = *state;
+            }
+            entry.conversation.last_seq = seq;
+            entry.last_activity = now;
+            entry.events.push(event.clone());
+            if let Some(key) = draft.dedupe {
+                entry.dedupe.insert(key, seq);
+            }
+            deliver(Delivery::event(&event));
+            Ok(Appended::New(event))
+        })?
+    }
+
+    async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError> {
+        self.with_entry(id, |entry| {
+            // seq n is at index n-1: events are never removed from a live conversation.
+            let start = usize::try_from(after).unwrap_or(usize::MAX).min(entry.events.len());
+            entry.events[start..].iter().take(limit).cloned().collect()
+        })
+    }
+
+    async fn recent_events(&self, id: ConversationId, limit: usize) -> Result<Vec<Arc<Event>>, StoreError> {
+        self.with_entry(id, |entry| {
+            let start = entry.events.len().saturating_sub(limit);
+            entry.events[start..].to_vec()
+        })
+    }
+
+    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError> {
+        (self.deliver)(Delivery::ephemeral(id, frame));
+        Ok(())
+    }
+
+    async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError> {
+        self.with_entry(id, |entry| {
+            let value = entry.conversation.counters.entry(counter).or_insert(0);
+            *value += by;
+            *value
+        })
+    }
+
+    async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError> {
+        self.with_entry(id, |entry| {
+            entry.conversation.attrs.insert(key.to_owned(), value);
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
