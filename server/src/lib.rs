@@ -14,6 +14,9 @@
 //! - [`store`]: conversations and numbered events (the `Store` seam: memory, later Redis).
 //! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline).
 //! - [`knowledge`]: Markdown knowledge bases and retrieval with a confidence score.
+//! - [`signals`]: cheap per-turn signals: explicit requests, sentiment and its trend,
+//!   repeats, sensitive topics, confidence.
+//! - [`escalation`]: the per-site policy that turns signals into a decision with a reason.
 //! - [`sites`]: the sites served, with their knowledge loaded.
 //! - [`cli`]: the command line.
 
@@ -21,11 +24,13 @@ pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod conversation;
+pub mod escalation;
 pub mod hub;
 pub mod knowledge;
 pub mod protocol;
 pub mod routes;
 pub mod session;
+pub mod signals;
 pub mod sites;
 pub mod startup;
 pub mod store;

@@ -163,43 +163,14 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Ephemeral {
-    Welcome {
-        conversation_id: ConversationId,
-        token: String,
-        state: State,
-        last_seq: u64,
-        ai_notice: String,
-    },
-    Ack {
-        client_id: String,
-        seq: u64,
-    },
-    BotDelta {
-        conversation_id: ConversationId,
-        reply_id: Uuid,
-        text: String,
-    },
-    BotCancelled {
-        conversation_id: ConversationId,
-        reply_id: Uuid,
-    },
-    Typing {
-        conversation_id: ConversationId,
-        from: Speaker,
-        on: bool,
-    },
-    Queue {
-        conversation_id: ConversationId,
-        position: u32,
-        eta_seconds: Option<u32>,
-    },
-    CsatRequest {
-        conversation_id: ConversationId,
-    },
-    Error {
-        code: ErrorCode,
-        message: String,
-    },
+    Welcome { conversation_id: ConversationId, token: String, state: State, last_seq: u64, ai_notice: String },
+    Ack { client_id: String, seq: u64 },
+    BotDelta { conversation_id: ConversationId, reply_id: Uuid, text: String },
+    BotCancelled { conversation_id: ConversationId, reply_id: Uuid },
+    Typing { conversation_id: ConversationId, from: Speaker, on: bool },
+    Queue { conversation_id: ConversationId, position: u32, eta_seconds: Option<u32> },
+    CsatRequest { conversation_id: ConversationId },
+    Error { code: ErrorCode, message: String },
 }
 
 impl Ephemeral {
@@ -234,12 +205,26 @@ pub struct Page {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum RawVisitorFrame {
     Hello(Hello),
-    Message { client_id: String, text: String },
-    Typing { on: bool },
+    Message {
+        client_id: String,
+        text: String,
+    },
+    Typing {
+        on: bool,
+    },
     RequestHuman {},
-    Action { id: String },
-    LeaveMessage { email: String, text: String },
-    Csat { score: u8, #[serde(default)] comment: Option<String> },
+    Action {
+        id: String,
+    },
+    LeaveMessage {
+        email: String,
+        text: String,
+    },
+    Csat {
+        score: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
     End {},
 }
 
@@ -276,7 +261,8 @@ impl FrameError {
 
 impl VisitorFrame {
     pub fn parse(json: &str) -> Result<VisitorFrame, FrameError> {
-        let raw: RawVisitorFrame = serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
+        let raw: RawVisitorFrame =
+            serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
         Ok(match raw {
             RawVisitorFrame::Hello(hello) => VisitorFrame::Hello(hello),
             RawVisitorFrame::Message { client_id, text } => {
@@ -284,7 +270,9 @@ impl VisitorFrame {
             }
             RawVisitorFrame::Typing { on } => VisitorFrame::Typing { on },
             RawVisitorFrame::RequestHuman {} => VisitorFrame::RequestHuman,
-            RawVisitorFrame::Action { id } => VisitorFrame::Action { id: bounded(id, "action id", MAX_CLIENT_ID_CHARS)? },
+            RawVisitorFrame::Action { id } => {
+                VisitorFrame::Action { id: bounded(id, "action id", MAX_CLIENT_ID_CHARS)? }
+            }
             RawVisitorFrame::LeaveMessage { email, text } => {
                 VisitorFrame::LeaveMessage { email: Email::parse(email)?.0, text: Text::parse(text)? }
             }
@@ -355,9 +343,15 @@ impl Email {
     fn parse(raw: String) -> Result<Email, FrameError> {
         let trimmed = raw.trim();
         let valid = trimmed.len() <= 254
-            && trimmed.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'))
+            && trimmed
+                .split_once('@')
+                .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'))
             && !trimmed.chars().any(char::is_whitespace);
-        if valid { Ok(Email(trimmed.to_owned())) } else { Err(FrameError::Invalid("email is not a valid address".into())) }
+        if valid {
+            Ok(Email(trimmed.to_owned()))
+        } else {
+            Err(FrameError::Invalid("email is not a valid address".into()))
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use crate::session;
 use crate::startup::AppState;
 
 /// The widget: the shared protocol client, then the UI, compiled in (no JS build to run Baton).
-const WIDGET_JS: &str = concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/src/widget.js"));
+const WIDGET_JS: &str =
+    concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/src/widget.js"));
 const DEMO_PAGE: &str = include_str!("../../widget-js/demo/index.html");
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,11 @@ pub async fn widget_js() -> HttpResponse {
 
 /// Appearance defaults for the widget; readable from the site's allowed origins.
 #[get("/v1/sites/{site}/widget")]
-pub async fn widget_settings(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
+pub async fn widget_settings(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
     let site = state.sites.get(&path).ok_or(HttpError::UnknownSite)?;
     let origin = origin(&req);
     if !site.config.allows_origin(origin) {
@@ -101,13 +106,19 @@ pub struct VisitorQuery {
 }
 
 #[get("/v1/visitor/ws")]
-pub async fn visitor_ws(req: HttpRequest, body: web::Payload, query: web::Query<VisitorQuery>, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
+pub async fn visitor_ws(
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<VisitorQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
     let site = state.sites.get(&query.site).ok_or(HttpError::UnknownSite)?;
     if !site.config.allows_origin(origin(&req)) {
         return Err(HttpError::ForbiddenOrigin);
     }
     let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| HttpError::Upgrade(e.to_string()))?;
-    let stream = stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    let stream =
+        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
     let state: Arc<AppState> = state.into_inner();
     actix_web::rt::spawn(session::visitor::run(state, site, ws, stream));
     Ok(response)

@@ -7,19 +7,28 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::SiteConfig;
+use crate::escalation::Policy;
 use crate::knowledge::KnowledgeBase;
 
 pub struct Site {
     pub config: SiteConfig,
     pub knowledge: KnowledgeBase,
+    /// The escalation policy, with the signal scorer built from the site's topic rules.
+    pub policy: Policy,
 }
 
 impl Site {
     pub fn load(config: SiteConfig) -> anyhow::Result<Site> {
         let knowledge = KnowledgeBase::load(&config.kb_dir, &config.knowledge)
             .with_context(|| format!("Failed to load the knowledge base of site {:?}", config.id))?;
+        let policy = Policy::new(&config.escalation).with_context(|| {
+            format!(
+                "{}: invalid [escalation] section",
+                config.kb_dir.parent().map_or_else(|| config.id.clone(), |d| format!("{}.toml", d.display()))
+            )
+        })?;
         tracing::info!(site = %config.id, passages = knowledge.len(), "site loaded");
-        Ok(Site { config, knowledge })
+        Ok(Site { config, knowledge, policy })
     }
 }
 

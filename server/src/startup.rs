@@ -11,10 +11,10 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::bot::Llm;
 use crate::bot::offline::OfflineLlm;
 use crate::bot::openai::OpenAiLlm;
 use crate::bot::reply::Replier;
-use crate::bot::Llm;
 use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::hub::Hub;
@@ -54,7 +54,13 @@ impl Application {
         let listener = TcpListener::bind(&address).with_context(|| format!("Failed to bind {address}"))?;
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
-        let state = web::Data::new(AppState { settings, sites, hub, conversations: Conversations::new(store, replier), shutdown: shutdown.clone() });
+        let state = web::Data::new(AppState {
+            settings,
+            sites,
+            hub,
+            conversations: Conversations::new(store, replier),
+            shutdown: shutdown.clone(),
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())

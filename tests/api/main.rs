@@ -1,1 +1,8 @@
-fn main(){}
+//! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
+
+mod bot;
+mod health;
+mod helpers;
+mod scripted_llm;
+mod store_contract;
+mod visitor;

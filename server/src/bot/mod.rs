@@ -10,6 +10,8 @@ pub mod offline;
 pub mod openai;
 pub mod reply;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
@@ -98,18 +100,52 @@ pub fn system_prompt(persona_prompt: &str, bot_name: &str, site_title: &str, ret
     system
 }
 
+/// What a reply answers: the visitor messages not yet answered, put last in the transcript
+/// (a reply that was streaming when they arrived is stored after them, but answered earlier
+/// questions).
+pub struct PendingTurn {
+    pub messages: Vec<PromptMessage>,
+    /// The pending visitor messages, joined: what retrieval looks up.
+    pub question: String,
+    /// The newest pending visitor message's `seq`.
+    pub through: u64,
+}
+
+/// Pending visitor messages are those after `answered_through`, or, when `None`, those after
+/// the last message from anyone else. `None` when there is nothing to answer.
+pub fn pending_turn(events: &[Arc<Event>], answered_through: Option<u64>) -> Option<PendingTurn> {
+    let is_visitor = |e: &Event| matches!(e.body, EventBody::Message { from: Speaker::Visitor, .. });
+    let is_message = |e: &Event| matches!(e.body, EventBody::Message { .. });
+    let after = answered_through
+        .unwrap_or_else(|| events.iter().rev().find(|e| is_message(e) && !is_visitor(e)).map_or(0, |e| e.seq));
+    let (pending, earlier): (Vec<Arc<Event>>, Vec<Arc<Event>>) =
+        events.iter().cloned().partition(|e| is_visitor(e) && e.seq > after);
+    let through = pending.last()?.seq;
+    let question = transcript(&pending).into_iter().map(|m| m.content).collect::<Vec<_>>().join("\n");
+    let mut ordered = earlier;
+    ordered.extend(pending);
+    Some(PendingTurn { messages: transcript(&ordered), question, through })
+}
+
 /// The conversation as model messages: visitor turns are the user's, bot and agent turns the
 /// assistant's (an agent's marked as such so the model does not contradict a person). System
 /// messages and notes are left out. Bounded by `MAX_HISTORY_CHARS` from the newest end.
-pub fn transcript(events: &[std::sync::Arc<Event>]) -> Vec<PromptMessage> {
+pub fn transcript(events: &[Arc<Event>]) -> Vec<PromptMessage> {
     let mut messages: Vec<PromptMessage> = events
         .iter()
         .filter_map(|event| match &event.body {
-            EventBody::Message { from: Speaker::Visitor, text, .. } => Some(PromptMessage { role: Role::User, content: text.clone() }),
-            EventBody::Message { from: Speaker::Bot, text, .. } => Some(PromptMessage { role: Role::Assistant, content: text.clone() }),
+            EventBody::Message { from: Speaker::Visitor, text, .. } => {
+                Some(PromptMessage { role: Role::User, content: text.clone() })
+            }
+            EventBody::Message { from: Speaker::Bot, text, .. } => {
+                Some(PromptMessage { role: Role::Assistant, content: text.clone() })
+            }
             EventBody::Message { from: Speaker::Agent, text, author, .. } => {
                 let name = author.as_ref().map_or("a support agent", |a| a.name.as_str());
-                Some(PromptMessage { role: Role::Assistant, content: format!("[{name}, a person on the support team, wrote:] {text}") })
+                Some(PromptMessage {
+                    role: Role::Assistant,
+                    content: format!("[{name}, a person on the support team, wrote:] {text}"),
+                })
             }
             _ => None,
         })
@@ -151,16 +187,53 @@ mod tests {
 
     #[test]
     fn transcript_maps_speakers_to_roles_and_skips_system_messages() {
-        let events = [message(Speaker::Bot, "Hi"), message(Speaker::Visitor, "Refund?"), message(Speaker::System, "x"), message(Speaker::Agent, "Done")];
+        let events = [
+            message(Speaker::Bot, "Hi"),
+            message(Speaker::Visitor, "Refund?"),
+            message(Speaker::System, "x"),
+            message(Speaker::Agent, "Done"),
+        ];
         let roles: Vec<Role> = transcript(&events).iter().map(|m| m.role).collect();
         assert_eq!(roles, [Role::Assistant, Role::User, Role::Assistant]);
         assert!(transcript(&events)[2].content.contains("Ana"));
     }
 
+    fn numbered(seq: u64, from: Speaker, text: &str) -> Arc<Event> {
+        let mut event = (*message(from, text)).clone();
+        event.seq = seq;
+        Arc::new(event)
+    }
+
+    #[test]
+    fn questions_that_arrived_during_a_reply_are_pending_and_go_last() {
+        let events =
+            [numbered(1, Speaker::Visitor, "q1"), numbered(2, Speaker::Visitor, "q2"), numbered(3, Speaker::Bot, "a1")];
+        let turn = pending_turn(&events, Some(1)).unwrap();
+        assert_eq!(turn.question, "q2");
+        assert_eq!(turn.through, 2);
+        let order: Vec<&str> = turn.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(order, ["q1", "a1", "q2"]);
+        assert!(pending_turn(&events, Some(2)).is_none());
+    }
+
+    #[test]
+    fn without_a_mark_the_messages_after_the_last_reply_are_pending() {
+        let events =
+            [numbered(1, Speaker::Bot, "hi"), numbered(2, Speaker::Visitor, "a"), numbered(3, Speaker::Visitor, "b")];
+        let turn = pending_turn(&events, None).unwrap();
+        assert_eq!(turn.question, "a\nb");
+        assert!(pending_turn(&events[..1], None).is_none());
+    }
+
     #[test]
     fn transcript_keeps_the_newest_messages_within_the_character_bound() {
         let long = "a".repeat(MAX_HISTORY_CHARS / 2);
-        let events = [message(Speaker::Visitor, "oldest"), message(Speaker::Bot, &long), message(Speaker::Visitor, &long), message(Speaker::Visitor, "newest")];
+        let events = [
+            message(Speaker::Visitor, "oldest"),
+            message(Speaker::Bot, &long),
+            message(Speaker::Visitor, &long),
+            message(Speaker::Visitor, "newest"),
+        ];
         let kept = transcript(&events);
         assert_eq!(kept.last().unwrap().content, "newest");
         assert!(kept.iter().all(|m| m.content != "oldest"));

@@ -16,7 +16,8 @@ pub struct OfflineLlm;
 impl Llm for OfflineLlm {
     async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError> {
         let text = answer(prompt);
-        let pieces: Vec<Result<Chunk, LlmError>> = split_pieces(&text).into_iter().map(|p| Ok(Chunk::Text(p))).collect();
+        let pieces: Vec<Result<Chunk, LlmError>> =
+            split_pieces(&text).into_iter().map(|p| Ok(Chunk::Text(p))).collect();
         Ok(Box::pin(stream::iter(pieces)))
     }
 }

@@ -4,6 +4,7 @@
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
@@ -35,7 +36,11 @@ impl OpenAiLlm {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| anyhow::anyhow!("Failed to build the HTTP client: {e}"))?;
-        Ok(OpenAiLlm { client: Client::with_config(config).with_http_client(http) })
+        // The plain service, without async-openai's default retry layer: retries are
+        // `llm.max_retries`, made by the reply runner only before anything was streamed.
+        let client =
+            Client::with_config(config).with_http_client(http.clone()).with_http_service(ReqwestService::new(http));
+        Ok(OpenAiLlm { client })
     }
 }
 

@@ -55,6 +55,16 @@ enum Outcome {
     Failed { error: LlmError, sent_any: bool },
 }
 
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Done(_) => "done",
+            Outcome::Cancelled { .. } => "cancelled",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 impl Replier {
     pub fn new(llm: Arc<dyn Llm>, store: Arc<dyn Store>, settings: LlmSettings) -> Arc<Replier> {
         Arc::new(Replier { llm, store, settings, running: Mutex::new(HashMap::new()) })
@@ -84,16 +94,19 @@ impl Replier {
     /// Cuts off the reply streaming in this conversation, if any (takeover, resolve, end).
     pub fn cancel(&self, id: ConversationId) {
         if let Some(entry) = self.lock().get_mut(&id) {
+            tracing::debug!(conversation_id = %id, "cancelling the streaming reply");
             entry.cancel.cancel();
             entry.again = false;
         }
     }
 
     async fn run(self: Arc<Self>, site: Arc<Site>, id: ConversationId) {
+        let mut answered_through = None;
         loop {
             let Some(cancel) = self.lock().get(&id).map(|entry| entry.cancel.clone()) else { return };
-            if let Err(error) = self.answer(&site, id, &cancel).await {
-                tracing::warn!(conversation_id = %id, %error, "bot reply not delivered");
+            match self.answer(&site, id, &cancel, answered_through).await {
+                Ok(through) => answered_through = through.or(answered_through),
+                Err(error) => tracing::warn!(conversation_id = %id, %error, "bot reply not delivered"),
             }
             let mut running = self.lock();
             match running.get_mut(&id) {
@@ -107,38 +120,57 @@ impl Replier {
     }
 
     #[tracing::instrument(name = "bot_reply", skip_all, fields(conversation_id = %id, site = %site.config.id))]
-    async fn answer(&self, site: &Site, id: ConversationId, cancel: &CancellationToken) -> Result<(), StoreError> {
+    /// Answers the visitor messages not yet answered (after `answered_through`, or after the
+    /// last reply when `None`); returns the newest visitor `seq` it answered.
+    async fn answer(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        cancel: &CancellationToken,
+        answered_through: Option<u64>,
+    ) -> Result<Option<u64>, StoreError> {
         let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
         if !BOT_STATES.contains(&conversation.state) {
-            return Ok(());
+            return Ok(None);
         }
         let events = self.store.recent_events(id, self.settings.history_messages).await?;
-        let messages = super::transcript(&events);
-        let Some(question) = messages.last().filter(|m| m.role == super::Role::User) else { return Ok(()) };
-        let retrieval = site.knowledge.search(&question.content, self.settings.passages);
-        let prompt = self.prompt(site, messages.clone(), retrieval);
+        let Some(turn) = super::pending_turn(&events, answered_through) else { return Ok(None) };
+        let retrieval = site.knowledge.search(&turn.question, self.settings.passages);
+        let prompt = self.prompt(site, turn.messages, retrieval);
         let reply_id = Uuid::new_v4();
         let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
         self.store.publish(id, &typing(true)).await?;
         let outcome = self.stream(&prompt, id, reply_id, cancel).await;
+        tracing::debug!(outcome = outcome.label(), "reply ended");
         self.store.publish(id, &typing(false)).await?;
         match outcome {
-            Outcome::Done(text) => self.finish(site, id, reply_id, text, &prompt).await,
-            Outcome::Cancelled { sent_any } => self.cut(id, reply_id, sent_any).await,
+            Outcome::Done(text) => self.finish(site, id, reply_id, text, &prompt).await?,
+            Outcome::Cancelled { sent_any } => self.cut(id, reply_id, sent_any).await?,
             Outcome::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
                 self.cut(id, reply_id, sent_any).await?;
                 self.store.incr(id, Counter::BotErrors, 1).await?;
                 let apology = system_message(site.config.bot.error_message.clone());
-                self.store.append(id, EventDraft::new(apology)).await.map(drop)
+                self.store.append(id, EventDraft::new(apology)).await?;
             }
         }
+        Ok(Some(turn.through))
     }
 
-    fn prompt(&self, site: &Site, messages: Vec<super::PromptMessage>, retrieval: crate::knowledge::Retrieval) -> Prompt {
+    fn prompt(
+        &self,
+        site: &Site,
+        messages: Vec<super::PromptMessage>,
+        retrieval: crate::knowledge::Retrieval,
+    ) -> Prompt {
         let config = &site.config;
         Prompt {
-            system: super::system_prompt(&config.persona.system_prompt, &config.persona.bot_name, &config.title, &retrieval),
+            system: super::system_prompt(
+                &config.persona.system_prompt,
+                &config.persona.bot_name,
+                &config.title,
+                &retrieval,
+            ),
             messages,
             model: config.llm.model.clone().unwrap_or_else(|| self.settings.model.clone()),
             temperature: config.llm.temperature.unwrap_or(self.settings.temperature),
@@ -175,7 +207,14 @@ impl Replier {
     }
 
     /// One request to the model; every piece goes out as a `bot_delta` as it arrives.
-    async fn attempt(&self, prompt: &Prompt, id: ConversationId, reply_id: Uuid, deadline: Instant, text: &mut String) -> Result<(), LlmError> {
+    async fn attempt(
+        &self,
+        prompt: &Prompt,
+        id: ConversationId,
+        reply_id: Uuid,
+        deadline: Instant,
+        text: &mut String,
+    ) -> Result<(), LlmError> {
         let stall = self.settings.first_token_timeout();
         let next_deadline = || (Instant::now() + stall).min(deadline);
         let mut stream = timeout_at(next_deadline(), self.llm.start(prompt)).await.map_err(|_| LlmError::Timeout)??;
@@ -191,7 +230,14 @@ impl Replier {
         Ok(())
     }
 
-    async fn finish(&self, site: &Site, id: ConversationId, reply_id: Uuid, text: String, prompt: &Prompt) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        reply_id: Uuid,
+        text: String,
+        prompt: &Prompt,
+    ) -> Result<(), StoreError> {
         let body = EventBody::Message {
             id: reply_id,
             from: Speaker::Bot,
@@ -233,5 +279,13 @@ fn sources(prompt: &Prompt) -> Vec<Source> {
 }
 
 pub fn system_message(text: String) -> EventBody {
-    EventBody::Message { id: Uuid::new_v4(), from: Speaker::System, text, author: None, client_id: None, sources: vec![], actions: vec![] }
+    EventBody::Message {
+        id: Uuid::new_v4(),
+        from: Speaker::System,
+        text,
+        author: None,
+        client_id: None,
+        sources: vec![],
+        actions: vec![],
+    }
 }

@@ -143,9 +143,7 @@ pub struct AgentConfig {
 impl Settings {
     /// Loads from `BATON_CONFIG` or `./config`.
     pub fn load() -> anyhow::Result<Settings> {
-        let dir = std::env::var_os("BATON_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("config"));
+        let dir = std::env::var_os("BATON_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("config"));
         Settings::load_from(&dir)
     }
 
@@ -155,16 +153,16 @@ impl Settings {
             .add_source(config::File::from(dir.join("default.toml")).required(false))
             .add_source(config::File::from(dir.join("local.toml")).required(false))
             .add_source(
-                config::Environment::with_prefix("BATON")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
+                config::Environment::with_prefix("BATON").prefix_separator("__").separator("__").try_parsing(true),
             )
             .build()
             .with_context(|| format!("Failed to read settings from {}", dir.display()))?;
-        let mut settings: Settings = raw
-            .try_deserialize()
-            .with_context(|| format!("Failed to parse settings (embedded defaults, {0}/default.toml, {0}/local.toml, BATON__* variables)", dir.display()))?;
+        let mut settings: Settings = raw.try_deserialize().with_context(|| {
+            format!(
+                "Failed to parse settings (embedded defaults, {0}/default.toml, {0}/local.toml, BATON__* variables)",
+                dir.display()
+            )
+        })?;
         settings.apply_openai_env();
         settings.normalise_empty();
         settings.validate()?;
@@ -174,10 +172,10 @@ impl Settings {
 
     /// `OPENAI_API_KEY` and `OPENAI_BASE_URL` are honoured when Baton's own names are unset.
     fn apply_openai_env(&mut self) {
-        if self.llm.api_key.is_none() {
-            if let Ok(key) = std::env::var("OPENAI_API_KEY") {
-                self.llm.api_key = Some(key.into());
-            }
+        if self.llm.api_key.is_none()
+            && let Ok(key) = std::env::var("OPENAI_API_KEY")
+        {
+            self.llm.api_key = Some(key.into());
         }
         if self.llm.base_url.is_none() {
             self.llm.base_url = std::env::var("OPENAI_BASE_URL").ok();
@@ -204,16 +202,27 @@ impl Settings {
             ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
             ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),
             ("limits.heartbeat_secs", self.limits.heartbeat_secs > 0, "must be at least 1"),
-            ("limits.client_timeout_secs", self.limits.client_timeout_secs > self.limits.heartbeat_secs, "must exceed limits.heartbeat_secs"),
+            (
+                "limits.client_timeout_secs",
+                self.limits.client_timeout_secs > self.limits.heartbeat_secs,
+                "must exceed limits.heartbeat_secs",
+            ),
             ("llm.temperature", (0.0..=2.0).contains(&self.llm.temperature), "must lie in 0..=2"),
-            ("llm.timeout_secs", self.llm.timeout_secs >= self.llm.first_token_timeout_secs && self.llm.first_token_timeout_secs > 0, "must be at least llm.first_token_timeout_secs, which must be positive"),
+            (
+                "llm.timeout_secs",
+                self.llm.timeout_secs >= self.llm.first_token_timeout_secs && self.llm.first_token_timeout_secs > 0,
+                "must be at least llm.first_token_timeout_secs, which must be positive",
+            ),
             ("store.max_events_per_conversation", self.store.max_events_per_conversation > 0, "must be at least 1"),
         ];
         for (key, ok, why) in checks {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
         }
         if let Some(url) = &self.llm.base_url {
-            anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "settings key `llm.base_url` must be an http(s) URL, got {url:?}");
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "settings key `llm.base_url` must be an http(s) URL, got {url:?}"
+            );
         }
         for (i, agent) in self.agents.iter().enumerate() {
             let hex = agent.token_sha256.len() == 64 && agent.token_sha256.bytes().all(|b| b.is_ascii_hexdigit());

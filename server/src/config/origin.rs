@@ -46,7 +46,7 @@ impl OriginPattern {
     pub fn matches(&self, origin: &str) -> bool {
         let Some(host_pattern) = &self.host else { return true };
         let Some((scheme, rest)) = origin.split_once("://") else { return false };
-        let Ok((host, Some(port))) = split_port(rest).map(|(h, p)| (h, p)) else {
+        let Ok((host, Some(port))) = split_port(rest) else {
             return false;
         };
         let host = host.to_ascii_lowercase();
@@ -124,7 +124,9 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_rejected_with_a_reason() {
-        for bad in ["shop.example", "ftp://shop.example", "https://shop.example/path", "https://a.*.example", "http://x:port"] {
+        for bad in
+            ["shop.example", "ftp://shop.example", "https://shop.example/path", "https://a.*.example", "http://x:port"]
+        {
             assert!(OriginPattern::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

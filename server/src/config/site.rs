@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::OriginPattern;
+use crate::escalation::PolicyConfig;
 use crate::knowledge::KnowledgeOptions;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +34,9 @@ pub struct SiteConfig {
     pub llm: SiteLlm,
     #[serde(default)]
     pub bot: BotBehaviour,
+    /// When and why the conversation goes to a person (see `docs/escalation.md`).
+    #[serde(default)]
+    pub escalation: PolicyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,7 +92,7 @@ pub struct BotBehaviour {
 impl Default for BotBehaviour {
     fn default() -> Self {
         BotBehaviour {
-            min_confidence: 0.35,
+            min_confidence: 0.45,
             no_answer: "I couldn't find anything about that in our help pages. Could you rephrase it, or ask to talk to a person?".into(),
             error_message: "Sorry, I'm having trouble answering right now. Please try again in a moment, or ask to talk to a person.".into(),
         }

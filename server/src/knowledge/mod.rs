@@ -1,61 +1,347 @@
-//! TEMPORARY stand-in with the agreed API; replaced by the real module.
-use std::path::Path;
+//! A site's knowledge base: its Markdown help pages, split into passages and searchable.
+//!
+//! The bot grounds its answers in the passages that [`KnowledgeBase::search`] returns, and
+//! the escalation policy reads the search's [`Retrieval::confidence`] to decide whether the
+//! bot can answer at all. That second use is why the confidence exists apart from the raw
+//! scores: a raw BM25 score says which passage is best *for this query*, but means nothing
+//! across queries, while the confidence is calibrated to mean the same everywhere ("how
+//! much of what the visitor asked does the knowledge base cover"), so one threshold in a
+//! site's policy works for every question. The `confidence` module says how it is derived.
+//!
+//! # Layout
+//! - `folder`: reading the folder's Markdown files, in a stable order.
+//! - `markdown`: front matter, splitting a page at its headings into passages.
+//! - `chunk`: cutting sections longer than [`MAX_PASSAGE_CHARS`] into several passages.
+//! - `text`: normalising and tokenising, identical for passages and queries (accents,
+//!   stemming, stopwords, CJK bigrams).
+//! - `bm25`: the inverted index and ranker behind the [`Ranker`] seam.
+//! - `confidence`: from a ranking to a number in [0, 1].
+//!
+//! A knowledge base is built once when a site is loaded and is immutable afterwards, so it
+//! is shared as an `Arc<KnowledgeBase>` without locks; reloading a site builds a new one.
+
+mod bm25;
+mod chunk;
+mod confidence;
+mod folder;
+mod markdown;
+mod stopwords;
+mod text;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use chunk::MAX_PASSAGE_CHARS;
+pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR};
+
+/// The language assumed when a site does not name one.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// A site's searchable help pages.
+pub struct KnowledgeBase {
+    passages: Vec<Arc<Passage>>,
+    /// Ranks indices into `passages`; built over exactly that list, in that order.
+    ranker: Box<dyn Ranker>,
+}
+
+/// Per-site knowledge settings, from the site's configuration.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KnowledgeOptions {
+    /// Public URL prefix of the help pages, e.g. "https://shop.example/help/"; a passage's
+    /// url is base_url + the file's path without ".md" + "#" + heading slug (a `/` is put
+    /// between them if base_url lacks one). None: a relative url like
+    /// "returns#how-to-return-an-item". A page's front matter `url` overrides both.
     pub base_url: Option<String>,
+    /// Language of the knowledge base (ISO 639-1 like "en", "fr"), chooses the stemmer and
+    /// stopwords; None = [`DEFAULT_LANGUAGE`].
     pub language: Option<String>,
 }
-pub struct Document { pub path: String, pub markdown: String }
-#[derive(Debug)]
-pub struct Passage { pub title: String, pub text: String, pub url: String }
+
+/// One Markdown file, before splitting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// The file's path relative to the knowledge-base folder, `/`-separated: "returns.md".
+    pub path: String,
+    pub markdown: String,
+}
+
+/// One section of a help page: what the bot quotes and links to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passage {
+    /// The heading path, "Returns and refunds › How to return an item".
+    pub title: String,
+    /// The Markdown body under that heading, trimmed; at most [`MAX_PASSAGE_CHARS`].
+    pub text: String,
+    /// Where the section can be read: the page url and the heading's anchor.
+    pub url: String,
+}
+
+/// One retrieved passage.
 #[derive(Clone, Debug)]
-pub struct Hit { pub passage: Arc<Passage>, pub score: f32 }
+pub struct Hit {
+    pub passage: Arc<Passage>,
+    /// The ranker's raw score: higher is better, comparable only within one search.
+    pub score: f32,
+}
+
+/// The answer to one search.
 #[derive(Clone, Debug, Default)]
-pub struct Retrieval { pub hits: Vec<Hit>, pub confidence: f32 }
+pub struct Retrieval {
+    /// Best first, at most the limit asked for.
+    pub hits: Vec<Hit>,
+    /// In [0, 1]: how well the knowledge base covers the query. 0 for an empty query or base.
+    pub confidence: f32,
+}
+
+/// Ranks a fixed list of passages for a query: the seam where BM25 could give way to an
+/// embedding ranker.
+///
+/// Contract: a ranker is built over one list of passages and never changes. `rank` returns
+/// at most `limit` hits as (index into that list, score), best first, every score positive
+/// and only comparable within the call; passages that do not match at all are left out.
+/// `confidence` is in [0, 1] and is calibrated across queries: the same value means the
+/// same coverage whatever the query, since one threshold is applied to all of them. It is
+/// computed from the whole ranking, so it does not depend on `limit` (even 0).
+pub trait Ranker: Send + Sync {
+    fn rank(&self, query: &str, limit: usize) -> Ranking;
+}
+
+/// What a [`Ranker`] returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ranking {
+    /// (passage index, score), best first.
+    pub hits: Vec<(usize, f32)>,
+    pub confidence: f32,
+}
+
+/// Why a knowledge base could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum KnowledgeError { #[error("cannot read {path}: {source}")] Read { path: String, source: std::io::Error } }
-pub struct KnowledgeBase { passages: Vec<Arc<Passage>> }
+pub enum KnowledgeError {
+    #[error("Failed to list the knowledge-base folder {path}")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Failed to read the knowledge-base file {path} (it must be UTF-8 text)")]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 impl KnowledgeBase {
+    /// Loads every `*.md` under `dir` (recursively, in sorted path order). An absent dir
+    /// gives an empty base.
+    #[tracing::instrument(name = "load_knowledge_base", skip(options))]
     pub fn load(dir: &Path, options: &KnowledgeOptions) -> Result<KnowledgeBase, KnowledgeError> {
-        let mut docs = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "md") {
-                    let markdown = std::fs::read_to_string(&p).map_err(|source| KnowledgeError::Read { path: p.display().to_string(), source })?;
-                    docs.push(Document { path: p.file_name().unwrap().to_string_lossy().into(), markdown });
-                }
-            }
-        }
-        Ok(Self::from_documents(docs, options))
+        let documents = folder::read_documents(dir)?;
+        let base = KnowledgeBase::from_documents(documents, options);
+        tracing::info!(passages = base.len(), "Loaded the knowledge base");
+        Ok(base)
     }
-    pub fn from_documents(docs: Vec<Document>, _options: &KnowledgeOptions) -> KnowledgeBase {
-        let mut passages = Vec::new();
-        for d in docs {
-            let mut title = String::new(); let mut text = String::new();
-            for line in d.markdown.lines() {
-                if line.starts_with('#') {
-                    if !text.trim().is_empty() { passages.push(Arc::new(Passage { title: title.clone(), text: text.trim().into(), url: d.path.clone() })); }
-                    title = line.trim_start_matches('#').trim().into(); text.clear();
-                } else { text.push_str(line); text.push('\n'); }
-            }
-            if !text.trim().is_empty() { passages.push(Arc::new(Passage { title, text: text.trim().into(), url: d.path.clone() })); }
-        }
-        KnowledgeBase { passages }
+
+    /// For tests and the CLI: build from in-memory documents.
+    pub fn from_documents(docs: Vec<Document>, options: &KnowledgeOptions) -> KnowledgeBase {
+        let passages: Vec<Arc<Passage>> =
+            docs.iter().flat_map(|doc| markdown::passages(doc, options)).map(Arc::new).collect();
+        let language = options.language.as_deref().unwrap_or(DEFAULT_LANGUAGE);
+        let ranker = Box::new(bm25::Bm25::new(&passages, text::Analyzer::new(language)));
+        KnowledgeBase { passages, ranker }
     }
+
+    /// The best passages for `query`, at most `limit`, and how well they cover it.
     pub fn search(&self, query: &str, limit: usize) -> Retrieval {
-        let words: Vec<String> = query.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3).map(String::from).collect();
-        let mut hits: Vec<Hit> = self.passages.iter().map(|p| {
-            let hay = format!("{} {}", p.title, p.text).to_lowercase();
-            Hit { passage: p.clone(), score: words.iter().filter(|w| hay.contains(w.as_str())).count() as f32 }
-        }).filter(|h| h.score > 0.0).collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score)); hits.truncate(limit);
-        let confidence = hits.first().map_or(0.0, |h| (h.score / words.len().max(1) as f32).min(1.0));
-        Retrieval { hits, confidence }
+        if self.passages.is_empty() {
+            return Retrieval::default();
+        }
+        let ranking = self.ranker.rank(query, limit);
+        let hits = ranking
+            .hits
+            .into_iter()
+            .map(|(index, score)| Hit { passage: Arc::clone(&self.passages[index]), score })
+            .collect();
+        Retrieval { hits, confidence: ranking.confidence }
     }
-    pub fn len(&self) -> usize { self.passages.len() }
-    pub fn is_empty(&self) -> bool { self.passages.is_empty() }
+
+    /// The number of passages.
+    pub fn len(&self) -> usize {
+        self.passages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.passages.is_empty()
+    }
+}
+
+impl std::fmt::Debug for KnowledgeBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeBase").field("passages", &self.passages.len()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(path: &str, markdown: &str) -> Document {
+        Document { path: path.to_owned(), markdown: markdown.to_owned() }
+    }
+
+    fn shop() -> KnowledgeBase {
+        let documents = vec![
+            document(
+                "returns.md",
+                "# Returns and refunds\n\nMost items can be sent back within 30 days.\n\n\
+                 ## How to return an item\n\n1. Open your orders.\n2. Choose Return items.\n3. Print the label.\n\n\
+                 ## Refunds\n\nRefunds reach your card within 5-10 business days.\n",
+            ),
+            document(
+                "shipping.md",
+                "# Shipping\n\n## Delivery times\n\nEU orders arrive in 2-5 business days.\n\n\
+                 ## Countries\n\nWe deliver to the EU, the United Kingdom, the United States and Canada.\n",
+            ),
+            document(
+                "payments.md",
+                "# Payments\n\n## Payment methods\n\nWe accept Visa, Mastercard, PayPal and Apple Pay.\n",
+            ),
+            document("zh/help.md", "# 帮助\n\n## 联系人工客服\n\n点击右下角的按钮，即可联系人工客服。\n"),
+        ];
+        KnowledgeBase::from_documents(documents, &KnowledgeOptions::default())
+    }
+
+    #[test]
+    fn the_section_that_answers_the_question_comes_first_with_high_confidence() {
+        let retrieval = shop().search("How do I return an item?", 3);
+        assert_eq!(retrieval.hits[0].passage.title, "Returns and refunds › How to return an item");
+        assert_eq!(retrieval.hits[0].passage.url, "returns#how-to-return-an-item");
+        assert!(retrieval.confidence > 0.6, "{}", retrieval.confidence);
+    }
+
+    #[test]
+    fn unrelated_questions_have_low_confidence() {
+        let base = shop();
+        for question in ["what is the weather in Paris", "what's the capital of France", "tell me a joke"] {
+            let confidence = base.search(question, 3).confidence;
+            assert!(confidence < 0.3, "{question}: {confidence}");
+        }
+    }
+
+    #[test]
+    fn common_words_do_not_make_a_question_look_covered() {
+        let base = shop();
+        let covered = base.search("do you deliver to Canada", 3).confidence;
+        let uncovered = base.search("do you deliver pizza to the moon", 3).confidence;
+        assert!(uncovered < covered - 0.2, "{uncovered} vs {covered}");
+    }
+
+    #[test]
+    fn an_empty_query_gives_no_hits_and_zero_confidence() {
+        for query in ["", "   ", "?!", "what is it"] {
+            let retrieval = shop().search(query, 3);
+            assert!(retrieval.hits.is_empty() && retrieval.confidence == 0.0, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn a_one_passage_base_still_separates_related_and_unrelated_questions() {
+        let markdown = "# Returns\n\n## How to return an item\n\nPrint the return label within 30 days.\n";
+        let base = KnowledgeBase::from_documents(vec![document("returns.md", markdown)], &KnowledgeOptions::default());
+        assert!(base.search("How do I return an item?", 3).confidence > 0.6);
+        assert_eq!(base.search("zebra quantum", 3).confidence, 0.0);
+    }
+
+    #[test]
+    fn an_empty_base_gives_no_hits_and_zero_confidence() {
+        let base = KnowledgeBase::from_documents(Vec::new(), &KnowledgeOptions::default());
+        let retrieval = base.search("How do I return an item?", 3);
+        assert!(base.is_empty() && retrieval.hits.is_empty() && retrieval.confidence == 0.0);
+    }
+
+    #[test]
+    fn hits_are_best_first_and_limited() {
+        let hits = shop().search("refunds for returned items", 2).hits;
+        assert_eq!(hits.len(), 2);
+        assert!(hits[0].score >= hits[1].score);
+    }
+
+    #[test]
+    fn a_chinese_question_finds_the_chinese_passage() {
+        let retrieval = shop().search("人工客服", 3);
+        assert_eq!(retrieval.hits[0].passage.title, "帮助 › 联系人工客服");
+        assert!(retrieval.confidence > 0.6, "{}", retrieval.confidence);
+    }
+
+    #[test]
+    fn a_french_base_matches_inflections_and_unaccented_spellings() {
+        let documents = vec![document(
+            "retours.md",
+            "# Retours\n\n## Comment retourner un article\n\nVous êtes remboursé sous 10 jours.\n\n\
+             ## Livraison\n\nNous livrons en Belgique.\n",
+        )];
+        let options = KnowledgeOptions { language: Some("fr".into()), ..Default::default() };
+        let base = KnowledgeBase::from_documents(documents, &options);
+        let retrieval = base.search("je voudrais retourner mes articles, serai-je rembourse ?", 3);
+        assert_eq!(retrieval.hits[0].passage.title, "Retours › Comment retourner un article");
+        assert!(retrieval.confidence > 0.5, "{}", retrieval.confidence);
+    }
+
+    #[test]
+    fn load_reads_a_folder_and_an_absent_one_is_empty() {
+        let dir = std::env::temp_dir().join(format!("baton-kb-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("faq.md"), "# FAQ\n\n## Opening hours\n\nWe answer from 9 to 17.\n").unwrap();
+        let options = KnowledgeOptions { base_url: Some("https://s.example/help/".into()), ..Default::default() };
+        let base = KnowledgeBase::load(&dir, &options).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(base.len(), 1);
+        assert_eq!(base.search("opening hours", 1).hits[0].passage.url, "https://s.example/help/faq#opening-hours");
+        assert!(KnowledgeBase::load(&dir, &options).unwrap().is_empty());
+    }
+
+    #[test]
+    fn options_are_read_from_configuration_and_reject_unknown_keys() {
+        let options: KnowledgeOptions = serde_json::from_str(r#"{"language": "de"}"#).unwrap();
+        assert_eq!((options.language.as_deref(), options.base_url), (Some("de"), None));
+        assert!(serde_json::from_str::<KnowledgeOptions>(r#"{"lang": "de"}"#).is_err());
+    }
+
+    #[test]
+    fn a_knowledge_base_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<KnowledgeBase>();
+        assert_send_sync::<Retrieval>();
+    }
+
+    /// Prints the time per search over a few hundred passages; no assertion, since timing
+    /// depends on the machine (run with `--release --nocapture` to see a meaningful number).
+    #[test]
+    fn searching_a_few_hundred_passages_is_timed() {
+        let topics = ["delivery", "returns", "payment", "account", "warranty", "invoice", "gift", "order"];
+        let documents = (0..60)
+            .map(|i| {
+                let sections: String = (0..5)
+                    .map(|j| {
+                        format!(
+                            "## {} {i} {j}\n\nText about {} number {i}, step {j}.\n\n",
+                            topics[j],
+                            topics[(i + j) % 8]
+                        )
+                    })
+                    .collect();
+                document(&format!("page{i}.md"), &format!("# Page {i}\n\n{sections}"))
+            })
+            .collect();
+        let base = KnowledgeBase::from_documents(documents, &KnowledgeOptions::default());
+        let queries = ["how long does delivery take", "return an item for a refund", "change my account email"];
+        let rounds = 1000;
+        let started = std::time::Instant::now();
+        for i in 0..rounds {
+            std::hint::black_box(base.search(queries[i % queries.len()], 5));
+        }
+        let micros = started.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        println!("{} passages: {micros:.1} µs per search", base.len());
+    }
 }

@@ -10,7 +10,7 @@ use actix_ws::{CloseCode, CloseReason, Session};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::protocol::{ErrorCode, Ephemeral};
+use crate::protocol::{Ephemeral, ErrorCode};
 
 /// Closed because its send queue overflowed: the client should reconnect and resume.
 pub const CLOSE_FELL_BEHIND: u16 = 1013;
@@ -53,7 +53,11 @@ pub async fn send<T: Serialize>(session: &mut Session, frame: &T) -> Result<(), 
     session.text(serde_json::to_string(frame).expect("frames serialise")).await
 }
 
-pub async fn send_error(session: &mut Session, code: ErrorCode, message: impl Into<String>) -> Result<(), actix_ws::Closed> {
+pub async fn send_error(
+    session: &mut Session,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Result<(), actix_ws::Closed> {
     send(session, &Ephemeral::error(code, message)).await
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use futures_util::StreamExt;
-use tokio::time::{interval, timeout};
+use tokio::time::{Instant, interval_at, timeout};
 
 use super::{CLOSE_FELL_BEHIND, Liveness, RateLimiter, close, send, send_error};
 use crate::conversation::{OpenError, Opened};
@@ -57,7 +57,7 @@ pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mu
     let limits = visitor.state.settings.limits.clone();
     let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
     let mut liveness = Liveness::new(limits.client_timeout());
-    let mut heartbeat = interval(limits.heartbeat());
+    let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
     let shutdown = visitor.state.shutdown.clone();
     loop {
         let flow = tokio::select! {
@@ -81,7 +81,11 @@ pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mu
     }
 }
 
-async fn wait_for_hello(state: &AppState, session: &mut Session, stream: &mut AggregatedMessageStream) -> Option<Hello> {
+async fn wait_for_hello(
+    state: &AppState,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Option<Hello> {
     let deadline = tokio::time::Instant::now() + state.settings.limits.hello_timeout();
     loop {
         let message = match timeout(deadline - tokio::time::Instant::now(), stream.next()).await {
@@ -167,7 +171,11 @@ impl Visitor {
         }
     }
 
-    async fn incoming(&mut self, message: Option<Result<AggregatedMessage, ProtocolError>>, limiter: &mut RateLimiter) -> Flow {
+    async fn incoming(
+        &mut self,
+        message: Option<Result<AggregatedMessage, ProtocolError>>,
+        limiter: &mut RateLimiter,
+    ) -> Flow {
         let text = match message {
             None | Some(Ok(AggregatedMessage::Close(_))) => return Flow::Stop,
             Some(Err(ProtocolError::Overflow)) => {
@@ -178,7 +186,12 @@ impl Visitor {
             Some(Ok(AggregatedMessage::Ping(bytes))) => return flow(self.session.pong(&bytes).await),
             Some(Ok(AggregatedMessage::Pong(_))) => return Flow::Continue,
             Some(Ok(AggregatedMessage::Binary(_))) => {
-                let sent = send_error(&mut self.session, ErrorCode::InvalidFrame, "binary frames are not part of the protocol").await;
+                let sent = send_error(
+                    &mut self.session,
+                    ErrorCode::InvalidFrame,
+                    "binary frames are not part of the protocol",
+                )
+                .await;
                 return flow(sent);
             }
             Some(Ok(AggregatedMessage::Text(text))) => text,
@@ -197,33 +210,50 @@ impl Visitor {
         flow(result)
     }
 
+    #[tracing::instrument(name = "visitor_frame", skip_all, fields(conversation_id = %self.conversation_id))]
     async fn handle(&mut self, frame: VisitorFrame) -> Result<(), actix_ws::Closed> {
+        tracing::debug!(?frame, "frame");
         let conversations = self.state.conversations.clone();
         let id = self.conversation_id;
         let result = match frame {
-            VisitorFrame::Hello(_) => return send_error(&mut self.session, ErrorCode::InvalidFrame, "already said hello").await,
-            VisitorFrame::Message { client_id, text } => match conversations.visitor_message(&self.site, id, &client_id, text).await {
-                Ok(seq) => return send(&mut self.session, &Ephemeral::Ack { client_id: client_id.as_str().to_owned(), seq }).await,
+            VisitorFrame::Hello(_) => {
+                return send_error(&mut self.session, ErrorCode::InvalidFrame, "already said hello").await;
+            }
+            VisitorFrame::Message { client_id, text } => match conversations
+                .visitor_message(&self.site, id, &client_id, text)
+                .await
+            {
+                Ok(seq) => {
+                    return send(&mut self.session, &Ephemeral::Ack { client_id: client_id.as_str().to_owned(), seq })
+                        .await;
+                }
                 Err(error) => Err(error),
             },
             VisitorFrame::Typing { on } => conversations.typing(id, Speaker::Visitor, on).await,
-            VisitorFrame::RequestHuman => conversations.request_human(id).await,
-            VisitorFrame::Action { id: action } if action == crate::conversation::TALK_TO_PERSON => conversations.request_human(id).await,
-            VisitorFrame::Action { .. } => return send_error(&mut self.session, ErrorCode::NotFound, "unknown action").await,
+            VisitorFrame::RequestHuman => conversations.request_human(&self.site, id).await,
+            VisitorFrame::Action { id: action } if action == crate::conversation::TALK_TO_PERSON => {
+                conversations.request_human(&self.site, id).await
+            }
+            VisitorFrame::Action { .. } => {
+                return send_error(&mut self.session, ErrorCode::NotFound, "unknown action").await;
+            }
             VisitorFrame::LeaveMessage { email, text } => conversations.leave_message(id, email, text).await,
             VisitorFrame::Csat { score, comment } => conversations.csat(id, score, comment).await,
             VisitorFrame::End => conversations.end(id).await,
         };
+        tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {
             Ok(()) => Ok(()),
-            Err(StoreError::Full(_)) => send_error(&mut self.session, ErrorCode::Unavailable, "this conversation is full; start a new one").await,
+            Err(StoreError::Full(_)) => {
+                send_error(&mut self.session, ErrorCode::Unavailable, "this conversation is full; start a new one")
+                    .await
+            }
             Err(error) => {
                 tracing::warn!(%error, conversation_id = %id, "visitor frame failed");
                 send_error(&mut self.session, ErrorCode::Unavailable, "temporarily unavailable; send it again").await
             }
         }
     }
-
 }
 
 fn flow(result: Result<(), actix_ws::Closed>) -> Flow {

@@ -5,6 +5,14 @@
 //! Every change is an event appended to the store (numbered, stored, then delivered), so a
 //! client that reconnects gets exactly what it missed by asking for events after its last
 //! `seq`.
+//!
+//! Each visitor message in a bot conversation is first scored and judged by the site's
+//! escalation policy ([`turn`]): it may go to a person at once, be answered with an offer of
+//! a person, or simply be answered. The decision, its reason and the signal values behind it
+//! are kept on the conversation (`attrs`: `signals`, `policy`, `escalation`) for agents and
+//! owners.
+
+pub mod turn;
 
 use std::sync::Arc;
 
@@ -12,12 +20,14 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::bot::reply::{BOT_STATES, Replier, system_message};
+use crate::bot::reply::{Replier, system_message};
+use crate::escalation::{Decision, PolicyState};
 use crate::protocol::{
-    Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
+    Action, Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
 };
 use crate::sites::Site;
-use crate::store::{Appended, Conversation, EventDraft, NewConversation, Store, StoreError, Visitor};
+use crate::store::{Appended, Conversation, Counter, EventDraft, NewConversation, Store, StoreError, Visitor};
+use turn::TurnFacts;
 
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
 pub const TALK_TO_PERSON: &str = "talk_to_person";
@@ -61,13 +71,21 @@ impl Conversations {
         if let Some(token) = &hello.token {
             let conversation = self.store.conversation_by_token(&hash_token(token)).await?;
             return match conversation {
-                Some(conversation) if conversation.site == site.config.id => Ok(Opened { conversation, token: token.clone() }),
+                Some(conversation) if conversation.site == site.config.id => {
+                    Ok(Opened { conversation, token: token.clone() })
+                }
                 _ => Err(OpenError::BadToken),
             };
         }
         let token = new_token();
-        let visitor = Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
-        let new = NewConversation { id: ConversationId::new(), site: site.config.id.clone(), token_hash: hash_token(&token), visitor };
+        let visitor =
+            Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
+        let new = NewConversation {
+            id: ConversationId::new(),
+            site: site.config.id.clone(),
+            token_hash: hash_token(&token),
+            visitor,
+        };
         let id = new.id;
         self.store.create_conversation(new).await?;
         let greeting = bot_message(site, site.config.persona.greeting.clone());
@@ -78,7 +96,13 @@ impl Conversations {
     }
 
     /// Stores the visitor's message (once per `client_id`) and returns the `seq` to ack.
-    pub async fn visitor_message(&self, site: &Arc<Site>, id: ConversationId, client_id: &ClientId, text: Text) -> Result<u64, StoreError> {
+    pub async fn visitor_message(
+        &self,
+        site: &Arc<Site>,
+        id: ConversationId,
+        client_id: &ClientId,
+        text: Text,
+    ) -> Result<u64, StoreError> {
         self.reopen_if_resolved(id).await?;
         let body = EventBody::Message {
             id: Uuid::new_v4(),
@@ -92,10 +116,7 @@ impl Conversations {
         let draft = EventDraft::new(body).dedupe(format!("v:{}", client_id.as_str()));
         match self.store.append(id, draft).await? {
             Appended::New(event) => {
-                let state = self.state(id).await?;
-                if BOT_STATES.contains(&state) {
-                    self.replier.request(site.clone(), id);
-                }
+                self.after_visitor_message(site, id, event.seq).await?;
                 Ok(event.seq)
             }
             Appended::Duplicate { seq } => Ok(seq),
@@ -103,20 +124,83 @@ impl Conversations {
         }
     }
 
+    /// Judges the new message (while the bot owns the conversation) and gets it answered.
+    async fn after_visitor_message(&self, site: &Arc<Site>, id: ConversationId, seq: u64) -> Result<(), StoreError> {
+        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        let answer = match conversation.state {
+            State::Bot => self.judge(site, &conversation, seq).await?,
+            State::Queued => true,
+            State::Agent | State::Resolved => false,
+        };
+        if answer {
+            self.replier.request(site.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// Runs the escalation policy on message `seq`; returns whether the bot should answer it.
+    async fn judge(&self, site: &Site, conversation: &Conversation, seq: u64) -> Result<bool, StoreError> {
+        let id = conversation.id;
+        let events = self.store.recent_events(id, turn::HISTORY_TURNS + 1).await?;
+        let Some((current, earlier)) = events.split_last().filter(|(last, _)| last.seq == seq) else {
+            return Ok(true); // another message landed first; its own turn judges the conversation
+        };
+        let EventBody::Message { text, .. } = &current.body else { return Ok(true) };
+        let mut state: PolicyState = attr(conversation, "policy").unwrap_or_default();
+        let facts = TurnFacts {
+            bot_errors: u32::try_from(conversation.counter(Counter::BotErrors)).unwrap_or(u32::MAX),
+            model_confidence: attr(conversation, "model_confidence"),
+        };
+        let evaluated = turn::evaluate(site, &turn::turns(earlier), text, facts, &mut state);
+        self.store.set_attr(id, "signals", json(&evaluated.signals)).await?;
+        self.store.set_attr(id, "policy", json(&state)).await?;
+        match evaluated.decision {
+            Decision::Continue => Ok(true),
+            Decision::Offer { reason, message, action_label, .. } => {
+                let action = Action { id: TALK_TO_PERSON.into(), label: action_label };
+                let mut offer = bot_message(site, message);
+                if let EventBody::Message { actions, .. } = &mut offer {
+                    actions.push(action);
+                }
+                self.store.append(id, EventDraft::new(offer)).await?;
+                // With nothing in the knowledge base to say, the offer is the answer.
+                Ok(reason != Reason::LowConfidence)
+            }
+            Decision::Escalate { reason, priority, message, detail, signals } => {
+                let record = serde_json::json!({ "reason": reason, "priority": priority, "detail": detail, "signals": *signals, "at": chrono::Utc::now() });
+                self.escalate(id, reason, &message, record).await?;
+                Ok(false)
+            }
+        }
+    }
+
     pub async fn typing(&self, id: ConversationId, from: Speaker, on: bool) -> Result<(), StoreError> {
         self.store.publish(id, &Ephemeral::Typing { conversation_id: id, from, on }).await
     }
 
-    /// The visitor asked for a person: the conversation joins the queue with that reason.
-    pub async fn request_human(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.escalate(id, Reason::ExplicitRequest, "I've asked a person from our team to join. Please stay here; you can keep writing in the meantime.").await
+    /// The visitor asked for a person (the button or the offer's quick reply).
+    pub async fn request_human(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
+        let message = site.policy.message(Reason::ExplicitRequest).to_owned();
+        let record = serde_json::json!({ "reason": Reason::ExplicitRequest, "priority": site.config.escalation.priorities.explicit_request, "detail": "the visitor pressed \"talk to a person\"", "at": chrono::Utc::now() });
+        self.escalate(id, Reason::ExplicitRequest, &message, record).await
     }
 
-    /// Moves a bot conversation to the queue with `reason`, telling the visitor with `notice`.
-    /// A conversation already queued or with an agent is left as it is.
-    pub async fn escalate(&self, id: ConversationId, reason: Reason, notice: &str) -> Result<(), StoreError> {
+    /// Moves a bot conversation to the queue with `reason`, telling the visitor with
+    /// `notice`; `record` (reason, priority, detail, signals) is kept for agents. A
+    /// conversation already queued or with an agent is left as it is.
+    pub async fn escalate(
+        &self,
+        id: ConversationId,
+        reason: Reason,
+        notice: &str,
+        record: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.replier.cancel(id);
+        self.store.set_attr(id, "escalation", record).await?;
         let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
-        if let Appended::New(_) = self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await? {
+        if let Appended::New(_) =
+            self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await?
+        {
             tracing::info!(conversation_id = %id, ?reason, "escalated");
             self.store.append(id, EventDraft::new(system_message(notice.to_owned()))).await?;
         }
@@ -126,14 +210,18 @@ impl Conversations {
     /// The visitor left a message for the team (no one could take the chat): kept as an
     /// internal note, so agents see it in the transcript, and confirmed to the visitor.
     pub async fn leave_message(&self, id: ConversationId, email: String, text: Text) -> Result<(), StoreError> {
-        let note = EventBody::Note { text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()), author: Author { name: "Visitor".into() } };
+        let note = EventBody::Note {
+            text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()),
+            author: Author { name: "Visitor".into() },
+        };
         self.store.append(id, EventDraft::new(note)).await?;
         let confirm = system_message(format!("Thanks, your message is with our team. We'll reply to {email}."));
         self.store.append(id, EventDraft::new(confirm)).await.map(drop)
     }
 
     pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
-        let value = serde_json::json!({ "score": score, "comment": comment.map(Text::into_inner), "at": chrono::Utc::now() });
+        let value =
+            serde_json::json!({ "score": score, "comment": comment.map(Text::into_inner), "at": chrono::Utc::now() });
         self.store.set_attr(id, "csat", value).await
     }
 
@@ -155,6 +243,15 @@ impl Conversations {
     async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
         Ok(self.store.conversation(id).await?.ok_or(StoreError::NotFound)?.state)
     }
+}
+
+fn attr<T: serde::de::DeserializeOwned>(conversation: &Conversation, key: &str) -> Option<T> {
+    conversation.attrs.get(key).and_then(|value| serde_json::from_value(value.clone()).ok())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    // unwrap: signals and policy state are plain numbers, strings and booleans.
+    serde_json::to_value(value).expect("serialisable")
 }
 
 pub fn bot_message(site: &Site, text: String) -> EventBody {
