@@ -4,7 +4,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_app_with_llm};
+use crate::helpers::{spawn_app, spawn_app_with_llm};
 use crate::scripted_llm::{DEFAULT_REPLY, Script, pieces};
 
 #[tokio::test]
@@ -22,14 +22,19 @@ async fn the_offline_bot_answers_a_return_question_from_the_knowledge_base_with_
 }
 
 #[tokio::test]
-async fn the_offline_bot_says_plainly_when_nothing_matches() {
-    // With the policy's low-confidence offer off, the answerer's own reply shows.
-    let app = spawn_app_with(|s| s.sites.iter_mut().for_each(|site| site.escalation.low_confidence = 0.0)).await;
+async fn the_offline_bot_says_plainly_when_nothing_matches_then_offers_a_person() {
+    let app = spawn_app().await;
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "What is the airspeed velocity of an unladen swallow?").await;
     let reply = visitor.next_bot_message().await;
     assert!(reply["text"].as_str().unwrap().contains("couldn't find"), "{reply}");
     assert!(reply.get("sources").is_none());
+    let offer = visitor.next_bot_message().await;
+    assert_eq!(offer["actions"][0]["id"], "talk_to_person", "{offer}");
+    // Choosing the quick reply is asking for a person.
+    visitor.send(json!({"type": "action", "id": "talk_to_person"})).await;
+    let state = visitor.next_of_type("state").await;
+    assert_eq!((state["state"].as_str(), state["reason"].as_str()), (Some("queued"), Some("explicit_request")));
 }
 
 #[tokio::test]

@@ -24,6 +24,11 @@ async fn the_widget_script_is_sent_compressed_to_browsers_that_accept_gzip() {
     let response =
         reqwest::Client::new().get(app.url("/widget.js")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(response.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let compressed = response.bytes().await.unwrap();
+    assert!(compressed.len() <= 20 * 1024, "widget.js is {} bytes gzipped, over the 20 KB budget", compressed.len());
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut plain).unwrap();
+    assert!(plain.contains("BatonProtocol"), "the gzip body is the widget");
 }
 
 #[tokio::test]

@@ -47,6 +47,8 @@ struct Running {
     cancel: CancellationToken,
     /// Another question arrived while this reply was streaming.
     again: bool,
+    /// Stored right after the next reply (the escalation policy's offer of a person).
+    follow_up: Option<EventBody>,
 }
 
 enum Outcome {
@@ -75,17 +77,18 @@ impl Replier {
     }
 
     /// Answers the conversation's latest visitor message(s), now or right after the reply
-    /// that is streaming.
-    pub fn request(self: &Arc<Self>, site: Arc<Site>, id: ConversationId) {
+    /// that is streaming; `follow_up` is stored after that answer.
+    pub fn request(self: &Arc<Self>, site: Arc<Site>, id: ConversationId, follow_up: Option<EventBody>) {
         let mut running = self.lock();
         if let Some(entry) = running.get_mut(&id) {
             if entry.cancel.is_cancelled() {
                 entry.cancel = CancellationToken::new();
             }
             entry.again = true;
+            entry.follow_up = follow_up.or(entry.follow_up.take());
             return;
         }
-        running.insert(id, Running { cancel: CancellationToken::new(), again: false });
+        running.insert(id, Running { cancel: CancellationToken::new(), again: false, follow_up });
         drop(running);
         let this = self.clone();
         tokio::spawn(async move { this.run(site, id).await });
@@ -103,10 +106,19 @@ impl Replier {
     async fn run(self: Arc<Self>, site: Arc<Site>, id: ConversationId) {
         let mut answered_through = None;
         loop {
-            let Some(cancel) = self.lock().get(&id).map(|entry| entry.cancel.clone()) else { return };
+            let Some((cancel, follow_up)) =
+                self.lock().get_mut(&id).map(|entry| (entry.cancel.clone(), entry.follow_up.take()))
+            else {
+                return;
+            };
             match self.answer(&site, id, &cancel, answered_through).await {
                 Ok(through) => answered_through = through.or(answered_through),
                 Err(error) => tracing::warn!(conversation_id = %id, %error, "bot reply not delivered"),
+            }
+            if let Some(body) = follow_up.filter(|_| !cancel.is_cancelled())
+                && let Err(error) = self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await
+            {
+                tracing::warn!(conversation_id = %id, %error, "follow-up not stored");
             }
             let mut running = self.lock();
             match running.get_mut(&id) {

@@ -35,6 +35,14 @@ pub const TALK_TO_PERSON: &str = "talk_to_person";
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 
+/// What happens after a visitor message.
+enum Verdict {
+    /// The bot answers; `follow_up` (an offer of a person) is stored after its reply.
+    Answer { follow_up: Option<EventBody> },
+    /// A person has the conversation, or it just went to the queue.
+    Silent,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// Unknown, forged, or another site's token: the socket closes with 4001.
@@ -127,25 +135,26 @@ impl Conversations {
     /// Judges the new message (while the bot owns the conversation) and gets it answered.
     async fn after_visitor_message(&self, site: &Arc<Site>, id: ConversationId, seq: u64) -> Result<(), StoreError> {
         let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
-        let answer = match conversation.state {
+        let verdict = match conversation.state {
             State::Bot => self.judge(site, &conversation, seq).await?,
-            State::Queued => true,
-            State::Agent | State::Resolved => false,
+            State::Queued => Verdict::Answer { follow_up: None },
+            State::Agent | State::Resolved => Verdict::Silent,
         };
-        if answer {
-            self.replier.request(site.clone(), id);
+        if let Verdict::Answer { follow_up } = verdict {
+            self.replier.request(site.clone(), id, follow_up);
         }
         Ok(())
     }
 
-    /// Runs the escalation policy on message `seq`; returns whether the bot should answer it.
-    async fn judge(&self, site: &Site, conversation: &Conversation, seq: u64) -> Result<bool, StoreError> {
+    /// Runs the escalation policy on message `seq`.
+    async fn judge(&self, site: &Site, conversation: &Conversation, seq: u64) -> Result<Verdict, StoreError> {
         let id = conversation.id;
         let events = self.store.recent_events(id, turn::HISTORY_TURNS + 1).await?;
+        let answer = Verdict::Answer { follow_up: None };
         let Some((current, earlier)) = events.split_last().filter(|(last, _)| last.seq == seq) else {
-            return Ok(true); // another message landed first; its own turn judges the conversation
+            return Ok(answer); // another message landed first; its own turn judges the conversation
         };
-        let EventBody::Message { text, .. } = &current.body else { return Ok(true) };
+        let EventBody::Message { text, .. } = &current.body else { return Ok(answer) };
         let mut state: PolicyState = attr(conversation, "policy").unwrap_or_default();
         let facts = TurnFacts {
             bot_errors: u32::try_from(conversation.counter(Counter::BotErrors)).unwrap_or(u32::MAX),
@@ -154,24 +163,22 @@ impl Conversations {
         let evaluated = turn::evaluate(site, &turn::turns(earlier), text, facts, &mut state);
         self.store.set_attr(id, "signals", json(&evaluated.signals)).await?;
         self.store.set_attr(id, "policy", json(&state)).await?;
-        match evaluated.decision {
-            Decision::Continue => Ok(true),
-            Decision::Offer { reason, message, action_label, .. } => {
-                let action = Action { id: TALK_TO_PERSON.into(), label: action_label };
+        Ok(match evaluated.decision {
+            Decision::Continue => answer,
+            // The bot still answers; the offer follows its reply.
+            Decision::Offer { message, action_label, .. } => {
                 let mut offer = bot_message(site, message);
                 if let EventBody::Message { actions, .. } = &mut offer {
-                    actions.push(action);
+                    actions.push(Action { id: TALK_TO_PERSON.into(), label: action_label });
                 }
-                self.store.append(id, EventDraft::new(offer)).await?;
-                // With nothing in the knowledge base to say, the offer is the answer.
-                Ok(reason != Reason::LowConfidence)
+                Verdict::Answer { follow_up: Some(offer) }
             }
             Decision::Escalate { reason, priority, message, detail, signals } => {
                 let record = serde_json::json!({ "reason": reason, "priority": priority, "detail": detail, "signals": *signals, "at": chrono::Utc::now() });
                 self.escalate(id, reason, &message, record).await?;
-                Ok(false)
+                Verdict::Silent
             }
-        }
+        })
     }
 
     pub async fn typing(&self, id: ConversationId, from: Speaker, on: bool) -> Result<(), StoreError> {

@@ -1,0 +1,194 @@
+// End-to-end helpers: the real `baton` binary, a scripted OpenAI-compatible server, a static
+// "host site" server on another origin, and Debian's Chromium through playwright-core.
+// Everything binds to 127.0.0.1 and is stopped by the caller's `after` hooks.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(join(REPO, 'widget-js/package.json'));
+const { chromium } = require('playwright-core');
+
+export const BATON_BIN = process.env.BATON_BIN || join(REPO, 'target/debug/baton');
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const SHOTS = '/tmp/baton-shots';
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForHealth(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`baton exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url + '/healthz');
+      if (res.ok) return;
+    } catch { /* not listening yet */ }
+    await sleep(50);
+  }
+  throw new Error('baton did not answer /healthz in time');
+}
+
+/**
+ * Starts `baton serve` from the repository root on `port` (a free one if omitted). `llm` is
+ * a scripted server from startScriptedLlm, or null for the offline knowledge-base bot.
+ * Logs are kept in memory and printed only if startup fails (or by `printLogs()`).
+ */
+export async function startBaton({ port, llm = null } = {}) {
+  if (!existsSync(BATON_BIN)) throw new Error(`no baton binary at ${BATON_BIN}: run \`cargo build\` in ${REPO} (or set BATON_BIN)`);
+  port = port || (await freePort());
+  const env = { ...process.env, BATON__SERVER__HOST: '127.0.0.1', BATON__SERVER__PORT: String(port) };
+  for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'BATON__LLM__BASE_URL', 'BATON__LLM__API_KEY', 'BATON__LLM__MODEL', 'BATON__STORE__REDIS_URL']) delete env[key];
+  if (llm) Object.assign(env, { BATON__LLM__BASE_URL: llm.baseUrl, BATON__LLM__API_KEY: 'test', BATON__LLM__MODEL: 'scripted' });
+  const logs = [];
+  const child = spawn(BATON_BIN, ['serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d) => logs.push(d));
+  child.stderr.on('data', (d) => logs.push(d));
+  const url = `http://127.0.0.1:${port}`;
+  const printLogs = () => process.stderr.write(Buffer.concat(logs).toString().slice(-20000));
+  try {
+    await waitForHealth(url, child, 20000);
+  } catch (e) {
+    printLogs();
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    url,
+    port,
+    printLogs,
+    /** SIGKILL: the process dies the way a crash or an OOM kill would, sockets and all. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * An OpenAI-compatible `POST /v1/chat/completions` that answers `reply`, streamed as real
+ * SSE `chat.completion.chunk` lines, one word per chunk, `delayMs` apart, then `[DONE]`.
+ */
+export async function startScriptedLlm({ reply, delayMs = 60 } = {}) {
+  const requests = [];
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    if (req.method !== 'POST' || !req.url.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
+      return;
+    }
+    const request = JSON.parse(body || '{}');
+    requests.push(request);
+    const id = 'chatcmpl-' + requests.length;
+    const created = Math.floor(Date.now() / 1000);
+    const text = typeof reply === 'function' ? reply(request) : reply;
+    if (!request.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id, object: 'chat.completion', created, model: 'scripted',
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'scripted',
+      choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: 'assistant', content: '' }));
+    for (const token of text.match(/\S+\s*/g) || []) {
+      if (res.destroyed) return;
+      await sleep(delayMs);
+      res.write(chunk({ content: token }));
+    }
+    res.write(chunk({}, 'stop'));
+    res.end('data: [DONE]\n\n');
+  });
+  const port = await listen(server);
+  return { baseUrl: `http://127.0.0.1:${port}/v1`, requests, close: () => closeServer(server) };
+}
+
+/** Serves fixed HTML pages (path → html) from another origin, like a customer's site. */
+export async function startHostSite(pages) {
+  const server = createServer((req, res) => {
+    const html = pages[new URL(req.url, 'http://x').pathname];
+    if (html == null) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
+}
+
+function listen(server) {
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server.address().port)));
+}
+
+function closeServer(server) {
+  server.closeAllConnections?.();
+  return new Promise((ok) => server.close(() => ok()));
+}
+
+/**
+ * Debian's Chromium, headless. Playwright gives each launch a fresh temporary profile
+ * (user-data-dir) and each context its own storage: one context is one visitor.
+ */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  });
+  return {
+    visitor: (options = {}) => browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options }),
+    close: () => browser.close()
+  };
+}
+
+/** Collects page errors and console errors, so a test can assert there were none. */
+export function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/favicon/.test(m.location().url || '')) errors.push('console: ' + m.text());
+  });
+  return errors;
+}
+
+/** The widget's pieces, by accessible role and name (getByRole pierces the open shadow root). */
+export function widget(page) {
+  return {
+    launcher: page.getByRole('button', { name: 'Open chat' }),
+    input: page.getByRole('textbox', { name: 'Message' }),
+    send: page.getByRole('button', { name: 'Send' }),
+    human: page.getByRole('button', { name: 'Talk to a person' }),
+    dialog: page.getByRole('dialog'),
+    async ask(text) {
+      await this.input.fill(text);
+      await this.send.click();
+    },
+    visitorBubbles: page.locator('baton-widget .msg.visitor'),
+    botBubbles: page.locator('baton-widget .msg.bot:not(.intro)')
+  };
+}

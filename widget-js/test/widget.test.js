@@ -1,0 +1,251 @@
+'use strict';
+// The widget's frame handlers and visitor actions, on a small fake DOM (test-support/fake-dom.js)
+// with a fake WebSocket. Layout, CSS isolation and real sockets are covered by tests/e2e.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+require('../src/protocol.js'); // sets globalThis.BatonProtocol, as the served script does
+const W = require('../src/widget.js');
+const { createDocument } = require('../test-support/fake-dom.js');
+const { FakeWebSocket } = require('../test-support/helpers.js');
+
+const saved = {};
+test.before(() => {
+  for (const k of ['document', 'location', 'WebSocket', 'fetch', 'navigator']) saved[k] = Object.getOwnPropertyDescriptor(globalThis, k);
+  const define = (k, value) => Object.defineProperty(globalThis, k, { value, configurable: true, writable: true });
+  define('location', { href: 'https://shop.test/cart' });
+  define('WebSocket', FakeWebSocket);
+  define('navigator', { language: 'en-US', languages: ['en-US'] });
+  define('fetch', async () => ({ ok: true, json: async () => ({ title: 'Northwind Goods', bot_name: 'Nori', color: '#2457d6', greeting: 'Hi there!' }) }));
+});
+test.after(() => {
+  for (const [k, d] of Object.entries(saved)) {
+    if (d) Object.defineProperty(globalThis, k, d);
+    else delete globalThis[k];
+  }
+});
+
+function mount(data = {}) {
+  FakeWebSocket.reset();
+  globalThis.document = createDocument();
+  const w = new W.Widget({ site: 'demo', origin: 'https://baton.test', data });
+  w.mount();
+  const shadow = document.body.childNodes[0].shadowRoot;
+  const q = (sel) => shadow.querySelector(sel);
+  const qa = (sel) => shadow.querySelectorAll(sel);
+  const visible = (el) => { for (let n = el; n && n !== shadow; n = n.parentNode) if (n.hidden) return false; return true; };
+  return { w, shadow, q, qa, visible };
+}
+
+function connect(ui, welcome = {}) {
+  ui.w.open();
+  const ws = FakeWebSocket.last();
+  ws.open();
+  ws.receive({ type: 'welcome', conversation_id: 'c1', token: 'tok', state: 'bot', last_seq: 0, ai_notice: 'You are talking to Nori, an AI.', ...welcome });
+  let seq = 0;
+  ws.event = (body) => ws.receive({ seq: ++seq, conversation_id: 'c1', at: '2025-01-01T00:00:00Z', ...body });
+  return ws;
+}
+
+const texts = (nodes) => nodes.map((n) => n.textContent);
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('the launcher is there at once and the socket waits for the first open', () => {
+  const ui = mount();
+  const launcher = ui.q('.launcher');
+  assert.equal(launcher.getAttribute('aria-label'), 'Open chat');
+  assert.equal(launcher.getAttribute('aria-expanded'), 'false');
+  assert.equal(ui.q('.panel').hidden, true);
+  assert.equal(FakeWebSocket.all.length, 0);
+  launcher.click();
+  assert.equal(FakeWebSocket.all.length, 1);
+  assert.equal(FakeWebSocket.last().url, 'wss://baton.test/v1/visitor/ws?site=demo');
+  assert.equal(launcher.getAttribute('aria-label'), 'Close chat');
+  assert.equal(ui.q('.panel').getAttribute('role'), 'dialog');
+  assert.equal(ui.q('.input').getAttribute('aria-label'), 'Message');
+});
+
+test('site settings apply, data- attributes win, the welcome sets the AI notice', async () => {
+  const ui = mount({ color: '#112233' });
+  await tick();
+  assert.equal(ui.q('.title').textContent, 'Northwind Goods');
+  assert.equal(ui.q('.sub').textContent, 'Nori');
+  assert.equal(ui.q('.root').style['--accent'], '#112233');
+  assert.equal(ui.q('.intro').textContent, 'Hi there!');
+  connect(ui);
+  assert.equal(ui.q('.notice').textContent, 'You are talking to Nori, an AI.');
+});
+
+test('identify() reaches the hello, with the page and locale', () => {
+  const ui = mount();
+  ui.w.command('identify', { name: 'Ana', email: 'ana@example.com' });
+  const ws = connect(ui);
+  assert.deepEqual(ws.sent[0], { type: 'hello', last_seq: 0, locale: 'en', page: { url: 'https://shop.test/cart', title: 'Test page' }, visitor: { name: 'Ana', email: 'ana@example.com' } });
+});
+
+test('a sent message is pending until acked, and its own event does not duplicate it', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ui.q('.input').value = 'Where is my order?';
+  ui.q('.send').click();
+  const sent = ws.sent.find((f) => f.type === 'message');
+  assert.equal(sent.text, 'Where is my order?');
+  assert.equal(ui.qa('.msg.visitor.pending').length, 1);
+  ws.receive({ type: 'ack', client_id: sent.client_id, seq: 1 });
+  ws.event({ type: 'message', id: 'm1', from: 'visitor', text: 'Where is my order?', client_id: sent.client_id });
+  assert.deepEqual(texts(ui.qa('.msg.visitor')), ['Where is my order?']);
+  assert.equal(ui.qa('.pending').length, 0);
+  assert.equal(ui.q('.input').value, '');
+});
+
+test('a streamed reply grows in one bubble; the final message completes it with sources and quick replies', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ws.receive({ type: 'bot_delta', conversation_id: 'c1', reply_id: 'r1', text: 'You can return ' });
+  assert.equal(ui.q('.msg.bot.streaming').textContent, 'You can return ');
+  ws.receive({ type: 'bot_delta', conversation_id: 'c1', reply_id: 'r1', text: 'within **30 days**.' });
+  assert.equal(ui.qa('.msg.bot').length - 1, 1); // minus the intro
+  ws.event({ type: 'message', id: 'r1', from: 'bot', author: { name: 'Nori' }, text: 'You can return within **30 days**.',
+    sources: [{ title: 'Returns', url: 'https://northwind.example/help/returns' }, { title: 'Bad', url: 'javascript:alert(1)' }],
+    actions: [{ id: 'start_return', label: 'Start a return' }] });
+  const bubbles = ui.qa('.msg.bot').filter((b) => !b.classList.contains('intro'));
+  assert.equal(bubbles.length, 1);
+  assert.equal(bubbles[0].classList.contains('streaming'), false);
+  assert.equal(bubbles[0].querySelector('strong').textContent, '30 days');
+  const links = bubbles[0].querySelectorAll('a');
+  assert.deepEqual(links.map((a) => a.getAttribute('href')), ['https://northwind.example/help/returns']);
+  assert.match(ui.q('.sr').textContent, /^Nori: You can return/); // announced in the live region
+  const action = ui.q('.actions').childNodes[0];
+  assert.equal(action.textContent, 'Start a return');
+  action.click();
+  assert.deepEqual(ws.sent.at(-1), { type: 'action', id: 'start_return' });
+  assert.equal(ui.q('.actions'), null);
+});
+
+test('bot_cancelled ends a stream', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ws.receive({ type: 'bot_delta', conversation_id: 'c1', reply_id: 'r9', text: 'Let me che' });
+  ws.receive({ type: 'bot_cancelled', conversation_id: 'c1', reply_id: 'r9' });
+  assert.equal(ui.qa('.streaming').length, 0);
+  assert.equal(ui.qa('.msg.bot.stopped').length, 1);
+  ws.receive({ type: 'bot_delta', conversation_id: 'c1', reply_id: 'r10', text: 'New' });
+  assert.equal(ui.qa('.streaming').length, 1);
+});
+
+test('queue frames show position and wait; an agent joining is announced by name', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ui.q('.link').click(); // "Talk to a person"
+  assert.deepEqual(ws.sent.at(-1), { type: 'request_human' });
+  ws.event({ type: 'state', state: 'queued', reason: 'explicit_request' });
+  ws.receive({ type: 'queue', conversation_id: 'c1', position: 2, eta_seconds: 150 });
+  assert.equal(ui.visible(ui.q('.card')), true);
+  assert.deepEqual(texts(ui.q('.card').childNodes), ['Waiting for a person to join…', 'You are number 2 in line.', 'Estimated wait: about 3 min.']);
+  assert.equal(ui.q('.sub').textContent, 'Waiting for a person to join…');
+  assert.equal(ui.visible(ui.qa('.link')[0]), false);
+  ws.receive({ type: 'queue', conversation_id: 'c1', position: 1, eta_seconds: null });
+  assert.deepEqual(texts(ui.q('.card').childNodes), ['Waiting for a person to join…', 'You are number 1 in line.']);
+  ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
+  ws.event({ type: 'state', state: 'agent', agent: { id: 'a1', name: 'Maria' } });
+  assert.equal(ui.visible(ui.q('.card')), false);
+  assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
+  assert.equal(ui.q('.notice').hidden, true);
+  assert.ok(texts(ui.qa('.system')).includes('Maria joined the chat.'));
+  ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
+  assert.equal(ui.q('.typing').textContent, 'Maria is typing…');
+  ws.event({ type: 'message', id: 'm5', from: 'agent', author: { name: 'Maria' }, text: 'Hi, I can help.\nWhat is your order number?', client_id: 'agent-1' });
+  assert.equal(ui.q('.typing').hidden, true);
+  assert.deepEqual(texts(ui.qa('.who')), ['Maria']);
+  assert.equal(ui.q('.msg.agent').querySelectorAll('br').length, 1); // agents' line breaks are kept
+  ws.event({ type: 'state', state: 'bot' });
+  assert.ok(texts(ui.qa('.system')).includes('You are back with the assistant.'));
+  assert.equal(ui.visible(ui.qa('.link')[0]), true);
+});
+
+test('nobody available: the leave-a-message form sends leave_message', () => {
+  for (const trigger of [
+    (ws) => ws.receive({ type: 'error', code: 'unavailable', message: 'no agents' }),
+    (ws) => ws.event({ type: 'message', id: 'm1', from: 'system', text: 'No agent is available right now.' })
+  ]) {
+    const ui = mount();
+    const ws = connect(ui);
+    trigger(ws);
+    const card = ui.qa('.card')[1];
+    assert.equal(ui.visible(card), true);
+    assert.match(card.textContent, /Nobody is available/);
+    const [email, text] = card.querySelectorAll('.field');
+    email.value = 'ana@example.com';
+    text.value = 'Please call me back';
+    card.querySelector('form').dispatch('submit');
+    assert.deepEqual(ws.sent.at(-1), { type: 'leave_message', email: 'ana@example.com', text: 'Please call me back' });
+    assert.equal(card.textContent, 'Thanks! We will reply by email.');
+  }
+});
+
+test('the rating prompt sends csat; ending the chat offers a new one', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ui.qa('.link')[1].click(); // "End chat"
+  assert.deepEqual(ws.sent.at(-1), { type: 'end' });
+  ws.event({ type: 'state', state: 'resolved' });
+  ws.receive({ type: 'csat_request', conversation_id: 'c1' });
+  const card = ui.qa('.card')[2];
+  const stars = card.querySelectorAll('button');
+  assert.deepEqual(stars.map((b) => b.getAttribute('aria-label')), ['1 out of 5', '2 out of 5', '3 out of 5', '4 out of 5', '5 out of 5']);
+  stars[3].click();
+  assert.deepEqual(ws.sent.at(-1), { type: 'csat', score: 4 });
+  assert.equal(card.textContent, 'Thanks for your feedback!');
+  assert.equal(ui.q('.compose').hidden, true);
+  ui.q('.primary').click(); // "Start a new chat"
+  const fresh = FakeWebSocket.last();
+  assert.notEqual(fresh, ws);
+  fresh.open();
+  assert.equal(fresh.sent[0].token, undefined);
+  assert.equal(ui.q('.compose').hidden, false);
+});
+
+test('replies that arrive while the panel is closed show an unread badge', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ui.w.close();
+  ws.event({ type: 'message', id: 'm1', from: 'bot', text: 'One' });
+  ws.event({ type: 'message', id: 'm2', from: 'agent', author: { name: 'Maria' }, text: 'Two' });
+  const badge = ui.q('.badge');
+  assert.equal(badge.hidden, false);
+  assert.equal(badge.textContent, '2');
+  assert.equal(ui.q('.launcher').getAttribute('aria-description'), '2 unread messages');
+  ui.w.open();
+  assert.equal(badge.hidden, true);
+});
+
+test('text from the network is never markup', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  const evil = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+  ws.event({ type: 'message', id: 'm1', from: 'bot', text: evil, author: { name: '<b>Nori</b>' } });
+  ws.event({ type: 'message', id: 'm2', from: 'visitor', text: evil, client_id: 'other-tab' });
+  ws.event({ type: 'state', state: 'agent', agent: { id: 'x', name: '<i onmouseover=alert(3)>' } });
+  const all = ui.shadow.all();
+  assert.ok(all.every((el) => !['IMG', 'SCRIPT', 'B', 'I'].includes(el.tagName)));
+  assert.ok(all.every((el) => Object.keys(el.attributes).every((a) => !a.startsWith('on'))));
+  assert.ok(ui.shadow.textContent.includes(evil));
+});
+
+test('a hello-resumed page leaves the state the welcome announced after the replay', () => {
+  const ui = mount();
+  const ws = connect(ui, { state: 'agent', last_seq: 3 });
+  ws.event({ type: 'message', id: 'm1', from: 'bot', text: 'Hi' });
+  ws.event({ type: 'state', state: 'queued', reason: 'explicit_request' });
+  ws.event({ type: 'state', state: 'agent', agent: { id: 'a', name: 'Maria' } });
+  assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
+  assert.deepEqual(ui.w.state, 'agent');
+});
+
+test('saysUnavailable recognises the server telling that no one can take the chat', () => {
+  assert.equal(W.saysUnavailable({ type: 'error', code: 'unavailable' }), true);
+  assert.equal(W.saysUnavailable({ type: 'error', code: 'rate_limited' }), false);
+  assert.equal(W.saysUnavailable({ type: 'state', state: 'queued', available: false }), true);
+  assert.equal(W.saysUnavailable({ type: 'message', from: 'system', text: 'Nobody from our team is online right now.' }), true);
+  assert.equal(W.saysUnavailable({ type: 'message', from: 'system', text: 'Maria is available and will join.' }), false);
+  assert.equal(W.saysUnavailable({ type: 'message', from: 'bot', text: 'No agents available' }), false);
+});
