@@ -1,6 +1,17 @@
 //! Command line: `baton serve` (the default) and `baton signals`.
 
-use clap::{Parser, Subcommand};
+use std::io::{BufRead, Write};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::config::Settings;
+use crate::conversation::turn::{self, TurnFacts};
+use crate::escalation::{Decision, PolicyState};
+use crate::protocol::Reason;
+use crate::signals::{Role, Turn};
+use crate::sites::Site;
 
 #[derive(Debug, Parser)]
 #[command(name = "baton", version, about = "Customer-support chat with AI answers and human handoff")]
@@ -14,6 +25,16 @@ pub enum Command {
     /// Run the server (the default).
     #[default]
     Serve,
+    /// Replay transcripts (JSON lines on stdin) through a site's escalation policy; prints
+    /// one JSON line per visitor turn.
+    Signals(SignalsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignalsArgs {
+    /// The site whose knowledge base and policy to use.
+    #[arg(long)]
+    pub site: String,
 }
 
 pub trait CommandExt {
@@ -24,4 +45,85 @@ impl CommandExt for Option<Command> {
     fn is_serve(&self) -> bool {
         matches!(self, None | Some(Command::Serve))
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct Transcript {
+    id: serde_json::Value,
+    turns: Vec<TranscriptTurn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TranscriptTurn {
+    role: Role,
+    text: String,
+}
+
+/// One output line, fields in the protocol's order.
+#[derive(serde::Serialize)]
+struct TurnLine<'a> {
+    id: &'a serde_json::Value,
+    turn: usize,
+    sentiment: f32,
+    sentiment_trend: f32,
+    explicit_request: bool,
+    confidence: Option<f32>,
+    escalate: bool,
+    reason: Option<Reason>,
+}
+
+/// `baton signals --site SITE < conversations.jsonl > turns.jsonl`. A line that is not a
+/// conversation is reported on stderr with its number and skipped; the exit status is then 1.
+pub fn signals(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
+    let config = settings.site(&args.site).with_context(|| format!("no site {:?} in the configuration", args.site))?;
+    let site = Site::load(config.clone())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut bad_lines = 0;
+    for (index, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.context("Failed to read stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Transcript>(&line) {
+            Ok(transcript) => replay(&site, &transcript, &mut out)?,
+            Err(error) => {
+                bad_lines += 1;
+                eprintln!("baton signals: line {}: not a conversation ({error}); skipped", index + 1);
+            }
+        }
+    }
+    out.flush().context("Failed to write stdout")?;
+    if bad_lines > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The live server judges each visitor turn while the bot has the conversation; once it
+/// escalates, the conversation stays with people, and so does every later line here.
+fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut state = PolicyState::default();
+    let mut escalated: Option<Reason> = None;
+    for (index, current) in transcript.turns.iter().enumerate().filter(|(_, t)| t.role == Role::Visitor) {
+        let history: Vec<Turn> =
+            transcript.turns[..index].iter().map(|t| Turn { role: t.role, text: &t.text }).collect();
+        let evaluated = turn::evaluate(site, &history, &current.text, TurnFacts::default(), &mut state);
+        if let (None, Decision::Escalate { reason, .. }) = (escalated, &evaluated.decision) {
+            escalated = Some(*reason);
+        }
+        let signals = &evaluated.signals;
+        let line = TurnLine {
+            id: &transcript.id,
+            turn: index,
+            sentiment: signals.sentiment,
+            sentiment_trend: signals.sentiment_trend,
+            explicit_request: signals.explicit_request,
+            confidence: signals.confidence,
+            escalate: escalated.is_some(),
+            reason: escalated,
+        };
+        serde_json::to_writer(&mut *out, &line).context("Failed to write stdout")?;
+        writeln!(out).context("Failed to write stdout")?;
+    }
+    Ok(())
 }

@@ -20,5 +20,6 @@ async fn main() -> anyhow::Result<()> {
     };
     match cli.command.unwrap_or_default() {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+        Command::Signals(args) => baton::cli::signals(settings, args),
     }
 }

@@ -40,6 +40,7 @@ pub struct Application {
     port: u16,
     server: Server,
     shutdown: CancellationToken,
+    store: Arc<dyn Store>,
 }
 
 impl Application {
@@ -48,6 +49,7 @@ impl Application {
         let store = build_store(&settings, &hub)?;
         let llm = build_llm(&settings)?;
         let replier = Replier::new(llm, store.clone(), settings.llm.clone());
+        let store_handle = store.clone();
         let sites = Sites::load(&settings.sites)?;
         let shutdown = CancellationToken::new();
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -79,11 +81,16 @@ impl Application {
         .context("Failed to start the HTTP server")?
         .run();
         tracing::info!(port, "baton listening");
-        Ok(Application { port, server, shutdown })
+        Ok(Application { port, server, shutdown, store: store_handle })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The store this node uses (tests and tools read conversations through it).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).

@@ -4,8 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use baton::config::Settings;
+use baton::protocol::ConversationId;
 use baton::startup::Application;
+use baton::store::{Conversation, Store};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -24,6 +28,7 @@ pub struct TestApp {
     pub port: u16,
     pub llm: Option<ScriptedLlm>,
     pub shutdown: CancellationToken,
+    pub store: Arc<dyn Store>,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -66,13 +71,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let shutdown = app.shutdown_token();
+    let store = app.store();
     tokio::spawn(app.run_until_stopped());
-    TestApp { port, llm: None, shutdown }
+    TestApp { port, llm: None, shutdown, store }
 }
 
 impl TestApp {
     pub fn llm(&self) -> &ScriptedLlm {
         self.llm.as_ref().expect("spawned with a scripted model")
+    }
+
+    /// The stored conversation a `welcome` names.
+    pub async fn conversation(&self, welcome: &Value) -> Conversation {
+        let id: ConversationId = serde_json::from_value(welcome["conversation_id"].clone()).unwrap();
+        self.store.conversation(id).await.unwrap().expect("conversation stored")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -199,6 +211,19 @@ impl Client {
             match self.next().await {
                 Next::Frame(_) => continue,
                 Next::Closed(frame) => return frame.map_or(1006, |f| f.code.into()),
+            }
+        }
+    }
+
+    /// Reads frames until none arrives for `quiet`; returns them.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            match tokio::time::timeout(quiet, self.ws.next()).await {
+                Err(_) => return frames,
+                Ok(Some(Ok(Message::Text(text)))) => frames.push(serde_json::from_str(&text).expect("frames are JSON")),
+                Ok(Some(Ok(_))) => continue,
+                Ok(other) => panic!("socket ended while draining: {other:?}"),
             }
         }
     }

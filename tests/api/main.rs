@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
 mod bot;
+mod escalation;
 mod health;
 mod helpers;
 mod scripted_llm;

@@ -24,6 +24,10 @@ pub enum Script {
     Hang,
     /// Streams these pieces, then breaks the connection without finishing the stream.
     Break { pieces: Vec<String> },
+    /// Streams `text`, then a call to `tool` whose JSON arguments arrive in two pieces.
+    ToolCall { text: String, tool: String, arguments: String },
+    /// Streams these pieces, each with this token log-probability.
+    WithLogprobs { pieces: Vec<String>, logprob: f32 },
 }
 
 #[derive(Clone, Default)]
@@ -95,6 +99,32 @@ async fn completions(body: web::Json<serde_json::Value>, llm: web::Data<Scripted
                 Ok::<_, std::io::Error>(chunk(&p))
             }
         }).chain(stream::iter([Ok(done_chunk()), Ok(Bytes::from_static(b"data: [DONE]\n\n"))]))),
+        Script::ToolCall { text, tool, arguments } => {
+            let (first, second) = arguments.split_at(arguments.len() / 2);
+            let call = |name: Option<&str>, args: &str| {
+                let function = match name {
+                    Some(name) => serde_json::json!({"name": name, "arguments": args}),
+                    None => serde_json::json!({"arguments": args}),
+                };
+                let delta = serde_json::json!({"tool_calls": [{"index": 0, "id": name.map(|_| "call_1"), "type": "function", "function": function}]});
+                event(delta, None)
+            };
+            let mut frames = Vec::new();
+            if !text.is_empty() {
+                frames.push(chunk(&text));
+            }
+            frames.extend([call(Some(&tool), first), call(None, second), event(serde_json::json!({}), Some("tool_calls"))]);
+            frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
+            sse(stream::iter(frames.into_iter().map(Ok::<_, std::io::Error>)))
+        }
+        Script::WithLogprobs { pieces, logprob } => {
+            let mut frames: Vec<Bytes> = pieces.iter().map(|p| {
+                let logprobs = serde_json::json!({"content": [{"token": p, "logprob": logprob, "bytes": null, "top_logprobs": []}]});
+                event_with(serde_json::json!({"content": p}), None, Some(logprobs))
+            }).collect();
+            frames.extend([done_chunk(), Bytes::from_static(b"data: [DONE]\n\n")]);
+            sse(stream::iter(frames.into_iter().map(Ok::<_, std::io::Error>)))
+        }
         Script::Break { pieces } => sse(stream::iter(pieces).map(|p| Ok(chunk(&p))).chain(stream::once(async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             Err(std::io::Error::other("scripted break"))
@@ -104,6 +134,18 @@ async fn completions(body: web::Json<serde_json::Value>, llm: web::Data<Scripted
 
 fn sse<S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static>(body: S) -> HttpResponse {
     HttpResponse::Ok().content_type("text/event-stream").insert_header(("cache-control", "no-cache")).streaming(body)
+}
+
+fn event(delta: serde_json::Value, finish_reason: Option<&str>) -> Bytes {
+    event_with(delta, finish_reason, None)
+}
+
+fn event_with(delta: serde_json::Value, finish_reason: Option<&str>, logprobs: Option<serde_json::Value>) -> Bytes {
+    let json = serde_json::json!({
+        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": logprobs}]
+    });
+    Bytes::from(format!("data: {json}\n\n"))
 }
 
 fn chunk(piece: &str) -> Bytes {

@@ -22,10 +22,22 @@ use crate::protocol::{Event, EventBody, Speaker};
 /// into a prompt, whatever `history_messages` allows.
 const MAX_HISTORY_CHARS: usize = 16_000;
 
+/// The tool the model may call when the visitor needs a person; a call escalates the
+/// conversation (reason `low_confidence`: the model judged itself out of its depth).
+pub const HANDOFF_TOOL: &str = "handoff_to_human";
+
 /// One piece of a reply, as the model writes it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chunk {
     Text(String),
+    /// A piece of a tool call: the name comes once, the JSON arguments in pieces.
+    Tool {
+        index: u32,
+        name: Option<String>,
+        arguments: String,
+    },
+    /// Log-probabilities of the tokens in this piece, when the provider sends them.
+    Logprobs(Vec<f32>),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,6 +53,52 @@ pub enum LlmError {
 }
 
 pub type ReplyStream = BoxStream<'static, Result<Chunk, LlmError>>;
+
+/// A reply as it accumulates from its chunks.
+#[derive(Debug, Default)]
+pub struct Draft {
+    pub text: String,
+    /// Tool calls by index: name and JSON arguments.
+    tools: std::collections::BTreeMap<u32, (String, String)>,
+    logprobs: Vec<f32>,
+}
+
+impl Draft {
+    /// Keeps a non-text chunk (text goes through [`Draft::text`] as it is streamed).
+    pub fn absorb(&mut self, chunk: Chunk) {
+        match chunk {
+            Chunk::Text(piece) => self.text.push_str(&piece),
+            Chunk::Tool { index, name, arguments } => {
+                let call = self.tools.entry(index).or_default();
+                if let Some(name) = name {
+                    call.0 = name;
+                }
+                call.1.push_str(&arguments);
+            }
+            Chunk::Logprobs(logprobs) => self.logprobs.extend(logprobs),
+        }
+    }
+
+    /// The reason given when the model called [`HANDOFF_TOOL`].
+    pub fn handoff(&self) -> Option<String> {
+        let (_, arguments) = self.tools.values().find(|(name, _)| name == HANDOFF_TOOL)?;
+        let reason = serde_json::from_str::<serde_json::Value>(arguments)
+            .ok()
+            .and_then(|args| args["reason"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "no reason given".to_owned());
+        Some(reason)
+    }
+
+    /// The model's confidence in this reply, from its tokens' log-probabilities.
+    pub fn model_confidence(&self) -> Option<f32> {
+        crate::signals::model_confidence(&self.logprobs)
+    }
+
+    /// Nothing to show and nothing to act on: a failed reply.
+    pub fn is_empty(&self) -> bool {
+        self.text.trim().is_empty() && self.handoff().is_none()
+    }
+}
 
 /// A language model (or a stand-in) that streams a reply to a prompt.
 ///
@@ -79,15 +137,30 @@ pub struct Prompt {
     pub min_confidence: f32,
     /// What to say when it does not.
     pub no_answer: String,
+    /// Offer the model the [`HANDOFF_TOOL`].
+    pub handoff_tool: bool,
+    /// Ask the provider for token log-probabilities (the model-confidence signal).
+    pub logprobs: bool,
 }
 
 /// The persona, the rules, and the retrieved passages, numbered so the model can cite them.
-pub fn system_prompt(persona_prompt: &str, bot_name: &str, site_title: &str, retrieval: &Retrieval) -> String {
+pub fn system_prompt(
+    persona_prompt: &str,
+    bot_name: &str,
+    site_title: &str,
+    retrieval: &Retrieval,
+    handoff_tool: bool,
+) -> String {
     let mut system = format!(
         "{persona_prompt}\n\nYou are {bot_name}, the AI assistant of {site_title}. Answer from the knowledge base \
          excerpts below. If they do not contain the answer, say so plainly and offer to connect the visitor with a \
          person; never invent policies, prices, dates or order details. Reply in the visitor's language, briefly.\n"
     );
+    if handoff_tool {
+        system.push_str(&format!(
+            "When the visitor asks for a person, or you cannot help from the excerpts, call {HANDOFF_TOOL} with a short reason.\n"
+        ));
+    }
     if retrieval.hits.is_empty() {
         system.push_str("\nNo knowledge base excerpt matches this question.\n");
     } else {

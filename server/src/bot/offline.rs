@@ -68,6 +68,8 @@ mod tests {
             retrieval: kb.search(question, 3),
             min_confidence: 0.3,
             no_answer: "No idea.".into(),
+            handoff_tool: false,
+            logprobs: false,
         }
     }
 

@@ -6,14 +6,15 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
+    ChatChoiceStream, ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
+    CreateChatCompletionRequest, FunctionObject,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 
-use super::{Chunk, Llm, LlmError, Prompt, ReplyStream, Role};
+use super::{Chunk, HANDOFF_TOOL, Llm, LlmError, Prompt, ReplyStream, Role};
 use crate::config::LlmSettings;
 
 /// Connecting must not eat the whole first-token budget.
@@ -49,17 +50,47 @@ impl Llm for OpenAiLlm {
     async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError> {
         let request = request(prompt);
         let stream = self.client.chat().create_stream(request).await.map_err(to_llm_error)?;
-        let chunks = stream.filter_map(|item| async move {
-            match item {
-                Ok(response) => {
-                    let text: String = response.choices.into_iter().filter_map(|choice| choice.delta.content).collect();
-                    (!text.is_empty()).then_some(Ok(Chunk::Text(text)))
-                }
-                Err(error) => Some(Err(to_llm_error(error))),
-            }
+        let chunks = stream.flat_map(|item| {
+            let chunks: Vec<Result<Chunk, LlmError>> = match item {
+                Ok(response) => response.choices.into_iter().flat_map(chunks_of).map(Ok).collect(),
+                Err(error) => vec![Err(to_llm_error(error))],
+            };
+            futures_util::stream::iter(chunks)
         });
         Ok(Box::pin(chunks))
     }
+}
+
+/// The text, tool-call pieces and log-probabilities in one streamed choice.
+fn chunks_of(choice: ChatChoiceStream) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+        chunks.push(Chunk::Text(text));
+    }
+    for call in choice.delta.tool_calls.unwrap_or_default() {
+        let (name, arguments) =
+            call.function.map_or((None, String::new()), |f| (f.name, f.arguments.unwrap_or_default()));
+        chunks.push(Chunk::Tool { index: call.index, name, arguments });
+    }
+    if let Some(content) = choice.logprobs.and_then(|l| l.content).filter(|c| !c.is_empty()) {
+        chunks.push(Chunk::Logprobs(content.iter().map(|t| t.logprob).collect()));
+    }
+    chunks
+}
+
+fn handoff_tool() -> ChatCompletionTools {
+    ChatCompletionTools::Function(ChatCompletionTool {
+        function: FunctionObject {
+            name: HANDOFF_TOOL.to_owned(),
+            description: Some("Pass the conversation to a person on the support team.".to_owned()),
+            parameters: Some(serde_json::json!({
+                "type": "object",
+                "properties": { "reason": { "type": "string", "description": "Why a person should take over, in a few words." } },
+                "required": ["reason"]
+            })),
+            strict: None,
+        },
+    })
 }
 
 #[allow(deprecated)] // `max_tokens`: the field every OpenAI-compatible server understands.
@@ -76,6 +107,8 @@ fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
         temperature: Some(prompt.temperature),
         max_tokens: Some(prompt.max_tokens),
         stream: Some(true),
+        tools: prompt.handoff_tool.then(|| vec![handoff_tool()]),
+        logprobs: prompt.logprobs.then_some(true),
         ..Default::default()
     }
 }

@@ -22,9 +22,10 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Chunk, Llm, LlmError, Prompt};
+use super::{Chunk, Draft, Llm, LlmError, Prompt};
 use crate::config::LlmSettings;
-use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
+use crate::conversation::{escalate_to_queue, escalation_record};
+use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Reason, Source, Speaker, State};
 use crate::sites::Site;
 use crate::store::{Appended, Counter, EventDraft, Store, StoreError};
 
@@ -52,7 +53,7 @@ struct Running {
 }
 
 enum Outcome {
-    Done(String),
+    Done(Draft),
     Cancelled { sent_any: bool },
     Failed { error: LlmError, sent_any: bool },
 }
@@ -161,9 +162,7 @@ impl Replier {
             Outcome::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
                 self.cut(id, reply_id, sent_any).await?;
-                self.store.incr(id, Counter::BotErrors, 1).await?;
-                let apology = system_message(site.config.bot.error_message.clone());
-                self.store.append(id, EventDraft::new(apology)).await?;
+                self.failed(site, id, &error).await?;
             }
         }
         Ok(Some(turn.through))
@@ -182,6 +181,7 @@ impl Replier {
                 &config.persona.bot_name,
                 &config.title,
                 &retrieval,
+                self.settings.handoff_tool,
             ),
             messages,
             model: config.llm.model.clone().unwrap_or_else(|| self.settings.model.clone()),
@@ -190,6 +190,8 @@ impl Replier {
             retrieval,
             min_confidence: config.bot.min_confidence,
             no_answer: config.bot.no_answer.clone(),
+            handoff_tool: self.settings.handoff_tool,
+            logprobs: self.settings.logprobs,
         }
     }
 
@@ -197,23 +199,22 @@ impl Replier {
         let deadline = Instant::now() + self.settings.timeout();
         let mut attempt = 0;
         loop {
-            let mut text = String::new();
+            let mut draft = Draft::default();
             let result = tokio::select! {
                 _ = cancel.cancelled() => None,
-                result = self.attempt(prompt, id, reply_id, deadline, &mut text) => Some(result),
+                result = self.attempt(prompt, id, reply_id, deadline, &mut draft) => Some(result),
             };
-            let Some(outcome) = result else { return Outcome::Cancelled { sent_any: !text.is_empty() } };
+            let sent_any = !draft.text.is_empty();
+            let Some(outcome) = result else { return Outcome::Cancelled { sent_any } };
             match outcome {
-                Ok(()) if text.trim().is_empty() => {
-                    return Outcome::Failed { error: LlmError::Empty, sent_any: !text.is_empty() };
-                }
-                Ok(()) => return Outcome::Done(text),
-                Err(error) if text.is_empty() && attempt < self.settings.max_retries && Instant::now() < deadline => {
+                Ok(()) if draft.is_empty() => return Outcome::Failed { error: LlmError::Empty, sent_any },
+                Ok(()) => return Outcome::Done(draft),
+                Err(error) if !sent_any && attempt < self.settings.max_retries && Instant::now() < deadline => {
                     attempt += 1;
                     tracing::info!(%error, attempt, "retrying the model");
                     tokio::time::sleep(RETRY_BACKOFF * 2u32.pow(attempt - 1)).await;
                 }
-                Err(error) => return Outcome::Failed { error, sent_any: !text.is_empty() },
+                Err(error) => return Outcome::Failed { error, sent_any },
             }
         }
     }
@@ -225,14 +226,20 @@ impl Replier {
         id: ConversationId,
         reply_id: Uuid,
         deadline: Instant,
-        text: &mut String,
+        draft: &mut Draft,
     ) -> Result<(), LlmError> {
         let stall = self.settings.first_token_timeout();
         let next_deadline = || (Instant::now() + stall).min(deadline);
         let mut stream = timeout_at(next_deadline(), self.llm.start(prompt)).await.map_err(|_| LlmError::Timeout)??;
         while let Some(chunk) = timeout_at(next_deadline(), stream.next()).await.map_err(|_| LlmError::Timeout)? {
-            let Chunk::Text(piece) = chunk?;
-            text.push_str(&piece);
+            let piece = match chunk? {
+                Chunk::Text(piece) => piece,
+                other => {
+                    draft.absorb(other);
+                    continue;
+                }
+            };
+            draft.text.push_str(&piece);
             let delta = Ephemeral::BotDelta { conversation_id: id, reply_id, text: piece };
             // A delta that cannot be published is only a lost preview: the stored message follows.
             if let Err(error) = self.store.publish(id, &delta).await {
@@ -247,23 +254,52 @@ impl Replier {
         site: &Site,
         id: ConversationId,
         reply_id: Uuid,
-        text: String,
+        draft: Draft,
         prompt: &Prompt,
     ) -> Result<(), StoreError> {
-        let body = EventBody::Message {
-            id: reply_id,
-            from: Speaker::Bot,
-            text,
-            author: Some(Author { name: site.config.persona.bot_name.clone() }),
-            client_id: None,
-            sources: sources(prompt),
-            actions: vec![],
-        };
-        match self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
-            // A person took over while the reply was streaming: the bot stays silent.
-            Appended::Refused { .. } => self.cut(id, reply_id, true).await,
-            _ => self.store.incr(id, Counter::BotTurns, 1).await.map(drop),
+        if let Some(confidence) = draft.model_confidence() {
+            self.store.set_attr(id, "model_confidence", serde_json::json!(confidence)).await?;
         }
+        let handoff = draft.handoff();
+        if !draft.text.trim().is_empty() {
+            let body = EventBody::Message {
+                id: reply_id,
+                from: Speaker::Bot,
+                text: draft.text,
+                author: Some(Author { name: site.config.persona.bot_name.clone() }),
+                client_id: None,
+                sources: sources(prompt),
+                actions: vec![],
+            };
+            match self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
+                // A person took over while the reply was streaming: the bot stays silent.
+                Appended::Refused { .. } => return self.cut(id, reply_id, true).await,
+                _ => drop(self.store.incr(id, Counter::BotTurns, 1).await?),
+            }
+        }
+        let Some(reason) = handoff else { return Ok(()) };
+        tracing::info!(%reason, "the model asked for a person");
+        let escalation = &site.config.escalation;
+        let detail = format!("the model called {}: {reason}", super::HANDOFF_TOOL);
+        let record = escalation_record(Reason::LowConfidence, escalation.priorities.low_confidence, &detail, None);
+        let notice = site.policy.message(Reason::LowConfidence);
+        escalate_to_queue(self.store.as_ref(), id, Reason::LowConfidence, notice, record).await
+    }
+
+    /// Counts the failure and tells the visitor; repeated failures go to a person at once.
+    async fn failed(&self, site: &Site, id: ConversationId, error: &LlmError) -> Result<(), StoreError> {
+        let failures = self.store.incr(id, Counter::BotErrors, 1).await?;
+        let apology = system_message(site.config.bot.error_message.clone());
+        self.store.append(id, EventDraft::new(apology)).await?;
+        let escalation = &site.config.escalation;
+        let limit = i64::from(escalation.max_bot_errors);
+        if limit == 0 || failures < limit {
+            return Ok(());
+        }
+        let detail = format!("{failures} failed bot replies (limit {limit}); last: {error}");
+        let record = escalation_record(Reason::BotError, escalation.priorities.bot_error, &detail, None);
+        escalate_to_queue(self.store.as_ref(), id, Reason::BotError, site.policy.message(Reason::BotError), record)
+            .await
     }
 
     async fn cut(&self, id: ConversationId, reply_id: Uuid, sent_any: bool) -> Result<(), StoreError> {

@@ -79,6 +79,10 @@ pub struct LlmSettings {
     pub history_messages: usize,
     /// Knowledge-base passages put in the prompt.
     pub passages: usize,
+    /// Offer the model a `handoff_to_human` tool (turn off for models without tool support).
+    pub handoff_tool: bool,
+    /// Ask for token log-probabilities, the model-confidence signal (not every server has them).
+    pub logprobs: bool,
 }
 
 impl LlmSettings {

@@ -25,6 +25,7 @@ use crate::escalation::{Decision, PolicyState};
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
 };
+use crate::signals::TurnSignals;
 use crate::sites::Site;
 use crate::store::{Appended, Conversation, Counter, EventDraft, NewConversation, Store, StoreError, Visitor};
 use turn::TurnFacts;
@@ -174,7 +175,7 @@ impl Conversations {
                 Verdict::Answer { follow_up: Some(offer) }
             }
             Decision::Escalate { reason, priority, message, detail, signals } => {
-                let record = serde_json::json!({ "reason": reason, "priority": priority, "detail": detail, "signals": *signals, "at": chrono::Utc::now() });
+                let record = escalation_record(reason, priority, &detail, Some(&signals));
                 self.escalate(id, reason, &message, record).await?;
                 Verdict::Silent
             }
@@ -187,14 +188,13 @@ impl Conversations {
 
     /// The visitor asked for a person (the button or the offer's quick reply).
     pub async fn request_human(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
-        let message = site.policy.message(Reason::ExplicitRequest).to_owned();
-        let record = serde_json::json!({ "reason": Reason::ExplicitRequest, "priority": site.config.escalation.priorities.explicit_request, "detail": "the visitor pressed \"talk to a person\"", "at": chrono::Utc::now() });
-        self.escalate(id, Reason::ExplicitRequest, &message, record).await
+        let reason = Reason::ExplicitRequest;
+        let priority = site.config.escalation.priorities.explicit_request;
+        let record = escalation_record(reason, priority, "the visitor pressed \"talk to a person\"", None);
+        self.escalate(id, reason, site.policy.message(reason), record).await
     }
 
-    /// Moves a bot conversation to the queue with `reason`, telling the visitor with
-    /// `notice`; `record` (reason, priority, detail, signals) is kept for agents. A
-    /// conversation already queued or with an agent is left as it is.
+    /// Stops the bot and queues the conversation (see [`escalate_to_queue`]).
     pub async fn escalate(
         &self,
         id: ConversationId,
@@ -203,15 +203,7 @@ impl Conversations {
         record: serde_json::Value,
     ) -> Result<(), StoreError> {
         self.replier.cancel(id);
-        self.store.set_attr(id, "escalation", record).await?;
-        let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
-        if let Appended::New(_) =
-            self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await?
-        {
-            tracing::info!(conversation_id = %id, ?reason, "escalated");
-            self.store.append(id, EventDraft::new(system_message(notice.to_owned()))).await?;
-        }
-        Ok(())
+        escalate_to_queue(self.store.as_ref(), id, reason, notice, record).await
     }
 
     /// The visitor left a message for the team (no one could take the chat): kept as an
@@ -250,6 +242,36 @@ impl Conversations {
     async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
         Ok(self.store.conversation(id).await?.ok_or(StoreError::NotFound)?.state)
     }
+}
+
+/// Moves a bot conversation to the queue with `reason`, telling the visitor with `notice`;
+/// `record` (see [`escalation_record`]) is kept on the conversation for agents. A
+/// conversation already queued or with an agent is left as it is.
+pub async fn escalate_to_queue(
+    store: &dyn Store,
+    id: ConversationId,
+    reason: Reason,
+    notice: &str,
+    record: serde_json::Value,
+) -> Result<(), StoreError> {
+    store.set_attr(id, "escalation", record).await?;
+    let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
+    if let Appended::New(_) = store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await? {
+        tracing::info!(conversation_id = %id, ?reason, "escalated");
+        store.append(id, EventDraft::new(system_message(notice.to_owned()))).await?;
+    }
+    Ok(())
+}
+
+/// Why a conversation was escalated, as agents and owners see it: the reason, the queue
+/// priority, a readable detail with the values behind it, and the turn's signals.
+pub fn escalation_record(
+    reason: Reason,
+    priority: u8,
+    detail: &str,
+    signals: Option<&TurnSignals>,
+) -> serde_json::Value {
+    serde_json::json!({ "reason": reason, "priority": priority, "detail": detail, "signals": signals, "at": chrono::Utc::now() })
 }
 
 fn attr<T: serde::de::DeserializeOwned>(conversation: &Conversation, key: &str) -> Option<T> {
