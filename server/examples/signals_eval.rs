@@ -22,7 +22,10 @@ const LOW_RATING: f32 = 2.0;
 /// VADER's own cut points for its compound score.
 const VADER_CUT: f32 = 0.05;
 const EXPLICIT_SET: &str = include_str!("../src/signals/testdata/explicit_requests.tsv");
-const EXPLICIT_HOLDOUT: &str = include_str!("../src/signals/testdata/explicit_requests_holdout.tsv");
+/// The first held-out set: its misses guided the second revision of the rules, so it is
+/// reported as seen. The second one was written before that revision and never edited.
+const EXPLICIT_HOLDOUT_V1: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v1.tsv");
+const EXPLICIT_HOLDOUT_V2: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v2.tsv");
 const ENGLISH_LEXICON: &str = include_str!("../src/signals/lexicon/sentiment_en.txt");
 
 fn main() {
@@ -41,8 +44,9 @@ fn main() {
     let dialogues = mwoz(&dir);
     mwoz_auroc(&dialogues, &signals, &vader);
     mwoz_policy(&dialogues);
-    explicit(&signals, "explicit_requests.tsv", EXPLICIT_SET);
-    explicit(&signals, "explicit_requests_holdout.tsv", EXPLICIT_HOLDOUT);
+    explicit(&signals, "explicit_requests.tsv (development: rules fixed on it)", EXPLICIT_SET);
+    explicit(&signals, "explicit_requests_holdout_v1.tsv (seen during the second revision)", EXPLICIT_HOLDOUT_V1);
+    explicit(&signals, "explicit_requests_holdout_v2.tsv (held out)", EXPLICIT_HOLDOUT_V2);
     bench(&dialogues, &signals);
 }
 

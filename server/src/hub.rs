@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::ConversationId;
-use crate::store::{Audience, Deliver, Delivery};
+use crate::store::{Audience, Deliver, Delivery, Topic};
 
 /// Cheap to clone; all clones share one table.
 #[derive(Clone, Default)]
@@ -24,7 +23,7 @@ pub struct Hub {
 #[derive(Default)]
 struct Inner {
     next_id: u64,
-    followers: HashMap<ConversationId, Vec<Follower>>,
+    followers: HashMap<Topic, Vec<Follower>>,
 }
 
 struct Follower {
@@ -52,17 +51,17 @@ impl Outbox {
 /// Following a conversation lasts as long as this value.
 pub struct Subscription {
     hub: Hub,
-    conversation_id: ConversationId,
+    topic: Topic,
     id: u64,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut inner = self.hub.lock();
-        if let Some(list) = inner.followers.get_mut(&self.conversation_id) {
+        if let Some(list) = inner.followers.get_mut(&self.topic) {
             list.retain(|follower| follower.id != self.id);
             if list.is_empty() {
-                inner.followers.remove(&self.conversation_id);
+                inner.followers.remove(&self.topic);
             }
         }
     }
@@ -83,17 +82,17 @@ impl Hub {
         Arc::new(move |delivery| hub.deliver(delivery))
     }
 
-    pub fn subscribe(&self, conversation_id: ConversationId, outbox: Outbox) -> Subscription {
+    pub fn subscribe(&self, topic: Topic, outbox: Outbox) -> Subscription {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.followers.entry(conversation_id).or_default().push(Follower { id, outbox });
-        Subscription { hub: self.clone(), conversation_id, id }
+        inner.followers.entry(topic.clone()).or_default().push(Follower { id, outbox });
+        Subscription { hub: self.clone(), topic, id }
     }
 
     pub fn deliver(&self, delivery: Delivery) {
         let inner = self.lock();
-        let Some(followers) = inner.followers.get(&delivery.conversation_id) else { return };
+        let Some(followers) = inner.followers.get(&delivery.topic) else { return };
         for follower in followers {
             let outbox = &follower.outbox;
             if delivery.audience == Audience::Agents && !outbox.sees_notes {
@@ -103,15 +102,15 @@ impl Hub {
                 continue;
             }
             if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(delivery.clone()) {
-                tracing::warn!(conversation_id = %delivery.conversation_id, "socket fell behind; closing it so it resumes");
+                tracing::warn!(topic = ?delivery.topic, "socket fell behind; closing it so it resumes");
                 outbox.kicked.cancel();
             }
         }
     }
 
-    /// Sockets following `conversation_id` on this node.
-    pub fn followers(&self, conversation_id: ConversationId) -> usize {
-        self.lock().followers.get(&conversation_id).map_or(0, Vec::len)
+    /// Sockets following `topic` on this node.
+    pub fn followers(&self, topic: &Topic) -> usize {
+        self.lock().followers.get(topic).map_or(0, Vec::len)
     }
 }
 
@@ -119,6 +118,10 @@ impl Hub {
 mod tests {
     use super::*;
     use crate::protocol::{ConversationId, Ephemeral};
+
+    fn topic(id: ConversationId) -> Topic {
+        Topic::Conversation(id)
+    }
 
     fn delivery(id: ConversationId, audience: Audience) -> Delivery {
         let mut d = Delivery::ephemeral(id, &Ephemeral::CsatRequest { conversation_id: id });
@@ -131,10 +134,10 @@ mod tests {
         let hub = Hub::new();
         let (a, b) = (ConversationId::new(), ConversationId::new());
         let (outbox, mut rx) = Outbox::new(4, false);
-        let _sub = hub.subscribe(a, outbox);
+        let _sub = hub.subscribe(topic(a), outbox);
         hub.deliver(delivery(b, Audience::Everyone));
         hub.deliver(delivery(a, Audience::Everyone));
-        assert_eq!(rx.try_recv().unwrap().conversation_id, a);
+        assert_eq!(rx.try_recv().unwrap().topic, topic(a));
         assert!(rx.try_recv().is_err());
     }
 
@@ -144,8 +147,8 @@ mod tests {
         let id = ConversationId::new();
         let (visitor, mut visitor_rx) = Outbox::new(4, false);
         let (agent, mut agent_rx) = Outbox::new(4, true);
-        let _v = hub.subscribe(id, visitor);
-        let _a = hub.subscribe(id, agent);
+        let _v = hub.subscribe(topic(id), visitor);
+        let _a = hub.subscribe(topic(id), agent);
         hub.deliver(delivery(id, Audience::Agents));
         assert!(visitor_rx.try_recv().is_err());
         assert!(agent_rx.try_recv().is_ok());
@@ -157,7 +160,7 @@ mod tests {
         let id = ConversationId::new();
         let (outbox, _rx) = Outbox::new(1, false);
         let kicked = outbox.kicked.clone();
-        let _sub = hub.subscribe(id, outbox);
+        let _sub = hub.subscribe(topic(id), outbox);
         hub.deliver(delivery(id, Audience::Everyone));
         assert!(!kicked.is_cancelled());
         hub.deliver(delivery(id, Audience::Everyone));
@@ -169,9 +172,9 @@ mod tests {
         let hub = Hub::new();
         let id = ConversationId::new();
         let (outbox, _rx) = Outbox::new(1, false);
-        let sub = hub.subscribe(id, outbox);
-        assert_eq!(hub.followers(id), 1);
+        let sub = hub.subscribe(topic(id), outbox);
+        assert_eq!(hub.followers(&topic(id)), 1);
         drop(sub);
-        assert_eq!(hub.followers(id), 0);
+        assert_eq!(hub.followers(&topic(id)), 0);
     }
 }

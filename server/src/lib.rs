@@ -3,6 +3,7 @@
 //! a queue of human agents, who answer on the same socket.
 //!
 //! # Layout
+//! - [`agents`]: human agents: the queue, routing, presence, and what agents do with chats.
 //! - [`config`]: typed settings and per-site files, validated at start.
 //! - [`startup`]: wiring and the HTTP server's life (graceful shutdown).
 //! - [`telemetry`]: structured logs.
@@ -20,6 +21,7 @@
 //! - [`sites`]: the sites served, with their knowledge loaded.
 //! - [`cli`]: the command line.
 
+pub mod agents;
 pub mod bot;
 pub mod cli;
 pub mod config;

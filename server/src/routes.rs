@@ -18,6 +18,12 @@ use crate::startup::AppState;
 const WIDGET_JS: &str =
     concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/src/widget.js"));
 const DEMO_PAGE: &str = include_str!("../../widget-js/demo/index.html");
+/// The agent console: its page, its script (the shared protocol client, then the console),
+/// and its styles.
+const CONSOLE_PAGE: &str = include_str!("../../widget-js/console/index.html");
+const CONSOLE_JS: &str =
+    concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/console/console.js"));
+const CONSOLE_CSS: &str = include_str!("../../widget-js/console/console.css");
 
 /// The widget gzipped once, at the best level: the compression middleware uses its fastest
 /// level, which costs a visitor several kilobytes on every first load.
@@ -146,6 +152,50 @@ pub async fn visitor_ws(
     let state: Arc<AppState> = state.into_inner();
     actix_web::rt::spawn(session::visitor::run(state, site, ws, stream));
     Ok(response)
+}
+
+/// The agent socket: no origin check (agents authenticate with their token in the first frame).
+#[get("/v1/agent/ws")]
+pub async fn agent_ws(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| HttpError::Upgrade(e.to_string()))?;
+    let stream =
+        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
+    actix_web::rt::spawn(session::agent::run(state.into_inner(), ws, stream));
+    Ok(response)
+}
+
+#[get("/console/")]
+pub async fn console_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // The token lives in sessionStorage and the page loads only its own assets.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:",
+        ))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(CONSOLE_PAGE)
+}
+
+#[get("/console/console.js")]
+pub async fn console_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(CONSOLE_JS)
+}
+
+#[get("/console/console.css")]
+pub async fn console_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(CONSOLE_CSS)
 }
 
 fn origin(req: &HttpRequest) -> Option<&str> {

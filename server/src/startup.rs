@@ -11,7 +11,11 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::agents::Directory;
+use crate::agents::desk::Desk;
+use crate::agents::dispatch::Dispatch;
 use crate::bot::Llm;
+use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
 use crate::bot::openai::OpenAiLlm;
 use crate::bot::reply::Replier;
@@ -32,6 +36,7 @@ pub struct AppState {
     pub sites: Sites,
     pub hub: Hub,
     pub conversations: Conversations,
+    pub desk: Desk,
     /// Cancelled on shutdown: every socket closes with 1001 so clients reconnect elsewhere.
     pub shutdown: CancellationToken,
 }
@@ -47,22 +52,24 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let hub = Hub::new();
         let store = build_store(&settings, &hub)?;
-        let llm = build_llm(&settings)?;
-        let replier = Replier::new(llm, store.clone(), settings.llm.clone());
-        let store_handle = store.clone();
+        let Models { answerer: llm, model } = build_llm(&settings)?;
         let sites = Sites::load(&settings.sites)?;
+        let max_events = usize::try_from(settings.store.max_events_per_conversation).unwrap_or(usize::MAX);
+        let assist = Assist::new(model, settings.llm.clone());
+        let directory = Directory::new(settings.agents.clone());
+        let dispatch =
+            Dispatch::new(store.clone(), sites.clone(), directory, settings.handoff.clone(), assist, max_events);
+        let replier = Replier::new(llm, store.clone(), hub.clone(), dispatch.clone(), settings.llm.clone());
+        let desk = Desk::new(store.clone(), sites.clone(), dispatch.clone());
+        let conversations = Conversations::new(store.clone(), replier, desk.clone());
         let shutdown = CancellationToken::new();
+        spawn_janitor(dispatch, Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("Failed to bind {address}"))?;
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
-        let state = web::Data::new(AppState {
-            settings,
-            sites,
-            hub,
-            conversations: Conversations::new(store, replier),
-            shutdown: shutdown.clone(),
-        });
+        let state_store = store.clone();
+        let state = web::Data::new(AppState { settings, sites, hub, conversations, desk, shutdown: shutdown.clone() });
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -74,6 +81,10 @@ impl Application {
                 .service(routes::widget_js)
                 .service(routes::widget_settings)
                 .service(routes::visitor_ws)
+                .service(routes::agent_ws)
+                .service(routes::console_page)
+                .service(routes::console_js)
+                .service(routes::console_css)
         })
         .disable_signals()
         .shutdown_timeout(shutdown_timeout)
@@ -81,7 +92,7 @@ impl Application {
         .context("Failed to start the HTTP server")?
         .run();
         tracing::info!(port, "baton listening");
-        Ok(Application { port, server, shutdown, store: store_handle })
+        Ok(Application { port, server, shutdown, store: state_store })
     }
 
     pub fn port(&self) -> u16 {
@@ -140,14 +151,38 @@ fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn Store>>
     Ok(store)
 }
 
-fn build_llm(settings: &Settings) -> anyhow::Result<Arc<dyn Llm>> {
+/// The bot's answerer, and the model for agent assistance (`None` when none is configured).
+struct Models {
+    answerer: Arc<dyn Llm>,
+    model: Option<Arc<dyn Llm>>,
+}
+
+fn build_llm(settings: &Settings) -> anyhow::Result<Models> {
     if settings.llm.is_configured() {
-        tracing::info!(base_url = settings.llm.base_url.as_deref().unwrap_or("https://api.openai.com/v1"), model = %settings.llm.model, "bot: OpenAI-compatible model");
-        Ok(Arc::new(OpenAiLlm::new(&settings.llm)?))
+        let base_url = settings.llm.base_url.as_deref().unwrap_or("https://api.openai.com/v1");
+        tracing::info!(base_url, model = %settings.llm.model, "bot: OpenAI-compatible model");
+        let model: Arc<dyn Llm> = Arc::new(OpenAiLlm::new(&settings.llm)?);
+        Ok(Models { answerer: model.clone(), model: Some(model) })
     } else {
         tracing::info!("bot: offline knowledge-base answerer (no LLM configured)");
-        Ok(Arc::new(OfflineLlm))
+        Ok(Models { answerer: Arc::new(OfflineLlm), model: None })
     }
+}
+
+/// Every node runs the janitor; its moves are conditional appends, so nodes never double up.
+fn spawn_janitor(dispatch: Arc<Dispatch>, every: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = dispatch.janitor(chrono::Utc::now()).await {
+                tracing::warn!(%error, "janitor pass failed");
+            }
+        }
+    });
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {

@@ -36,7 +36,14 @@ async fn an_explicit_request_in_words_escalates_at_once_and_the_bot_stays_silent
     assert_eq!(queued_reason(&frames), Some("explicit_request"));
     let notice = visitor.next_of_type("message").await;
     assert_eq!(notice["from"], "system");
-    visitor.assert_silent(std::time::Duration::from_millis(500)).await;
+    // No agent is online: the visitor is told at once and offered to leave a message.
+    let nobody = visitor.next_of_type("message").await;
+    assert_eq!(nobody["actions"][0]["id"], "leave_message", "{nobody}");
+    let later = visitor.drain(std::time::Duration::from_millis(500)).await;
+    assert!(
+        later.iter().all(|f| f["type"] != "message" && f["type"] != "bot_delta"),
+        "the bot stays silent: {later:?}"
+    );
     let record = escalation_record(&app, &welcome).await;
     assert_eq!(record["reason"], "explicit_request");
     assert_eq!(record["signals"]["explicit_request"], true, "the signal values are kept: {record}");
@@ -133,7 +140,7 @@ async fn the_model_calling_handoff_to_human_escalates() {
     assert_eq!(state["reason"], "low_confidence");
     let record = escalation_record(&app, &welcome).await;
     assert!(record["detail"].as_str().unwrap().contains("refund exception"), "{record}");
-    let request = app.llm().requests().pop().unwrap();
+    let request = app.llm().requests().into_iter().next().unwrap();
     assert_eq!(request["tools"][0]["function"]["name"], "handoff_to_human");
 }
 

@@ -48,8 +48,13 @@ async fn appends_are_numbered_without_gaps_and_delivered_in_order(store: Arc<dyn
     }
     let seqs: Vec<u64> = store.events_after(id, 0, 100).await.unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
-    let delivered: Vec<u64> =
-        delivered.lock().unwrap().iter().filter(|d| d.conversation_id == id).filter_map(|d| d.seq).collect();
+    let delivered: Vec<u64> = delivered
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| d.topic == baton::store::Topic::Conversation(id))
+        .filter_map(|d| d.seq)
+        .collect();
     assert_eq!(delivered, seqs);
 }
 

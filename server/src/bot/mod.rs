@@ -6,6 +6,7 @@
 //! OpenAI-compatible server, and [`offline::OfflineLlm`], which answers from the knowledge
 //! base alone so Baton runs with no model at all.
 
+pub mod assist;
 pub mod offline;
 pub mod openai;
 pub mod reply;

@@ -9,6 +9,10 @@
 //! ([`Counter::BotErrors`], the escalation policy's `bot_error` signal), and the conversation
 //! carries on: the next question gets a fresh attempt.
 //!
+//! The reply follows its conversation on the hub while it streams: a `state` event that
+//! takes the conversation out of the bot's hands (a person took over, the visitor ended it),
+//! from whichever node, cuts it off at once.
+//!
 //! One reply at a time per conversation on this node: questions that arrive while a reply
 //! streams are answered together by one more reply afterwards (the model sees them all in the
 //! transcript), so a burst of messages cannot start a burst of model calls.
@@ -23,11 +27,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Chunk, Draft, Llm, LlmError, Prompt};
+use crate::agents::dispatch::{Dispatch, Escalation};
 use crate::config::LlmSettings;
-use crate::conversation::{escalate_to_queue, escalation_record};
+use crate::conversation::escalation_record;
+use crate::hub::{Hub, Outbox};
 use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Reason, Source, Speaker, State};
 use crate::sites::Site;
-use crate::store::{Appended, Counter, EventDraft, Store, StoreError};
+use crate::store::{Appended, Counter, Delivery, EventDraft, Store, StoreError, Topic};
 
 /// The bot may speak while the conversation is in these states.
 pub const BOT_STATES: &[State] = &[State::Bot, State::Queued];
@@ -35,10 +41,15 @@ pub const BOT_STATES: &[State] = &[State::Bot, State::Queued];
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 /// Sources listed under a reply.
 const MAX_SOURCES: usize = 3;
+/// Frames a streaming reply can fall behind on its own conversation (it reads them as fast
+/// as they come; its own deltas are most of them).
+const TAKEOVER_QUEUE: usize = 1024;
 
 pub struct Replier {
     llm: Arc<dyn Llm>,
     store: Arc<dyn Store>,
+    hub: Hub,
+    dispatch: Arc<Dispatch>,
     settings: LlmSettings,
     /// Replies under way on this node. Short-held: inserts, flags and removals only.
     running: Mutex<HashMap<ConversationId, Running>>,
@@ -69,8 +80,14 @@ impl Outcome {
 }
 
 impl Replier {
-    pub fn new(llm: Arc<dyn Llm>, store: Arc<dyn Store>, settings: LlmSettings) -> Arc<Replier> {
-        Arc::new(Replier { llm, store, settings, running: Mutex::new(HashMap::new()) })
+    pub fn new(
+        llm: Arc<dyn Llm>,
+        store: Arc<dyn Store>,
+        hub: Hub,
+        dispatch: Arc<Dispatch>,
+        settings: LlmSettings,
+    ) -> Arc<Replier> {
+        Arc::new(Replier { llm, store, hub, dispatch, settings, running: Mutex::new(HashMap::new()) })
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ConversationId, Running>> {
@@ -149,7 +166,15 @@ impl Replier {
         let events = self.store.recent_events(id, self.settings.history_messages).await?;
         let Some(turn) = super::pending_turn(&events, answered_through) else { return Ok(None) };
         let retrieval = site.knowledge.search(&turn.question, self.settings.passages);
-        let prompt = self.prompt(site, turn.messages, retrieval);
+        let mut prompt = self.prompt(site, turn.messages, retrieval);
+        if let Some(handback) = conversation.attrs.get("handback") {
+            prompt.system.push_str(&format!(
+                "\nA person from the team ({}) handled part of this conversation and handed it back to you. What they told \
+                 the visitor:\n{}\nDo not contradict them.\n",
+                handback["agent"].as_str().unwrap_or("an agent"),
+                handback["said"].as_str().unwrap_or("")
+            ));
+        }
         let reply_id = Uuid::new_v4();
         let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
         self.store.publish(id, &typing(true)).await?;
@@ -197,11 +222,14 @@ impl Replier {
 
     async fn stream(&self, prompt: &Prompt, id: ConversationId, reply_id: Uuid, cancel: &CancellationToken) -> Outcome {
         let deadline = Instant::now() + self.settings.timeout();
+        let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
+        let _following = self.hub.subscribe(Topic::Conversation(id), outbox);
         let mut attempt = 0;
         loop {
             let mut draft = Draft::default();
             let result = tokio::select! {
                 _ = cancel.cancelled() => None,
+                _ = taken_over(&mut events) => None,
                 result = self.attempt(prompt, id, reply_id, deadline, &mut draft) => Some(result),
             };
             let sent_any = !draft.text.is_empty();
@@ -281,9 +309,10 @@ impl Replier {
         tracing::info!(%reason, "the model asked for a person");
         let escalation = &site.config.escalation;
         let detail = format!("the model called {}: {reason}", super::HANDOFF_TOOL);
-        let record = escalation_record(Reason::LowConfidence, escalation.priorities.low_confidence, &detail, None);
-        let notice = site.policy.message(Reason::LowConfidence);
-        escalate_to_queue(self.store.as_ref(), id, Reason::LowConfidence, notice, record).await
+        let (reason, priority) = (Reason::LowConfidence, escalation.priorities.low_confidence);
+        let record = escalation_record(reason, priority, &detail, None);
+        let notice = site.policy.message(reason).to_owned();
+        self.dispatch.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
     }
 
     /// Counts the failure and tells the visitor; repeated failures go to a person at once.
@@ -297,9 +326,10 @@ impl Replier {
             return Ok(());
         }
         let detail = format!("{failures} failed bot replies (limit {limit}); last: {error}");
-        let record = escalation_record(Reason::BotError, escalation.priorities.bot_error, &detail, None);
-        escalate_to_queue(self.store.as_ref(), id, Reason::BotError, site.policy.message(Reason::BotError), record)
-            .await
+        let (reason, priority) = (Reason::BotError, escalation.priorities.bot_error);
+        let record = escalation_record(reason, priority, &detail, None);
+        let notice = site.policy.message(reason).to_owned();
+        self.dispatch.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
     }
 
     async fn cut(&self, id: ConversationId, reply_id: Uuid, sent_any: bool) -> Result<(), StoreError> {
@@ -308,6 +338,22 @@ impl Replier {
         }
         self.store.publish(id, &Ephemeral::BotCancelled { conversation_id: id, reply_id }).await
     }
+}
+
+/// Returns when a stored `state` event takes the conversation out of the bot's states.
+async fn taken_over(events: &mut tokio::sync::mpsc::Receiver<Delivery>) {
+    while let Some(delivery) = events.recv().await {
+        if delivery.seq.is_none() || !delivery.json.contains("\"type\":\"state\"") {
+            continue;
+        }
+        let state = serde_json::from_str::<serde_json::Value>(&delivery.json)
+            .ok()
+            .and_then(|v| serde_json::from_value::<State>(v["state"].clone()).ok());
+        if state.is_some_and(|state| !BOT_STATES.contains(&state)) {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// The passages a reply stands on: the best match, and close runners-up, when the knowledge

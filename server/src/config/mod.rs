@@ -27,6 +27,7 @@ pub struct Settings {
     pub store: StoreSettings,
     pub llm: LlmSettings,
     pub limits: Limits,
+    pub handoff: HandoffSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -131,6 +132,26 @@ impl Limits {
     }
 }
 
+/// Timings of the human handoff.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffSettings {
+    /// An agent whose sockets are all gone is still counted present this long (a reload, a
+    /// tunnel); after it, their chats go back to the front of the queue.
+    pub presence_grace_secs: u64,
+    /// An agent who took a chat must write to the visitor within this, or it goes back to the
+    /// front of the queue (0: no limit).
+    pub answer_timeout_secs: u64,
+    /// How often each node checks for departed agents, unanswered chats and chats to assign.
+    pub janitor_secs: u64,
+}
+
+impl HandoffSettings {
+    pub fn presence_grace(&self) -> Duration {
+        Duration::from_secs(self.presence_grace_secs)
+    }
+}
+
 /// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
 /// not leak credentials and nothing can log the token itself.
 #[derive(Debug, Clone, Deserialize)]
@@ -201,7 +222,7 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let checks: [(&str, bool, &str); 8] = [
+        let checks: [(&str, bool, &str); 9] = [
             ("limits.send_queue", self.limits.send_queue > 0, "must be at least 1"),
             ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
             ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),
@@ -218,6 +239,7 @@ impl Settings {
                 "must be at least llm.first_token_timeout_secs, which must be positive",
             ),
             ("store.max_events_per_conversation", self.store.max_events_per_conversation > 0, "must be at least 1"),
+            ("handoff.janitor_secs", self.handoff.janitor_secs > 0, "must be at least 1"),
         ];
         for (key, ok, why) in checks {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
@@ -229,6 +251,11 @@ impl Settings {
             );
         }
         for (i, agent) in self.agents.iter().enumerate() {
+            anyhow::ensure!(
+                !self.agents[..i].iter().any(|other| other.id == agent.id),
+                "settings key `agents[{i}].id`: {:?} is used twice",
+                agent.id
+            );
             let hex = agent.token_sha256.len() == 64 && agent.token_sha256.bytes().all(|b| b.is_ascii_hexdigit());
             anyhow::ensure!(hex, "settings key `agents[{i}].token_sha256` must be 64 hex digits (sha256 of the token)");
             anyhow::ensure!(agent.max_chats > 0, "settings key `agents[{i}].max_chats` must be at least 1");

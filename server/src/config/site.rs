@@ -7,6 +7,8 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::OriginPattern;
+use crate::agents::hours::{Hours, HoursConfig};
+use crate::agents::routing::Routing;
 use crate::escalation::PolicyConfig;
 use crate::knowledge::KnowledgeOptions;
 
@@ -37,6 +39,54 @@ pub struct SiteConfig {
     /// When and why the conversation goes to a person (see `docs/escalation.md`).
     #[serde(default)]
     pub escalation: PolicyConfig,
+    /// Who takes escalated chats, and when.
+    #[serde(default)]
+    pub handoff: SiteHandoff,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteHandoff {
+    /// `least_busy` (default), `round_robin`, or `manual` (agents pick from the queue).
+    pub routing: Routing,
+    /// The team that takes this site's chats (unset: any agent).
+    pub team: Option<String>,
+    /// Sensitive topics that go to a team of their own, e.g. `{ legal = "legal" }`.
+    pub topic_teams: std::collections::BTreeMap<String, String>,
+    /// The bot keeps answering while the visitor waits for a person.
+    pub bot_while_queued: bool,
+    /// When people staff the chat (unset: always).
+    pub hours: Option<HoursConfig>,
+    #[serde(skip)]
+    pub parsed_hours: Option<Hours>,
+    /// Ready-made replies agents can insert.
+    pub canned: Vec<Canned>,
+    /// Told at once when no agent is online, all are at capacity, or it is outside hours.
+    pub no_agents: String,
+    pub outside_hours: String,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canned {
+    pub title: String,
+    pub text: String,
+}
+
+impl Default for SiteHandoff {
+    fn default() -> Self {
+        SiteHandoff {
+            routing: Routing::default(),
+            team: None,
+            topic_teams: Default::default(),
+            bot_while_queued: true,
+            hours: None,
+            parsed_hours: None,
+            canned: Vec::new(),
+            no_agents: "Everyone on our team is busy or away right now, so no one can join this chat. Leave your email and message and we'll get back to you.".into(),
+            outside_hours: "Our team is not in right now. Leave your email and message and we'll get back to you when we're back.".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +211,9 @@ impl SiteConfig {
         }
         if !(0.0..=1.0).contains(&self.bot.min_confidence) {
             return Err("key `bot.min_confidence` must lie in 0..=1".into());
+        }
+        if let Some(hours) = &self.handoff.hours {
+            self.handoff.parsed_hours = Some(Hours::parse(hours).map_err(|why| format!("key `handoff.hours`: {why}"))?);
         }
         if self.widget.position != "right" && self.widget.position != "left" {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());

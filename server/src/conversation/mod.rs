@@ -20,14 +20,20 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::agents::desk::Desk;
+use crate::agents::dispatch::Escalation;
 use crate::bot::reply::{Replier, system_message};
 use crate::escalation::{Decision, PolicyState};
+use crate::protocol::agent::{AgentEvent, LeftMessageView};
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
 };
 use crate::signals::TurnSignals;
 use crate::sites::Site;
-use crate::store::{Appended, Conversation, Counter, EventDraft, NewConversation, Store, StoreError, Visitor};
+use crate::store::{
+    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Store, StoreError, Topic,
+    Visitor,
+};
 use turn::TurnFacts;
 
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
@@ -64,11 +70,12 @@ pub struct Opened {
 pub struct Conversations {
     store: Arc<dyn Store>,
     replier: Arc<Replier>,
+    desk: Desk,
 }
 
 impl Conversations {
-    pub fn new(store: Arc<dyn Store>, replier: Arc<Replier>) -> Conversations {
-        Conversations { store, replier }
+    pub fn new(store: Arc<dyn Store>, replier: Arc<Replier>, desk: Desk) -> Conversations {
+        Conversations { store, replier, desk }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -138,8 +145,17 @@ impl Conversations {
         let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
         let verdict = match conversation.state {
             State::Bot => self.judge(site, &conversation, seq).await?,
-            State::Queued => Verdict::Answer { follow_up: None },
-            State::Agent | State::Resolved => Verdict::Silent,
+            State::Queued if site.config.handoff.bot_while_queued => Verdict::Answer { follow_up: None },
+            State::Agent => {
+                let desk = self.desk.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = desk.suggest(id).await {
+                        tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
+                    }
+                });
+                Verdict::Silent
+            }
+            State::Queued | State::Resolved => Verdict::Silent,
         };
         if let Verdict::Answer { follow_up } = verdict {
             self.replier.request(site.clone(), id, follow_up);
@@ -176,7 +192,8 @@ impl Conversations {
             }
             Decision::Escalate { reason, priority, message, detail, signals } => {
                 let record = escalation_record(reason, priority, &detail, Some(&signals));
-                self.escalate(id, reason, &message, record).await?;
+                let topic = signals.topic.as_ref().map(|t| t.name.clone());
+                self.escalate(site, id, Escalation { reason, priority, notice: message, record, topic }).await?;
                 Verdict::Silent
             }
         })
@@ -191,29 +208,44 @@ impl Conversations {
         let reason = Reason::ExplicitRequest;
         let priority = site.config.escalation.priorities.explicit_request;
         let record = escalation_record(reason, priority, "the visitor pressed \"talk to a person\"", None);
-        self.escalate(id, reason, site.policy.message(reason), record).await
+        let notice = site.policy.message(reason).to_owned();
+        self.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
     }
 
-    /// Stops the bot and queues the conversation (see [`escalate_to_queue`]).
-    pub async fn escalate(
-        &self,
-        id: ConversationId,
-        reason: Reason,
-        notice: &str,
-        record: serde_json::Value,
-    ) -> Result<(), StoreError> {
+    /// Stops the bot and queues the conversation.
+    pub async fn escalate(&self, site: &Site, id: ConversationId, escalation: Escalation) -> Result<(), StoreError> {
         self.replier.cancel(id);
-        escalate_to_queue(self.store.as_ref(), id, reason, notice, record).await
+        self.desk.dispatch().escalate(site, id, escalation).await
     }
 
     /// The visitor left a message for the team (no one could take the chat): kept as an
     /// internal note, so agents see it in the transcript, and confirmed to the visitor.
-    pub async fn leave_message(&self, id: ConversationId, email: String, text: Text) -> Result<(), StoreError> {
+    pub async fn leave_message(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        email: String,
+        text: Text,
+    ) -> Result<(), StoreError> {
         let note = EventBody::Note {
             text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()),
             author: Author { name: "Visitor".into() },
         };
-        self.store.append(id, EventDraft::new(note)).await?;
+        let event = match self.store.append(id, EventDraft::new(note)).await? {
+            Appended::New(event) => event,
+            _ => return Ok(()),
+        };
+        let left = LeftMessage {
+            conversation_id: id,
+            site: site.config.id.clone(),
+            email: email.clone(),
+            text: text.as_str().to_owned(),
+            at: event.at,
+        };
+        self.store.add_left_message(left.clone()).await?;
+        let view =
+            LeftMessageView { conversation_id: id, site: left.site, email: left.email, text: left.text, at: left.at };
+        self.store.deliver(Delivery::frame(Topic::Agents, &AgentEvent::LeftMessage { message: view })).await?;
         let confirm = system_message(format!("Thanks, your message is with our team. We'll reply to {email}."));
         self.store.append(id, EventDraft::new(confirm)).await.map(drop)
     }
@@ -242,25 +274,6 @@ impl Conversations {
     async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
         Ok(self.store.conversation(id).await?.ok_or(StoreError::NotFound)?.state)
     }
-}
-
-/// Moves a bot conversation to the queue with `reason`, telling the visitor with `notice`;
-/// `record` (see [`escalation_record`]) is kept on the conversation for agents. A
-/// conversation already queued or with an agent is left as it is.
-pub async fn escalate_to_queue(
-    store: &dyn Store,
-    id: ConversationId,
-    reason: Reason,
-    notice: &str,
-    record: serde_json::Value,
-) -> Result<(), StoreError> {
-    store.set_attr(id, "escalation", record).await?;
-    let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
-    if let Appended::New(_) = store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Resolved])).await? {
-        tracing::info!(conversation_id = %id, ?reason, "escalated");
-        store.append(id, EventDraft::new(system_message(notice.to_owned()))).await?;
-    }
-    Ok(())
 }
 
 /// Why a conversation was escalated, as agents and owners see it: the reason, the queue

@@ -2,18 +2,65 @@
 //! frames into [`crate::protocol`] types and calls [`crate::conversation`]; it knows nothing
 //! of storage or models.
 
+pub mod agent;
+pub mod cursor;
 pub mod visitor;
 
 use std::time::Duration;
 
-use actix_ws::{CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError, Session};
+use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout};
 
-use crate::protocol::{Ephemeral, ErrorCode};
+use crate::protocol::{Ephemeral, ErrorCode, FrameError, close as codes};
 
 /// Closed because its send queue overflowed: the client should reconnect and resume.
 pub const CLOSE_FELL_BEHIND: u16 = 1013;
+
+/// Whether a session's loop goes on.
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+pub fn flow(result: Result<(), actix_ws::Closed>) -> Flow {
+    if result.is_ok() { Flow::Continue } else { Flow::Stop }
+}
+
+/// The text of a client frame, after the checks every socket makes: a close or a broken
+/// stream ends the session, an oversized frame closes with 1009, pings are answered, binary
+/// frames and frames over the rate are refused (and a flood closed with 4008).
+pub async fn frame_text(
+    session: &mut Session,
+    message: Option<Result<AggregatedMessage, ProtocolError>>,
+    limiter: &mut RateLimiter,
+    strikes: u32,
+) -> Result<String, Flow> {
+    let text = match message {
+        None | Some(Ok(AggregatedMessage::Close(_))) => return Err(Flow::Stop),
+        Some(Err(ProtocolError::Overflow)) => {
+            close(session.clone(), 1009, "frame too big").await;
+            return Err(Flow::Stop);
+        }
+        Some(Err(_)) => return Err(Flow::Stop),
+        Some(Ok(AggregatedMessage::Ping(bytes))) => return Err(flow(session.pong(&bytes).await)),
+        Some(Ok(AggregatedMessage::Pong(_))) => return Err(Flow::Continue),
+        Some(Ok(AggregatedMessage::Binary(_))) => {
+            let sent = send_error(session, ErrorCode::InvalidFrame, "binary frames are not part of the protocol").await;
+            return Err(flow(sent));
+        }
+        Some(Ok(AggregatedMessage::Text(text))) => text,
+    };
+    if !limiter.allow() {
+        if limiter.strikes >= strikes {
+            close(session.clone(), codes::RATE_LIMITED, "rate limited: retry later").await;
+            return Err(Flow::Stop);
+        }
+        return Err(flow(send_error(session, ErrorCode::RateLimited, "slow down").await));
+    }
+    Ok(text.to_string())
+}
 
 /// A token bucket: `rate` frames per second on average, bursts up to `burst`.
 pub struct RateLimiter {
@@ -64,6 +111,48 @@ pub async fn send_error(
 pub async fn close(session: Session, code: u16, description: &str) {
     let reason = CloseReason { code: CloseCode::from(code), description: Some(description.to_owned()) };
     let _ = session.close(Some(reason)).await;
+}
+
+/// Waits up to `limit` for the frame a socket must open with (`hello`, `auth`): `accept`
+/// returns it, `Ok(None)` for another valid frame (answered "send X first"), or the parse
+/// error (answered as such). No frame in time closes with 4000; `None` means the socket is gone.
+pub async fn first_frame<T>(
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+    limit: Duration,
+    name: &str,
+    accept: impl Fn(&str) -> Result<Option<T>, FrameError>,
+) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let message = match timeout(deadline.saturating_duration_since(Instant::now()), stream.next()).await {
+            Err(_) => {
+                close(session.clone(), codes::NO_HELLO, &format!("no {name} in time")).await;
+                return None;
+            }
+            Ok(None | Some(Err(_))) => return None,
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match message {
+            AggregatedMessage::Text(text) => text,
+            AggregatedMessage::Ping(bytes) => {
+                session.pong(&bytes).await.ok()?;
+                continue;
+            }
+            AggregatedMessage::Close(_) => return None,
+            _ => {
+                send_error(session, ErrorCode::InvalidFrame, format!("send a {name} frame first")).await.ok()?;
+                continue;
+            }
+        };
+        match accept(&text) {
+            Ok(Some(frame)) => return Some(frame),
+            Ok(None) => {
+                send_error(session, ErrorCode::InvalidFrame, format!("send a {name} frame first")).await.ok()?
+            }
+            Err(error) => send_error(session, error.code(), error.to_string()).await.ok()?,
+        }
+    }
 }
 
 /// How long until the next heartbeat tick, and whether the peer has gone silent.

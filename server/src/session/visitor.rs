@@ -1,38 +1,27 @@
-//! The visitor socket: `hello` → `welcome` → replay → live frames.
-//!
-//! Replay and live delivery meet without loss or repetition: the session subscribes to the
-//! hub *before* reading the store, remembers the newest `seq` it has sent, drops live events
-//! at or below it, and fills any gap from the store before sending a newer one.
+//! The visitor socket: `hello` → `welcome` → replay → live frames. The session subscribes to
+//! the hub before it replays, and its [`Cursor`] keeps the two in order.
 
 use std::sync::Arc;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use futures_util::StreamExt;
-use tokio::time::{Instant, interval_at, timeout};
+use tokio::time::{Instant, interval_at};
 
-use super::{CLOSE_FELL_BEHIND, Liveness, RateLimiter, close, send, send_error};
+use super::cursor::Cursor;
+use super::{CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
 use crate::conversation::{OpenError, Opened};
 use crate::hub::Outbox;
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
 use crate::sites::Site;
 use crate::startup::AppState;
-use crate::store::{Delivery, StoreError};
-
-/// Events read from the store per page while replaying.
-const REPLAY_PAGE: usize = 256;
-
-enum Flow {
-    Continue,
-    Stop,
-}
+use crate::store::{StoreError, Topic};
 
 struct Visitor {
     state: Arc<AppState>,
     site: Arc<Site>,
     session: Session,
     conversation_id: ConversationId,
-    /// The newest event `seq` this socket has been sent.
-    last_sent: u64,
+    cursor: Cursor,
 }
 
 pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mut stream: AggregatedMessageStream) {
@@ -44,14 +33,17 @@ pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mu
     };
     let (outbox, mut rx) = Outbox::new(state.settings.limits.send_queue, false);
     let kicked = outbox.kicked.clone();
-    let _subscription = state.hub.subscribe(opened.conversation.id, outbox);
+    let _subscription = state.hub.subscribe(Topic::Conversation(opened.conversation.id), outbox);
     // A client claiming to have seen more than exists gets everything from its real position on.
     let last_sent = hello.last_seq.min(opened.conversation.last_seq);
-    let mut visitor = Visitor { conversation_id: opened.conversation.id, state, site, session, last_sent };
+    let id = opened.conversation.id;
+    let cursor = Cursor { conversation_id: id, last_sent, sees_notes: false };
+    let mut visitor = Visitor { conversation_id: id, state, site, session, cursor };
     if visitor.welcome(&opened).await.is_err() {
         return;
     }
-    if let Err(error) = visitor.replay_until(u64::MAX).await {
+    let store = visitor.state.conversations.store().clone();
+    if let Err(error) = visitor.cursor.replay_until(store.as_ref(), &mut visitor.session, u64::MAX).await {
         return unavailable(visitor.session, error).await;
     }
     let limits = visitor.state.settings.limits.clone();
@@ -63,7 +55,7 @@ pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mu
         let flow = tokio::select! {
             _ = shutdown.cancelled() => return close(visitor.session, 1001, "server going away: reconnect").await,
             _ = kicked.cancelled() => return close(visitor.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
-            Some(delivery) = rx.recv() => visitor.deliver(delivery).await,
+            Some(delivery) = rx.recv() => visitor.cursor.deliver(store.as_ref(), &mut visitor.session, &delivery).await,
             _ = heartbeat.tick() => {
                 if liveness.is_dead() {
                     return close(visitor.session, 1001, "no heartbeat").await;
@@ -86,34 +78,11 @@ async fn wait_for_hello(
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
 ) -> Option<Hello> {
-    let deadline = tokio::time::Instant::now() + state.settings.limits.hello_timeout();
-    loop {
-        let message = match timeout(deadline - tokio::time::Instant::now(), stream.next()).await {
-            Err(_) => {
-                close(session.clone(), codes::NO_HELLO, "no hello in time").await;
-                return None;
-            }
-            Ok(None | Some(Err(_))) => return None,
-            Ok(Some(Ok(message))) => message,
-        };
-        let text = match message {
-            AggregatedMessage::Text(text) => text,
-            AggregatedMessage::Ping(bytes) => {
-                session.pong(&bytes).await.ok()?;
-                continue;
-            }
-            AggregatedMessage::Close(_) => return None,
-            _ => {
-                send_error(session, ErrorCode::InvalidFrame, "send a hello frame first").await.ok()?;
-                continue;
-            }
-        };
-        match VisitorFrame::parse(&text) {
-            Ok(VisitorFrame::Hello(hello)) => return Some(hello),
-            Ok(_) => send_error(session, ErrorCode::InvalidFrame, "send a hello frame first").await.ok()?,
-            Err(error) => send_error(session, error.code(), error.to_string()).await.ok()?,
-        }
-    }
+    let first = |text: &str| match VisitorFrame::parse(text)? {
+        VisitorFrame::Hello(hello) => Ok(Some(hello)),
+        _ => Ok(None),
+    };
+    super::first_frame(session, stream, state.settings.limits.hello_timeout(), "hello", first).await
 }
 
 async fn unavailable(mut session: Session, error: StoreError) {
@@ -134,75 +103,16 @@ impl Visitor {
         send(&mut self.session, &welcome).await
     }
 
-    /// Sends every stored event after `last_sent` up to `until`, in order; notes stay with agents.
-    async fn replay_until(&mut self, until: u64) -> Result<(), StoreError> {
-        let store = self.state.conversations.store().clone();
-        while self.last_sent < until {
-            let page = store.events_after(self.conversation_id, self.last_sent, REPLAY_PAGE).await?;
-            let Some(newest) = page.last().map(|e| e.seq) else { break };
-            for event in page.iter().filter(|e| e.seq <= until) {
-                if !event.body.is_agent_only() && send(&mut self.session, event.as_ref()).await.is_err() {
-                    return Ok(());
-                }
-                self.last_sent = event.seq;
-            }
-            if newest > until || page.len() < REPLAY_PAGE {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    async fn deliver(&mut self, delivery: Delivery) -> Flow {
-        match delivery.seq {
-            Some(seq) if seq <= self.last_sent => return Flow::Continue,
-            Some(seq) if seq > self.last_sent + 1 => {
-                if let Err(error) = self.replay_until(seq - 1).await {
-                    tracing::warn!(%error, "could not fill a gap before a live event");
-                }
-                self.last_sent = seq;
-            }
-            Some(seq) => self.last_sent = seq,
-            None => {}
-        }
-        match self.session.text(delivery.json.to_string()).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Stop,
-        }
-    }
-
     async fn incoming(
         &mut self,
         message: Option<Result<AggregatedMessage, ProtocolError>>,
         limiter: &mut RateLimiter,
     ) -> Flow {
-        let text = match message {
-            None | Some(Ok(AggregatedMessage::Close(_))) => return Flow::Stop,
-            Some(Err(ProtocolError::Overflow)) => {
-                close(self.session.clone(), 1009, "frame too big").await;
-                return Flow::Stop;
-            }
-            Some(Err(_)) => return Flow::Stop,
-            Some(Ok(AggregatedMessage::Ping(bytes))) => return flow(self.session.pong(&bytes).await),
-            Some(Ok(AggregatedMessage::Pong(_))) => return Flow::Continue,
-            Some(Ok(AggregatedMessage::Binary(_))) => {
-                let sent = send_error(
-                    &mut self.session,
-                    ErrorCode::InvalidFrame,
-                    "binary frames are not part of the protocol",
-                )
-                .await;
-                return flow(sent);
-            }
-            Some(Ok(AggregatedMessage::Text(text))) => text,
+        let strikes = self.state.settings.limits.rate_strikes;
+        let text = match frame_text(&mut self.session, message, limiter, strikes).await {
+            Ok(text) => text,
+            Err(flow) => return flow,
         };
-        if !limiter.allow() {
-            if limiter.strikes >= self.state.settings.limits.rate_strikes {
-                close(self.session.clone(), codes::RATE_LIMITED, "rate limited: retry later").await;
-                return Flow::Stop;
-            }
-            return flow(send_error(&mut self.session, ErrorCode::RateLimited, "slow down").await);
-        }
         let result = match VisitorFrame::parse(&text) {
             Ok(frame) => self.handle(frame).await,
             Err(error) => send_error(&mut self.session, error.code(), error.to_string()).await,
@@ -237,7 +147,9 @@ impl Visitor {
             VisitorFrame::Action { .. } => {
                 return send_error(&mut self.session, ErrorCode::NotFound, "unknown action").await;
             }
-            VisitorFrame::LeaveMessage { email, text } => conversations.leave_message(id, email, text).await,
+            VisitorFrame::LeaveMessage { email, text } => {
+                conversations.leave_message(&self.site, id, email, text).await
+            }
             VisitorFrame::Csat { score, comment } => conversations.csat(id, score, comment).await,
             VisitorFrame::End => conversations.end(id).await,
         };
@@ -254,8 +166,4 @@ impl Visitor {
             }
         }
     }
-}
-
-fn flow(result: Result<(), actix_ws::Closed>) -> Flow {
-    if result.is_ok() { Flow::Continue } else { Flow::Stop }
 }

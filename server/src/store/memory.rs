@@ -4,15 +4,18 @@
 //! never awaits, and delivery to the hub happens under it too: that is what keeps delivery
 //! in `seq` order when two tasks append to one conversation at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Appended, Conversation, Counter, Deliver, Delivery, EventDraft, NewConversation, Store, StoreError};
-use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, State};
+use super::{
+    Appended, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, LEFT_MESSAGES_KEPT, LeftMessage,
+    NewConversation, PICKUPS_KEPT, Presence, QueueEntry, Store, StoreError,
+};
+use crate::protocol::{ConversationId, Event, EventBody, State};
 
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -25,6 +28,11 @@ pub struct MemoryStore {
 struct Inner {
     conversations: HashMap<ConversationId, Entry>,
     by_token: HashMap<String, ConversationId>,
+    queue: HashMap<ConversationId, QueueEntry>,
+    assignments: HashMap<ConversationId, Assignment>,
+    presence: BTreeMap<String, Presence>,
+    pickups: HashMap<String, VecDeque<u32>>,
+    left: VecDeque<LeftMessage>,
 }
 
 struct Entry {
@@ -58,6 +66,8 @@ impl MemoryStore {
         for (id, token_hash) in &expired {
             inner.conversations.remove(id);
             inner.by_token.remove(token_hash);
+            inner.queue.remove(id);
+            inner.assignments.remove(id);
         }
         expired.len()
     }
@@ -151,8 +161,8 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError> {
-        (self.deliver)(Delivery::ephemeral(id, frame));
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        (self.deliver)(delivery);
         Ok(())
     }
 
@@ -172,5 +182,78 @@ impl Store for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError> {
+        self.lock().queue.insert(entry.conversation_id, entry);
+        Ok(())
+    }
+
+    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError> {
+        Ok(self.lock().queue.remove(&id))
+    }
+
+    async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        Ok(self.lock().queue.values().cloned().collect())
+    }
+
+    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError> {
+        self.lock().assignments.insert(assignment.conversation_id, assignment);
+        Ok(())
+    }
+
+    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
+        Ok(self.lock().assignments.remove(&id))
+    }
+
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
+        if let Some(assignment) = self.lock().assignments.get_mut(&id) {
+            assignment.answered = true;
+        }
+        Ok(())
+    }
+
+    async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
+        Ok(self.lock().assignments.values().cloned().collect())
+    }
+
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match presence {
+            Some(presence) => inner.presence.insert(agent_id.to_owned(), presence),
+            None => inner.presence.remove(agent_id),
+        };
+        Ok(())
+    }
+
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
+        Ok(self.lock().presence.clone())
+    }
+
+    async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let waits = inner.pickups.entry(site.to_owned()).or_default();
+        waits.push_back(wait_secs);
+        while waits.len() > PICKUPS_KEPT {
+            waits.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn pickups(&self, site: &str) -> Result<Vec<u32>, StoreError> {
+        Ok(self.lock().pickups.get(site).map(|w| w.iter().copied().collect()).unwrap_or_default())
+    }
+
+    async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.left.push_back(message);
+        while inner.left.len() > LEFT_MESSAGES_KEPT {
+            inner.left.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
+        Ok(self.lock().left.iter().cloned().collect())
     }
 }

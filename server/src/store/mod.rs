@@ -15,6 +15,11 @@
 //!   over too, but are neither stored nor numbered.
 //! - **Bounds**: a conversation holds at most `max_events_per_conversation` events; past it,
 //!   appends fail with [`StoreError::Full`]. Idle conversations expire after the retention.
+//! - **Handoff records** (queue entries, assignments, presence, pickup times, left messages)
+//!   are plain records, each written whole. What must be atomic across nodes (taking a
+//!   queued chat) goes through an `append` with `expect`; these records follow it.
+//!   Pickup times keep the newest [`PICKUPS_KEPT`] per site, left messages the newest
+//!   [`LEFT_MESSAGES_KEPT`].
 
 pub mod memory;
 
@@ -25,7 +30,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, State};
+use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
+
+/// Recent pickup waits kept per site for the queue's wait estimate.
+pub const PICKUPS_KEPT: usize = 50;
+/// Messages left for the team that are kept for agents to see.
+pub const LEFT_MESSAGES_KEPT: usize = 200;
 
 /// Counters kept per conversation (atomic increments).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -121,11 +131,20 @@ pub enum Audience {
     Agents,
 }
 
-/// One frame on its way to the sockets that follow a conversation. The JSON is made once and
-/// shared by every socket.
+/// What a socket follows: a conversation, the frames for every agent (queue snapshots, new
+/// escalations), or the frames for one agent (assignments).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Conversation(ConversationId),
+    Agents,
+    Agent(String),
+}
+
+/// One frame on its way to the sockets that follow a topic. The JSON is made once and shared
+/// by every socket.
 #[derive(Clone, Debug)]
 pub struct Delivery {
-    pub conversation_id: ConversationId,
+    pub topic: Topic,
     /// `Some` for stored events, so a socket can drop what it already replayed.
     pub seq: Option<u64>,
     pub json: Arc<str>,
@@ -137,19 +156,74 @@ impl Delivery {
         let audience = if event.body.is_agent_only() { Audience::Agents } else { Audience::Everyone };
         // unwrap: an Event is plain data (strings, numbers, enums) and always serialises.
         let json = serde_json::to_string(event).expect("events serialise");
-        Delivery { conversation_id: event.conversation_id, seq: Some(event.seq), json: json.into(), audience }
+        Delivery {
+            topic: Topic::Conversation(event.conversation_id),
+            seq: Some(event.seq),
+            json: json.into(),
+            audience,
+        }
     }
 
     pub fn ephemeral(conversation_id: ConversationId, frame: &Ephemeral) -> Delivery {
-        // unwrap: ephemeral frames are plain data and always serialise.
+        Delivery::frame(Topic::Conversation(conversation_id), frame)
+    }
+
+    /// Any other frame (agent frames) to a topic.
+    pub fn frame<T: Serialize>(topic: Topic, frame: &T) -> Delivery {
+        // unwrap: protocol frames are plain data and always serialise.
         let json = serde_json::to_string(frame).expect("frames serialise");
-        Delivery { conversation_id, seq: None, json: json.into(), audience: Audience::Everyone }
+        Delivery { topic, seq: None, json: json.into(), audience: Audience::Everyone }
     }
 }
 
 /// The sink a store hands deliveries to (the hub, on each node). Called in `seq` order per
 /// conversation; must not block.
 pub type Deliver = Arc<dyn Fn(Delivery) + Send + Sync>;
+
+/// A conversation waiting for a person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub conversation_id: ConversationId,
+    pub site: String,
+    /// The team that should take it (`None`: anyone).
+    pub team: Option<String>,
+    pub reason: Reason,
+    /// 0-9, higher first.
+    pub priority: u8,
+    pub waiting_since: DateTime<Utc>,
+    /// Given back by an agent who left or did not answer: ahead of its priority peers.
+    #[serde(default)]
+    pub returned: bool,
+}
+
+pub use crate::protocol::agent::AgentStatus;
+
+/// An agent is present while `until` is in the future; connected sockets keep pushing it on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub status: AgentStatus,
+    pub until: DateTime<Utc>,
+}
+
+/// A conversation an agent has taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub agent_id: String,
+    pub conversation_id: ConversationId,
+    pub since: DateTime<Utc>,
+    /// The agent has written to the visitor since taking it.
+    pub answered: bool,
+}
+
+/// A message a visitor left when no one could take the chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeftMessage {
+    pub conversation_id: ConversationId,
+    pub site: String,
+    pub email: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -162,10 +236,35 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
     /// The newest `limit` events, oldest first (prompt context, summaries).
     async fn recent_events(&self, id: ConversationId, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
+    /// Delivers a frame that is not stored to every node's followers of its topic.
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError>;
     /// Delivers an ephemeral frame to every node's followers of the conversation.
-    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError>;
+    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError> {
+        self.deliver(Delivery::ephemeral(id, frame)).await
+    }
     async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError>;
     async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError>;
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Adds or replaces the queue entry of its conversation.
+    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError>;
+    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError>;
+    /// Every waiting conversation, in no particular order.
+    async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError>;
+    /// Adds or replaces the assignment of its conversation.
+    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError>;
+    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError>;
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError>;
+    async fn assignments(&self) -> Result<Vec<Assignment>, StoreError>;
+    /// `None` removes the agent's presence.
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError>;
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError>;
+    /// Records how long a chat waited before a person took it.
+    async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError>;
+    /// The newest pickup waits of a site, newest last.
+    async fn pickups(&self, site: &str) -> Result<Vec<u32>, StoreError>;
+    async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError>;
+    /// The newest left messages, oldest first.
+    async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError>;
 }

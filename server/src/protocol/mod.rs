@@ -2,6 +2,8 @@
 //! `type`. Client frames are parsed here, once, into validated types; the rest of the server
 //! never sees raw JSON. Names in this file are a contract with every client: add, never rename.
 
+pub mod agent;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -289,7 +291,7 @@ impl VisitorFrame {
 }
 
 /// serde's messages are precise but name Rust types; keep the useful part for clients.
-fn describe_json_error(error: &serde_json::Error) -> String {
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
     let message = error.to_string();
     if message.starts_with("unknown variant") {
         let kind = message.split('`').nth(1).unwrap_or("?");

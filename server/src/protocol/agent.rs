@@ -1,0 +1,208 @@
+//! The agent socket's frames (`GET /v1/agent/ws`): what the console sends, validated here
+//! once, and what it is sent.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ClientId, ConversationId, Event, FrameError, Page, Reason, State, Text, describe_json_error};
+
+/// An agent's availability for new chats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Online,
+    Away,
+}
+
+#[derive(Debug, Deserialize)]
+struct Target {
+    #[serde(default)]
+    agent_id: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RawAgentFrame {
+    Auth { token: String },
+    Status { status: AgentStatus },
+    Accept { conversation_id: ConversationId },
+    Message { conversation_id: ConversationId, client_id: String, text: String },
+    Note { conversation_id: ConversationId, text: String },
+    Typing { conversation_id: ConversationId, on: bool },
+    Transfer { conversation_id: ConversationId, to: Target },
+    Handback { conversation_id: ConversationId },
+    Resolve { conversation_id: ConversationId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTo {
+    Agent(String),
+    Team(String),
+}
+
+/// A validated agent frame.
+#[derive(Debug, Clone)]
+pub enum AgentFrame {
+    Auth { token: String },
+    Status { status: AgentStatus },
+    Accept { conversation_id: ConversationId },
+    Message { conversation_id: ConversationId, client_id: ClientId, text: Text },
+    Note { conversation_id: ConversationId, text: Text },
+    Typing { conversation_id: ConversationId, on: bool },
+    Transfer { conversation_id: ConversationId, to: TransferTo },
+    Handback { conversation_id: ConversationId },
+    Resolve { conversation_id: ConversationId },
+}
+
+impl AgentFrame {
+    pub fn parse(json: &str) -> Result<AgentFrame, FrameError> {
+        let raw: RawAgentFrame =
+            serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
+        Ok(match raw {
+            RawAgentFrame::Auth { token } => AgentFrame::Auth { token },
+            RawAgentFrame::Status { status } => AgentFrame::Status { status },
+            RawAgentFrame::Accept { conversation_id } => AgentFrame::Accept { conversation_id },
+            RawAgentFrame::Message { conversation_id, client_id, text } => AgentFrame::Message {
+                conversation_id,
+                client_id: ClientId::parse(client_id)?,
+                text: Text::parse(text)?,
+            },
+            RawAgentFrame::Note { conversation_id, text } => {
+                AgentFrame::Note { conversation_id, text: Text::parse(text)? }
+            }
+            RawAgentFrame::Typing { conversation_id, on } => AgentFrame::Typing { conversation_id, on },
+            RawAgentFrame::Transfer { conversation_id, to } => {
+                let to = match (to.agent_id, to.team) {
+                    (Some(agent), None) => TransferTo::Agent(agent),
+                    (None, Some(team)) => TransferTo::Team(team),
+                    _ => return Err(FrameError::Invalid("transfer `to` needs exactly one of agent_id or team".into())),
+                };
+                AgentFrame::Transfer { conversation_id, to }
+            }
+            RawAgentFrame::Handback { conversation_id } => AgentFrame::Handback { conversation_id },
+            RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
+        })
+    }
+}
+
+/// Who an agent is, as the console shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub id: String,
+    pub name: String,
+    pub teams: Vec<String>,
+    pub max_chats: u32,
+}
+
+/// One waiting chat in the agents' queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub conversation_id: ConversationId,
+    pub site: String,
+    pub reason: Reason,
+    pub priority: u8,
+    pub waiting_since: DateTime<Utc>,
+    /// 1-based, within the chat's own line (site and team).
+    pub position: u32,
+    pub summary: String,
+    /// The visitor's latest sentiment in [-1, 1], when scored.
+    pub sentiment: Option<f32>,
+    pub last_message: Option<String>,
+    pub team: Option<String>,
+}
+
+/// What the visitor told us about themselves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VisitorView {
+    pub page: Option<Page>,
+    pub locale: Option<String>,
+}
+
+/// A ready-made reply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CannedReply {
+    pub title: String,
+    pub text: String,
+}
+
+/// Everything an agent needs to help without asking the visitor to repeat themselves.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConversationView {
+    pub conversation_id: ConversationId,
+    pub site: String,
+    pub state: State,
+    pub visitor: VisitorView,
+    pub reason: Option<Reason>,
+    /// The escalation's readable detail: the values and thresholds behind the reason.
+    pub detail: Option<String>,
+    pub summary: String,
+    /// The last turn's signal values (sentiment, trend, confidence, …).
+    pub signals: serde_json::Value,
+    /// The whole transcript, internal notes included.
+    pub events: Vec<std::sync::Arc<Event>>,
+    pub suggestions: Vec<String>,
+    pub canned: Vec<CannedReply>,
+}
+
+/// A message a visitor left for the team.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LeftMessageView {
+    pub conversation_id: ConversationId,
+    pub site: String,
+    pub email: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Frames only agents receive.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    Ready {
+        agent: AgentInfo,
+        queue: Vec<QueueItem>,
+        conversations: Vec<ConversationView>,
+        left_messages: Vec<LeftMessageView>,
+    },
+    QueueSnapshot {
+        items: Vec<QueueItem>,
+    },
+    Assigned {
+        conversation: Box<ConversationView>,
+    },
+    Suggestions {
+        conversation_id: ConversationId,
+        replies: Vec<String>,
+    },
+    /// A visitor left a message for the team.
+    LeftMessage {
+        message: LeftMessageView,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transfer_names_exactly_one_target() {
+        let id = ConversationId::new();
+        let to_agent = format!(r#"{{"type":"transfer","conversation_id":"{id}","to":{{"agent_id":"ana"}}}}"#);
+        assert!(
+            matches!(AgentFrame::parse(&to_agent).unwrap(), AgentFrame::Transfer { to: TransferTo::Agent(a), .. } if a == "ana")
+        );
+        let both = format!(r#"{{"type":"transfer","conversation_id":"{id}","to":{{"agent_id":"ana","team":"x"}}}}"#);
+        assert!(AgentFrame::parse(&both).is_err());
+    }
+
+    #[test]
+    fn agent_messages_are_bounded_like_visitor_messages() {
+        let id = ConversationId::new();
+        let long =
+            format!(r#"{{"type":"message","conversation_id":"{id}","client_id":"c","text":"{}"}}"#, "a".repeat(4001));
+        assert_eq!(AgentFrame::parse(&long).unwrap_err(), FrameError::TooLong);
+        assert!(AgentFrame::parse(r#"{"type":"accept","conversation_id":"not-a-uuid"}"#).is_err());
+    }
+}

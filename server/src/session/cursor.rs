@@ -1,0 +1,62 @@
+//! A socket's position in one conversation: the newest `seq` it has been sent. Replay and
+//! live delivery meet here without loss or repetition: a socket subscribes to the hub before
+//! it reads the store, drops live events at or below its position, and fills any gap from
+//! the store before it sends a newer one. Visitor sockets skip internal notes.
+
+use actix_ws::Session;
+
+use super::Flow;
+use crate::protocol::ConversationId;
+use crate::store::{Delivery, Store, StoreError};
+
+/// Events read from the store per page while replaying.
+const REPLAY_PAGE: usize = 256;
+
+pub struct Cursor {
+    pub conversation_id: ConversationId,
+    /// The newest event `seq` this socket has been sent.
+    pub last_sent: u64,
+    pub sees_notes: bool,
+}
+
+impl Cursor {
+    /// Sends every stored event after the position up to `until`, in order.
+    pub async fn replay_until(
+        &mut self,
+        store: &dyn Store,
+        session: &mut Session,
+        until: u64,
+    ) -> Result<(), StoreError> {
+        while self.last_sent < until {
+            let page = store.events_after(self.conversation_id, self.last_sent, REPLAY_PAGE).await?;
+            let Some(newest) = page.last().map(|e| e.seq) else { break };
+            for event in page.iter().filter(|e| e.seq <= until) {
+                let visible = self.sees_notes || !event.body.is_agent_only();
+                if visible && super::send(session, event.as_ref()).await.is_err() {
+                    return Ok(());
+                }
+                self.last_sent = event.seq;
+            }
+            if newest > until || page.len() < REPLAY_PAGE {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a live delivery of this conversation in its place.
+    pub async fn deliver(&mut self, store: &dyn Store, session: &mut Session, delivery: &Delivery) -> Flow {
+        match delivery.seq {
+            Some(seq) if seq <= self.last_sent => return Flow::Continue,
+            Some(seq) if seq > self.last_sent + 1 => {
+                if let Err(error) = self.replay_until(store, session, seq - 1).await {
+                    tracing::warn!(%error, "could not fill a gap before a live event");
+                }
+                self.last_sent = seq;
+            }
+            Some(seq) => self.last_sent = seq,
+            None => {}
+        }
+        super::flow(session.text(delivery.json.to_string()).await)
+    }
+}
