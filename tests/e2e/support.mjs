@@ -3,7 +3,9 @@
 // Everything binds to 127.0.0.1 and is stopped by the caller's `after` hooks.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -49,12 +51,13 @@ async function waitForHealth(url, child, timeoutMs) {
  * a scripted server from startScriptedLlm, or null for the offline knowledge-base bot.
  * Logs are kept in memory and printed only if startup fails (or by `printLogs()`).
  */
-export async function startBaton({ port, llm = null } = {}) {
+export async function startBaton({ port, llm = null, env: extraEnv = {} } = {}) {
   if (!existsSync(BATON_BIN)) throw new Error(`no baton binary at ${BATON_BIN}: run \`cargo build\` in ${REPO} (or set BATON_BIN)`);
   port = port || (await freePort());
   const env = { ...process.env, BATON__SERVER__HOST: '127.0.0.1', BATON__SERVER__PORT: String(port) };
   for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'BATON__LLM__BASE_URL', 'BATON__LLM__API_KEY', 'BATON__LLM__MODEL', 'BATON__STORE__REDIS_URL']) delete env[key];
   if (llm) Object.assign(env, { BATON__LLM__BASE_URL: llm.baseUrl, BATON__LLM__API_KEY: 'test', BATON__LLM__MODEL: 'scripted' });
+  Object.assign(env, extraEnv);
   const logs = [];
   const child = spawn(BATON_BIN, ['serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => logs.push(d));
@@ -162,6 +165,8 @@ export async function launchBrowser() {
   });
   return {
     visitor: (options = {}) => browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options }),
+    /** An agent's screen: the console is laid out for a desktop. */
+    agent: (options = {}) => browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US', ...options }),
     close: () => browser.close()
   };
 }
@@ -191,4 +196,95 @@ export function widget(page) {
     visitorBubbles: page.locator('baton-widget .msg.visitor'),
     botBubbles: page.locator('baton-widget .msg.bot:not(.intro)')
   };
+}
+
+/**
+ * A temporary copy of config/ whose local.toml lists `agents` ({id, name, token, teams,
+ * max_chats}); pass `{ BATON_CONFIG: dir }` to startBaton. local.toml's [[agents]] replaces
+ * the default list, so include the development agent if a test needs it. `handoff` sets keys
+ * of the demo site's [handoff] table (e.g. { routing: 'manual' }). remove() deletes the copy.
+ */
+export function configWithAgents(agents, { handoff = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
+  cpSync(join(REPO, 'config'), dir, { recursive: true });
+  if (Object.keys(handoff).length) setTomlKeys(join(dir, 'sites/demo.toml'), 'handoff', handoff);
+  const toml = agents.map((a) => [
+    '[[agents]]',
+    `id = ${JSON.stringify(a.id)}`,
+    `name = ${JSON.stringify(a.name || a.id)}`,
+    `teams = ${JSON.stringify(a.teams || ['support'])}`,
+    `max_chats = ${a.max_chats || 5}`,
+    `token_sha256 = "${createHash('sha256').update(a.token).digest('hex')}"`
+  ].join('\n')).join('\n\n');
+  writeFileSync(join(dir, 'local.toml'), toml + '\n');
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A JSON value as a TOML value: strings, numbers, booleans, arrays, inline tables. */
+function toml(v) {
+  if (Array.isArray(v)) return '[' + v.map(toml).join(', ') + ']';
+  if (v && typeof v === 'object') return '{ ' + Object.entries(v).map(([k, x]) => `${k} = ${toml(x)}`).join(', ') + ' }';
+  return JSON.stringify(v);
+}
+
+/** Sets `keys` in `[table]` of a TOML file, adding the table if absent. */
+function setTomlKeys(path, table, keys) {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  let start = lines.findIndex((l) => l.trim() === `[${table}]`);
+  if (start < 0) {
+    lines.push('', `[${table}]`);
+    start = lines.length - 1;
+  }
+  let end = lines.findIndex((l, i) => i > start && /^\s*\[/.test(l));
+  if (end < 0) end = lines.length;
+  const body = lines.slice(start + 1, end).filter((l) => !Object.keys(keys).some((k) => new RegExp(`^\\s*${k}\\s*=`).test(l)));
+  const set = Object.entries(keys).map(([k, v]) => `${k} = ${toml(v)}`);
+  lines.splice(start + 1, end - start - 1, ...set, ...body);
+  writeFileSync(path, lines.join('\n'));
+}
+
+/**
+ * A visitor as a plain WebSocket client (the `ws` package: Node 20 has no global WebSocket).
+ * Keeps every frame it receives; `next(pred)` waits for the first one (seen or to come) that
+ * matches and has not been taken by an earlier next().
+ */
+export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {}) {
+  const WebSocket = require('ws');
+  const ws = new WebSocket(batonUrl.replace(/^http/, 'ws') + '/v1/visitor/ws?site=' + site, { origin: batonUrl });
+  const frames = [];
+  const taken = new Set();
+  const waiters = [];
+  ws.on('message', (data) => {
+    const f = JSON.parse(String(data));
+    frames.push(f);
+    for (const w of waiters.slice()) w();
+  });
+  await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
+  const visitor = {
+    frames,
+    send: (frame) => ws.send(JSON.stringify(frame)),
+    next(pred, timeoutMs = 10000) {
+      return new Promise((ok, fail) => {
+        const check = () => {
+          const i = frames.findIndex((f, i) => !taken.has(i) && pred(f));
+          if (i < 0) return false;
+          taken.add(i);
+          waiters.splice(waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          ok(frames[i]);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          fail(new Error('visitor: no matching frame in ' + timeoutMs + ' ms; got ' + JSON.stringify(frames.map((f) => f.type))));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    },
+    close: () => ws.close()
+  };
+  visitor.send({ type: 'hello', last_seq: 0, locale: 'en', page: { url: batonUrl + '/', title: 'Northwind Goods' }, ...hello });
+  visitor.welcome = await visitor.next((f) => f.type === 'welcome');
+  return visitor;
 }

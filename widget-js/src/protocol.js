@@ -123,7 +123,9 @@
 
   /**
    * opts: url; hello(client) -> first frame (default: visitor hello from the stored token
-   * plus helloExtra()); store or prefix; WebSocket and clock (tests inject fakes).
+   * plus helloExtra()); store or prefix; WebSocket and clock (tests inject fakes);
+   * keep(frame, readyFrame) -> false drops an outbox frame before the flush (the console: a
+   * chat that is no longer the agent's after a reconnect).
    */
   function Client(opts) {
     var self = this;
@@ -131,6 +133,7 @@
     this.WS = opts.WebSocket || root.WebSocket;
     this.store = opts.store || new Store(opts.prefix);
     this.hello = opts.hello || visitorHello(opts.helloExtra);
+    this.keep = opts.keep || null;
     this.listeners = {};
     this.seen = {};
     this.pending = [];
@@ -285,11 +288,12 @@
   };
 
   /** The socket said welcome/ready: reset the backoff and flush what waited. */
-  Client.prototype.ready = function () {
+  Client.prototype.ready = function (f) {
+    var keep = this.keep;
     this.timer.reset();
     this.isReady = true;
     this.setStatus('open');
-    var box = this.outbox();
+    var box = keep ? this.prune(function (x) { return keep(x, f); }) : this.outbox();
     for (var i = 0; i < box.length; i++) this.raw(box[i]);
     var queued = this.pending;
     this.pending = [];
@@ -327,9 +331,14 @@
     return frame;
   };
   Client.prototype.settle = function (clientId) {
+    this.prune(function (f) { return f.client_id !== clientId; });
+  };
+  /** Keeps the outbox frames for which keep(frame) is true; returns them. */
+  Client.prototype.prune = function (keep) {
     var box = this.outbox();
-    var left = box.filter(function (f) { return f.client_id !== clientId; });
+    var left = box.filter(keep);
     if (left.length !== box.length) this.store.set('outbox', left);
+    return left;
   };
 
   root.BatonProtocol = {
