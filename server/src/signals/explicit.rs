@@ -3,14 +3,20 @@
 //! A list of phrases ("talk to a human") misses most of the ways people say it, and a
 //! bag of words ("agent", "person") fires on "your agent already called me". What works
 //! is a little grammar over word classes (`lexicon/explicit.txt`, one section per
-//! language): a request is a word for a human (`human`) tied to a verb of contact
-//! (`talk`: within five words, either side, so both "talk to an agent" and "is there
-//! someone I can talk to" count) or following a verb of wanting (`want`: within three
-//! words, "I need a human"), or a turn made only of such words and politeness ("agent
-//! please", "operator!!", "人工客服"). A negation or "already" right before the verb or
-//! the human word cancels it ("no need for a human", "不用转人工了"), and words that
-//! contain a human word without meaning one are listed as `other` ("personal",
-//! "人工智能"). Chinese runs are cut into these words by longest match.
+//! language): a request is a word for a human (`human`, including managers and
+//! supervisors) tied to a verb of contact (`talk`: within five words, either side, so
+//! both "talk to an agent" and "is there someone I can talk to" count) or following a
+//! verb of wanting (`want`: within three words, "I need a human"), or a turn made only of
+//! such words, politeness, "now" and questions of presence ("agent please", "operator!!",
+//! "is a live agent available?", "人工客服在吗"), where a refused bot may stand too ("human
+//! please, not the bot"). A negation or "already" right before the verb or the human word
+//! cancels it ("no need for a human", "不用转人工了"); a time in the past near a contact
+//! verb makes it a report ("I talked to an agent yesterday", "昨天跟客服聊过了"); a human
+//! word right after "my" is someone the visitor has, not someone they ask for ("my manager
+//! told me to contact you"). Words that contain a human word without meaning one are
+//! listed as `other` ("personal", "human error", "人工智能"). Entries may be stems
+//! (`konsultant*`) and up to three words long; Chinese runs are cut by longest match, so
+//! A-not-A questions ("能不能", "可不可以") are words of their own, not negations.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -24,6 +30,16 @@ const TALK_WINDOW: usize = 5;
 const WANT_WINDOW: usize = 3;
 /// How many words before a verb or human word a negation reaches.
 const NEGATION_REACH: usize = 3;
+/// How far a time in the past turns a contact verb into a report, either side, in words.
+const PAST_REACH: usize = TALK_WINDOW;
+/// How many words before a human word a possessive ("my") reaches: "my travel agent";
+/// and after it, for languages that put it there ("managerul meu").
+const MINE_REACH: usize = 2;
+const MINE_REACH_AFTER: usize = 1;
+/// Longest term, in words ("atención al cliente").
+const MAX_TERM_WORDS: usize = 3;
+/// Shortest stem that may match, in characters.
+const MIN_STEM_CHARS: usize = 3;
 
 /// The role a word plays in a request for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +49,18 @@ enum Class {
     Talk,
     Help,
     Want,
+    /// Presence and availability: "available", "online", "is there", "c'è", "在吗".
+    Here,
     Filler,
     Neg,
+    /// The bot itself: "bot", "robot", "机器人"; refusing it does not cancel a request.
+    Bot,
+    /// A time in the past: "yesterday", "hier", "昨天", "过".
+    Past,
+    /// A perfect auxiliary that makes the next verb past: French "ai" in "j'ai parlé".
+    Perfect,
+    /// A first-person possessive: "my", "mon", "我的".
+    Mine,
     Other,
 }
 
@@ -46,27 +72,62 @@ impl Class {
             "talk" => Some(Class::Talk),
             "help" => Some(Class::Help),
             "want" => Some(Class::Want),
+            "here" => Some(Class::Here),
             "filler" => Some(Class::Filler),
             "neg" => Some(Class::Neg),
+            "bot" => Some(Class::Bot),
+            "past" => Some(Class::Past),
+            "perfect" => Some(Class::Perfect),
+            "mine" => Some(Class::Mine),
             "other" => Some(Class::Other),
             _ => None,
         }
     }
+
+    fn is_person(self) -> bool {
+        matches!(self, Class::Human | Class::Someone)
+    }
+
+    fn is_verb(self) -> bool {
+        matches!(self, Class::Talk | Class::Help | Class::Want)
+    }
 }
 
-/// One language's words, and the longest term in characters (for Han runs).
+/// What a term means in each language that lists it.
+type Senses = Vec<(Lang, Class)>;
+
+/// Every language's words in one table, so that one look-up per word serves every
+/// language: whole terms, stems (with their distinct lengths in characters, longest
+/// first), and the longest Chinese term in characters (for Han runs).
 #[derive(Debug, Default)]
-struct Words {
-    terms: HashMap<String, Class>,
-    max_chars: usize,
+struct Lexicon {
+    terms: HashMap<String, Senses>,
+    stems: HashMap<String, Senses>,
+    stem_chars: Vec<usize>,
+    zh_max_chars: usize,
 }
 
-static WORDS: LazyLock<HashMap<Lang, Words>> = LazyLock::new(|| parse(include_str!("lexicon/explicit.txt")));
+impl Lexicon {
+    /// The senses of the longest stem that begins `word`. Words with an apostrophe are
+    /// left alone: "manager's" is a possessive, not a manager.
+    fn stem(&self, word: &str) -> Option<&Senses> {
+        if word.contains('\'') {
+            return None;
+        }
+        let ends: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
+        self.stem_chars.iter().filter_map(|n| ends.get(*n)).find_map(|end| self.stems.get(&word[..*end]))
+    }
+}
 
-fn parse(source: &str) -> HashMap<Lang, Words> {
-    let mut all: HashMap<Lang, Words> = HashMap::new();
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("lexicon/explicit.txt")));
+
+fn parse(source: &str) -> Lexicon {
+    let mut lexicon = Lexicon::default();
     let mut current = Lang::Unknown;
     for line in source.lines().map(str::trim) {
+        if line.starts_with('#') {
+            continue;
+        }
         if let Some(code) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = Lang::from_code(code).unwrap_or(Lang::Unknown);
             continue;
@@ -77,59 +138,131 @@ fn parse(source: &str) -> HashMap<Lang, Words> {
         let Some(class) = Class::parse(name.trim()) else {
             continue;
         };
-        let words = all.entry(current).or_default();
         for term in terms.split_whitespace() {
             let term = fold(term).replace('_', " ");
-            words.max_chars = words.max_chars.max(term.chars().count());
-            words.terms.insert(term, class);
+            let (table, key) = match term.strip_suffix('*') {
+                Some(stem) if stem.chars().count() >= MIN_STEM_CHARS && !stem.contains(' ') => {
+                    let chars = stem.chars().count();
+                    if !lexicon.stem_chars.contains(&chars) {
+                        lexicon.stem_chars.push(chars);
+                    }
+                    (&mut lexicon.stems, stem.to_string())
+                }
+                _ => {
+                    if current == Lang::Zh {
+                        lexicon.zh_max_chars = lexicon.zh_max_chars.max(term.chars().count());
+                    }
+                    (&mut lexicon.terms, term)
+                }
+            };
+            let senses = table.entry(key).or_default();
+            senses.retain(|(lang, _)| *lang != current);
+            senses.push((current, class));
         }
     }
-    all
+    lexicon.stem_chars.sort_unstable_by(|a, b| b.cmp(a));
+    lexicon
 }
 
-/// The class of a word or two-word term in the first of the turn's plausible languages
-/// that knows it, then in English (which visitors mix into every language).
-fn class_of(langs: &[Lang], term: &str) -> Option<Class> {
-    let find = |l: &Lang| WORDS.get(l).and_then(|w| w.terms.get(term)).copied();
-    langs.iter().find_map(find).or_else(|| find(&Lang::En))
+/// What each word of the turn may mean: for every word, the senses of the terms of three,
+/// two and one words starting there (one word: whole term, else stem).
+struct Lookups<'a> {
+    at: Vec<[Option<&'a Senses>; MAX_TERM_WORDS]>,
 }
 
-/// Classifies every word of the turn, joining two-word terms, cutting Han runs.
-fn classify(langs: &[Lang], tokens: &Tokens) -> Vec<Class> {
-    let mut classes = Vec::with_capacity(tokens.tokens.len());
+fn look_up<'a>(lexicon: &'a Lexicon, tokens: &Tokens) -> Lookups<'a> {
     let words = &tokens.tokens;
-    let mut i = 0;
-    while i < words.len() {
-        let token = &words[i];
-        i += 1;
-        match token.kind {
-            Kind::Symbol => {}
-            Kind::Han => classify_han(&token.text, &mut classes),
-            Kind::Word => {
-                let next = words.get(i).filter(|t| t.kind == Kind::Word);
-                let pair = next.map(|n| format!("{} {}", token.text, n.text));
-                if let Some(class) = pair.and_then(|p| class_of(langs, &p)) {
-                    classes.push(class);
-                    i += 1;
-                } else {
-                    classes.push(class_of(langs, &token.text).unwrap_or(Class::Other));
+    let mut key = String::new();
+    let at = (0..words.len())
+        .map(|i| {
+            let mut found = [None; MAX_TERM_WORDS];
+            if words[i].kind != Kind::Word {
+                return found;
+            }
+            let run = words[i..].iter().take(MAX_TERM_WORDS).take_while(|t| t.kind == Kind::Word).count();
+            for (n, slot) in found.iter_mut().enumerate().take(run) {
+                key.clear();
+                for (k, word) in words[i..=i + n].iter().enumerate() {
+                    if k > 0 {
+                        key.push(' ');
+                    }
+                    key.push_str(&word.text);
                 }
+                *slot = lexicon.terms.get(&key).or_else(|| if n == 0 { lexicon.stem(&key) } else { None });
+            }
+            found
+        })
+        .collect();
+    Lookups { at }
+}
+
+/// The languages to read the turn in, most telling first: the detector's plausible
+/// languages, reordered by how many of the turn's words each one's request lexicon knows
+/// (politeness and articles aside: "de" and "nu" are in too many languages to tell),
+/// plus any language whose lexicon knows more of them than every plausible one does
+/// ("passez-moi quelqu'un du service client" is read as German for its "du"); English last
+/// as a fallback, since visitors mix it into every language. Ties keep the detector's order.
+fn reading_order(langs: &[Lang], lookups: &Lookups) -> Vec<Lang> {
+    let mut known = [0usize; 12];
+    for senses in lookups.at.iter().flatten().flatten() {
+        for (lang, _) in senses.iter().filter(|(_, class)| *class != Class::Filler) {
+            if let Some(i) = Lang::ALL.iter().position(|l| l == lang) {
+                known[i] += 1;
+            }
+        }
+    }
+    let count = |lang: Lang| Lang::ALL.iter().position(|l| *l == lang).map_or(0, |i| known[i]);
+    let best_plausible = langs.iter().map(|l| count(*l)).max().unwrap_or(0);
+    let mut order: Vec<Lang> = langs.to_vec();
+    order.extend(Lang::ALL.iter().filter(|l| !langs.contains(l) && count(**l) > best_plausible.max(1)));
+    order.sort_by_key(|l| std::cmp::Reverse(count(*l)));
+    if !order.contains(&Lang::En) {
+        order.push(Lang::En);
+    }
+    order
+}
+
+/// The sense of a term in the first language of `order` that lists it.
+fn sense(order: &[Lang], senses: Option<&Senses>) -> Option<Class> {
+    let senses = senses?;
+    order.iter().find_map(|lang| senses.iter().find(|(l, _)| l == lang).map(|(_, class)| *class))
+}
+
+/// Classifies every word of the turn, joining terms of up to three words, cutting Han runs.
+fn classify(langs: &[Lang], tokens: &Tokens) -> Vec<Class> {
+    let lexicon = &*LEXICON;
+    let lookups = look_up(lexicon, tokens);
+    let order = reading_order(langs, &lookups);
+    let mut classes = Vec::with_capacity(tokens.tokens.len());
+    let mut i = 0;
+    while i < tokens.tokens.len() {
+        match tokens.tokens[i].kind {
+            Kind::Symbol => i += 1,
+            Kind::Han => {
+                classify_han(lexicon, &tokens.tokens[i].text, &mut classes);
+                i += 1;
+            }
+            Kind::Word => {
+                let found = &lookups.at[i];
+                let longest =
+                    (0..MAX_TERM_WORDS).rev().find_map(|n| sense(&order, found[n]).map(|class| (n + 1, class)));
+                let (n, class) = longest.unwrap_or((1, Class::Other));
+                classes.push(class);
+                i += n;
             }
         }
     }
     classes
 }
 
-fn classify_han(run: &str, classes: &mut Vec<Class>) {
-    let Some(zh) = WORDS.get(&Lang::Zh) else {
-        return;
-    };
+fn classify_han(lexicon: &Lexicon, run: &str, classes: &mut Vec<Class>) {
     let chars: Vec<char> = run.chars().collect();
+    let zh = [Lang::Zh];
     let mut i = 0;
     while i < chars.len() {
-        let longest = (1..=zh.max_chars.min(chars.len() - i)).rev().find_map(|len| {
+        let longest = (1..=lexicon.zh_max_chars.min(chars.len() - i)).rev().find_map(|len| {
             let term: String = chars[i..i + len].iter().collect();
-            zh.terms.get(&term).map(|class| (len, *class))
+            sense(&zh, lexicon.terms.get(&term)).map(|class| (len, class))
         });
         let (len, class) = longest.unwrap_or((1, Class::Other));
         classes.push(class);
@@ -140,15 +273,50 @@ fn classify_han(run: &str, classes: &mut Vec<Class>) {
 /// True when the turn asks for a person; `langs` are its plausible languages.
 pub(crate) fn is_request(langs: &[Lang], tokens: &Tokens) -> bool {
     let classes = classify(langs, tokens);
-    let negated = |i: usize| classes[i.saturating_sub(NEGATION_REACH)..i].contains(&Class::Neg);
-    let people = (0..classes.len()).filter(|i| matches!(classes[*i], Class::Human | Class::Someone) && !negated(*i));
-    for person in people {
-        let verbs = (0..classes.len()).filter(|v| !negated(*v));
-        if verbs.into_iter().any(|verb| tied(classes[person], person, classes[verb], verb)) {
-            return true;
-        }
+    let people: Vec<usize> = (0..classes.len()).filter(|i| classes[*i].is_person() && wanted(&classes, *i)).collect();
+    let verbs: Vec<usize> = (0..classes.len()).filter(|v| classes[*v].is_verb() && live(&classes, *v)).collect();
+    let tied = people.iter().any(|p| verbs.iter().any(|v| tied(classes[*p], *p, classes[*v], *v)));
+    tied || (!people.is_empty() && only_request_words(&classes) && asked(&classes, &people, tokens))
+}
+
+/// Presence is asked, not stated: "is a live agent available?", "any agents online",
+/// "人工客服在吗", but not "the agent is here, thanks". A turn with a word of presence
+/// needs a question mark, Chinese (whose 吗 and 在不在 ask), or the word of presence before
+/// the human ("is there", "any", "c'è", "hay").
+fn asked(classes: &[Class], people: &[usize], tokens: &Tokens) -> bool {
+    let first = people.first().copied().unwrap_or(0);
+    !classes.contains(&Class::Here)
+        || tokens.questions > 0
+        || classes[..first].contains(&Class::Here)
+        || tokens.tokens.iter().any(|t| t.kind == Kind::Han)
+}
+
+/// A negation within reach before `i`, unless a bot stands between them: in "no bot,
+/// human please" the "no" is spent on the bot.
+fn negated(classes: &[Class], i: usize) -> bool {
+    let before = &classes[i.saturating_sub(NEGATION_REACH)..i];
+    before.iter().rposition(|c| *c == Class::Neg).is_some_and(|n| !before[n..].contains(&Class::Bot))
+}
+
+/// A human word that is not negated and not the visitor's own ("my agent").
+fn wanted(classes: &[Class], i: usize) -> bool {
+    let around = &classes[i.saturating_sub(MINE_REACH)..classes.len().min(i + 1 + MINE_REACH_AFTER)];
+    !negated(classes, i) && !around.contains(&Class::Mine)
+}
+
+/// A verb that is neither negated nor a report of the past ("I talked to an agent
+/// yesterday", "j'ai parlé à un conseiller"). Only contact verbs can be reports: "I
+/// talked to one yesterday, I need a manager" still wants.
+fn live(classes: &[Class], v: usize) -> bool {
+    if negated(classes, v) {
+        return false;
     }
-    only_request_words(&classes)
+    if classes[v] == Class::Want {
+        return true;
+    }
+    let near = &classes[v.saturating_sub(PAST_REACH)..classes.len().min(v + PAST_REACH + 1)];
+    let perfect = classes[v.saturating_sub(2)..v].contains(&Class::Perfect);
+    !near.contains(&Class::Past) && !perfect
 }
 
 /// Does the verb at `verb` make a request of the human word at `person`?
@@ -161,12 +329,16 @@ fn tied(who: Class, person: usize, how: Class, verb: usize) -> bool {
     }
 }
 
-/// "agent please", "operator!!", "人工客服": nothing but human words, verbs and politeness.
+/// "agent please", "operator now!!", "is a live agent available?", "human please, not
+/// the bot", "人工客服在吗": nothing but human words, verbs, politeness and presence, with
+/// negations only of the bot (or of nothing: "Atención al cliente YA").
 fn only_request_words(classes: &[Class]) -> bool {
-    classes.iter().any(|c| matches!(c, Class::Human | Class::Someone))
-        && classes.iter().all(|c| {
-            matches!(c, Class::Human | Class::Someone | Class::Talk | Class::Help | Class::Want | Class::Filler)
-        })
+    classes.iter().enumerate().all(|(i, c)| match c {
+        Class::Human | Class::Someone | Class::Talk | Class::Help | Class::Want | Class::Here | Class::Filler => true,
+        Class::Bot => classes[i.saturating_sub(NEGATION_REACH)..i].contains(&Class::Neg),
+        Class::Neg => classes[i + 1..].iter().find(|c| **c != Class::Filler).is_none_or(|c| *c == Class::Bot),
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -235,9 +407,137 @@ mod tests {
     }
 
     #[test]
+    fn managers_and_supervisors_are_people_to_ask_for_in_every_language() {
+        let requests = [
+            "Can I speak to your supervisor?",
+            "get me a manager",
+            "quiero hablar con el gerente",
+            "je voudrais parler au responsable",
+            "Kann ich mit Ihrem Vorgesetzten sprechen?",
+            "posso falar com o gerente?",
+            "vorrei parlare con il responsabile",
+            "kan ik met uw leidinggevende praten",
+            "vreau să vorbesc cu managerul",
+            "chciałbym porozmawiać z kierownikiem",
+            "vai varu runāt ar vadītāju?",
+            "може ли да говоря с управителя?",
+            "叫你们经理来",
+        ];
+        for text in requests {
+            assert!(asks(text), "missed: {text}");
+        }
+    }
+
+    #[test]
+    fn elliptical_requests_and_questions_of_presence_are_requests() {
+        let requests = [
+            "support agent pls",
+            "human please, not the bot",
+            "operatore subito",
+            "supervisor now!!",
+            "human?",
+            "is a live agent available?",
+            "any agents online",
+            "c'è un umano?",
+            "¿hay un asesor disponible?",
+            "ist ein Berater verfügbar?",
+            "czy jest ktoś?",
+            "има ли някой?",
+            "人工客服在吗",
+            "有人在吗",
+            "Atención al cliente YA",
+            "kein Bot, Mensch bitte",
+        ];
+        for text in requests {
+            assert!(asks(text), "missed: {text}");
+        }
+    }
+
+    #[test]
+    fn plural_and_polite_imperatives_of_transfer_are_requests() {
+        let requests = [
+            "połączcie mnie z obsługą klienta",
+            "przełączcie mnie do pracownika",
+            "passatemi qualcuno dell'assistenza",
+            "passez-moi quelqu'un du service client",
+            "bitte leiten Sie mich an einen Mitarbeiter weiter",
+            "me conecta com o atendimento",
+            "¿me comunicas con una persona?",
+            "pásenme con un humano",
+            "zet me door naar een medewerker",
+            "pārslēdziet uz vadītāju",
+        ];
+        for text in requests {
+            assert!(asks(text), "missed: {text}");
+        }
+    }
+
+    #[test]
+    fn chinese_a_not_a_questions_ask_rather_than_negate() {
+        for text in ["能不能转人工", "可不可以转人工", "有没有人工", "客服在不在"] {
+            assert!(asks(text), "missed: {text}");
+        }
+        for text in ["不用转人工了", "不需要转人工，已经解决了", "昨天联系过客服了", "我的经理让我联系你们"]
+        {
+            assert!(!asks(text), "false alarm: {text}");
+        }
+    }
+
+    #[test]
+    fn new_shapes_do_not_fire_on_people_mentioned_in_passing() {
+        let not_requests = [
+            "my manager told me to order this",
+            "my boss wants me to contact you about a bulk order",
+            "the operator of the store",
+            "human error",
+            "I talked to a person yesterday and it was fine",
+            "is the manager's discount still on?",
+            "is the delivery person available on Saturday?",
+            "the agent is here, thanks",
+            "am I talking to a human?",
+            "like a boss",
+            "mi jefe me dijo que lo pidiera",
+            "¿qué pasa? alguien me explica",
+            "j'ai parlé à votre responsable",
+            "mon chef veut que je vous contacte",
+            "ich habe gestern mit dem Chef gesprochen",
+            "ist der Artikel verfügbar?",
+            "il mio capo vuole parlare con voi",
+            "mijn manager wil met jullie praten",
+            "managerul meu vrea să vorbească cu voi",
+            "mój szef chce z wami porozmawiać",
+            "vakar runāju ar konsultantu, viss kārtībā",
+            "вчера говорих с управителя",
+            "有人会在家收快递吗",
+        ];
+        for text in not_requests {
+            assert!(!asks(text), "false alarm: {text}");
+        }
+    }
+
+    #[test]
+    fn the_request_lexicon_reads_a_turn_in_the_language_it_knows_best() {
+        // "mi" is "my" in Spanish but "me" in Polish; "du" made this French turn German.
+        assert!(asks("daj mi konsultanta"));
+        assert!(asks("passez-moi quelqu'un du service client"));
+        assert!(!asks("nu am nevoie de operator, doar de răspuns"));
+    }
+
+    #[test]
+    fn stems_cover_inflections_but_not_possessives() {
+        let lexicon = parse("[pl]\nhuman: konsultant*\n[en]\nhuman: manager*\nother: managerial");
+        let stem = |word: &str| lexicon.stem(word).and_then(|s| s.first()).map(|(_, class)| *class);
+        assert_eq!(stem("konsultantem"), Some(Class::Human));
+        assert_eq!(stem("managers"), Some(Class::Human));
+        assert_eq!(stem("manager's"), None);
+        assert!(lexicon.terms.contains_key("managerial"));
+    }
+
+    #[test]
     fn every_language_has_a_section() {
         for lang in Lang::ALL {
-            assert!(WORDS.get(&lang).is_some_and(|w| w.terms.len() > 20), "{lang:?}");
+            let terms = LEXICON.terms.values().chain(LEXICON.stems.values()).flatten();
+            assert!(terms.filter(|(l, _)| *l == lang).count() > 20, "{lang:?}");
         }
     }
 }
