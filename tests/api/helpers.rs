@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use baton::config::Settings;
+use baton::config::{AgentConfig, Settings};
 use baton::protocol::ConversationId;
 use baton::startup::Application;
 use baton::store::{Conversation, Store};
@@ -29,6 +29,19 @@ pub struct TestApp {
     pub llm: Option<ScriptedLlm>,
     pub shutdown: CancellationToken,
     pub store: Arc<dyn Store>,
+}
+
+/// An agent for test settings, with the SHA-256 of `token` as configuration keeps it.
+pub fn agent(id: &str, token: &str, teams: &[&str], max_chats: u32) -> AgentConfig {
+    use sha2::Digest;
+    let token_sha256 = sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    AgentConfig {
+        id: id.into(),
+        name: format!("Agent {id}"),
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+        max_chats,
+        token_sha256,
+    }
 }
 
 pub fn repo_root() -> PathBuf {
@@ -115,6 +128,29 @@ impl TestApp {
         let last_seq = welcome["last_seq"].as_u64().unwrap();
         client.collect_until(|f| f["seq"].as_u64() == Some(last_seq)).await;
         (client, welcome)
+    }
+
+    /// Opens an agent socket and authenticates; returns it with the `ready` frame.
+    pub async fn connect_agent(&self, token: &str) -> (Client, Value) {
+        let mut client = self.open_agent().await;
+        client.send(json!({"type": "auth", "token": token})).await;
+        let ready = client.next_of_type("ready").await;
+        (client, ready)
+    }
+
+    pub async fn open_agent(&self) -> Client {
+        let url = format!("ws://127.0.0.1:{}/v1/agent/ws", self.port);
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("agent socket opens");
+        Client { ws }
+    }
+
+    /// A visitor who asked for a person; returns the socket (past the escalation) and `welcome`.
+    pub async fn escalated_visitor(&self) -> (Client, Value) {
+        let (mut visitor, welcome) = self.connect_visitor().await;
+        visitor.send(json!({"type": "request_human"})).await;
+        let state = visitor.next_of_type("state").await;
+        assert_eq!(state["state"], "queued");
+        (visitor, welcome)
     }
 
     /// Resumes the conversation `token` names from `last_seq`.

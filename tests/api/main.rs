@@ -2,6 +2,7 @@
 
 mod bot;
 mod escalation;
+mod handoff;
 mod health;
 mod helpers;
 mod scripted_llm;

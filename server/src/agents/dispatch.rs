@@ -175,8 +175,10 @@ impl Dispatch {
         self.broadcast().await
     }
 
-    async fn route_waiting(&self) -> Result<(), StoreError> {
+    /// Assigns what routing can; returns how many chats it assigned.
+    async fn route_waiting(&self) -> Result<usize, StoreError> {
         let _one_pass = self.routing.lock().await;
+        let mut assigned = 0;
         for entry in queue::sorted(self.store.queue().await?) {
             let Some(site) = self.sites.get(&entry.site) else { continue };
             let handoff = &site.config.handoff;
@@ -195,9 +197,10 @@ impl Dispatch {
             let Some(agent) = self.directory.get(agent_id).cloned() else { continue };
             if self.assign(&site, entry.conversation_id, &agent).await? {
                 self.picks().insert(entry.site.clone(), agent.id.clone());
+                assigned += 1;
             }
         }
-        Ok(())
+        Ok(assigned)
     }
 
     /// Gives a queued chat to `agent`; `false` when it was not queued (someone else won).
@@ -288,12 +291,15 @@ impl Dispatch {
         Ok(())
     }
 
-    /// Gives back the chats of departed agents and of agents who did not answer in time.
+    /// Gives back the chats of departed agents and of agents who did not answer in time, and
+    /// assigns waiting chats to agents who have room; tells everyone only when something moved.
     pub async fn janitor(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         let presence = self.store.presence().await?;
+        let mut changed = 0;
         for (agent_id, _) in presence.iter().filter(|(_, p)| p.until < now) {
             tracing::info!(agent = %agent_id, "agent gone past the grace period");
             self.store.set_presence(agent_id, None).await?;
+            changed += 1;
         }
         let timeout = chrono::Duration::seconds(i64::try_from(self.settings.answer_timeout_secs).unwrap_or(i64::MAX));
         for assignment in self.store.assignments().await? {
@@ -311,8 +317,10 @@ impl Dispatch {
             };
             let reason = self.original_reason(assignment.conversation_id).await?;
             self.requeue(assignment.conversation_id, reason, None, notice).await?;
+            changed += 1;
         }
-        self.refresh().await
+        changed += self.route_waiting().await?;
+        if changed > 0 { self.broadcast().await } else { Ok(()) }
     }
 
     async fn original_reason(&self, id: ConversationId) -> Result<Reason, StoreError> {

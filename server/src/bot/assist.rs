@@ -143,15 +143,15 @@ fn visitor_text(event: &Event) -> Option<&str> {
     }
 }
 
-/// The visitor's messages since anyone else last spoke, joined.
+/// The visitor's messages since the bot or an agent last spoke (Baton's own system notices
+/// do not count), joined; when that leaves nothing, the visitor's last message.
 pub fn latest_visitor_text(events: &[Arc<Event>]) -> String {
-    let mut texts: Vec<&str> = events
-        .iter()
-        .rev()
-        .filter(|e| matches!(e.body, EventBody::Message { .. }))
-        .map_while(|e| visitor_text(e))
-        .collect();
+    let spoken = |e: &&Arc<Event>| matches!(e.body, EventBody::Message { from, .. } if from != Speaker::System);
+    let mut texts: Vec<&str> = events.iter().rev().filter(spoken).map_while(|e| visitor_text(e)).collect();
     texts.reverse();
+    if texts.is_empty() {
+        return events.iter().rev().find_map(|e| visitor_text(e)).unwrap_or_default().to_owned();
+    }
     texts.join("\n")
 }
 

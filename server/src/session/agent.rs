@@ -94,9 +94,9 @@ pub async fn run(state: Arc<AppState>, mut session: Session, mut stream: Aggrega
     }
 }
 
-/// Presence is pushed forward several times within the grace period.
+/// Presence is pushed forward four times per grace period, so a late tick never lets it lapse.
 fn presence_refresh(state: &AppState) -> Duration {
-    (state.settings.handoff.presence_grace() / 3).max(Duration::from_secs(1))
+    (state.settings.handoff.presence_grace() / 4).max(Duration::from_millis(100))
 }
 
 impl Agent {
@@ -223,6 +223,7 @@ impl Agent {
 
     #[tracing::instrument(name = "agent_frame", skip_all, fields(agent = %self.agent.id))]
     async fn handle(&mut self, frame: AgentFrame) -> Result<(), DeskError> {
+        tracing::debug!(?frame, "frame");
         let desk = self.state.desk.clone();
         let agent = &self.agent;
         match frame {
