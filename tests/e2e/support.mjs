@@ -244,13 +244,13 @@ function setTomlKeys(path, table, keys) {
 }
 
 /**
- * A visitor as a plain WebSocket client (the `ws` package: Node 20 has no global WebSocket).
- * Keeps every frame it receives; `next(pred)` waits for the first one (seen or to come) that
+ * A plain WebSocket client (the `ws` package: Node 20 has no global WebSocket) that keeps
+ * every frame it receives; `next(pred)` waits for the first one (seen or to come) that
  * matches and has not been taken by an earlier next().
  */
-export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {}) {
+async function openFramed(url, origin) {
   const WebSocket = require('ws');
-  const ws = new WebSocket(batonUrl.replace(/^http/, 'ws') + '/v1/visitor/ws?site=' + site, { origin: batonUrl });
+  const ws = new WebSocket(url, origin ? { origin } : {});
   const frames = [];
   const taken = new Set();
   const waiters = [];
@@ -260,7 +260,7 @@ export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {
     for (const w of waiters.slice()) w();
   });
   await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
-  const visitor = {
+  return {
     frames,
     send: (frame) => ws.send(JSON.stringify(frame)),
     next(pred, timeoutMs = 10000) {
@@ -276,7 +276,7 @@ export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(check), 1);
-          fail(new Error('visitor: no matching frame in ' + timeoutMs + ' ms; got ' + JSON.stringify(frames.map((f) => f.type))));
+          fail(new Error('no matching frame in ' + timeoutMs + ' ms; got ' + JSON.stringify(frames.map((f) => f.type))));
         }, timeoutMs);
         waiters.push(check);
         check();
@@ -284,7 +284,20 @@ export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {
     },
     close: () => ws.close()
   };
+}
+
+/** A visitor as a plain WebSocket client: says hello and keeps the `welcome`. */
+export async function connectVisitor(batonUrl, { site = 'demo', hello = {} } = {}) {
+  const visitor = await openFramed(batonUrl.replace(/^http/, 'ws') + '/v1/visitor/ws?site=' + site, batonUrl);
   visitor.send({ type: 'hello', last_seq: 0, locale: 'en', page: { url: batonUrl + '/', title: 'Northwind Goods' }, ...hello });
   visitor.welcome = await visitor.next((f) => f.type === 'welcome');
   return visitor;
+}
+
+/** An agent as a plain WebSocket client: authenticates and keeps the `ready`. */
+export async function connectAgent(batonUrl, token) {
+  const agent = await openFramed(batonUrl.replace(/^http/, 'ws') + '/v1/agent/ws');
+  agent.send({ type: 'auth', token });
+  agent.ready = await agent.next((f) => f.type === 'ready');
+  return agent;
 }

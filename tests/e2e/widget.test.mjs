@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import http from 'node:http';
-import { startBaton, startScriptedLlm, startHostSite, launchBrowser, watchErrors, widget, freePort, SHOTS } from './support.mjs';
+import { startBaton, startScriptedLlm, startHostSite, launchBrowser, watchErrors, widget, freePort, connectAgent, SHOTS } from './support.mjs';
 
 const REPLY = 'You can return any item within **30 days** of delivery. Start a return from ' +
   '[your orders page](https://northwind.example/orders) and we email you a free label.';
@@ -238,6 +238,37 @@ test('"Talk to a person" moves the chat to the queue', async () => {
   assert.equal(await w.human.isVisible(), false);
   await page.screenshot({ path: `${SHOTS}/queued.png` });
   await ctx.close();
+});
+
+test('with nobody online the visitor leaves a message; when an agent comes, the widget shows them', async () => {
+  const server = await startBaton({ port: await freePort() }); // its own server: only this chat waits
+  const ctx = await browser.visitor();
+  const page = await ctx.newPage();
+  try {
+    await page.goto(server.url + '/');
+    const w = widget(page);
+    await w.launcher.click();
+    await w.human.click();
+    // Nobody is online: the visitor is told at once and can leave a message.
+    const email = page.getByRole('textbox', { name: 'Your email' });
+    await email.waitFor({ timeout: 10000 });
+    await email.fill('ana@example.com');
+    await page.locator('baton-widget .card textarea').fill('Please call me about order 1042');
+    await page.locator('baton-widget .card').getByRole('button').first().click();
+    await page.getByText('your message is with our team').waitFor({ timeout: 10000 });
+    // An agent comes online: least-busy routing hands them the waiting chat.
+    const agent = await connectAgent(server.url, 'demo-agent-token');
+    assert.equal(agent.ready.left_messages[0].email, 'ana@example.com');
+    const assigned = await agent.next((f) => f.type === 'assigned');
+    await page.getByText('Dev Agent joined the chat.').first().waitFor({ timeout: 10000 });
+    agent.send({ type: 'message', conversation_id: assigned.conversation.conversation_id, client_id: 'a1', text: 'Hi, I am on it.' });
+    await page.locator('baton-widget .msg.agent', { hasText: 'Hi, I am on it.' }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${SHOTS}/agent-joined.png` });
+    agent.close();
+  } finally {
+    await ctx.close();
+    await server.kill();
+  }
 });
 
 // The server sends /widget.js gzipped once at the best level.

@@ -545,6 +545,8 @@ Rozmowa z {name}`,
   /** Whether a frame tells the visitor that no agent can take the chat. */
   function saysUnavailable(f) {
     if (!f) return false;
+    // The server marks its "nobody can take this" notice with a leave_message quick reply.
+    if (Array.isArray(f.actions) && f.actions.some(function (a) { return a && a.id === 'leave_message'; })) return true;
     if (f.type === 'error') return f.code === 'unavailable';
     if (f.available === false || f.agents_available === false || f.code === 'unavailable' ||
         f.reason === 'unavailable' || f.reason === 'no_agents') return true;
@@ -977,7 +979,9 @@ svg{display:block;flex:none}
     var group = h('div', { class: 'actions', role: 'group' });
     f.actions.forEach(function (a) {
       group.appendChild(h('button', { type: 'button', text: String(a.label), onclick: function () {
-        self.client.send({ type: 'action', id: a.id });
+        // Leaving a message is a form here; the message itself goes out as leave_message.
+        if (a.id === 'leave_message') self.showLeave();
+        else self.client.send({ type: 'action', id: a.id });
         group.remove();
       } }));
     });
@@ -1120,6 +1124,8 @@ svg{display:block;flex:none}
   Widget.prototype.setState = function (f) {
     if (!f.state) return;
     this.state = f.state;
+    // A person has the chat now: the leave-a-message card has served its purpose.
+    if (f.state === 'agent') this.leaveCard.hidden = true;
     this.header();
     this.emitHook('state', { state: f.state, agent: this.agent });
   };
