@@ -59,14 +59,7 @@ fn sentiment(signals: &Signals, text: &str) -> f32 {
 }
 
 fn context<'a>(history: &'a [Turn<'a>], text: &'a str) -> TurnContext<'a> {
-    TurnContext {
-        history,
-        text,
-        kb_confidence: None,
-        model_confidence: None,
-        bot_errors: 0,
-        handoff_tool_called: false,
-    }
+    TurnContext::new(history, text)
 }
 
 // ---------------------------------------------------------------- sentiment

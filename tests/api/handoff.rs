@@ -41,6 +41,15 @@ async fn queue_until(agent: &mut Client, id: &Value, present: bool) -> Value {
     }
 }
 
+/// Ana signed in, a visitor who asked for a person, and Ana has taken the chat.
+async fn taken_chat(app: &TestApp) -> (Client, Client, Value) {
+    let (mut ana, _) = app.connect_agent("token-ana").await;
+    let (visitor, welcome) = app.escalated_visitor().await;
+    queue_until(&mut ana, &id_of(&welcome), true).await;
+    accept(&mut ana, &id_of(&welcome)).await;
+    (ana, visitor, welcome)
+}
+
 async fn accept(agent: &mut Client, id: &Value) -> Value {
     agent.send(json!({"type": "accept", "conversation_id": id})).await;
     agent.next_of_type("assigned").await
@@ -146,10 +155,7 @@ async fn the_loser_of_a_race_is_told_already_taken() {
 #[tokio::test]
 async fn a_note_reaches_agents_and_never_the_visitor() {
     let app = manual_app().await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     ana.send(json!({"type": "note", "conversation_id": id_of(&welcome), "text": "VIP customer, refund approved"}))
         .await;
     let note = ana.next_of_type("note").await;
@@ -166,15 +172,13 @@ async fn a_note_reaches_agents_and_never_the_visitor() {
 #[tokio::test]
 async fn the_bot_is_silent_while_an_agent_owns_the_chat_and_the_agent_gets_suggestions() {
     let app = manual_app().await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     visitor.drain(Duration::from_millis(200)).await;
     visitor.say("v1", "How do I return an item?").await;
     let after = visitor.drain(Duration::from_millis(800)).await;
     assert!(after.iter().all(|f| f["from"] != "bot" && f["type"] != "bot_delta"), "the bot stays silent: {after:?}");
     let suggestions = ana.next_of_type("suggestions").await;
+    assert_eq!(suggestions["conversation_id"], id_of(&welcome));
     let replies = suggestions["replies"].as_array().unwrap();
     assert!(replies.iter().any(|r| r.as_str().unwrap().to_lowercase().contains("return")), "{suggestions}");
 }
@@ -229,10 +233,7 @@ async fn an_agent_who_does_not_answer_in_time_loses_the_chat() {
         s.handoff.answer_timeout_secs = 1;
     })
     .await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     let frames = visitor.collect_until(|f| f["type"] == "state" && f["state"] == "queued").await;
     assert!(frames.iter().any(|f| f["state"] == "agent"));
     queue_until(&mut ana, &id_of(&welcome), true).await;
@@ -298,10 +299,7 @@ async fn the_visitor_reconnecting_during_a_handoff_gets_every_event_in_order() {
 #[tokio::test]
 async fn after_a_handback_the_bot_answers_again_knowing_what_the_agent_said() {
     let app = spawn_app_with_llm(two_agents(Routing::Manual)).await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     ana.send(json!({"type": "message", "conversation_id": id_of(&welcome), "client_id": "a1", "text": "I've refunded order 1042."})).await;
     ana.next_of_type("ack").await;
     ana.send(json!({"type": "handback", "conversation_id": id_of(&welcome)})).await;
@@ -318,10 +316,7 @@ async fn after_a_handback_the_bot_answers_again_knowing_what_the_agent_said() {
 #[tokio::test]
 async fn resolving_asks_the_visitor_for_a_rating_and_stores_it() {
     let app = manual_app().await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     ana.send(json!({"type": "resolve", "conversation_id": id_of(&welcome)})).await;
     let frames = visitor.collect_until(|f| f["type"] == "csat_request").await;
     assert!(frames.iter().any(|f| f["type"] == "state" && f["state"] == "resolved"));
@@ -356,10 +351,7 @@ async fn a_transfer_gives_the_next_agent_the_whole_context() {
 #[tokio::test]
 async fn a_transfer_to_a_team_returns_the_chat_to_the_queue_with_reason_transfer() {
     let app = manual_app().await;
-    let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (mut visitor, welcome) = app.escalated_visitor().await;
-    queue_until(&mut ana, &id_of(&welcome), true).await;
-    accept(&mut ana, &id_of(&welcome)).await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     ana.send(json!({"type": "transfer", "conversation_id": id_of(&welcome), "to": {"team": "billing"}})).await;
     let state = visitor.collect_until(|f| f["type"] == "state" && f["state"] == "queued").await;
     assert_eq!(state.last().unwrap()["reason"], "transfer");

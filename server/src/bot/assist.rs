@@ -186,24 +186,7 @@ fn clip(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Author, ConversationId};
-
-    fn message(from: Speaker, text: &str) -> Arc<Event> {
-        Arc::new(Event {
-            seq: 1,
-            conversation_id: ConversationId::new(),
-            at: chrono::Utc::now(),
-            body: EventBody::Message {
-                id: uuid::Uuid::new_v4(),
-                from,
-                text: text.into(),
-                author: Some(Author { name: "x".into() }),
-                client_id: None,
-                sources: vec![],
-                actions: vec![],
-            },
-        })
-    }
+    use crate::bot::tests::message;
 
     #[test]
     fn the_extractive_summary_gives_the_first_and_latest_ask_and_the_reason() {

@@ -237,12 +237,13 @@ pub fn transcript(events: &[Arc<Event>]) -> Vec<PromptMessage> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::{Author, ConversationId};
     use std::sync::Arc;
 
-    fn message(from: Speaker, text: &str) -> Arc<Event> {
+    /// A stored message for tests of transcript handling (here and in `assist`).
+    pub(crate) fn message(from: Speaker, text: &str) -> Arc<Event> {
         Arc::new(Event {
             seq: 1,
             conversation_id: ConversationId::new(),

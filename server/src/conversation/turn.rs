@@ -31,12 +31,10 @@ pub fn evaluate(site: &Site, history: &[Turn<'_>], text: &str, facts: TurnFacts,
     let window = &history[history.len().saturating_sub(HISTORY_TURNS)..];
     let kb_confidence = (!site.knowledge.is_empty()).then(|| site.knowledge.search(text, 0).confidence);
     let context = TurnContext {
-        history: window,
-        text,
         kb_confidence,
         model_confidence: facts.model_confidence,
         bot_errors: facts.bot_errors,
-        handoff_tool_called: false,
+        ..TurnContext::new(window, text)
     };
     let signals = site.policy.signals().score(&context);
     let decision = site.policy.decide(&signals, state);

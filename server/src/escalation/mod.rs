@@ -161,35 +161,36 @@ fn check_range(name: &'static str, value: f32, min: f32, max: f32, range: &'stat
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::signals::{Role, Turn, TurnContext};
+    use crate::signals::{Role, Turn};
 
-    fn policy(config: PolicyConfig) -> Policy {
-        Policy::new(&config).expect("valid config")
-    }
+    pub(super) use self::support::*;
 
-    fn ctx<'a>(history: &'a [Turn<'a>], text: &'a str) -> TurnContext<'a> {
-        TurnContext {
-            history,
-            text,
-            kb_confidence: None,
-            model_confidence: None,
-            bot_errors: 0,
-            handoff_tool_called: false,
+    /// Helpers the policy's tests share (here and in `triggers`).
+    pub(super) mod support {
+        use super::super::{Decision, Policy, PolicyConfig, PolicyState, Reason};
+        use crate::signals::{Turn, TurnContext};
+
+        pub fn policy(config: PolicyConfig) -> Policy {
+            Policy::new(&config).expect("valid config")
         }
-    }
 
-    fn decide(policy: &Policy, context: TurnContext, state: &mut PolicyState) -> Decision {
-        let signals = policy.signals().score(&context);
-        policy.decide(&signals, state)
-    }
+        pub fn ctx<'a>(history: &'a [Turn<'a>], text: &'a str) -> TurnContext<'a> {
+            TurnContext::new(history, text)
+        }
 
-    fn verdict(decision: &Decision) -> Option<(Reason, bool)> {
-        match decision {
-            Decision::Continue => None,
-            Decision::Offer { reason, .. } => Some((*reason, false)),
-            Decision::Escalate { reason, .. } => Some((*reason, true)),
+        pub fn decide(policy: &Policy, context: TurnContext, state: &mut PolicyState) -> Decision {
+            let signals = policy.signals().score(&context);
+            policy.decide(&signals, state)
+        }
+
+        pub fn verdict(decision: &Decision) -> Option<(Reason, bool)> {
+            match decision {
+                Decision::Continue => None,
+                Decision::Offer { reason, .. } => Some((*reason, false)),
+                Decision::Escalate { reason, .. } => Some((*reason, true)),
+            }
         }
     }
 

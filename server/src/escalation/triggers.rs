@@ -64,37 +64,11 @@ pub(super) fn soft(c: &PolicyConfig, s: &TurnSignals) -> Option<Trigger> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Decision, Messages, Policy, PolicyState};
+    use super::super::{Decision, Messages, PolicyState};
     use super::*;
-    use crate::signals::{Role, Turn, TurnContext};
+    use crate::signals::{Role, Turn};
 
-    fn policy(config: PolicyConfig) -> Policy {
-        Policy::new(&config).expect("valid config")
-    }
-
-    fn ctx<'a>(history: &'a [Turn<'a>], text: &'a str) -> TurnContext<'a> {
-        TurnContext {
-            history,
-            text,
-            kb_confidence: None,
-            model_confidence: None,
-            bot_errors: 0,
-            handoff_tool_called: false,
-        }
-    }
-
-    fn decide(policy: &Policy, context: TurnContext, state: &mut PolicyState) -> Decision {
-        let signals = policy.signals().score(&context);
-        policy.decide(&signals, state)
-    }
-
-    fn verdict(decision: &Decision) -> Option<(Reason, bool)> {
-        match decision {
-            Decision::Continue => None,
-            Decision::Offer { reason, .. } => Some((*reason, false)),
-            Decision::Escalate { reason, .. } => Some((*reason, true)),
-        }
-    }
+    use super::super::tests::support::{ctx, decide, policy, verdict};
 
     #[test]
     fn an_explicit_request_escalates_at_once_even_when_offering_first() {

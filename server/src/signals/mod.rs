@@ -72,6 +72,20 @@ pub struct TurnContext<'a> {
     pub handoff_tool_called: bool,
 }
 
+impl<'a> TurnContext<'a> {
+    /// A turn with nothing known beyond its text and history.
+    pub fn new(history: &'a [Turn<'a>], text: &'a str) -> TurnContext<'a> {
+        TurnContext {
+            history,
+            text,
+            kb_confidence: None,
+            model_confidence: None,
+            bot_errors: 0,
+            handoff_tool_called: false,
+        }
+    }
+}
+
 /// The signals of one visitor turn: what the policy decides on and agents are shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TurnSignals {
@@ -261,15 +275,7 @@ mod tests {
 
     fn score(history: &[Turn], text: &str) -> TurnSignals {
         let signals = Signals::new(&[]).expect("no rules");
-        let ctx = TurnContext {
-            history,
-            text,
-            kb_confidence: None,
-            model_confidence: None,
-            bot_errors: 0,
-            handoff_tool_called: false,
-        };
-        signals.score(&ctx)
+        signals.score(&TurnContext::new(history, text))
     }
 
     #[test]
@@ -310,14 +316,7 @@ mod tests {
     #[test]
     fn low_confidence_and_bot_errors_raise_the_score() {
         let signals = Signals::new(&[]).expect("no rules");
-        let mut ctx = TurnContext {
-            history: &[],
-            text: "do you ship to Canada",
-            kb_confidence: Some(0.9),
-            model_confidence: None,
-            bot_errors: 0,
-            handoff_tool_called: false,
-        };
+        let mut ctx = TurnContext { kb_confidence: Some(0.9), ..TurnContext::new(&[], "do you ship to Canada") };
         let sure = signals.score(&ctx).escalation_score;
         ctx.kb_confidence = Some(0.1);
         ctx.bot_errors = 2;
