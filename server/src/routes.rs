@@ -14,15 +14,26 @@ use crate::protocol::MAX_FRAME_BYTES;
 use crate::session;
 use crate::startup::AppState;
 
-/// The widget: the shared protocol client, then the UI, compiled in (no JS build to run Baton).
-const WIDGET_JS: &str =
-    concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/src/widget.js"));
+/// The widget: the shared protocol client, the shared renderer, then the UI, compiled in (no
+/// JS build to run Baton).
+const WIDGET_JS: &str = concat!(
+    include_str!("../../widget-js/src/protocol.js"),
+    "\n",
+    include_str!("../../widget-js/src/render.js"),
+    "\n",
+    include_str!("../../widget-js/src/widget.js")
+);
 const DEMO_PAGE: &str = include_str!("../../widget-js/demo/index.html");
-/// The agent console: its page, its script (the shared protocol client, then the console),
-/// and its styles.
+/// The agent console: its page, its script (the shared protocol client and renderer, then the
+/// console), and its styles.
 const CONSOLE_PAGE: &str = include_str!("../../widget-js/console/index.html");
-const CONSOLE_JS: &str =
-    concat!(include_str!("../../widget-js/src/protocol.js"), "\n", include_str!("../../widget-js/console/console.js"));
+const CONSOLE_JS: &str = concat!(
+    include_str!("../../widget-js/src/protocol.js"),
+    "\n",
+    include_str!("../../widget-js/src/render.js"),
+    "\n",
+    include_str!("../../widget-js/console/console.js")
+);
 const CONSOLE_CSS: &str = include_str!("../../widget-js/console/console.css");
 
 /// The widget gzipped once, at the best level: the compression middleware uses its fastest

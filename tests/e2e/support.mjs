@@ -227,9 +227,19 @@ function toml(v) {
   return JSON.stringify(v);
 }
 
-/** Sets `keys` in `[table]` of a TOML file, adding the table if absent. */
+/** Sets `keys` in `[table]` of a TOML file, adding the table if absent; a key written as an
+ * array of tables (`[[table.key]]` sections) is replaced too. */
 function setTomlKeys(path, table, keys) {
-  const lines = readFileSync(path, 'utf8').split('\n');
+  let lines = readFileSync(path, 'utf8').split('\n');
+  for (const k of Object.keys(keys)) {
+    const kept = [];
+    let skipping = false;
+    for (const l of lines) {
+      if (/^\s*\[/.test(l)) skipping = l.trim() === `[[${table}.${k}]]`;
+      if (!skipping) kept.push(l);
+    }
+    lines = kept;
+  }
   let start = lines.findIndex((l) => l.trim() === `[${table}]`);
   if (start < 0) {
     lines.push('', `[${table}]`);

@@ -171,37 +171,9 @@
     return null;
   }
 
-  /** http(s) and mailto URLs only; anything else stays text. */
-  function safeUrl(url) {
-    var parsed;
-    try { parsed = new URL(String(url).trim()); } catch (e) { return null; }
-    return /^(https?|mailto):$/.test(parsed.protocol) ? parsed.href : null;
-  }
-
-  var INLINE = /`([^`\n]+)`|\*\*([^*\n]+?)\*\*|\[([^\]\n]+)\]\(\s*<?([^()\s<>]+)>?\s*\)|((?:https?:\/\/|mailto:)[^\s<>()]*[^\s<>().,:;!?'"\]*_])/g;
-
-  /** Text → [string | {t: 'code'|'strong'|'a', text, href}]: bold, code and links only. */
-  function parseInline(text) {
-    var out = [];
-    var last = 0;
-    var re = new RegExp(INLINE.source, 'g');
-    var m;
-    text = String(text == null ? '' : text);
-    while ((m = re.exec(text))) {
-      var node;
-      if (m[1] != null) node = { t: 'code', text: m[1] };
-      else if (m[2] != null) node = { t: 'strong', text: m[2] };
-      else {
-        var href = safeUrl(m[4] || m[5]);
-        node = href ? { t: 'a', text: m[3] || m[5], href: href } : m[0];
-      }
-      if (m.index > last) out.push(text.slice(last, m.index));
-      out.push(node);
-      last = re.lastIndex;
-    }
-    if (last < text.length) out.push(text.slice(last));
-    return out;
-  }
+  /** The safe Markdown subset and the DOM builder, shared with the widget (render.js). */
+  var R = root.BatonRender || (typeof require === 'function' ? require('../src/render.js') : null);
+  var safeUrl = R.safeUrl;
 
   // ---- alerts -------------------------------------------------------------------------
 
@@ -805,20 +777,7 @@
 
   /** h('button', {class: 'x', text: 'Send', onclick: fn}, [children]): no HTML parsing. */
   View.prototype.h = function (tag, props, kids) {
-    var doc = this.doc;
-    var el = doc.createElement(tag);
-    for (var k in props) {
-      var v = props[k];
-      if (v == null || v === false) continue;
-      if (k === 'text') el.textContent = v;
-      else if (k === 'class') el.className = v;
-      else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? '' : v);
-    }
-    (kids || []).forEach(function (c) {
-      if (c != null && c !== false) el.appendChild(typeof c === 'string' ? doc.createTextNode(c) : c);
-    });
-    return el;
+    return R.element(this.doc, tag, props, kids);
   };
 
   View.prototype.icon = function (d) {
@@ -838,15 +797,9 @@
   };
 
   /** Network text → a fragment of text nodes, <strong>, <code> and safe <a>. */
+  /** Network text as the widget shows it: the safe Markdown subset, line breaks kept. */
   View.prototype.rich = function (text) {
-    var self = this;
-    var frag = this.doc.createDocumentFragment();
-    parseInline(text).forEach(function (n) {
-      if (typeof n === 'string') frag.appendChild(self.doc.createTextNode(n));
-      else if (n.t === 'a') frag.appendChild(self.h('a', { href: n.href, target: '_blank', rel: 'noopener noreferrer nofollow', text: n.text }));
-      else frag.appendChild(self.h(n.t === 'code' ? 'code' : 'strong', { text: n.text }));
-    });
-    return frag;
+    return R.renderMarkdown(String(text == null ? '' : text), this.doc, true);
   };
 
   View.prototype.chip = function (reason) {
@@ -1617,7 +1570,6 @@
     visitorLabel: visitorLabel,
     titleWith: titleWith,
     keyAction: keyAction,
-    parseInline: parseInline,
     safeUrl: safeUrl,
     signalValue: signalValue,
     softBreaks: softBreaks,

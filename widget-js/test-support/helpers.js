@@ -52,4 +52,11 @@ function memoryStorage(broken) {
   };
 }
 
-module.exports = { FakeWebSocket, manualClock, memoryStorage };
+/** The files of a bundle as the server joins them (server/src/routes.rs). */
+function bundle(...files) {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  return files.map((f) => fs.readFileSync(path.join(__dirname, '..', f), 'utf8')).join('\n');
+}
+
+module.exports = { bundle, FakeWebSocket, manualClock, memoryStorage };

@@ -88,14 +88,18 @@ test('keyboard: j/k and Enter drive the queue, Enter sends, Alt keys act on the 
   assert.equal(k('r', { ctrlKey: true }), null, 'browser shortcuts are untouched');
 });
 
-test('inline formatting keeps network text as text and links only http(s) and mailto', () => {
-  assert.deepEqual(C.parseInline('Return within **30 days** at [orders](https://shop.test/o) or `RET-1`'), [
-    'Return within ', { t: 'strong', text: '30 days' }, ' at ', { t: 'a', text: 'orders', href: 'https://shop.test/o' }, ' or ', { t: 'code', text: 'RET-1' }
-  ]);
-  const nodes = C.parseInline('[x](javascript:alert(1)) <img src=x onerror=alert(1)>');
-  assert.ok(nodes.every((n) => typeof n === 'string'), 'no element comes out of a javascript: link or a tag');
-  assert.equal(nodes.join(''), '[x](javascript:alert(1)) <img src=x onerror=alert(1)>');
-  assert.deepEqual(C.parseInline('see https://shop.test/a.'), ['see ', { t: 'a', text: 'https://shop.test/a', href: 'https://shop.test/a' }, '.']);
+test('network text renders as the shared safe Markdown: formatting, safe links, no markup', () => {
+  const { createDocument, serialize } = require('../test-support/fake-dom.js');
+  const R = require('../src/render.js');
+  const doc = createDocument();
+  const html = (text) => serialize(R.renderMarkdown(text, doc, true));
+  const good = html('Return within **30 days** at [orders](https://shop.test/o) or `RET-1`');
+  assert.match(good, /<strong>30 days<\/strong>/);
+  assert.match(good, /<a [^>]*href="https:\/\/shop.test\/o"[^>]*>orders<\/a>/);
+  assert.match(good, /<code>RET-1<\/code>/);
+  const bad = html('[x](javascript:alert(1)) <img src=x onerror=alert(1)>');
+  assert.doesNotMatch(bad, /<a |<img/, 'no element comes out of a javascript: link or a tag');
+  assert.match(bad, /javascript:alert\(1\)/);
 });
 
 test('signal values read as words, percentages and flags', () => {
@@ -198,11 +202,10 @@ test('a denied permission leaves the chime on and says so; no Notification API w
 
 // ---- what the server serves ----
 
-test('protocol.js + console.js parse as one classic script and define BatonConsole', () => {
-  const dir = path.join(__dirname, '..');
-  const bundle = fs.readFileSync(path.join(dir, 'src/protocol.js'), 'utf8') + '\n' + fs.readFileSync(path.join(dir, 'console/console.js'), 'utf8');
+test('protocol.js + render.js + console.js parse as one classic script and define BatonConsole', () => {
+  const { bundle } = require('../test-support/helpers.js');
   const sandbox = {};
-  vm.runInNewContext(bundle, sandbox, { filename: 'console.js' });
+  vm.runInNewContext(bundle('src/protocol.js', 'src/render.js', 'console/console.js'), sandbox, { filename: 'console.js' });
   assert.equal(typeof sandbox.BatonProtocol.Client, 'function');
   assert.equal(typeof sandbox.BatonConsole.Desk, 'function');
 });
