@@ -109,6 +109,12 @@ impl Draft {
 #[async_trait]
 pub trait Llm: Send + Sync + 'static {
     async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError>;
+
+    /// How many of the prompt's passages a reply may draw on, and so how many sources it
+    /// lists: a model reads them all; an answerer that quotes one passage cites one.
+    fn cited_passages(&self) -> usize {
+        usize::MAX
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,11 @@ impl Llm for OfflineLlm {
             split_pieces(&text).into_iter().map(|p| Ok(Chunk::Text(p))).collect();
         Ok(Box::pin(stream::iter(pieces)))
     }
+
+    /// It quotes the best passage and nothing else.
+    fn cited_passages(&self) -> usize {
+        1
+    }
 }
 
 fn answer(prompt: &Prompt) -> String {

@@ -296,7 +296,7 @@ impl Replier {
                 text: draft.text,
                 author: Some(Author { name: site.config.persona.bot_name.clone() }),
                 client_id: None,
-                sources: sources(prompt),
+                sources: sources(prompt, self.llm.cited_passages()),
                 actions: vec![],
             };
             match self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
@@ -358,14 +358,14 @@ async fn taken_over(events: &mut tokio::sync::mpsc::Receiver<Delivery>) {
 
 /// The passages a reply stands on: the best match, and close runners-up, when the knowledge
 /// base covers the question at all.
-fn sources(prompt: &Prompt) -> Vec<Source> {
+fn sources(prompt: &Prompt, cited: usize) -> Vec<Source> {
     let retrieval = &prompt.retrieval;
     let Some(best) = retrieval.hits.first().filter(|_| retrieval.confidence >= prompt.min_confidence) else {
         return Vec::new();
     };
     let mut sources: Vec<Source> = Vec::new();
     for hit in retrieval.hits.iter().filter(|hit| hit.score >= best.score * 0.8) {
-        if sources.len() < MAX_SOURCES && !sources.iter().any(|s| s.url == hit.passage.url) {
+        if sources.len() < MAX_SOURCES.min(cited) && !sources.iter().any(|s| s.url == hit.passage.url) {
             sources.push(Source { title: hit.passage.title.clone(), url: hit.passage.url.clone() });
         }
     }
