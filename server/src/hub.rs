@@ -4,6 +4,11 @@
 //! conversation. Delivery never waits: each socket has a bounded queue, and a socket whose
 //! queue is full is kicked (its session closes it with 1013, and the client resumes from its
 //! last `seq`), so one slow phone cannot hold up a conversation or grow memory without bound.
+//!
+//! A [`Watcher`] (set by a shared store, see [`Hub::set_watcher`]) is told when a topic gets
+//! its first follower on this node and when it loses its last one, so that the node listens
+//! across the cluster only to what its own sockets follow. With no watcher (the memory store)
+//! nothing else happens.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,7 +29,22 @@ pub struct Hub {
 struct Inner {
     next_id: u64,
     followers: HashMap<Topic, Vec<Follower>>,
+    watcher: Option<Watcher>,
 }
+
+/// A change in what this node follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// The topic got its first follower on this node.
+    Started,
+    /// The topic lost its last follower on this node.
+    Stopped,
+}
+
+/// Told of every [`Interest`] change, in the order they happen. It is called with the hub's
+/// lock held (that is what keeps the order), so it must not block and must not call the hub:
+/// hand the change to a task (an unbounded channel send) and return.
+pub type Watcher = Arc<dyn Fn(&Topic, Interest) + Send + Sync>;
 
 struct Follower {
     id: u64,
@@ -62,6 +82,9 @@ impl Drop for Subscription {
             list.retain(|follower| follower.id != self.id);
             if list.is_empty() {
                 inner.followers.remove(&self.topic);
+                if let Some(watcher) = &inner.watcher {
+                    watcher(&self.topic, Interest::Stopped);
+                }
             }
         }
     }
@@ -82,11 +105,26 @@ impl Hub {
         Arc::new(move |delivery| hub.deliver(delivery))
     }
 
+    /// Sets the watcher, and tells it at once of every topic already followed.
+    pub fn set_watcher(&self, watcher: Watcher) {
+        let mut inner = self.lock();
+        for topic in inner.followers.keys() {
+            watcher(topic, Interest::Started);
+        }
+        inner.watcher = Some(watcher);
+    }
+
     pub fn subscribe(&self, topic: Topic, outbox: Outbox) -> Subscription {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.followers.entry(topic.clone()).or_default().push(Follower { id, outbox });
+        let followers = inner.followers.entry(topic.clone()).or_default();
+        followers.push(Follower { id, outbox });
+        if followers.len() == 1
+            && let Some(watcher) = &inner.watcher
+        {
+            watcher(&topic, Interest::Started);
+        }
         Subscription { hub: self.clone(), topic, id }
     }
 
@@ -165,6 +203,59 @@ mod tests {
         assert!(!kicked.is_cancelled());
         hub.deliver(delivery(id, Audience::Everyone));
         assert!(kicked.is_cancelled());
+    }
+
+    /// A watcher that records every change on a channel, as the Redis store's does.
+    fn watched(hub: &Hub) -> mpsc::UnboundedReceiver<(Topic, Interest)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        hub.set_watcher(Arc::new(move |topic: &Topic, interest| {
+            let _ = tx.send((topic.clone(), interest));
+        }));
+        rx
+    }
+
+    #[test]
+    fn the_watcher_hears_of_a_topics_first_follower_and_of_its_last_leaving() {
+        let hub = Hub::new();
+        let mut changes = watched(&hub);
+        let id = ConversationId::new();
+        let (a, _rx_a) = Outbox::new(1, false);
+        let (b, _rx_b) = Outbox::new(1, true);
+        let first = hub.subscribe(topic(id), a);
+        let second = hub.subscribe(topic(id), b);
+        assert_eq!(changes.try_recv().unwrap(), (topic(id), Interest::Started));
+        assert!(changes.try_recv().is_err(), "a second follower changes nothing");
+        drop(first);
+        assert!(changes.try_recv().is_err(), "one follower is left");
+        drop(second);
+        assert_eq!(changes.try_recv().unwrap(), (topic(id), Interest::Stopped));
+        let again = hub.subscribe(topic(id), Outbox::new(1, false).0);
+        assert_eq!(changes.try_recv().unwrap(), (topic(id), Interest::Started));
+        drop(again);
+        assert_eq!(changes.try_recv().unwrap(), (topic(id), Interest::Stopped));
+    }
+
+    #[test]
+    fn a_watcher_set_late_hears_of_the_topics_already_followed() {
+        let hub = Hub::new();
+        let (outbox, _rx) = Outbox::new(1, true);
+        let _agents = hub.subscribe(Topic::Agents, outbox.clone());
+        let _mine = hub.subscribe(Topic::Agent("ana".into()), outbox);
+        let mut changes = watched(&hub);
+        let mut started = vec![changes.try_recv().unwrap(), changes.try_recv().unwrap()];
+        started.sort_by_key(|(topic, _)| format!("{topic:?}"));
+        assert_eq!(started, [(Topic::Agent("ana".into()), Interest::Started), (Topic::Agents, Interest::Started)]);
+        assert!(changes.try_recv().is_err());
+    }
+
+    #[test]
+    fn without_a_watcher_following_works_as_before() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (outbox, mut rx) = Outbox::new(1, false);
+        let _sub = hub.subscribe(topic(id), outbox);
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(rx.try_recv().is_ok());
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`session`]: one socket's loop: frames in and out, heartbeats, rate limits.
 //! - [`conversation`]: the state machine of a conversation; who speaks next.
 //! - [`hub`]: which sockets on this node follow which conversations; fan-out.
-//! - [`store`]: conversations and numbered events (the `Store` seam: memory, later Redis).
+//! - [`store`]: conversations, numbered events and the handoff records, and how they
+//!   travel between nodes (the `Store` seam: in-memory, or Redis for many nodes).
 //! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline).
 //! - [`knowledge`]: Markdown knowledge bases and retrieval with a confidence score.
 //! - [`signals`]: cheap per-turn signals: explicit requests, sentiment and its trend,

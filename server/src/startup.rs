@@ -26,6 +26,7 @@ use crate::routes;
 use crate::sites::Sites;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
 
 /// How often the in-memory store forgets conversations idle past the retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -51,7 +52,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let hub = Hub::new();
-        let store = build_store(&settings, &hub)?;
+        let store = build_store(&settings, &hub).await?;
         let Models { answerer: llm, model } = build_llm(&settings)?;
         let sites = Sites::load(&settings.sites)?;
         let max_events = usize::try_from(settings.store.max_events_per_conversation).unwrap_or(usize::MAX);
@@ -128,11 +129,15 @@ impl Application {
     }
 }
 
-fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn Store>> {
-    anyhow::ensure!(
-        settings.store.redis_url.is_none(),
-        "store.redis_url is set, but this build has only the in-memory store"
-    );
+/// The Redis store when `store.redis_url` is set (this node then follows, through Redis, only
+/// what its own sockets follow), else the in-memory store. A node whose Redis is down starts
+/// anyway: `/readyz` answers 503 and the store reconnects in the background.
+async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn Store>> {
+    if settings.store.redis_url.is_some() {
+        let store = RedisStore::connect(&settings.store, hub.sink()).await?;
+        hub.set_watcher(store.watcher());
+        return Ok(Arc::new(store));
+    }
     let retention = Duration::from_secs(settings.store.retention_hours * 3600);
     let store = Arc::new(MemoryStore::new(hub.sink(), settings.store.max_events_per_conversation, retention));
     let sweeper = Arc::downgrade(&store);

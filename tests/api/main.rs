@@ -1,10 +1,12 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
 mod bot;
+mod cluster;
 mod escalation;
 mod handoff;
 mod health;
 mod helpers;
+mod redis_server;
 mod scripted_llm;
 mod store_contract;
 mod visitor;

@@ -22,6 +22,7 @@
 //!   [`LEFT_MESSAGES_KEPT`].
 
 pub mod memory;
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

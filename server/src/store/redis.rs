@@ -1,0 +1,414 @@
+//! The shared store: many Baton nodes on one Redis behave as one service behind any load
+//! balancer, with no sticky sessions.
+//!
+//! # Key layout
+//! Every name starts with the namespace (`store.namespace`, `baton` by default). A
+//! conversation's keys carry its id in a hash tag, so Redis Cluster keeps them in one slot
+//! and one script may touch them all:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{ns}:c:{<id>}:meta` | hash | `site`, `state`, `last_seq`, `created_at`, `visitor` (JSON), `token_hash`, `token_touched`, `n:<counter>`, `a:<attr>` (JSON) |
+//! | `{ns}:c:{<id>}:events` | list | event JSON; `seq` n at index n-1 |
+//! | `{ns}:c:{<id>}:dedupe` | hash | idempotency key → the `seq` first stored |
+//! | `{ns}:token:<sha256>` | string | the conversation id a resume token opens |
+//! | `{ns}:queue` | hash | conversation id → queue entry JSON |
+//! | `{ns}:assignments` | hash | conversation id → assignment JSON |
+//! | `{ns}:presence` | hash | agent id → presence JSON (with its `until`) |
+//! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
+//! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
+//!
+//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
+//! A payload is an audience letter (`e` everyone, `a` agents only), the event's `seq` (empty
+//! for an ephemeral frame), `:`, and the frame's JSON, exactly as [`Delivery`] carries it.
+//!
+//! # Appending
+//! One Lua script (`append.lua`) checks the idempotency key, the state precondition and the
+//! bound, numbers the event (HINCRBY), stores it, sets the state, refreshes the expiry and
+//! PUBLISHes it: Redis runs one script at a time, so two agents on two nodes racing to take a
+//! chat have exactly one winner, and every node receives a conversation's events in `seq`
+//! order. The event's JSON is built here with everything but the `seq`, which the script
+//! splices in front (`{"seq":N` + the rest), giving exactly `serde_json::to_string(&Event)`.
+//! `at` is this node's clock (keep nodes on NTP); order is always by `seq`.
+//!
+//! # Expiry
+//! A conversation's keys expire `store.retention_hours` after its last write (every append
+//! and every counter or attribute change refreshes them). The token index expires with the
+//! same retention and is refreshed by appends at most every half retention. Queue entries
+//! and assignments of conversations that expired are pruned when the queue or the
+//! assignments are read. Presence records carry their own `until`, which routing and the
+//! janitor honour; the presence hash itself expires a day after its last write.
+//!
+//! # Delivery
+//! A node subscribes only to the channels of topics its own sockets follow (the hub's
+//! watcher tells [`listener`]), and hands what arrives to the hub; see [`listener`] for
+//! reconnects and catch-up.
+//!
+//! # When Redis is unreachable
+//! Every failure is [`StoreError::Unavailable`]: a frame is answered `error unavailable` and
+//! nothing is acknowledged that was not stored. `/readyz` answers 503 while a PING fails or
+//! the pub/sub link is down. The connection manager reconnects on its own (a probe task keeps
+//! it trying while idle), so service returns by itself when Redis does. A node also starts
+//! when Redis is down, serving 503 on `/readyz` until it is reachable.
+//!
+//! Cluster note: the layout is Redis Cluster–ready (one slot per conversation; global records
+//! are single keys; the append script touches one slot), but this store connects to one Redis
+//! endpoint (a primary, or a proxy in front of a cluster).
+
+mod handoff;
+mod keys;
+mod listener;
+mod records;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{AsyncCommands, Client, RedisError, Script};
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use self::keys::Keys;
+use self::records::{from_json, to_json};
+use super::{
+    Appended, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, LEFT_MESSAGES_KEPT, LeftMessage,
+    NewConversation, PICKUPS_KEPT, Presence, QueueEntry, Store, StoreError,
+};
+use crate::config::StoreSettings;
+use crate::hub::{Interest, Watcher};
+use crate::protocol::{ConversationId, Event, EventBody};
+
+/// Each attempt to open a connection may take this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// A command that gets no reply within this fails (`unavailable`).
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reconnect attempts per failed command, starting this far apart: a command fails fast
+/// while Redis is down instead of holding a socket's frame.
+const RECONNECT_RETRIES: usize = 2;
+const RECONNECT_DELAY: Duration = Duration::from_millis(50);
+/// While idle, the connection is probed this often, so it reconnects before anyone needs it.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// The Lua scripts; `Script` sends EVALSHA and loads a script again after a Redis restart.
+struct Scripts {
+    append: Script,
+    update: Script,
+    take: Script,
+    mark_answered: Script,
+}
+
+pub struct RedisStore {
+    /// Multiplexed and cloneable; commands from every task share one connection.
+    conn: ConnectionManager,
+    keys: Keys,
+    scripts: Scripts,
+    max_events: u64,
+    retention_secs: u64,
+    /// Where the hub's watcher sends what this node follows (to the [`listener`] task).
+    changes: listener::Changes,
+    /// The pub/sub link is connected and subscribed to everything followed.
+    linked: Arc<AtomicBool>,
+    /// Stops the background tasks when the store is dropped.
+    stop: CancellationToken,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl RedisStore {
+    /// Connects to `settings.redis_url` and starts the pub/sub listener, handing deliveries
+    /// to `deliver`. An unreachable Redis is not an error (the node starts, not ready); a bad
+    /// URL is.
+    pub async fn connect(settings: &StoreSettings, deliver: Deliver) -> anyhow::Result<RedisStore> {
+        let url = settings.redis_url.as_ref().context("store.redis_url is not set")?;
+        // The URL may hold a password: the error names the setting, never the value.
+        let client = Client::open(url.expose_secret()).context("store.redis_url is not a valid Redis URL")?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_min_delay(RECONNECT_DELAY)
+            .set_max_delay(Duration::from_secs(1));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .context("Failed to set up the Redis connection")?;
+        let keys = Keys::new(&settings.namespace);
+        let stop = CancellationToken::new();
+        let (changes, linked) = listener::spawn(client, conn.clone(), keys.clone(), deliver, stop.clone());
+        let store = RedisStore {
+            conn,
+            keys,
+            scripts: Scripts {
+                append: Script::new(include_str!("redis/append.lua")),
+                update: Script::new(include_str!("redis/update.lua")),
+                take: Script::new(include_str!("redis/take.lua")),
+                mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
+            },
+            max_events: settings.max_events_per_conversation,
+            retention_secs: settings.retention_hours.saturating_mul(3600).max(1),
+            changes,
+            linked,
+            stop,
+        };
+        store.spawn_probe();
+        match store.ping_redis().await {
+            Ok(()) => tracing::info!(namespace = %settings.namespace, "store: redis"),
+            Err(error) => {
+                tracing::warn!(%error, "store: redis unreachable at start; /readyz answers 503 until it is back")
+            }
+        }
+        Ok(store)
+    }
+
+    /// The hub's watcher: what this node's sockets follow is what its pub/sub link subscribes to.
+    pub fn watcher(&self) -> Watcher {
+        let changes = self.changes.clone();
+        Arc::new(move |topic, interest: Interest| {
+            // The listener ends only with the store; a send after that has nobody to tell.
+            let _ = changes.send((topic.clone(), interest));
+        })
+    }
+
+    fn spawn_probe(&self) {
+        let mut conn = self.conn.clone();
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PROBE_EVERY);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let _: Result<String, _> = ::redis::cmd("PING").query_async(&mut conn).await;
+            }
+        });
+    }
+
+    async fn ping_redis(&self) -> Result<(), StoreError> {
+        let _: String = ::redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Pushes the token index's expiry on. The event is stored whatever happens here: a
+    /// failure is only logged (the token keeps its older expiry, half a retention away or more).
+    async fn keep_token(&self, token_hash: &str) {
+        let retention = i64::try_from(self.retention_secs).unwrap_or(i64::MAX);
+        let refreshed: Result<bool, _> = self.conn().expire(self.keys.token(token_hash), retention).await;
+        if let Err(error) = refreshed {
+            tracing::warn!(%error, "resume token expiry not refreshed");
+        }
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    async fn update(&self, id: ConversationId, op: &str, field: String, value: String) -> Result<i64, StoreError> {
+        let mut call = self.scripts.update.prepare_invoke();
+        for key in self.keys.conversation(id) {
+            call.key(key);
+        }
+        call.arg(op).arg(field).arg(value).arg(self.retention_secs);
+        let result: Option<i64> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        result.ok_or(StoreError::NotFound)
+    }
+
+    async fn read_events(&self, id: ConversationId, start: isize, stop: isize) -> Result<Vec<Arc<Event>>, StoreError> {
+        let (exists, page): (bool, Vec<String>) = ::redis::pipe()
+            .exists(self.keys.meta(id))
+            .lrange(self.keys.events(id), start, stop)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        page.iter().map(|json| from_json(json).map(Arc::new)).collect()
+    }
+}
+
+fn unavailable(error: RedisError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError> {
+        let now = Utc::now();
+        let meta = self.keys.meta(new.id);
+        let fields = records::new_meta(&new, now);
+        let retention = i64::try_from(self.retention_secs).unwrap_or(i64::MAX);
+        // The conversation first, then its token: a token never names a missing conversation.
+        let _: () = ::redis::pipe()
+            .hset_multiple(&meta, &fields)
+            .ignore()
+            .expire(&meta, retention)
+            .ignore()
+            .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), self.retention_secs)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(Conversation {
+            id: new.id,
+            site: new.site,
+            state: crate::protocol::State::Bot,
+            last_seq: 0,
+            created_at: now,
+            visitor: new.visitor,
+            counters: Default::default(),
+            attrs: Default::default(),
+        })
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+        let fields: HashMap<String, String> = self.conn().hgetall(self.keys.meta(id)).await.map_err(unavailable)?;
+        records::conversation(id, fields)
+    }
+
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
+        let id: Option<String> = self.conn().get(self.keys.token(token_hash)).await.map_err(unavailable)?;
+        let Some(id) = id else { return Ok(None) };
+        let id: ConversationId = from_json(&format!("\"{id}\""))?;
+        self.conversation(id).await
+    }
+
+    async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError> {
+        let at = Utc::now();
+        let tail = records::json_after_seq(id, at, &draft.body);
+        let expect = draft.expect.unwrap_or_default().iter().map(records::name).collect::<Vec<_>>().join(",");
+        let new_state = match &draft.body {
+            EventBody::State { state, .. } => records::name(state),
+            _ => String::new(),
+        };
+        let audience = if draft.body.is_agent_only() { super::Audience::Agents } else { super::Audience::Everyone };
+        let mut call = self.scripts.append.prepare_invoke();
+        for key in self.keys.conversation(id) {
+            call.key(key);
+        }
+        call.arg(draft.dedupe.as_deref().unwrap_or(""))
+            .arg(expect)
+            .arg(self.max_events)
+            .arg(tail)
+            .arg(new_state)
+            .arg(self.keys.channel(&super::Topic::Conversation(id)))
+            .arg(records::audience_letter(audience))
+            .arg(self.retention_secs)
+            .arg(at.timestamp());
+        let (kind, value, token): (String, String, String) =
+            call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));
+        match kind.as_str() {
+            "new" => {
+                if !token.is_empty() {
+                    self.keep_token(&token).await;
+                }
+                Ok(Appended::New(Arc::new(Event { seq: number()?, conversation_id: id, at, body: draft.body })))
+            }
+            "dup" => Ok(Appended::Duplicate { seq: number()? }),
+            "refused" => Ok(Appended::Refused { state: records::from_name(&value)? }),
+            "full" => Err(StoreError::Full(self.max_events)),
+            "missing" => Err(StoreError::NotFound),
+            other => Err(records::corrupt(format!("append answered {other}"))),
+        }
+    }
+
+    async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let start = isize::try_from(after).unwrap_or(isize::MAX);
+        let stop = start.saturating_add(isize::try_from(limit).unwrap_or(isize::MAX) - 1);
+        self.read_events(id, start, stop).await
+    }
+
+    async fn recent_events(&self, id: ConversationId, limit: usize) -> Result<Vec<Arc<Event>>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let start = isize::try_from(limit).map_or(0, |limit| -limit);
+        self.read_events(id, start, -1).await
+    }
+
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        let payload = records::payload(delivery.audience, delivery.seq, &delivery.json);
+        let _: i64 = self.conn().publish(self.keys.channel(&delivery.topic), payload).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError> {
+        self.update(id, "incr", records::counter_field(counter), by.to_string()).await
+    }
+
+    async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError> {
+        self.update(id, "set", records::attr_field(key), to_json(&value)).await.map(drop)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.ping_redis().await?;
+        if !self.linked.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the pub/sub link is down".into()));
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError> {
+        self.put(self.keys.queue(), entry.conversation_id, to_json(&entry)).await
+    }
+
+    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError> {
+        self.take(self.keys.queue(), id).await
+    }
+
+    async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        self.live_records(self.keys.queue()).await
+    }
+
+    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError> {
+        self.put(self.keys.assignments(), assignment.conversation_id, to_json(&assignment)).await
+    }
+
+    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
+        self.take(self.keys.assignments(), id).await
+    }
+
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
+        self.answered(id).await
+    }
+
+    async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
+        self.live_records(self.keys.assignments()).await
+    }
+
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
+        self.write_presence(agent_id, presence).await
+    }
+
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
+        self.read_presence().await
+    }
+
+    async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError> {
+        self.push_bounded(self.keys.pickups(site), wait_secs.to_string(), PICKUPS_KEPT).await
+    }
+
+    async fn pickups(&self, site: &str) -> Result<Vec<u32>, StoreError> {
+        self.conn().lrange(self.keys.pickups(site), 0, -1).await.map_err(unavailable)
+    }
+
+    async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError> {
+        self.push_bounded(self.keys.left_messages(), to_json(&message), LEFT_MESSAGES_KEPT).await
+    }
+
+    async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
+        let all: Vec<String> = self.conn().lrange(self.keys.left_messages(), 0, -1).await.map_err(unavailable)?;
+        all.iter().map(|json| from_json(json)).collect()
+    }
+}

@@ -1,0 +1,101 @@
+//! Key and channel names (the layout is documented on [`super`]). Every key of one
+//! conversation carries its id in a hash tag, `{…}`, so Redis Cluster keeps them in one slot
+//! and a script may touch them together.
+
+use crate::protocol::ConversationId;
+use crate::store::Topic;
+
+/// Builds every name from the namespace, so two deployments (or test runs) share one Redis.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    namespace: String,
+}
+
+impl Keys {
+    pub fn new(namespace: &str) -> Keys {
+        Keys { namespace: namespace.to_owned() }
+    }
+
+    fn conversation_key(&self, id: ConversationId, part: &str) -> String {
+        format!("{}:c:{{{id}}}:{part}", self.namespace)
+    }
+
+    /// Hash: site, state, last_seq, created_at, visitor, token_hash, `n:<counter>`, `a:<attr>`.
+    pub fn meta(&self, id: ConversationId) -> String {
+        self.conversation_key(id, "meta")
+    }
+
+    /// List: event JSON, the event with `seq` n at index n-1.
+    pub fn events(&self, id: ConversationId) -> String {
+        self.conversation_key(id, "events")
+    }
+
+    /// Hash: idempotency key → the `seq` it was first stored as.
+    pub fn dedupe(&self, id: ConversationId) -> String {
+        self.conversation_key(id, "dedupe")
+    }
+
+    /// The three keys of a conversation, in the order the scripts take them.
+    pub fn conversation(&self, id: ConversationId) -> [String; 3] {
+        [self.meta(id), self.events(id), self.dedupe(id)]
+    }
+
+    /// String: the conversation id a resume token (its SHA-256) opens.
+    pub fn token(&self, token_hash: &str) -> String {
+        format!("{}:token:{token_hash}", self.namespace)
+    }
+
+    /// Hash: conversation id → queue entry JSON.
+    pub fn queue(&self) -> String {
+        format!("{}:queue", self.namespace)
+    }
+
+    /// Hash: conversation id → assignment JSON.
+    pub fn assignments(&self) -> String {
+        format!("{}:assignments", self.namespace)
+    }
+
+    /// Hash: agent id → presence JSON.
+    pub fn presence(&self) -> String {
+        format!("{}:presence", self.namespace)
+    }
+
+    /// List: the newest pickup waits of a site, newest last.
+    pub fn pickups(&self, site: &str) -> String {
+        format!("{}:pickups:{site}", self.namespace)
+    }
+
+    /// List: the newest left messages (JSON), newest last.
+    pub fn left_messages(&self) -> String {
+        format!("{}:left", self.namespace)
+    }
+
+    /// The pub/sub channel of a topic.
+    pub fn channel(&self, topic: &Topic) -> String {
+        match topic {
+            Topic::Conversation(id) => format!("{}:t:c:{{{id}}}", self.namespace),
+            Topic::Agents => format!("{}:t:agents", self.namespace),
+            Topic::Agent(agent_id) => format!("{}:t:agent:{agent_id}", self.namespace),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversations_keys_and_channel_share_one_hash_tag() {
+        let keys = Keys::new("baton");
+        let id = ConversationId::new();
+        let tag = format!("{{{id}}}");
+        for key in keys.conversation(id).iter().chain([&keys.channel(&Topic::Conversation(id))]) {
+            assert!(key.starts_with("baton:"), "{key}");
+            assert_eq!(key.matches('{').count(), 1, "{key}");
+            assert!(key.contains(&tag), "{key}");
+        }
+        assert_eq!(keys.meta(id), format!("baton:c:{{{id}}}:meta"));
+        assert_eq!(keys.channel(&Topic::Agents), "baton:t:agents");
+        assert_eq!(keys.channel(&Topic::Agent("ana".into())), "baton:t:agent:ana");
+    }
+}

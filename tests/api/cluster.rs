@@ -1,0 +1,385 @@
+//! Several real `baton` processes on one real `redis-server`: what "behave as one service"
+//! means, shown with the binary operators run. Each test starts its own Redis and nodes
+//! (namespace of its own, ports picked by the OS) and kills them when it ends.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton::protocol::ConversationId;
+use baton::store::redis::RedisStore;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Client, Next, TestApp, repo_root};
+use crate::redis_server::{RedisServer, namespace};
+use crate::store_contract::redis_settings;
+
+/// A node must be listening and ready within this (a debug build loading its knowledge).
+const START_WAIT: Duration = Duration::from_secs(30);
+/// `/readyz` must change within this after Redis goes away or comes back.
+const READY_WAIT: Duration = Duration::from_secs(15);
+
+/// One `baton serve` process. Killed with SIGKILL when dropped.
+struct Node {
+    child: Child,
+    /// The node's HTTP port, with typed socket helpers; its `store` reads the shared Redis.
+    app: TestApp,
+}
+
+impl Node {
+    async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .env("BATON_CONFIG", config)
+            .env("BATON__SERVER__PORT", "0")
+            .env("BATON__STORE__REDIS_URL", redis.url())
+            .env("BATON__STORE__NAMESPACE", namespace)
+            .env("BATON_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the baton binary starts");
+        let port = listening_port(&mut child).await;
+        let store = RedisStore::connect(&redis_settings(&redis.url(), namespace), Arc::new(|_| {}))
+            .await
+            .expect("the test's own view of the store");
+        let app = TestApp { port, llm: None, shutdown: CancellationToken::new(), store: Arc::new(store) };
+        let node = Node { child, app };
+        node.wait_ready(200).await;
+        node
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Polls `/readyz` until it answers `status`.
+    async fn wait_ready(&self, status: u16) {
+        let deadline = tokio::time::Instant::now() + if status == 200 { START_WAIT } else { READY_WAIT };
+        loop {
+            let answer = reqwest::get(self.app.url("/readyz")).await.map(|r| r.status().as_u16());
+            if answer.as_ref().ok() == Some(&status) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "/readyz never answered {status} (last: {answer:?})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Reads the node's JSON logs (echoing them with `TEST_LOG`) until it says where it listens.
+async fn listening_port(child: &mut Child) -> u16 {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let echo = std::env::var("TEST_LOG").is_ok();
+        let mut tx = Some(tx);
+        // Reads to the end so the node never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
+            let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+            if log["fields"]["message"] == "baton listening"
+                && let (Some(port), Some(tx)) = (log["fields"]["port"].as_u64(), tx.take())
+            {
+                let _ = tx.send(u16::try_from(port).expect("a port"));
+            }
+        }
+    });
+    tokio::time::timeout(START_WAIT, rx).await.expect("the node listens in time").expect("the node logs its port")
+}
+
+/// A configuration folder: the shipped demo site with manual routing (agents pick chats,
+/// so two can race) and two agents, `ana` and `bo`.
+struct ClusterConfig {
+    dir: PathBuf,
+}
+
+impl ClusterConfig {
+    fn new() -> ClusterConfig {
+        let dir = std::env::temp_dir().join(format!("baton-cluster-{}", ConversationId::new()));
+        copy_dir(&repo_root().join("config/sites"), &dir.join("sites"));
+        let site = dir.join("sites/demo.toml");
+        let demo = std::fs::read_to_string(&site).unwrap();
+        std::fs::write(&site, manual_routing(&demo)).unwrap();
+        let agents: String = ["ana", "bo"]
+            .iter()
+            .map(|id| {
+                let hash = crate::helpers::agent(id, &format!("token-{id}"), &["support"], 5).token_sha256;
+                format!(
+                    "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nteams = [\"support\"]\nmax_chats = 5\ntoken_sha256 = \"{hash}\"\n\n"
+                )
+            })
+            .collect();
+        std::fs::write(dir.join("local.toml"), agents).unwrap();
+        ClusterConfig { dir }
+    }
+}
+
+impl Drop for ClusterConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The site file with `routing = "manual"` in its `[handoff]` table.
+fn manual_routing(site: &str) -> String {
+    let kept: Vec<&str> = site.lines().filter(|line| !line.trim_start().starts_with("routing")).collect();
+    let kept = kept.join("\n");
+    if kept.lines().any(|line| line.trim() == "[handoff]") {
+        kept.replacen("[handoff]", "[handoff]\nrouting = \"manual\"", 1)
+    } else {
+        format!("{kept}\n\n[handoff]\nrouting = \"manual\"\n")
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A visitor on `visitor_node` whose escalated chat `ana` on `agent_node` has taken; both
+/// sockets have seen the takeover.
+async fn taken_across_nodes(visitor_node: &Node, agent_node: &Node) -> (Client, Client, Value) {
+    let (mut visitor, welcome) = visitor_node.app.escalated_visitor().await;
+    let (mut ana, ready) = agent_node.app.connect_agent("token-ana").await;
+    let id = welcome["conversation_id"].clone();
+    assert!(ready["queue"].as_array().unwrap().iter().any(|item| item["conversation_id"] == id), "{ready}");
+    ana.send(json!({"type": "accept", "conversation_id": id})).await;
+    ana.next_of_type("assigned").await;
+    let state = visitor.next_of_type("state").await;
+    assert_eq!((state["state"].as_str(), state["agent"]["id"].as_str()), (Some("agent"), Some("ana")));
+    (visitor, ana, welcome)
+}
+
+/// The agent writes; returns the `ack`.
+async fn agent_says(agent: &mut Client, id: &Value, client_id: &str, text: &str) -> Value {
+    agent.send(json!({"type": "message", "conversation_id": id, "client_id": client_id, "text": text})).await;
+    agent.next_of_type("ack").await
+}
+
+/// The next `message` event from `from`.
+async fn next_message_from(client: &mut Client, from: &str) -> Value {
+    loop {
+        let frame = client.next_of_type("message").await;
+        if frame["from"] == from {
+            return frame;
+        }
+    }
+}
+
+/// Reads until a `message` event with this text (earlier frames are skipped).
+async fn message_with_text(client: &mut Client, text: &str) -> Value {
+    loop {
+        let frame = client.next_of_type("message").await;
+        if frame["text"] == text {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other() {
+    let redis = RedisServer::start();
+    let config = ClusterConfig::new();
+    let ns = namespace();
+    let mut node_a = Node::start(&config.dir, &redis, &ns).await;
+    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let (mut visitor, mut ana, welcome) = taken_across_nodes(&node_a, &node_b).await;
+    let id = welcome["conversation_id"].clone();
+
+    // Both ways, live, across nodes.
+    let ack = agent_says(&mut ana, &id, "a1", "Hi, Ana here (node B).").await;
+    let seen = next_message_from(&mut visitor, "agent").await;
+    assert_eq!((seen["text"].as_str(), &seen["seq"]), (Some("Hi, Ana here (node B)."), &ack["seq"]));
+    let ack = visitor.say("v1", "Hello from node A").await;
+    let seen = next_message_from(&mut ana, "visitor").await;
+    assert_eq!((seen["text"].as_str(), &seen["seq"]), (Some("Hello from node A"), &ack["seq"]));
+    let last_seen = ack["seq"].as_u64().unwrap();
+    visitor.collect_until(|f| f["seq"].as_u64() == Some(last_seen)).await;
+
+    // Node A dies; the agent goes on writing.
+    node_a.kill();
+    assert!(matches!(visitor.next().await, Next::Closed(_)), "the visitor's socket dies with its node");
+    let mut acked = Vec::new();
+    for (client_id, text) in [("a2", "Are you still there?"), ("a3", "Your refund is on its way.")] {
+        acked.push(agent_says(&mut ana, &id, client_id, text).await["seq"].as_u64().unwrap());
+    }
+
+    // The visitor reconnects to node B and gets exactly what it missed, in order, once.
+    let token = welcome["token"].as_str().unwrap();
+    let (mut resumed, again) = node_b.app.resume_visitor(token, last_seen).await;
+    let newest = again["last_seq"].as_u64().unwrap();
+    assert_eq!(newest, *acked.last().unwrap());
+    let replay = resumed.collect_until(|f| f["seq"].as_u64() == Some(newest)).await;
+    let replayed: Vec<&Value> = replay.iter().filter(|f| f.get("seq").is_some()).collect();
+    let conversation_id: ConversationId = serde_json::from_value(id.clone()).unwrap();
+    let missed: Vec<Value> = node_b
+        .app
+        .store
+        .events_after(conversation_id, last_seen, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| !e.body.is_agent_only())
+        .map(|e| serde_json::to_value(e.as_ref()).unwrap())
+        .collect();
+    assert_eq!(replayed.into_iter().cloned().collect::<Vec<_>>(), missed);
+    let texts: Vec<&str> = missed.iter().filter_map(|e| e["text"].as_str()).collect();
+    assert_eq!(texts, ["Are you still there?", "Your refund is on its way."]);
+
+    // And the conversation goes on live on node B, with nothing repeated.
+    let ack = agent_says(&mut ana, &id, "a4", "Anything else?").await;
+    let next = resumed.next_frame().await;
+    assert_eq!((next["text"].as_str(), &next["seq"]), (Some("Anything else?"), &ack["seq"]));
+}
+
+#[tokio::test]
+async fn two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins() {
+    let redis = RedisServer::start();
+    let config = ClusterConfig::new();
+    let ns = namespace();
+    let node_a = Node::start(&config.dir, &redis, &ns).await;
+    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let node_c = Node::start(&config.dir, &redis, &ns).await;
+    let (mut ana, _) = node_a.app.connect_agent("token-ana").await;
+    let (mut bo, _) = node_b.app.connect_agent("token-bo").await;
+    let mut wins = [0, 0];
+    for _round in 0..3 {
+        let (_visitor, welcome) = node_c.app.escalated_visitor().await;
+        let id = welcome["conversation_id"].clone();
+        let accept = json!({"type": "accept", "conversation_id": id});
+        tokio::join!(ana.send(accept.clone()), bo.send(accept));
+        let (ana_got, bo_got) = tokio::join!(outcome(&mut ana, &id), outcome(&mut bo, &id));
+        match (ana_got.as_str(), bo_got.as_str()) {
+            ("assigned", "already_taken") => wins[0] += 1,
+            ("already_taken", "assigned") => wins[1] += 1,
+            other => panic!("exactly one winner and one already_taken, got {other:?}"),
+        }
+        let conversation = node_c.app.conversation(&welcome).await;
+        assert_eq!(conversation.state, baton::protocol::State::Agent);
+        let events = node_c.app.store.events_after(conversation.id, 0, 100).await.unwrap();
+        let takeovers = events.iter().filter(|e| e.body == agent_state(&e.body)).count();
+        assert_eq!(takeovers, 1, "one `state agent` event per chat");
+    }
+    assert_eq!(wins[0] + wins[1], 3);
+}
+
+/// `assigned` for this chat, or the code of the `error` that refused it.
+async fn outcome(agent: &mut Client, id: &Value) -> String {
+    loop {
+        let frame = agent.next_frame().await;
+        match frame["type"].as_str() {
+            Some("assigned") if frame["conversation"]["conversation_id"] == *id => return "assigned".into(),
+            Some("error") => return frame["code"].as_str().unwrap_or_default().to_owned(),
+            _ => continue,
+        }
+    }
+}
+
+/// `body` itself when it is a `state agent` event, else something that never equals it.
+fn agent_state(body: &baton::protocol::EventBody) -> baton::protocol::EventBody {
+    match body {
+        baton::protocol::EventBody::State { state: baton::protocol::State::Agent, .. } => body.clone(),
+        _ => baton::protocol::EventBody::Note {
+            text: String::new(),
+            author: baton::protocol::Author { name: String::new() },
+        },
+    }
+}
+
+#[tokio::test]
+async fn redis_stopped_and_restarted_under_a_live_conversation_loses_nothing_acknowledged() {
+    let mut redis = RedisServer::persistent();
+    let config = ClusterConfig::new();
+    let ns = namespace();
+    let node_a = Node::start(&config.dir, &redis, &ns).await;
+    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let (mut visitor, mut ana, welcome) = taken_across_nodes(&node_a, &node_b).await;
+    let id = welcome["conversation_id"].clone();
+    let mut acked = vec![visitor.say("v1", "before the outage").await["seq"].as_u64().unwrap()];
+    acked.push(agent_says(&mut ana, &id, "a1", "answer before the outage").await["seq"].as_u64().unwrap());
+
+    redis.kill();
+    node_a.wait_ready(503).await;
+    node_b.wait_ready(503).await;
+    // Nothing is acknowledged while Redis is away: both are told to send again.
+    visitor.send(json!({"type": "message", "client_id": "v2", "text": "during the outage"})).await;
+    assert_eq!(visitor.next_of_type("error").await["code"], "unavailable");
+    ana.send(json!({"type": "message", "conversation_id": id, "client_id": "a2", "text": "agent during"})).await;
+    assert_eq!(ana.next_of_type("error").await["code"], "unavailable");
+
+    redis.restart();
+    node_a.wait_ready(200).await;
+    node_b.wait_ready(200).await;
+    // Sent again with the same client ids, both are stored once and seen live across nodes.
+    acked.push(visitor.say("v2", "during the outage").await["seq"].as_u64().unwrap());
+    message_with_text(&mut ana, "during the outage").await;
+    acked.push(agent_says(&mut ana, &id, "a2", "agent during").await["seq"].as_u64().unwrap());
+    message_with_text(&mut visitor, "agent during").await;
+
+    // The whole transcript, read from the other node: every acknowledged message, once, in order.
+    let (mut fresh, again) = node_b.app.resume_visitor(welcome["token"].as_str().unwrap(), 0).await;
+    let newest = again["last_seq"].as_u64().unwrap();
+    let transcript = fresh.collect_until(|f| f["seq"].as_u64() == Some(newest)).await;
+    let seqs: Vec<u64> = transcript.iter().filter_map(|f| f["seq"].as_u64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, no repeats: {seqs:?}");
+    for seq in &acked {
+        assert!(seqs.contains(seq), "acknowledged seq {seq} is in the transcript");
+    }
+    let client_ids: Vec<&str> = transcript.iter().filter_map(|f| f["client_id"].as_str()).collect();
+    assert_eq!(client_ids, ["v1", "a1", "v2", "a2"]);
+}
+
+#[tokio::test]
+async fn a_node_started_while_redis_is_down_is_not_ready_refuses_sockets_with_1011_and_recovers_by_itself() {
+    let mut redis = RedisServer::start();
+    redis.kill();
+    let (url, ns) = (redis.url(), namespace());
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.store.redis_url = Some(url.into());
+        s.store.namespace = ns;
+    })
+    .await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    let mut visitor = app.open_visitor("demo", Some("http://localhost:3000")).await.expect("the socket opens");
+    visitor.send(json!({"type": "hello", "locale": "en"})).await;
+    assert_eq!(visitor.next_of_type("error").await["code"], "unavailable");
+    assert_eq!(visitor.closed_with().await, 1011, "closed with a code that says: reconnect");
+    let mut agent = app.open_agent().await;
+    agent.send(json!({"type": "auth", "token": "demo-agent-token"})).await;
+    assert_eq!(agent.next_of_type("error").await["code"], "unavailable");
+    assert_eq!(agent.closed_with().await, 1011);
+
+    redis.restart();
+    let deadline = tokio::time::Instant::now() + READY_WAIT;
+    while app.get("/readyz").await.status() != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "/readyz never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut visitor, _) = app.connect_visitor().await;
+    assert_eq!(visitor.say("v1", "hello again").await["seq"], 2, "after the greeting");
+}

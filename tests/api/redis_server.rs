@@ -1,0 +1,107 @@
+//! A real `redis-server` per test, on a free port, killed when dropped. It can be stopped and
+//! started again on the same port (the nodes keep their URL), with its data kept on disk when
+//! started [`persistent`](RedisServer::persistent).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton::protocol::ConversationId;
+
+/// How long a started server may take to answer PING.
+const START_WAIT: Duration = Duration::from_secs(10);
+
+pub struct RedisServer {
+    pub port: u16,
+    /// Append-only file with fsync on every write: acknowledged writes survive a SIGKILL.
+    dir: Option<PathBuf>,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// An in-memory server (`--save "" --appendonly no`).
+    pub fn start() -> RedisServer {
+        RedisServer::launch(None)
+    }
+
+    /// A server that keeps every acknowledged write across a kill and restart.
+    pub fn persistent() -> RedisServer {
+        let dir = std::env::temp_dir().join(format!("baton-redis-{}", ConversationId::new()));
+        std::fs::create_dir_all(&dir).expect("create the Redis data folder");
+        RedisServer::launch(Some(dir))
+    }
+
+    fn launch(dir: Option<PathBuf>) -> RedisServer {
+        let mut server = RedisServer { port: free_port(), dir, child: None };
+        server.restart();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let mut command = Command::new(redis_server());
+        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
+        match &self.dir {
+            Some(dir) => {
+                command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir);
+            }
+            None => {
+                command.args(["--appendonly", "no"]);
+            }
+        }
+        let quiet = std::env::var("TEST_LOG").is_err();
+        command.stdout(if quiet { Stdio::null() } else { Stdio::inherit() }).stderr(Stdio::inherit());
+        self.child = Some(command.spawn().expect("redis-server starts (scripts/test installs it)"));
+        let deadline = Instant::now() + START_WAIT;
+        while !answers_ping(self.port) {
+            assert!(Instant::now() < deadline, "redis-server did not answer on port {} in time", self.port);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A namespace no other test uses.
+pub fn namespace() -> String {
+    format!("test-{}", ConversationId::new())
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+fn redis_server() -> String {
+    std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+}
+
+/// A PING over a plain socket answers `+PONG` (not `-LOADING`).
+fn answers_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut reply = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
