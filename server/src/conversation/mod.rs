@@ -24,7 +24,7 @@ use crate::agents::desk::Desk;
 use crate::agents::dispatch::Escalation;
 use crate::bot::reply::{Replier, system_message};
 use crate::escalation::{Decision, PolicyState};
-use crate::protocol::agent::{AgentEvent, LeftMessageView};
+use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
 };
@@ -243,9 +243,7 @@ impl Conversations {
             at: event.at,
         };
         self.store.add_left_message(left.clone()).await?;
-        let view =
-            LeftMessageView { conversation_id: id, site: left.site, email: left.email, text: left.text, at: left.at };
-        self.store.deliver(Delivery::frame(Topic::Agents, &AgentEvent::LeftMessage { message: view })).await?;
+        self.store.deliver(Delivery::frame(Topic::Agents, &AgentEvent::LeftMessage { message: left })).await?;
         let confirm = system_message(format!("Thanks, your message is with our team. We'll reply to {email}."));
         self.store.append(id, EventDraft::new(confirm)).await.map(drop)
     }

@@ -146,9 +146,9 @@ pub struct ConversationView {
     pub canned: Vec<CannedReply>,
 }
 
-/// A message a visitor left for the team.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LeftMessageView {
+/// A message a visitor left when no one could take the chat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeftMessage {
     pub conversation_id: ConversationId,
     pub site: String,
     pub email: String,
@@ -164,7 +164,7 @@ pub enum AgentEvent {
         agent: AgentInfo,
         queue: Vec<QueueItem>,
         conversations: Vec<ConversationView>,
-        left_messages: Vec<LeftMessageView>,
+        left_messages: Vec<LeftMessage>,
     },
     QueueSnapshot {
         items: Vec<QueueItem>,
@@ -178,7 +178,7 @@ pub enum AgentEvent {
     },
     /// A visitor left a message for the team.
     LeftMessage {
-        message: LeftMessageView,
+        message: LeftMessage,
     },
 }
 

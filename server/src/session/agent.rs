@@ -22,7 +22,7 @@ use crate::agents::desk::DeskError;
 use crate::agents::{info, queue, views};
 use crate::config::AgentConfig;
 use crate::hub::{Outbox, Subscription};
-use crate::protocol::agent::{AgentEvent, AgentFrame, AgentStatus, LeftMessageView};
+use crate::protocol::agent::{AgentEvent, AgentFrame, AgentStatus};
 use crate::protocol::{ConversationId, Ephemeral, State, close as codes};
 use crate::startup::AppState;
 use crate::store::{Delivery, Presence, StoreError, Topic};
@@ -125,18 +125,7 @@ impl Agent {
                 conversations.push(view);
             }
         }
-        let left_messages = store
-            .left_messages()
-            .await?
-            .into_iter()
-            .map(|m| LeftMessageView {
-                conversation_id: m.conversation_id,
-                site: m.site,
-                email: m.email,
-                text: m.text,
-                at: m.at,
-            })
-            .collect();
+        let left_messages = store.left_messages().await?;
         let ready = AgentEvent::Ready { agent: info(&self.agent), queue: items, conversations, left_messages };
         if send(&mut self.session, &ready).await.is_err() {
             return Ok(());

@@ -197,7 +197,7 @@ pub struct QueueEntry {
     pub returned: bool,
 }
 
-pub use crate::protocol::agent::AgentStatus;
+pub use crate::protocol::agent::{AgentStatus, LeftMessage};
 
 /// An agent is present while `until` is in the future; connected sockets keep pushing it on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -214,16 +214,6 @@ pub struct Assignment {
     pub since: DateTime<Utc>,
     /// The agent has written to the visitor since taking it.
     pub answered: bool,
-}
-
-/// A message a visitor left when no one could take the chat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LeftMessage {
-    pub conversation_id: ConversationId,
-    pub site: String,
-    pub email: String,
-    pub text: String,
-    pub at: DateTime<Utc>,
 }
 
 #[async_trait]
