@@ -88,6 +88,9 @@ impl Application {
                 .service(routes::console_css)
         })
         .disable_signals()
+        // Sessions write many small frames (ack, echo, deltas, state); with Nagle's algorithm
+        // each waits for the peer's delayed ACK, up to 40 ms.
+        .tcp_nodelay(true)
         .shutdown_timeout(shutdown_timeout)
         .listen(listener)
         .context("Failed to start the HTTP server")?

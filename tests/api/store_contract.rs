@@ -206,6 +206,7 @@ async fn a_precondition_lets_exactly_one_racer_win(backend: Backend) {
     }
     assert_eq!(winners, 1);
     assert_eq!(store.conversation(id).await.unwrap().unwrap().state, State::Agent);
+    assert_eq!(store.state(id).await.unwrap(), Some(State::Agent), "the cheap read agrees");
 }
 
 async fn tokens_find_their_conversation_and_counters_add_up(backend: Backend) {
@@ -280,6 +281,7 @@ async fn an_unknown_conversation_is_not_found_and_not_created(backend: Backend) 
     let store = &backend.store;
     let id = ConversationId::new();
     assert!(store.conversation(id).await.unwrap().is_none());
+    assert_eq!(store.state(id).await.unwrap(), None);
     assert!(matches!(store.append(id, EventDraft::new(note("x"))).await, Err(StoreError::NotFound)));
     assert!(matches!(store.events_after(id, 0, 5).await, Err(StoreError::NotFound)));
     assert!(matches!(store.incr(id, Counter::BotTurns, 1).await, Err(StoreError::NotFound)));

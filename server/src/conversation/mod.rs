@@ -14,7 +14,8 @@
 
 pub mod turn;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -38,6 +39,10 @@ use turn::TurnFacts;
 
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
 pub const TALK_TO_PERSON: &str = "talk_to_person";
+
+/// Suggestions for the agent are made this long after the visitor's first message of a burst,
+/// so a visitor typing in several short messages costs one round of drafts, not one each.
+const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
@@ -71,11 +76,14 @@ pub struct Conversations {
     store: Arc<dyn Store>,
     replier: Arc<Replier>,
     desk: Desk,
+    /// Conversations whose agent is about to get fresh suggestions. Short-held: insert and
+    /// remove only.
+    suggesting: Arc<Mutex<HashSet<ConversationId>>>,
 }
 
 impl Conversations {
     pub fn new(store: Arc<dyn Store>, replier: Arc<Replier>, desk: Desk) -> Conversations {
-        Conversations { store, replier, desk }
+        Conversations { store, replier, desk, suggesting: Arc::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -142,17 +150,14 @@ impl Conversations {
 
     /// Judges the new message (while the bot owns the conversation) and gets it answered.
     async fn after_visitor_message(&self, site: &Arc<Site>, id: ConversationId, seq: u64) -> Result<(), StoreError> {
-        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
-        let verdict = match conversation.state {
-            State::Bot => self.judge(site, &conversation, seq).await?,
+        let verdict = match self.state(id).await? {
+            State::Bot => {
+                let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+                self.judge(site, &conversation, seq).await?
+            }
             State::Queued if site.config.handoff.bot_while_queued => Verdict::Answer { follow_up: None },
             State::Agent => {
-                let desk = self.desk.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = desk.suggest(id).await {
-                        tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
-                    }
-                });
+                self.suggest_soon(id);
                 Verdict::Silent
             }
             State::Queued | State::Resolved => Verdict::Silent,
@@ -197,6 +202,23 @@ impl Conversations {
                 Verdict::Silent
             }
         })
+    }
+
+    /// Fresh suggestions for the agent, once per burst of visitor messages: the first message
+    /// schedules them, the rest of the burst finds them scheduled and is answered by the same.
+    fn suggest_soon(&self, id: ConversationId) {
+        let lock = || self.suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !lock().insert(id) {
+            return;
+        }
+        let (desk, suggesting) = (self.desk.clone(), self.suggesting.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(SUGGEST_AFTER).await;
+            suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
+            if let Err(error) = desk.suggest(id).await {
+                tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
+            }
+        });
     }
 
     pub async fn typing(&self, id: ConversationId, from: Speaker, on: bool) -> Result<(), StoreError> {
@@ -270,7 +292,7 @@ impl Conversations {
     }
 
     async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
-        Ok(self.store.conversation(id).await?.ok_or(StoreError::NotFound)?.state)
+        self.store.state(id).await?.ok_or(StoreError::NotFound)
     }
 }
 

@@ -171,11 +171,14 @@ impl Agent {
                 flow
             }
             Topic::Agent(_) => {
-                if let Some((id, last_seq)) = assigned(&delivery.json) {
+                let newly_assigned = assigned(&delivery.json);
+                if let Some((id, last_seq)) = newly_assigned {
                     self.follow(id, last_seq);
                 }
                 let sent = flow(self.session.text(delivery.json.to_string()).await);
-                if let Err(error) = self.catch_up().await {
+                if newly_assigned.is_some()
+                    && let Err(error) = self.catch_up().await
+                {
                     tracing::warn!(%error, "could not catch up a newly assigned chat");
                 }
                 sent
@@ -239,6 +242,10 @@ impl Agent {
 
 /// The conversation and newest `seq` of an `assigned` frame.
 fn assigned(json: &str) -> Option<(ConversationId, u64)> {
+    // Suggestions come on the same topic, one per visitor message: parse only assignments.
+    if !json.starts_with(r#"{"type":"assigned""#) {
+        return None;
+    }
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
     if value["type"] != "assigned" {
         return None;

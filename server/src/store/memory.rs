@@ -109,6 +109,10 @@ impl Store for MemoryStore {
         Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.clone()))
     }
 
+    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError> {
+        Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.state))
+    }
+
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
         let inner = self.lock();
         let found = inner.by_token.get(token_hash).and_then(|id| inner.conversations.get(id));

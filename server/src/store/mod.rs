@@ -221,6 +221,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError>;
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError>;
+    /// Only the state: cheaper than [`Store::conversation`] on the per-message path.
+    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError>;
     /// Numbers, stores and then delivers one event (see the contract above).
     async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError>;
     /// Events with `seq > after`, oldest first, at most `limit`.

@@ -81,7 +81,7 @@ use super::{
 };
 use crate::config::StoreSettings;
 use crate::hub::{Interest, Watcher};
-use crate::protocol::{ConversationId, Event, EventBody};
+use crate::protocol::{ConversationId, Event, EventBody, State};
 
 /// Each attempt to open a connection may take this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -271,6 +271,11 @@ impl Store for RedisStore {
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
         let fields: HashMap<String, String> = self.conn().hgetall(self.keys.meta(id)).await.map_err(unavailable)?;
         records::conversation(id, fields)
+    }
+
+    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError> {
+        let name: Option<String> = self.conn().hget(self.keys.meta(id), "state").await.map_err(unavailable)?;
+        name.map(|name| records::from_name(&name)).transpose()
     }
 
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
