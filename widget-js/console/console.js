@@ -760,7 +760,6 @@
 
   // ---- view ---------------------------------------------------------------------------
 
-  var SVG_NS = 'http://www.w3.org/2000/svg';
   var ICON_LOCK = 'M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z';
 
   function View(desk, opts) {
@@ -781,22 +780,9 @@
   };
 
   View.prototype.icon = function (d) {
-    var svg = this.doc.createElementNS(SVG_NS, 'svg');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('width', '14');
-    svg.setAttribute('height', '14');
-    svg.setAttribute('aria-hidden', 'true');
-    var path = this.doc.createElementNS(SVG_NS, 'path');
-    path.setAttribute('d', d);
-    path.setAttribute('fill', 'none');
-    path.setAttribute('stroke', 'currentColor');
-    path.setAttribute('stroke-width', '2.2');
-    path.setAttribute('stroke-linejoin', 'round');
-    svg.appendChild(path);
-    return svg;
+    return R.icon(this.doc, d, 14, false);
   };
 
-  /** Network text → a fragment of text nodes, <strong>, <code> and safe <a>. */
   /** Network text as the widget shows it: the safe Markdown subset, line breaks kept. */
   View.prototype.rich = function (text) {
     return R.renderMarkdown(String(text == null ? '' : text), this.doc, true);

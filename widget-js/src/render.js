@@ -170,7 +170,28 @@
     return el;
   }
 
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+
+  /** A size-by-size line icon from one SVG path (`filled`: a solid shape instead). */
+  function icon(doc, d, size, filled) {
+    var svg = doc.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', String(size));
+    svg.setAttribute('height', String(size));
+    svg.setAttribute('aria-hidden', 'true');
+    var path = doc.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    path.setAttribute('fill', filled ? 'currentColor' : 'none');
+    path.setAttribute('stroke', filled ? 'none' : 'currentColor');
+    path.setAttribute('stroke-width', '2.2');
+    path.setAttribute('stroke-linecap', 'round');
+    path.setAttribute('stroke-linejoin', 'round');
+    svg.appendChild(path);
+    return svg;
+  }
+
   var exported = {
+    icon: icon,
     safeUrl: safeUrl,
     parseInline: parseInline,
     parseMarkdown: parseMarkdown,

@@ -489,26 +489,12 @@ svg{display:block;flex:none}
 
   // ---- DOM ----------------------------------------------------------------------------
 
-  var SVG_NS = 'http://www.w3.org/2000/svg';
   var ICON_CHAT = 'M6 4h12a3 3 0 0 1 3 3v8a3 3 0 0 1-3 3h-7l-5 4v-4a3 3 0 0 1-3-3V7a3 3 0 0 1 3-3z';
   var ICON_DOWN = 'M6 9l6 6 6-6';
   var ICON_X = 'M6 6l12 12M18 6L6 18';
 
   function icon(d, filled) {
-    var svg = root.document.createElementNS(SVG_NS, 'svg');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('width', '26');
-    svg.setAttribute('height', '26');
-    svg.setAttribute('aria-hidden', 'true');
-    var path = root.document.createElementNS(SVG_NS, 'path');
-    path.setAttribute('d', d);
-    path.setAttribute('fill', filled ? 'currentColor' : 'none');
-    path.setAttribute('stroke', filled ? 'none' : 'currentColor');
-    path.setAttribute('stroke-width', '2.2');
-    path.setAttribute('stroke-linecap', 'round');
-    path.setAttribute('stroke-linejoin', 'round');
-    svg.appendChild(path);
-    return svg;
+    return R.icon(root.document, d, 26, filled);
   }
 
   function h(tag, props, kids) {
