@@ -10,10 +10,10 @@
 //! across the cluster only to what its own sockets follow. With no watcher (the memory store)
 //! nothing else happens.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{Audience, Deliver, Delivery, Topic};
@@ -51,20 +51,123 @@ struct Follower {
     outbox: Outbox,
 }
 
-/// One socket's end: where its frames go, whether it may see agent-only frames, and how to
+/// One follower's end: where its frames go, whether it may see agent-only frames, and how to
 /// tell it that it fell behind.
 #[derive(Clone)]
 pub struct Outbox {
-    pub tx: mpsc::Sender<Delivery>,
+    queue: Queue,
     pub sees_notes: bool,
-    pub kicked: CancellationToken,
+}
+
+#[derive(Clone)]
+enum Queue {
+    /// A tokio channel, for listeners inside the server (the bot watching for a takeover).
+    Channel { tx: mpsc::Sender<Delivery>, kicked: CancellationToken },
+    /// A socket's queue (see [`Inbox`]).
+    Socket(Arc<SocketQueue>),
 }
 
 impl Outbox {
-    /// A new outbox with a queue of `capacity` frames, and its receiving end.
+    /// A new outbox with a queue of `capacity` frames, and its receiving end. A follower whose
+    /// queue is full is skipped from then on; nothing tells it (sockets use [`Outbox::socket`]).
     pub fn new(capacity: usize, sees_notes: bool) -> (Outbox, mpsc::Receiver<Delivery>) {
         let (tx, rx) = mpsc::channel(capacity);
-        (Outbox { tx, sees_notes, kicked: CancellationToken::new() }, rx)
+        (Outbox { queue: Queue::Channel { tx, kicked: CancellationToken::new() }, sees_notes }, rx)
+    }
+
+    /// A socket's outbox with a queue of at most `capacity` frames, and its receiving end.
+    /// It holds no frame storage while nothing waits in it: an idle socket costs one small
+    /// allocation here, where a channel would allocate a block of slots up front.
+    pub fn socket(capacity: usize, sees_notes: bool) -> (Outbox, Inbox) {
+        let queue = Arc::new(SocketQueue {
+            pending: Mutex::new(Pending { frames: VecDeque::new(), kicked: false }),
+            ready: Notify::new(),
+            capacity,
+        });
+        (Outbox { queue: Queue::Socket(queue.clone()), sees_notes }, Inbox { queue })
+    }
+
+    /// Queues a copy of `delivery` without waiting; a full queue kicks the follower instead.
+    fn offer(&self, delivery: &Delivery) {
+        match &self.queue {
+            Queue::Channel { tx, kicked } => {
+                if kicked.is_cancelled() {
+                    return;
+                }
+                if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(delivery.clone()) {
+                    tracing::warn!(topic = ?delivery.topic, "socket fell behind; closing it so it resumes");
+                    kicked.cancel();
+                }
+            }
+            Queue::Socket(queue) => {
+                let mut pending = queue.lock();
+                if pending.kicked {
+                    return;
+                }
+                if pending.frames.len() >= queue.capacity {
+                    tracing::warn!(topic = ?delivery.topic, "socket fell behind; closing it so it resumes");
+                    pending.kicked = true;
+                    // The session closes the socket without sending these.
+                    pending.frames = VecDeque::new();
+                } else {
+                    pending.frames.push_back(delivery.clone());
+                }
+                drop(pending);
+                queue.ready.notify_one();
+            }
+        }
+    }
+}
+
+/// Frames queued for one socket, at most `capacity`. Short-held lock: a push or a pop.
+struct SocketQueue {
+    pending: Mutex<Pending>,
+    /// Woken after each push (and on a kick); one waiter, the socket's session.
+    ready: Notify,
+    capacity: usize,
+}
+
+struct Pending {
+    frames: VecDeque<Delivery>,
+    /// The queue overflowed: the session closes the socket and the client resumes.
+    kicked: bool,
+}
+
+impl SocketQueue {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Frames queued beyond this many slots are given back once the queue drains, so a burst
+/// does not leave an idle socket holding a large buffer.
+const KEEP_SLOTS: usize = 8;
+
+/// The receiving end of [`Outbox::socket`], held by the socket's session.
+pub struct Inbox {
+    queue: Arc<SocketQueue>,
+}
+
+impl Inbox {
+    /// The next frame, oldest first; `None` once the socket fell behind (its queue
+    /// overflowed), and from then on. Cancel-safe: a frame is taken only when returned.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        loop {
+            {
+                let mut pending = self.queue.lock();
+                if pending.kicked {
+                    return None;
+                }
+                if let Some(delivery) = pending.frames.pop_front() {
+                    if pending.frames.is_empty() && pending.frames.capacity() > KEEP_SLOTS {
+                        pending.frames = VecDeque::new();
+                    }
+                    return Some(delivery);
+                }
+            }
+            // A push between the check and this wait leaves a permit: the wait ends at once.
+            self.queue.ready.notified().await;
+        }
     }
 }
 
@@ -118,7 +221,8 @@ impl Hub {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        let followers = inner.followers.entry(topic.clone()).or_default();
+        // Most topics have one follower (a visitor's socket): no room for four up front.
+        let followers = inner.followers.entry(topic.clone()).or_insert_with(|| Vec::with_capacity(1));
         followers.push(Follower { id, outbox });
         if followers.len() == 1
             && let Some(watcher) = &inner.watcher
@@ -136,13 +240,7 @@ impl Hub {
             if delivery.audience == Audience::Agents && !outbox.sees_notes {
                 continue;
             }
-            if outbox.kicked.is_cancelled() {
-                continue;
-            }
-            if let Err(mpsc::error::TrySendError::Full(_)) = outbox.tx.try_send(delivery.clone()) {
-                tracing::warn!(topic = ?delivery.topic, "socket fell behind; closing it so it resumes");
-                outbox.kicked.cancel();
-            }
+            outbox.offer(&delivery);
         }
     }
 
@@ -192,17 +290,69 @@ mod tests {
         assert!(agent_rx.try_recv().is_ok());
     }
 
-    #[test]
-    fn a_full_queue_kicks_the_socket_instead_of_blocking() {
+    #[tokio::test]
+    async fn a_full_queue_kicks_the_socket_instead_of_blocking() {
         let hub = Hub::new();
         let id = ConversationId::new();
-        let (outbox, _rx) = Outbox::new(1, false);
-        let kicked = outbox.kicked.clone();
+        let (outbox, mut inbox) = Outbox::socket(2, false);
         let _sub = hub.subscribe(topic(id), outbox);
         hub.deliver(delivery(id, Audience::Everyone));
-        assert!(!kicked.is_cancelled());
         hub.deliver(delivery(id, Audience::Everyone));
-        assert!(kicked.is_cancelled());
+        assert!(inbox.recv().await.is_some(), "a queue under its bound delivers");
+        hub.deliver(delivery(id, Audience::Everyone));
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(inbox.recv().await.is_none(), "the third frame waiting overflows a queue of two");
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(inbox.recv().await.is_none(), "a kicked socket gets nothing more");
+    }
+
+    #[test]
+    fn a_full_channel_skips_its_listener_instead_of_blocking() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (outbox, mut rx) = Outbox::new(1, false);
+        let _sub = hub.subscribe(topic(id), outbox);
+        hub.deliver(delivery(id, Audience::Everyone));
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(rx.try_recv().is_ok());
+        hub.deliver(delivery(id, Audience::Everyone));
+        assert!(rx.try_recv().is_err(), "skipped after it fell behind");
+    }
+
+    #[tokio::test]
+    async fn a_socket_queue_delivers_in_order_and_wakes_its_session() {
+        let hub = Hub::new();
+        let id = ConversationId::new();
+        let (outbox, mut inbox) = Outbox::socket(64, false);
+        let _sub = hub.subscribe(topic(id), outbox);
+        let waiting = tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            while seqs.len() < 20 {
+                seqs.push(inbox.recv().await.expect("not kicked").seq);
+            }
+            seqs
+        });
+        tokio::task::yield_now().await;
+        for seq in 1..=20 {
+            let mut d = delivery(id, Audience::Everyone);
+            d.seq = Some(seq);
+            hub.deliver(d);
+        }
+        let seqs = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        assert_eq!(seqs, (1..=20).map(Some).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_drained_socket_queue_gives_its_buffer_back() {
+        let (outbox, mut inbox) = Outbox::socket(64, false);
+        let id = ConversationId::new();
+        for _ in 0..40 {
+            outbox.offer(&delivery(id, Audience::Everyone));
+        }
+        for _ in 0..40 {
+            assert!(inbox.recv().await.is_some());
+        }
+        assert_eq!(inbox.queue.lock().frames.capacity(), 0);
     }
 
     /// A watcher that records every change on a channel, as the Redis store's does.

@@ -5,9 +5,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_web::dev::{AppConfig, Server};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::Compress;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +26,7 @@ use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::hub::Hub;
 use crate::routes;
+use crate::session::transport::{self, Sockets};
 use crate::sites::Sites;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
@@ -47,6 +51,9 @@ pub struct Application {
     server: Server,
     shutdown: CancellationToken,
     store: Arc<dyn Store>,
+    /// Upgraded sockets, which actix-server no longer counts as its connections.
+    sockets: Arc<Sockets>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -71,7 +78,7 @@ impl Application {
         let shutdown_timeout = settings.server.shutdown_timeout_secs;
         let state_store = store.clone();
         let state = web::Data::new(AppState { settings, sites, hub, conversations, desk, shutdown: shutdown.clone() });
-        let server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(tracing_actix())
@@ -86,17 +93,42 @@ impl Application {
                 .service(routes::console_page)
                 .service(routes::console_js)
                 .service(routes::console_css)
-        })
-        .disable_signals()
-        // Sessions write many small frames (ack, echo, deltas, state); with Nagle's algorithm
-        // each waits for the peer's delayed ACK, up to 40 ms.
-        .tcp_nodelay(true)
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)
-        .context("Failed to start the HTTP server")?
-        .run();
+        };
+        // What `actix_web::HttpServer` builds, with its defaults, plus the upgrade hook: an
+        // upgraded socket leaves the HTTP/1 dispatcher and its per-connection buffers (see
+        // `session::transport`). Both services run the same app.
+        let builder = actix_server::Server::build().disable_signals().shutdown_timeout(shutdown_timeout);
+        let graceful = builder.graceful_shutdown_signal();
+        let address = listener.local_addr().context("Failed to read the bound address")?;
+        let sockets = Arc::new(Sockets::default());
+        let counted = sockets.clone();
+        let server = builder
+            .listen(format!("actix-web-service-{address}"), listener, move || {
+                let graceful = graceful.clone();
+                let http = app().into_factory().map_err(|error| error.error_response());
+                let upgrades = map_config(app(), app_config);
+                HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let graceful = graceful.clone();
+                        async move { graceful.notified().await }
+                    })
+                    .keep_alive(KeepAlive::default())
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .h1_allow_half_closed(true)
+                    .local_addr(address)
+                    // Sessions write many small frames (ack, echo, deltas, state); with Nagle's
+                    // algorithm each waits for the peer's delayed ACK, up to 40 ms.
+                    .tcp_nodelay(true)
+                    .upgrade(transport::upgrade(upgrades, counted.clone()))
+                    .finish(map_config(http, app_config))
+                    .tcp()
+            })
+            .context("Failed to start the HTTP server")?
+            .run();
         tracing::info!(port, "baton listening");
-        Ok(Application { port, server, shutdown, store: state_store })
+        let shutdown_timeout = Duration::from_secs(shutdown_timeout);
+        Ok(Application { port, server, shutdown, store: state_store, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -118,14 +150,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown.clone();
+        let (sockets, drain_within) = (self.sockets.clone(), self.shutdown_timeout);
         tokio::spawn(async move {
             tokio::select! {
                 () = wait_for_signal() => tracing::info!("signal received: shutting down"),
                 () = shutdown.cancelled() => {}
             }
             shutdown.cancel();
-            // Give sessions a moment to send their close frames before workers stop.
+            // Give sessions a moment to send their close frames before workers stop. Upgraded
+            // sockets are not connections actix-server waits for: stop accepting, then wait
+            // for them (within the shutdown timeout) as a graceful stop waits for connections.
             tokio::time::sleep(Duration::from_millis(200)).await;
+            handle.pause().await;
+            let _ = tokio::time::timeout(drain_within, sockets.drained()).await;
             handle.stop(true).await;
         });
         self.server.await.context("HTTP server failed")
@@ -191,6 +228,12 @@ fn spawn_janitor(dispatch: Arc<Dispatch>, every: Duration, shutdown: Cancellatio
             }
         }
     });
+}
+
+/// What `HttpServer` gives the app but the host and address it was bound to, which Baton
+/// never reads (no URL generation, no `ConnectionInfo`).
+fn app_config(_: ()) -> AppConfig {
+    AppConfig::default()
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {

@@ -48,10 +48,9 @@ pub async fn run(state: Arc<AppState>, mut session: Session, mut stream: Aggrega
         return close(session, codes::BAD_TOKEN, "unknown token").await;
     };
     tracing::info!(agent = %agent.id, "agent connected");
-    let (outbox, mut rx) = Outbox::new(state.settings.limits.send_queue, true);
+    let (outbox, mut inbox) = Outbox::socket(state.settings.limits.send_queue, true);
     let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
     let _mine = state.hub.subscribe(Topic::Agent(agent.id.clone()), outbox.clone());
-    let kicked = outbox.kicked.clone();
     let mut this = Agent { state, agent, session, outbox, status: AgentStatus::Online, following: HashMap::new() };
     if let Err(error) = this.start().await {
         tracing::warn!(%error, "agent socket: store unavailable");
@@ -73,8 +72,10 @@ pub async fn run(state: Arc<AppState>, mut session: Session, mut stream: Aggrega
     loop {
         let flow = tokio::select! {
             _ = shutdown.cancelled() => return close(this.session, 1001, "server going away: reconnect").await,
-            _ = kicked.cancelled() => return close(this.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
-            Some(delivery) = rx.recv() => this.deliver(delivery).await,
+            delivery = inbox.recv() => match delivery {
+                Some(delivery) => this.deliver(delivery).await,
+                None => return close(this.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
+            },
             _ = presence.tick() => this.keep_present().await,
             _ = heartbeat.tick() => {
                 if liveness.is_dead() {

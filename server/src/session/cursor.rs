@@ -49,11 +49,12 @@ impl Cursor {
         match delivery.seq {
             Some(seq) if seq <= self.last_sent => return Flow::Continue,
             Some(seq) if seq > self.last_sent + 1 => {
-                if let Err(error) = self.replay_until(store, session, seq - 1).await {
+                // Boxed: a gap is rare, and inline its future would enlarge every session's.
+                if let Err(error) = Box::pin(self.replay_until(store, session, seq - 1)).await {
                     // Sending the newer event would skip the gap for good: close instead, and
                     // the client resumes from its last seq once the store answers again.
                     tracing::warn!(%error, "could not fill a gap before a live event");
-                    super::close(session.clone(), 1011, "temporarily unavailable: reconnect").await;
+                    Box::pin(super::close(session.clone(), 1011, "temporarily unavailable: reconnect")).await;
                     return Flow::Stop;
                 }
                 self.last_sent = seq;

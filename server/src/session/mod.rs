@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod cursor;
+pub mod transport;
 pub mod visitor;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! The visitor socket: `hello` → `welcome` → replay → live frames. The session subscribes to
 //! the hub before it replays, and its [`Cursor`] keeps the two in order.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
@@ -10,7 +11,7 @@ use tokio::time::{Instant, interval_at};
 use super::cursor::Cursor;
 use super::{CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
 use crate::conversation::{OpenError, Opened};
-use crate::hub::Outbox;
+use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
 use crate::sites::Site;
 use crate::startup::AppState;
@@ -22,55 +23,60 @@ struct Visitor {
     session: Session,
     conversation_id: ConversationId,
     cursor: Cursor,
+    /// Following the conversation lasts as long as the session.
+    _following: Subscription,
 }
 
-pub async fn run(state: Arc<AppState>, site: Arc<Site>, mut session: Session, mut stream: AggregatedMessageStream) {
-    let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
+/// The session of one visitor socket, for as long as it is open.
+///
+/// Its future is allocated once per socket and lives as long as the socket, so it is kept
+/// small: not an `async fn` (whose arguments would be stored twice in the future: as
+/// arguments and as the locals they move into), and the large one-off or per-frame work
+/// (opening the conversation, handling a frame, closing) runs in boxed futures of its own.
+#[allow(clippy::manual_async_fn)] // deliberately not `async fn`: see above
+pub fn run(
+    state: Arc<AppState>,
+    site: Arc<Site>,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+) -> impl Future<Output = ()> + 'static {
+    async move {
+        let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
+        let Some((mut visitor, mut inbox)) = Box::pin(start(state, site, session, hello)).await else { return };
+        visitor.serve(&mut stream, &mut inbox).await;
+    }
+}
+
+/// Opens (or resumes) the conversation, follows it, sends `welcome` and replays what the
+/// client has not seen. `None`: the socket is closed or gone.
+async fn start(state: Arc<AppState>, site: Arc<Site>, session: Session, hello: Hello) -> Option<(Visitor, Inbox)> {
     let opened = match state.conversations.open(&site, &hello).await {
         Ok(opened) => opened,
-        Err(OpenError::BadToken) => return close(session, codes::BAD_TOKEN, "unknown token").await,
-        Err(OpenError::Store(error)) => return unavailable(session, error).await,
+        Err(OpenError::BadToken) => {
+            close(session, codes::BAD_TOKEN, "unknown token").await;
+            return None;
+        }
+        Err(OpenError::Store(error)) => {
+            unavailable(session, error).await;
+            return None;
+        }
     };
-    let (outbox, mut rx) = Outbox::new(state.settings.limits.send_queue, false);
-    let kicked = outbox.kicked.clone();
-    let _subscription = state.hub.subscribe(Topic::Conversation(opened.conversation.id), outbox);
+    let (outbox, inbox) = Outbox::socket(state.settings.limits.send_queue, false);
+    let following = state.hub.subscribe(Topic::Conversation(opened.conversation.id), outbox);
     // A client claiming to have seen more than exists gets everything from its real position on.
     let last_sent = hello.last_seq.min(opened.conversation.last_seq);
     let id = opened.conversation.id;
     let cursor = Cursor { conversation_id: id, last_sent, sees_notes: false };
-    let mut visitor = Visitor { conversation_id: id, state, site, session, cursor };
+    let mut visitor = Visitor { conversation_id: id, state, site, session, cursor, _following: following };
     if visitor.welcome(&opened).await.is_err() {
-        return;
+        return None;
     }
     let store = visitor.state.conversations.store().clone();
     if let Err(error) = visitor.cursor.replay_until(store.as_ref(), &mut visitor.session, u64::MAX).await {
-        return unavailable(visitor.session, error).await;
+        unavailable(visitor.session, error).await;
+        return None;
     }
-    let limits = visitor.state.settings.limits.clone();
-    let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
-    let mut liveness = Liveness::new(limits.client_timeout());
-    let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
-    let shutdown = visitor.state.shutdown.clone();
-    loop {
-        let flow = tokio::select! {
-            _ = shutdown.cancelled() => return close(visitor.session, 1001, "server going away: reconnect").await,
-            _ = kicked.cancelled() => return close(visitor.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
-            Some(delivery) = rx.recv() => visitor.cursor.deliver(store.as_ref(), &mut visitor.session, &delivery).await,
-            _ = heartbeat.tick() => {
-                if liveness.is_dead() {
-                    return close(visitor.session, 1001, "no heartbeat").await;
-                }
-                visitor.session.ping(b"").await.map_or(Flow::Stop, |()| Flow::Continue)
-            }
-            message = stream.next() => {
-                liveness.heard();
-                visitor.incoming(message, &mut limiter).await
-            }
-        };
-        if let Flow::Stop = flow {
-            return;
-        }
-    }
+    Some((visitor, inbox))
 }
 
 async fn wait_for_hello(
@@ -92,6 +98,42 @@ async fn unavailable(mut session: Session, error: StoreError) {
 }
 
 impl Visitor {
+    /// The live loop: frames from the conversation, frames from the client, heartbeats.
+    async fn serve(&mut self, stream: &mut AggregatedMessageStream, inbox: &mut Inbox) {
+        let limits = &self.state.settings.limits;
+        let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
+        let mut liveness = Liveness::new(limits.client_timeout());
+        let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
+        let shutdown = self.state.shutdown.clone();
+        let store = self.state.conversations.store().clone();
+        loop {
+            let flow = tokio::select! {
+                _ = shutdown.cancelled() => return self.close(1001, "server going away: reconnect").await,
+                delivery = inbox.recv() => match delivery {
+                    Some(delivery) => self.cursor.deliver(store.as_ref(), &mut self.session, &delivery).await,
+                    None => return self.close(CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
+                },
+                _ = heartbeat.tick() => {
+                    if liveness.is_dead() {
+                        return self.close(1001, "no heartbeat").await;
+                    }
+                    Box::pin(self.session.ping(b"")).await.map_or(Flow::Stop, |()| Flow::Continue)
+                }
+                message = stream.next() => {
+                    liveness.heard();
+                    Box::pin(self.incoming(message, &mut limiter)).await
+                }
+            };
+            if let Flow::Stop = flow {
+                return;
+            }
+        }
+    }
+
+    fn close(&self, code: u16, description: &'static str) -> impl Future<Output = ()> + 'static {
+        Box::pin(close(self.session.clone(), code, description))
+    }
+
     async fn welcome(&mut self, opened: &Opened) -> Result<(), actix_ws::Closed> {
         let welcome = Ephemeral::Welcome {
             conversation_id: opened.conversation.id,

@@ -4,7 +4,7 @@
 //! never awaits, and delivery to the hub happens under it too: that is what keeps delivery
 //! in `seq` order when two tasks append to one conversation at once.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,8 +26,9 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    conversations: HashMap<ConversationId, Entry>,
-    by_token: HashMap<String, ConversationId>,
+    /// Boxed: the table keeps spare slots (up to half of it), and a slot holds only a pointer.
+    conversations: HashMap<ConversationId, Box<Entry>>,
+    by_token: HashMap<TokenKey, ConversationId>,
     queue: HashMap<ConversationId, QueueEntry>,
     assignments: HashMap<ConversationId, Assignment>,
     presence: BTreeMap<String, Presence>,
@@ -37,10 +38,47 @@ struct Inner {
 
 struct Entry {
     conversation: Conversation,
-    token_hash: String,
     events: Vec<Arc<Event>>,
     dedupe: HashMap<String, u64>,
     last_activity: DateTime<Utc>,
+}
+
+/// A resume token's hash as a map key. The server stores SHA-256 digests as 64 lowercase hex
+/// characters: those are kept as their 32 bytes, inline. Any other string is kept as given, so
+/// every string still names exactly one key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum TokenKey {
+    Sha256([u8; 32]),
+    Other(Box<str>),
+}
+
+impl TokenKey {
+    fn new(token_hash: &str) -> TokenKey {
+        match sha256_hex(token_hash) {
+            Some(digest) => TokenKey::Sha256(digest),
+            None => TokenKey::Other(token_hash.into()),
+        }
+    }
+}
+
+/// The 32 bytes of a digest written as exactly 64 lowercase hex characters, else `None`.
+fn sha256_hex(text: &str) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(digest)
 }
 
 impl MemoryStore {
@@ -57,24 +95,24 @@ impl MemoryStore {
     pub fn sweep(&self, now: DateTime<Utc>) -> usize {
         let cutoff = now - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         let mut inner = self.lock();
-        let expired: Vec<(ConversationId, String)> = inner
-            .conversations
-            .iter()
-            .filter(|(_, entry)| entry.last_activity < cutoff)
-            .map(|(id, entry)| (*id, entry.token_hash.clone()))
-            .collect();
-        for (id, token_hash) in &expired {
+        let expired: HashSet<ConversationId> =
+            inner.conversations.iter().filter(|(_, entry)| entry.last_activity < cutoff).map(|(id, _)| *id).collect();
+        if expired.is_empty() {
+            return 0;
+        }
+        for id in &expired {
             inner.conversations.remove(id);
-            inner.by_token.remove(token_hash);
             inner.queue.remove(id);
             inner.assignments.remove(id);
         }
+        // The token is not kept in the entry (one copy per conversation is enough).
+        inner.by_token.retain(|_, id| !expired.contains(id));
         expired.len()
     }
 
     fn with_entry<T>(&self, id: ConversationId, f: impl FnOnce(&mut Entry) -> T) -> Result<T, StoreError> {
         let mut inner = self.lock();
-        inner.conversations.get_mut(&id).map(f).ok_or(StoreError::NotFound)
+        inner.conversations.get_mut(&id).map(|entry| f(entry)).ok_or(StoreError::NotFound)
     }
 }
 
@@ -92,15 +130,14 @@ impl Store for MemoryStore {
             counters: Default::default(),
             attrs: Default::default(),
         };
-        let entry = Entry {
+        let entry = Box::new(Entry {
             conversation: conversation.clone(),
-            token_hash: new.token_hash.clone(),
             events: Vec::new(),
             dedupe: HashMap::new(),
             last_activity: now,
-        };
+        });
         let mut inner = self.lock();
-        inner.by_token.insert(new.token_hash, new.id);
+        inner.by_token.insert(TokenKey::new(&new.token_hash), new.id);
         inner.conversations.insert(new.id, entry);
         Ok(conversation)
     }
@@ -115,7 +152,7 @@ impl Store for MemoryStore {
 
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
         let inner = self.lock();
-        let found = inner.by_token.get(token_hash).and_then(|id| inner.conversations.get(id));
+        let found = inner.by_token.get(&TokenKey::new(token_hash)).and_then(|id| inner.conversations.get(id));
         Ok(found.map(|entry| entry.conversation.clone()))
     }
 
@@ -259,5 +296,64 @@ impl Store for MemoryStore {
 
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         Ok(self.lock().left.iter().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Visitor;
+
+    fn store(retention: Duration) -> MemoryStore {
+        MemoryStore::new(Arc::new(|_| {}), 100, retention)
+    }
+
+    async fn create(store: &MemoryStore, token_hash: &str) -> ConversationId {
+        let new = NewConversation {
+            id: ConversationId::new(),
+            site: "demo".into(),
+            token_hash: token_hash.into(),
+            visitor: Visitor::default(),
+        };
+        store.create_conversation(new).await.unwrap().id
+    }
+
+    #[test]
+    fn hex_digests_become_bytes_and_other_strings_stay_distinct() {
+        let hex = crate::conversation::hash_token("a token");
+        let TokenKey::Sha256(digest) = TokenKey::new(&hex) else { panic!("a digest is kept as bytes") };
+        let again: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(again, hex);
+        assert_eq!(TokenKey::new(&hex.to_uppercase()), TokenKey::Other(hex.to_uppercase().into()));
+        assert_eq!(TokenKey::new(&hex[..62]), TokenKey::Other(hex[..62].into()));
+        assert_eq!(TokenKey::new(&format!("{}g", &hex[..63])), TokenKey::Other(format!("{}g", &hex[..63]).into()));
+        assert_eq!(TokenKey::new("hash-1"), TokenKey::Other("hash-1".into()));
+    }
+
+    #[tokio::test]
+    async fn conversations_are_found_by_token_in_either_form() {
+        let store = store(Duration::from_secs(3600));
+        let hex = crate::conversation::hash_token("a token");
+        let a = create(&store, &hex).await;
+        let b = create(&store, "hash-of-b").await;
+        assert_eq!(store.conversation_by_token(&hex).await.unwrap().unwrap().id, a);
+        assert_eq!(store.conversation_by_token("hash-of-b").await.unwrap().unwrap().id, b);
+        assert!(store.conversation_by_token(&hex.to_uppercase()).await.unwrap().is_none());
+        assert!(store.conversation_by_token("other").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sweep_forgets_idle_conversations_and_their_tokens() {
+        let store = store(Duration::from_secs(60));
+        let hex = crate::conversation::hash_token("old");
+        let old = create(&store, &hex).await;
+        let kept = create(&store, "kept").await;
+        let now = Utc::now();
+        store.with_entry(old, |entry| entry.last_activity = now - chrono::Duration::seconds(120)).unwrap();
+        assert_eq!(store.sweep(now), 1);
+        assert!(store.conversation(old).await.unwrap().is_none());
+        assert!(store.conversation_by_token(&hex).await.unwrap().is_none());
+        assert_eq!(store.conversation_by_token("kept").await.unwrap().unwrap().id, kept);
+        assert_eq!(store.sweep(now), 0);
     }
 }
