@@ -44,7 +44,17 @@ pub struct RelayRun {
     pub msgs_per_sec: f64,
     pub latency: Latency,
     pub server_cpu: f64,
+    /// `server_cpu` per process, in the order the pids were given.
+    pub server_cpu_each: Vec<f64>,
     pub generator_cpu: f64,
+}
+
+impl RelayRun {
+    /// Server CPU time per relayed message, in µs: steadier than throughput on a shared
+    /// machine, because it counts work done, not the share of a core the server was given.
+    pub fn cpu_us_per_msg(&self) -> f64 {
+        if self.msgs_per_sec > 0.0 { self.server_cpu * 1e6 / self.msgs_per_sec } else { f64::NAN }
+    }
 }
 
 /// What the readers record into; swapped for each measured phase.
@@ -320,7 +330,8 @@ pub async fn run(pairs: &Pairs, load: Load, warmup: Duration, measure: Duration,
     let generator = CpuMeter::start(std::process::id());
     tokio::time::sleep(measure).await;
     phase.end_ns.store(sys::now_ns(), Ordering::Relaxed);
-    let (server_cpu, generator_cpu) = (server.iter().map(CpuMeter::cores).sum(), generator.cores());
+    let server_cpu_each: Vec<f64> = server.iter().map(CpuMeter::cores).collect();
+    let (server_cpu, generator_cpu) = (server_cpu_each.iter().sum(), generator.cores());
     for sender in &senders {
         sender.abort();
     }
@@ -337,6 +348,7 @@ pub async fn run(pairs: &Pairs, load: Load, warmup: Duration, measure: Duration,
         msgs_per_sec: received as f64 / window,
         latency: Latency::from_histogram(&histogram),
         server_cpu,
+        server_cpu_each,
         generator_cpu,
     }
 }

@@ -257,6 +257,13 @@ impl Bench {
             run.server_cpu,
         );
         r.add(
+            &format!("{prefix}_cpu_us_per_msg"),
+            section,
+            &format!("{label}: saturated, server CPU per message"),
+            "µs",
+            run.cpu_us_per_msg(),
+        );
+        r.add(
             &format!("{prefix}_generator_cpu"),
             section,
             &format!("{label}: saturated, load generator CPU"),
@@ -282,6 +289,13 @@ impl Bench {
                 &format!("{label}: paced {k}k/s, server CPU"),
                 "cores",
                 run.server_cpu,
+            );
+            r.add(
+                &format!("{p}_cpu_us_per_msg"),
+                section,
+                &format!("{label}: paced {k}k/s, server CPU per message"),
+                "µs",
+                run.cpu_us_per_msg(),
             );
             r.add(
                 &format!("{p}_generator_cpu"),
@@ -399,6 +413,22 @@ impl Bench {
             "cores",
             saturated.server_cpu,
         );
+        for (i, process) in ["node_a", "node_b", "redis"].iter().enumerate() {
+            r.add(
+                &format!("relay_two_nodes_{process}_cpu"),
+                section,
+                &format!("two nodes: saturated, CPU of {}", process.replace('_', " ")),
+                "cores",
+                saturated.server_cpu_each.get(i).copied().unwrap_or(f64::NAN),
+            );
+        }
+        r.add(
+            "relay_two_nodes_cpu_us_per_msg",
+            section,
+            "two nodes: saturated, CPU (both nodes and Redis) per message",
+            "µs",
+            saturated.cpu_us_per_msg(),
+        );
         for rate in [10_000.0, 25_000.0] {
             let k = rate as u64 / 1000;
             let run = relay::run(&connected, Load::Paced { rate }, warmup, measure, &servers).await;
@@ -412,6 +442,13 @@ impl Bench {
                 run.msgs_per_sec,
             );
             r.latency(&p, section, &format!("two nodes: paced {k}k/s latency"), &run.latency);
+            r.add(
+                &format!("{p}_cpu_us_per_msg"),
+                section,
+                &format!("two nodes: paced {k}k/s, CPU (both nodes and Redis) per message"),
+                "µs",
+                run.cpu_us_per_msg(),
+            );
             if k == 25 {
                 r.add("relay_two_nodes_p99_us", section, "two nodes: p99 at 25k/s", "µs", run.latency.p99);
             }

@@ -179,7 +179,7 @@ async fn a_repeated_dedupe_key_stores_nothing_and_returns_the_first_seq(backend:
     let id = new_conversation(store, "t2").await;
     let first = store.append(id, EventDraft::new(note("a")).dedupe("v:c1".into())).await.unwrap();
     let again = store.append(id, EventDraft::new(note("a")).dedupe("v:c1".into())).await.unwrap();
-    assert!(matches!(first, Appended::New(ref e) if e.seq == 1));
+    assert!(matches!(first, Appended::New { ref event, state: State::Bot } if event.seq == 1));
     assert!(matches!(again, Appended::Duplicate { seq: 1 }));
     assert_eq!(store.conversation(id).await.unwrap().unwrap().last_seq, 1);
 }
@@ -199,7 +199,10 @@ async fn a_precondition_lets_exactly_one_racer_win(backend: Backend) {
     let mut winners = 0;
     for racer in racers {
         match racer.await.unwrap() {
-            Appended::New(_) => winners += 1,
+            Appended::New { state, .. } => {
+                assert_eq!(state, State::Agent, "the append reports the state it set");
+                winners += 1;
+            }
             Appended::Refused { state } => assert_eq!(state, State::Agent),
             Appended::Duplicate { .. } => panic!("no dedupe key was given"),
         }
@@ -317,6 +320,8 @@ async fn queue_entries_and_assignments_are_records_written_whole(backend: Backen
     store.mark_answered(b).await.unwrap();
     let assignments = store.assignments().await.unwrap();
     assert_eq!(assignments, [Assignment { agent_id: "ana".into(), conversation_id: a, since, answered: true }]);
+    assert_eq!(store.assignment(a).await.unwrap().as_ref(), assignments.first(), "one record reads the same");
+    assert_eq!(store.assignment(b).await.unwrap(), None);
     assert_eq!(store.unassign(a).await.unwrap().unwrap().agent_id, "ana");
     assert!(store.unassign(a).await.unwrap().is_none());
     assert!(store.assignments().await.unwrap().is_empty());
@@ -408,7 +413,7 @@ mod shared {
             })
             .collect();
         for writer in writers {
-            assert!(matches!(writer.await.unwrap(), Ok(Appended::New(_))));
+            assert!(matches!(writer.await.unwrap(), Ok(Appended::New { .. })));
         }
         let seqs = |d: &[Delivery]| d.iter().filter_map(|d| d.seq).collect::<Vec<_>>();
         wait_for(&b_delivered, "20 events on node b", |d| seqs(d).len() >= 20).await;

@@ -14,7 +14,7 @@ use crate::protocol::agent::{AgentEvent, TransferTo};
 use crate::protocol::{
     AgentRef, Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Reason, Speaker, State, Text,
 };
-use crate::sites::Sites;
+use crate::sites::{Site, Sites};
 use crate::store::{Appended, Assignment, Conversation, Delivery, EventDraft, Store, StoreError, Topic};
 
 /// Characters of an agent's words kept for the bot after a hand-back.
@@ -82,7 +82,7 @@ impl Desk {
         client_id: &ClientId,
         text: Text,
     ) -> Result<u64, DeskError> {
-        self.mine(agent, id).await?;
+        let assignment = self.mine(agent, id).await?;
         let body = EventBody::Message {
             id: Uuid::new_v4(),
             from: Speaker::Agent,
@@ -95,11 +95,13 @@ impl Desk {
         let draft =
             EventDraft::new(body).dedupe(format!("a:{}:{}", agent.id, client_id.as_str())).expect(&[State::Agent]);
         let seq = match self.store.append(id, draft).await? {
-            Appended::New(event) => event.seq,
+            Appended::New { event, .. } => event.seq,
             Appended::Duplicate { seq } => seq,
             Appended::Refused { .. } => return Err(DeskError::Forbidden("this chat is no longer yours")),
         };
-        self.store.mark_answered(id).await?;
+        if !assignment.answered {
+            self.store.mark_answered(id).await?;
+        }
         Ok(seq)
     }
 
@@ -131,7 +133,7 @@ impl Desk {
                 let state = EventBody::State { state: State::Agent, reason: None, agent: Some(target_ref.clone()) };
                 if !matches!(
                     self.store.append(id, EventDraft::new(state).expect(&[State::Agent])).await?,
-                    Appended::New(_)
+                    Appended::New { .. }
                 ) {
                     return Err(DeskError::Forbidden("this chat is no longer yours"));
                 }
@@ -177,7 +179,8 @@ impl Desk {
 
     async fn release(&self, id: ConversationId, to: State) -> Result<(), DeskError> {
         let state = EventBody::State { state: to, reason: None, agent: None };
-        if !matches!(self.store.append(id, EventDraft::new(state).expect(&[State::Agent])).await?, Appended::New(_)) {
+        if !matches!(self.store.append(id, EventDraft::new(state).expect(&[State::Agent])).await?, Appended::New { .. })
+        {
             return Err(DeskError::Forbidden("this chat is no longer yours"));
         }
         self.store.unassign(id).await?;
@@ -187,31 +190,33 @@ impl Desk {
     }
 
     /// Fresh draft replies for the agent who has the chat, after a visitor message.
-    pub async fn suggest(&self, id: ConversationId) -> Result<(), StoreError> {
-        let Some(conversation) = self.store.conversation(id).await? else { return Ok(()) };
-        let (Some(agent_id), Some(site)) = (agent_of(&conversation), self.sites.get(&conversation.site)) else {
-            return Ok(());
-        };
-        let events = self.store.recent_events(id, 50).await?;
+    pub async fn suggest(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
+        let Some(assignment) = self.store.assignment(id).await? else { return Ok(()) };
+        let assist = self.dispatch.assist();
+        let events = self.store.recent_events(id, assist.suggestion_events()).await?;
         if latest_visitor_text(&events).is_empty() {
             return Ok(());
         }
-        let replies = self.dispatch.assist().suggestions(&site, &events).await;
+        let replies = assist.suggestions(site, &events).await;
         let frame = AgentEvent::Suggestions { conversation_id: id, replies };
-        self.store.deliver(Delivery::frame(Topic::Agent(agent_id), &frame)).await
+        self.store.deliver(Delivery::frame(Topic::Agent(assignment.agent_id), &frame)).await
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Conversation, DeskError> {
         self.store.conversation(id).await?.ok_or(DeskError::NotFound)
     }
 
-    /// The chat exists and this agent has it.
-    async fn mine(&self, agent: &AgentConfig, id: ConversationId) -> Result<Conversation, DeskError> {
-        let conversation = self.conversation(id).await?;
-        if conversation.state != State::Agent || agent_of(&conversation).as_deref() != Some(agent.id.as_str()) {
-            return Err(DeskError::Forbidden("this chat is not yours"));
+    /// This agent has the chat (its assignment names them): one small read. What is then
+    /// appended carries its own precondition where the state matters.
+    async fn mine(&self, agent: &AgentConfig, id: ConversationId) -> Result<Assignment, DeskError> {
+        match self.store.assignment(id).await? {
+            Some(assignment) if assignment.agent_id == agent.id => Ok(assignment),
+            Some(_) => Err(DeskError::Forbidden("this chat is not yours")),
+            None => match self.store.state(id).await? {
+                None => Err(DeskError::NotFound),
+                Some(_) => Err(DeskError::Forbidden("this chat is not yours")),
+            },
         }
-        Ok(conversation)
     }
 }
 

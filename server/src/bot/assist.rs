@@ -21,6 +21,10 @@ pub const SUGGESTIONS: usize = 3;
 const SUGGESTION_CHARS: usize = 400;
 /// Summaries are cut to this many characters.
 const SUMMARY_CHARS: usize = 400;
+/// Newest events a model sees when drafting suggestions.
+const TRANSCRIPT_EVENTS: usize = 50;
+/// Newest events searched for the visitor's latest run of messages without a model.
+const LATEST_TURN_EVENTS: usize = 12;
 /// Drafts must be quick to be useful; the agent is typing meanwhile.
 const ASSIST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -49,6 +53,13 @@ impl Assist {
         );
         let text = self.ask(site, system, transcript_as_text(events)).await?;
         Some(clip(text.trim(), SUMMARY_CHARS))
+    }
+
+    /// How many of the newest events [`Self::suggestions`] needs: a model drafts from the
+    /// transcript; without one, the drafts are searched with the visitor's latest run of
+    /// messages, which a short page holds.
+    pub fn suggestion_events(&self) -> usize {
+        if self.model.is_some() { TRANSCRIPT_EVENTS } else { LATEST_TURN_EVENTS }
     }
 
     /// Draft replies to the visitor's latest messages.

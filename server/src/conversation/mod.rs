@@ -14,8 +14,9 @@
 
 pub mod turn;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -40,9 +41,11 @@ use turn::TurnFacts;
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
 pub const TALK_TO_PERSON: &str = "talk_to_person";
 
-/// Suggestions for the agent are made this long after the visitor's first message of a burst,
-/// so a visitor typing in several short messages costs one round of drafts, not one each.
-const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+/// Suggestions for the agent are drafted once the visitor has paused this long, so a visitor
+/// typing in several short messages costs one round of drafts, not one each…
+const SUGGEST_QUIET: Duration = Duration::from_millis(250);
+/// … and at least this often while messages keep coming without a pause.
+const SUGGEST_MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
@@ -76,9 +79,9 @@ pub struct Conversations {
     store: Arc<dyn Store>,
     replier: Arc<Replier>,
     desk: Desk,
-    /// Conversations whose agent is about to get fresh suggestions. Short-held: insert and
-    /// remove only.
-    suggesting: Arc<Mutex<HashSet<ConversationId>>>,
+    /// Conversations whose agent is about to get fresh suggestions, with the time of the
+    /// visitor's newest message. Short-held: no lock is kept across an await.
+    suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
 }
 
 impl Conversations {
@@ -120,6 +123,10 @@ impl Conversations {
     }
 
     /// Stores the visitor's message (once per `client_id`) and returns the `seq` to ack.
+    ///
+    /// One store round trip in the usual case: the message is appended unless the chat is
+    /// resolved, and the append reports the state the message landed in. A message to a
+    /// resolved chat reopens it first (a `state bot` event before the message).
     pub async fn visitor_message(
         &self,
         site: &Arc<Site>,
@@ -127,7 +134,6 @@ impl Conversations {
         client_id: &ClientId,
         text: Text,
     ) -> Result<u64, StoreError> {
-        self.reopen_if_resolved(id).await?;
         let body = EventBody::Message {
             id: Uuid::new_v4(),
             from: Speaker::Visitor,
@@ -137,27 +143,45 @@ impl Conversations {
             sources: vec![],
             actions: vec![],
         };
-        let draft = EventDraft::new(body).dedupe(format!("v:{}", client_id.as_str()));
-        match self.store.append(id, draft).await? {
-            Appended::New(event) => {
-                self.after_visitor_message(site, id, event.seq).await?;
+        let dedupe = format!("v:{}", client_id.as_str());
+        let open = &[State::Bot, State::Queued, State::Agent];
+        let mut appended =
+            self.store.append(id, EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open)).await?;
+        if let Appended::Refused { state: State::Resolved } = appended {
+            let reopen = EventBody::State { state: State::Bot, reason: None, agent: None };
+            self.store.append(id, EventDraft::new(reopen).expect(&[State::Resolved])).await?;
+            appended = self.store.append(id, EventDraft::new(body).dedupe(dedupe).expect(open)).await?;
+        }
+        match appended {
+            Appended::New { event, state } => {
+                self.after_visitor_message(site, id, event.seq, state).await?;
                 Ok(event.seq)
             }
             Appended::Duplicate { seq } => Ok(seq),
-            Appended::Refused { .. } => unreachable!("visitor messages carry no precondition"),
+            // Resolved again between the reopening and the message: the agent's or the
+            // visitor's own `end` won that race; the visitor gets an error and can resend.
+            Appended::Refused { .. } => {
+                Err(StoreError::Unavailable("the chat was closed while this message was sent".into()))
+            }
         }
     }
 
     /// Judges the new message (while the bot owns the conversation) and gets it answered.
-    async fn after_visitor_message(&self, site: &Arc<Site>, id: ConversationId, seq: u64) -> Result<(), StoreError> {
-        let verdict = match self.state(id).await? {
+    async fn after_visitor_message(
+        &self,
+        site: &Arc<Site>,
+        id: ConversationId,
+        seq: u64,
+        state: State,
+    ) -> Result<(), StoreError> {
+        let verdict = match state {
             State::Bot => {
                 let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
                 self.judge(site, &conversation, seq).await?
             }
             State::Queued if site.config.handoff.bot_while_queued => Verdict::Answer { follow_up: None },
             State::Agent => {
-                self.suggest_soon(id);
+                self.suggest_soon(site, id);
                 Verdict::Silent
             }
             State::Queued | State::Resolved => Verdict::Silent,
@@ -205,17 +229,26 @@ impl Conversations {
     }
 
     /// Fresh suggestions for the agent, once per burst of visitor messages: the first message
-    /// schedules them, the rest of the burst finds them scheduled and is answered by the same.
-    fn suggest_soon(&self, id: ConversationId) {
+    /// schedules them, the rest of the burst pushes them on (up to [`SUGGEST_MAX_WAIT`]).
+    fn suggest_soon(&self, site: &Arc<Site>, id: ConversationId) {
+        let now = Instant::now();
         let lock = || self.suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !lock().insert(id) {
+        if lock().insert(id, now).is_some() {
             return;
         }
-        let (desk, suggesting) = (self.desk.clone(), self.suggesting.clone());
+        let (desk, suggesting, site) = (self.desk.clone(), self.suggesting.clone(), site.clone());
+        let first = now;
         tokio::spawn(async move {
-            tokio::time::sleep(SUGGEST_AFTER).await;
+            loop {
+                let newest = suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id).copied();
+                let due = (newest.unwrap_or(first) + SUGGEST_QUIET).min(first + SUGGEST_MAX_WAIT);
+                if Instant::now() >= due {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+            }
             suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
-            if let Err(error) = desk.suggest(id).await {
+            if let Err(error) = desk.suggest(&site, id).await {
                 tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
             }
         });
@@ -254,7 +287,7 @@ impl Conversations {
             author: Author { name: "Visitor".into() },
         };
         let event = match self.store.append(id, EventDraft::new(note)).await? {
-            Appended::New(event) => event,
+            Appended::New { event, .. } => event,
             _ => return Ok(()),
         };
         let left = LeftMessage {
@@ -281,18 +314,6 @@ impl Conversations {
         self.replier.cancel(id);
         let state = EventBody::State { state: State::Resolved, reason: None, agent: None };
         self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Queued, State::Agent])).await.map(drop)
-    }
-
-    async fn reopen_if_resolved(&self, id: ConversationId) -> Result<(), StoreError> {
-        if self.state(id).await? == State::Resolved {
-            let state = EventBody::State { state: State::Bot, reason: None, agent: None };
-            self.store.append(id, EventDraft::new(state).expect(&[State::Resolved])).await?;
-        }
-        Ok(())
-    }
-
-    async fn state(&self, id: ConversationId) -> Result<State, StoreError> {
-        self.store.state(id).await?.ok_or(StoreError::NotFound)
     }
 }
 

@@ -183,7 +183,7 @@ impl Store for MemoryStore {
                 entry.dedupe.insert(key, seq);
             }
             deliver(Delivery::event(&event));
-            Ok(Appended::New(event))
+            Ok(Appended::New { event, state: entry.conversation.state })
         })?
     }
 
@@ -256,6 +256,10 @@ impl Store for MemoryStore {
 
     async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
         Ok(self.lock().assignments.values().cloned().collect())
+    }
+
+    async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
+        Ok(self.lock().assignments.get(&id).cloned())
     }
 
     async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {

@@ -109,9 +109,18 @@ impl EventDraft {
 
 #[derive(Clone, Debug)]
 pub enum Appended {
-    New(Arc<Event>),
-    Duplicate { seq: u64 },
-    Refused { state: State },
+    /// Stored and numbered; `state` is the conversation's state right after this event (so a
+    /// caller that branches on it needs no second read).
+    New {
+        event: Arc<Event>,
+        state: State,
+    },
+    Duplicate {
+        seq: u64,
+    },
+    Refused {
+        state: State,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +259,8 @@ pub trait Store: Send + Sync + 'static {
     async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError>;
     async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError>;
     async fn assignments(&self) -> Result<Vec<Assignment>, StoreError>;
+    /// The conversation's assignment, if an agent has it: who has a chat, in one small read.
+    async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError>;
     /// `None` removes the agent's presence.
     async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError>;
     async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError>;

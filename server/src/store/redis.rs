@@ -307,7 +307,7 @@ impl Store for RedisStore {
             .arg(records::audience_letter(audience))
             .arg(self.retention_secs)
             .arg(at.timestamp());
-        let (kind, value, token): (String, String, String) =
+        let (kind, value, token, state): (String, String, String, String) =
             call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));
         match kind.as_str() {
@@ -315,7 +315,8 @@ impl Store for RedisStore {
                 if !token.is_empty() {
                     self.keep_token(&token).await;
                 }
-                Ok(Appended::New(Arc::new(Event { seq: number()?, conversation_id: id, at, body: draft.body })))
+                let event = Arc::new(Event { seq: number()?, conversation_id: id, at, body: draft.body });
+                Ok(Appended::New { event, state: records::from_name(&state)? })
             }
             "dup" => Ok(Appended::Duplicate { seq: number()? }),
             "refused" => Ok(Appended::Refused { state: records::from_name(&value)? }),
@@ -390,6 +391,10 @@ impl Store for RedisStore {
 
     async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
         self.live_records(self.keys.assignments()).await
+    }
+
+    async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
+        self.record(self.keys.assignments(), id).await
     }
 
     async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {

@@ -14,17 +14,19 @@
 --       7 the audience letter of the published payload ('e' everyone, 'a' agents only)
 --       8 retention in seconds: every key of the conversation expires this long from now
 --       9 now, in Unix seconds
--- Returns {kind, value, token}:
---   {'new', seq, token_hash or ''}  the token index is due for a fresh expiry when not ''
---   {'dup', first seq, ''}   {'refused', state, ''}   {'full', last_seq, ''}   {'missing', '', ''}
+-- Returns {kind, value, token, state}:
+--   {'new', seq, token_hash or '', state after the event}  the token index is due for a
+--                                                         fresh expiry when not ''
+--   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
+--   {'missing', '', '', ''}
 local meta, events, dedupe = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('EXISTS', meta) == 0 then
-  return {'missing', '', ''}
+  return {'missing', '', '', ''}
 end
 if ARGV[1] ~= '' then
   local seen = redis.call('HGET', dedupe, ARGV[1])
   if seen then
-    return {'dup', seen, ''}
+    return {'dup', seen, '', ''}
   end
 end
 local state = redis.call('HGET', meta, 'state')
@@ -36,12 +38,12 @@ if ARGV[2] ~= '' then
     end
   end
   if not allowed then
-    return {'refused', state, ''}
+    return {'refused', state, '', ''}
   end
 end
 local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[3]) then
-  return {'full', tostring(last), ''}
+  return {'full', tostring(last), '', ''}
 end
 local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
 local digits = string.format('%d', seq)
@@ -49,6 +51,7 @@ local json = '{"seq":' .. digits .. ARGV[4]
 redis.call('RPUSH', events, json)
 if ARGV[5] ~= '' then
   redis.call('HSET', meta, 'state', ARGV[5])
+  state = ARGV[5]
 end
 if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
@@ -65,4 +68,4 @@ for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], retention)
 end
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. digits .. ':' .. json)
-return {'new', digits, token}
+return {'new', digits, token, state}

@@ -23,6 +23,18 @@ impl RedisStore {
         Ok(())
     }
 
+    /// The record of a conversation in a hash, if any (one HGET; a record whose conversation
+    /// expired is pruned by [`Self::live_records`], and whatever it guards then fails on the
+    /// conversation itself).
+    pub(super) async fn record<T: DeserializeOwned>(
+        &self,
+        hash: String,
+        id: ConversationId,
+    ) -> Result<Option<T>, StoreError> {
+        let json: Option<String> = self.conn().hget(hash, id.to_string()).await.map_err(unavailable)?;
+        json.map(|json| from_json(&json)).transpose()
+    }
+
     /// Removes the record of a conversation from a hash and returns it, in one step.
     pub(super) async fn take<T: DeserializeOwned>(
         &self,
