@@ -207,7 +207,9 @@ impl Dispatch {
     pub async fn assign(&self, site: &Site, id: ConversationId, agent: &AgentConfig) -> Result<bool, StoreError> {
         let agent_ref = AgentRef { id: agent.id.clone(), name: agent.name.clone() };
         let state = EventBody::State { state: State::Agent, reason: None, agent: Some(agent_ref.clone()) };
-        let Appended::New { event, .. } = self.store.append(id, EventDraft::new(state).expect(&[State::Queued])).await? else {
+        let Appended::New { event, .. } =
+            self.store.append(id, EventDraft::new(state).expect(&[State::Queued])).await?
+        else {
             return Ok(false);
         };
         let entry = self.store.dequeue(id).await?;
@@ -247,7 +249,8 @@ impl Dispatch {
         let Some(conversation) = self.store.conversation(id).await? else { return Ok(false) };
         let record = conversation.attrs.get("escalation").cloned().unwrap_or_default();
         let state = EventBody::State { state: State::Queued, reason: Some(reason), agent: None };
-        let Appended::New { event, .. } = self.store.append(id, EventDraft::new(state).expect(&[State::Agent])).await? else {
+        let Appended::New { event, .. } = self.store.append(id, EventDraft::new(state).expect(&[State::Agent])).await?
+        else {
             return Ok(false);
         };
         self.store.unassign(id).await?;
