@@ -176,11 +176,11 @@ fn fmt(v: f64) -> String {
     if !v.is_finite() {
         "n/a".into()
     } else if v.abs() >= 100.0 {
-        let s = format!("{}", v.round() as i64);
+        let digits = (v.round() as i64).unsigned_abs().to_string();
         // Thousands separators for readability.
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 && c != '-' {
+        let mut out = String::from(if v < 0.0 { "-" } else { "" });
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -188,5 +188,20 @@ fn fmt(v: f64) -> String {
         out
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt;
+
+    #[test]
+    fn numbers_get_thousands_separators_and_keep_their_sign() {
+        assert_eq!(fmt(113_181.4), "113,181");
+        assert_eq!(fmt(-368.0), "-368");
+        assert_eq!(fmt(-1_368.0), "-1,368");
+        assert_eq!(fmt(100.0), "100");
+        assert_eq!(fmt(8.824), "8.82");
+        assert_eq!(fmt(f64::NAN), "n/a");
     }
 }
