@@ -1,6 +1,8 @@
-//! The ceiling of Baton's stack: actix-web + actix-ws and nothing else. `GET /ws?pair=N`
-//! joins the first two sockets that name the same pair; every text frame one sends goes to
-//! the other. No parsing, no storage, no sequence numbers, no acknowledgements.
+//! The ceiling of Baton's stack: actix-web + actix-ws and nothing else, served the way Baton
+//! serves its sockets (`baton::session::transport::server`: upgraded sockets leave actix-http's
+//! dispatcher) or, with `--stock`, by actix-web's own `HttpServer`. `GET /ws?pair=N` joins the
+//! first two sockets that name the same pair; every text frame one sends goes to the other.
+//! No parsing, no storage, no sequence numbers, no acknowledgements.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,18 +17,34 @@ struct Pairs {
     sessions: Mutex<HashMap<u64, Vec<Session>>>,
 }
 
-pub fn serve(port: u16) -> anyhow::Result<()> {
+/// Which server runs the relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Baton's: the same server builder and upgrade path as `baton serve`.
+    Baton,
+    /// actix-web's `HttpServer`, whose HTTP/1 dispatcher keeps every socket.
+    Stock,
+}
+
+pub fn serve(port: u16, transport: Transport) -> anyhow::Result<()> {
     let pairs = web::Data::new(Pairs::default());
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || App::new().app_data(pairs.clone()).route("/ws", web::get().to(socket)))
-            .backlog(4096)
-            // Frames are small and written one by one: without this, Nagle holds the second
-            // frame of a burst until the client's delayed ACK (up to 40 ms).
-            .tcp_nodelay(true)
-            .max_connections(100_000)
-            .bind(("127.0.0.1", port))?
-            .run()
-            .await
+        let app = move || App::new().app_data(pairs.clone()).route("/ws", web::get().to(socket));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        match transport {
+            Transport::Baton => baton::session::transport::server(listener, 30, app)?.0.await,
+            Transport::Stock => {
+                HttpServer::new(app)
+                    .backlog(4096)
+                    // Frames are small and written one by one: without this, Nagle holds the
+                    // second frame of a burst until the client's delayed ACK (up to 40 ms).
+                    .tcp_nodelay(true)
+                    .max_connections(100_000)
+                    .listen(listener)?
+                    .run()
+                    .await
+            }
+        }
     })?;
     Ok(())
 }

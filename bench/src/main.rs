@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release -p baton-bench -- [--quick] [--json]` builds (or locates) the real
 //! `baton` binary, starts it as a child process per scenario with the bench's configuration,
-//! starts the two baselines (a bare actix-ws relay, which is this binary in its
-//! `--serve-bare-relay` mode, and a Node relay on `ws`), and measures:
+//! starts the baselines (a bare actix-ws relay, which is this binary in its
+//! `--serve-bare-relay` mode, on Baton's server builder; the same relay on actix-web's stock
+//! `HttpServer`, `--serve-stock-relay`; and a Node relay on `ws`), and measures:
 //! idle sessions and memory, relay throughput and latency, bot streaming against a scripted
 //! OpenAI-compatible server, takeover, and the cost of judging a visitor turn.
 //!
@@ -53,15 +54,21 @@ pub struct Args {
     /// Only these scenarios (comma-separated): idle, relay, streams, takeover, signals, cluster.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Internal: serve the bare actix-ws relay on this port.
+    /// Internal: serve the bare actix-ws relay on this port, on Baton's server builder.
     #[arg(long, hide = true)]
     pub serve_bare_relay: Option<u16>,
+    /// Internal: serve the bare actix-ws relay on this port, on actix-web's `HttpServer`.
+    #[arg(long, hide = true)]
+    pub serve_stock_relay: Option<u16>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(port) = args.serve_bare_relay {
-        return bare_relay::serve(port);
+        return bare_relay::serve(port, bare_relay::Transport::Baton);
+    }
+    if let Some(port) = args.serve_stock_relay {
+        return bare_relay::serve(port, bare_relay::Transport::Stock);
     }
     // Pin before any thread exists, so every thread of the generator inherits it.
     let pinning = sys::Pinning::apply(!args.no_pin);

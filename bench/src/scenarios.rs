@@ -139,7 +139,8 @@ impl Bench {
 
     async fn baselines(&self) -> Vec<(&'static str, anyhow::Result<Server>)> {
         vec![
-            ("bare", servers::start_bare_relay(&self.pinning, &self.log("bare")).await),
+            ("bare", servers::start_bare_relay(&self.pinning, &self.log("bare"), false).await),
+            ("stock", servers::start_bare_relay(&self.pinning, &self.log("stock"), true).await),
             ("node", servers::start_node_relay(&self.pinning, &self.log("node")).await),
         ]
     }
@@ -227,7 +228,11 @@ impl Bench {
             };
             progress(&format!("relay: {pairs} pairs on the {name} relay"));
             let connected = relay::connect_pair_relay(server.port, pairs).await?;
-            let label = if name == "bare" { "bare actix-ws" } else { "Node ws" };
+            let label = match name {
+                "bare" => "bare actix-ws",
+                "stock" => "stock actix-ws",
+                _ => "Node ws",
+            };
             self.relay_loads(&format!("{name}_relay"), label, &connected, &server).await;
         }
         Ok(())

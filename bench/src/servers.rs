@@ -175,12 +175,18 @@ pub async fn start_baton(options: &BatonOptions<'_>, pinning: &Pinning) -> anyho
     spawn("baton", command, port, options.log).await
 }
 
-/// This binary in its bare-relay mode.
-pub async fn start_bare_relay(pinning: &Pinning, log: &Path) -> anyhow::Result<Server> {
+/// This binary in its bare-relay mode: on Baton's server builder, or (`stock`) on actix-web's
+/// `HttpServer`.
+pub async fn start_bare_relay(pinning: &Pinning, log: &Path, stock: bool) -> anyhow::Result<Server> {
     let port = sys::free_port();
     let mut command = pinning.command(&std::env::current_exe()?);
-    command.args(["--serve-bare-relay", &port.to_string()]);
-    spawn("bare actix-ws relay", command, port, log).await
+    let (mode, name) = if stock {
+        ("--serve-stock-relay", "stock actix-ws relay")
+    } else {
+        ("--serve-bare-relay", "bare actix-ws relay")
+    };
+    command.args([mode, &port.to_string()]);
+    spawn(name, command, port, log).await
 }
 
 /// `node bench/node-relay/relay.js PORT`, after `npm ci` when `node_modules` is missing.

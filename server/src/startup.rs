@@ -5,10 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_http::HttpService;
-use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
-use actix_web::dev::{AppConfig, Server};
-use actix_web::http::KeepAlive;
+use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{App, web};
 use anyhow::Context;
@@ -94,38 +91,10 @@ impl Application {
                 .service(routes::console_js)
                 .service(routes::console_css)
         };
-        // What `actix_web::HttpServer` builds, with its defaults, plus the upgrade hook: an
-        // upgraded socket leaves the HTTP/1 dispatcher and its per-connection buffers (see
-        // `session::transport`). Both services run the same app.
-        let builder = actix_server::Server::build().disable_signals().shutdown_timeout(shutdown_timeout);
-        let graceful = builder.graceful_shutdown_signal();
-        let address = listener.local_addr().context("Failed to read the bound address")?;
-        let sockets = Arc::new(Sockets::default());
-        let counted = sockets.clone();
-        let server = builder
-            .listen(format!("actix-web-service-{address}"), listener, move || {
-                let graceful = graceful.clone();
-                let http = app().into_factory().map_err(|error| error.error_response());
-                let upgrades = map_config(app(), app_config);
-                HttpService::build()
-                    .graceful_shutdown_signal(move || {
-                        let graceful = graceful.clone();
-                        async move { graceful.notified().await }
-                    })
-                    .keep_alive(KeepAlive::default())
-                    .client_request_timeout(Duration::from_secs(5))
-                    .client_disconnect_timeout(Duration::from_secs(1))
-                    .h1_allow_half_closed(true)
-                    .local_addr(address)
-                    // Sessions write many small frames (ack, echo, deltas, state); with Nagle's
-                    // algorithm each waits for the peer's delayed ACK, up to 40 ms.
-                    .tcp_nodelay(true)
-                    .upgrade(transport::upgrade(upgrades, counted.clone()))
-                    .finish(map_config(http, app_config))
-                    .tcp()
-            })
-            .context("Failed to start the HTTP server")?
-            .run();
+        // Upgraded sockets leave the HTTP/1 dispatcher and its per-connection buffers (see
+        // `session::transport`).
+        let (server, sockets) =
+            transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
         Ok(Application { port, server, shutdown, store: state_store, sockets, shutdown_timeout })
@@ -228,12 +197,6 @@ fn spawn_janitor(dispatch: Arc<Dispatch>, every: Duration, shutdown: Cancellatio
             }
         }
     });
-}
-
-/// What `HttpServer` gives the app but the host and address it was bound to, which Baton
-/// never reads (no URL generation, no `ConnectionInfo`).
-fn app_config(_: ()) -> AppConfig {
-    AppConfig::default()
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {

@@ -25,14 +25,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_codec::{Encoder, Framed};
 use actix_http::body::MessageBody;
 use actix_http::error::PayloadError;
 use actix_http::h1::{Codec, Message};
-use actix_http::{BoxedPayloadStream, Payload, Request, Response, StatusCode};
+use actix_http::{BoxedPayloadStream, HttpService, Payload, Request, Response, StatusCode};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
 use actix_web::HttpResponse;
-use actix_web::dev::{Service, ServiceFactory, ServiceResponse, fn_factory, fn_service};
+use actix_web::dev::{AppConfig, Service, ServiceFactory, ServiceRequest, ServiceResponse, fn_factory, fn_service};
+use actix_web::http::KeepAlive;
 use actix_web::web::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
@@ -80,6 +83,63 @@ impl Sockets {
             closed.await;
         }
     }
+}
+
+/// What `actix_web::HttpServer` builds, with its defaults, plus the upgrade hook: the server
+/// for `listener`, serving `app` on every worker, and the count of its upgraded sockets (what
+/// a graceful stop waits for besides connections). Both the HTTP service and the upgrade
+/// service run the same app. Signals are left to the caller.
+pub fn server<F, T, B>(
+    listener: std::net::TcpListener,
+    shutdown_timeout_secs: u64,
+    app: F,
+) -> io::Result<(actix_web::dev::Server, Arc<Sockets>)>
+where
+    F: Fn() -> actix_web::App<T> + Send + Clone + 'static,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let builder = actix_server::Server::build().disable_signals().shutdown_timeout(shutdown_timeout_secs);
+    let graceful = builder.graceful_shutdown_signal();
+    let address = listener.local_addr()?;
+    let sockets = Arc::new(Sockets::default());
+    let counted = sockets.clone();
+    let server = builder
+        .listen(format!("actix-web-service-{address}"), listener, move || {
+            let graceful = graceful.clone();
+            let http = app().into_factory().map_err(|error| error.error_response());
+            let upgrades = map_config(app(), app_config);
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let graceful = graceful.clone();
+                    async move { graceful.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(address)
+                // Sockets write many small frames (ack, echo, deltas, state); with Nagle's
+                // algorithm each waits for the peer's delayed ACK, up to 40 ms.
+                .tcp_nodelay(true)
+                .upgrade(upgrade(upgrades, counted.clone()))
+                .finish(map_config(http, app_config))
+                .tcp()
+        })?
+        .run();
+    Ok((server, sockets))
+}
+
+/// What `HttpServer` gives the app but the host and address it was bound to, which Baton
+/// never reads (no URL generation, no `ConnectionInfo`).
+fn app_config(_: ()) -> AppConfig {
+    AppConfig::default()
 }
 
 /// The upgrade service for [`actix_http::HttpServiceBuilder::upgrade`]: `app` answers each
