@@ -231,13 +231,12 @@ impl Conversations {
     /// Fresh suggestions for the agent, once per burst of visitor messages: the first message
     /// schedules them, the rest of the burst pushes them on (up to [`SUGGEST_MAX_WAIT`]).
     fn suggest_soon(&self, site: &Arc<Site>, id: ConversationId) {
-        let now = Instant::now();
+        let first = Instant::now();
         let lock = || self.suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if lock().insert(id, now).is_some() {
+        if lock().insert(id, first).is_some() {
             return;
         }
         let (desk, suggesting, site) = (self.desk.clone(), self.suggesting.clone(), site.clone());
-        let first = now;
         tokio::spawn(async move {
             loop {
                 let newest = suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id).copied();
