@@ -109,8 +109,11 @@ impl Desk {
     pub async fn note(&self, agent: &AgentConfig, id: ConversationId, text: Text) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
         let note = EventBody::Note { text: text.into_inner(), author: Author { name: agent.name.clone() } };
-        self.store.append(id, EventDraft::new(note)).await?;
-        Ok(())
+        // The assignment said "yours"; the state is checked with the append, as for messages.
+        match self.store.append(id, EventDraft::new(note).expect(&[State::Agent])).await? {
+            Appended::Refused { .. } => Err(DeskError::Forbidden("this chat is no longer yours")),
+            Appended::New { .. } | Appended::Duplicate { .. } => Ok(()),
+        }
     }
 
     pub async fn typing(&self, agent: &AgentConfig, id: ConversationId, on: bool) -> Result<(), DeskError> {
@@ -218,9 +221,4 @@ impl Desk {
             },
         }
     }
-}
-
-/// The id of the agent who has the conversation, if any.
-pub fn agent_of(conversation: &Conversation) -> Option<String> {
-    conversation.attrs.get("agent").and_then(|a| a["id"].as_str()).map(str::to_owned)
 }
