@@ -1,25 +1,18 @@
-//! Where conversations and their events live, and how events travel to the sockets that
-//! follow them.
+//! The live layer: conversations and their numbered events, how events travel to the
+//! sockets that follow them, the handoff records (queue, assignments, pickups, left
+//! messages) and agents' presence.
 //!
-//! # Contract (every implementation keeps it; one contract test suite checks it)
-//! - **Numbering**: `append` gives each event of a conversation the next `seq` (1, 2, 3, …,
-//!   no gaps), and stores it before anyone can see it.
-//! - **Idempotency**: an append whose `dedupe` key the conversation has seen before stores
-//!   nothing and answers [`Appended::Duplicate`] with the first event's `seq`.
-//! - **Preconditions**: an append with `expect` is refused ([`Appended::Refused`]) unless the
-//!   conversation's state is one of them, checked atomically with the append, so two agents
-//!   racing to take one chat have exactly one winner, whichever node each is on.
-//! - **State**: appending a `state` event sets the conversation's state in the same step.
-//! - **Delivery order**: events are handed to the [`Deliver`] sink in `seq` order per
-//!   conversation, on every node that follows it; ephemeral frames from `publish` are handed
-//!   over too, but are neither stored nor numbered.
-//! - **Bounds**: a conversation holds at most `max_events_per_conversation` events; past it,
-//!   appends fail with [`StoreError::Full`]. Idle conversations expire after the retention.
-//! - **Handoff records** (queue entries, assignments, presence, pickup times, left messages)
-//!   are plain records, each written whole. What must be atomic across nodes (taking a
-//!   queued chat) goes through an `append` with `expect`; these records follow it.
-//!   Pickup times keep the newest [`PICKUPS_KEPT`] per site, left messages the newest
-//!   [`LEFT_MESSAGES_KEPT`].
+//! The seam is split by role, one trait each, with its contract written on it:
+//! - [`EventLog`]: conversations, numbered events, counters and records.
+//! - [`PubSub`]: frames that are not stored, to every node's followers of a topic.
+//! - [`Handoff`]: the queue, assignments, pickups, left messages, and the atomic
+//!   [`Handoff::transition`] that is the only way a conversation changes hands.
+//! - [`AgentPresence`]: who is signed in, and until when.
+//!
+//! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
+//! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
+//! suite per trait runs on both (`tests/api/store_contract.rs`). [`Stores`] hands each
+//! part of the server the roles it uses, all backed by one store.
 
 pub mod memory;
 pub mod redis;
@@ -31,7 +24,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::delivery::{Audience, Deliver, Delivery, Topic};
+pub use crate::protocol::agent::{AgentStatus, LeftMessage};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
+use crate::records::{Record, Records};
 
 /// Recent pickup waits kept per site for the queue's wait estimate.
 pub const PICKUPS_KEPT: usize = 50;
@@ -48,7 +44,7 @@ pub enum Counter {
     BotTurns,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Conversation {
     pub id: ConversationId,
     pub site: String,
@@ -56,12 +52,9 @@ pub struct Conversation {
     pub last_seq: u64,
     pub created_at: DateTime<Utc>,
     pub visitor: Visitor,
-    #[serde(default)]
     pub counters: BTreeMap<Counter, i64>,
-    /// Small JSON values other modules keep per conversation (the escalation policy's state,
-    /// the last signals), written whole with [`Store::set_attr`].
-    #[serde(default)]
-    pub attrs: BTreeMap<String, serde_json::Value>,
+    /// The typed facts kept beside the events (see [`crate::records`]).
+    pub records: Records,
 }
 
 impl Conversation {
@@ -85,6 +78,8 @@ pub struct NewConversation {
     pub visitor: Visitor,
 }
 
+/// An event to append that is not a change of state (those go through
+/// [`Handoff::transition`]).
 pub struct EventDraft {
     pub body: EventBody,
     /// Idempotency key, e.g. `v:<client_id>` for a visitor message.
@@ -111,16 +106,9 @@ impl EventDraft {
 pub enum Appended {
     /// Stored and numbered; `state` is the conversation's state right after this event (so a
     /// caller that branches on it needs no second read).
-    New {
-        event: Arc<Event>,
-        state: State,
-    },
-    Duplicate {
-        seq: u64,
-    },
-    Refused {
-        state: State,
-    },
+    New { event: Arc<Event>, state: State },
+    Duplicate { seq: u64 },
+    Refused { state: State },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,62 +121,59 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// Who may see a delivered frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Audience {
-    Everyone,
-    /// Internal notes: agents only.
-    Agents,
+/// The event log: conversations, their numbered events, counters and records.
+///
+/// # Contract
+/// - **Numbering**: `append` (and [`Handoff::transition`]) gives each event of a
+///   conversation the next `seq` (1, 2, 3, …, no gaps), and stores it before anyone can see
+///   it; it is then delivered (see [`PubSub`]'s ordering).
+/// - **Idempotency**: an append whose `dedupe` key the conversation has seen before stores
+///   nothing and answers [`Appended::Duplicate`] with the first event's `seq`.
+/// - **Preconditions**: an append with `expect` is refused ([`Appended::Refused`]) unless the
+///   conversation's state is one of them, checked atomically with the append.
+/// - **Bounds**: a conversation holds at most `max_events_per_conversation` events; past it,
+///   appends fail with [`StoreError::Full`]. Idle conversations expire after the retention,
+///   with their records, counters, token, queue entry and assignment.
+/// - **Records and counters** are written whole (records) or added to atomically
+///   (counters); writing either to a missing conversation is [`StoreError::NotFound`].
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError>;
+    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError>;
+    /// Only the state: cheaper than [`EventLog::conversation`] on the per-message path.
+    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError>;
+    /// Numbers, stores and then delivers one event that is not a state change.
+    async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError>;
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
+    /// The newest `limit` events, oldest first (prompt context, summaries).
+    async fn recent_events(&self, id: ConversationId, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
+    async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError>;
+    /// Writes one record whole, replacing the one of its kind.
+    async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError>;
+    /// Cheap reachability check for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// What a socket follows: a conversation, the frames for every agent (queue snapshots, new
-/// escalations), or the frames for one agent (assignments).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Topic {
-    Conversation(ConversationId),
-    Agents,
-    Agent(String),
-}
-
-/// One frame on its way to the sockets that follow a topic. The JSON is made once and shared
-/// by every socket.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    pub topic: Topic,
-    /// `Some` for stored events, so a socket can drop what it already replayed.
-    pub seq: Option<u64>,
-    pub json: Arc<str>,
-    pub audience: Audience,
-}
-
-impl Delivery {
-    pub fn event(event: &Event) -> Delivery {
-        let audience = if event.body.is_agent_only() { Audience::Agents } else { Audience::Everyone };
-        // unwrap: an Event is plain data (strings, numbers, enums) and always serialises.
-        let json = serde_json::to_string(event).expect("events serialise");
-        Delivery {
-            topic: Topic::Conversation(event.conversation_id),
-            seq: Some(event.seq),
-            json: json.into(),
-            audience,
-        }
+/// Frames to every node's followers of a topic.
+///
+/// # Contract
+/// - **Order**: stored events are handed to each node's [`Deliver`] sink in `seq` order per
+///   conversation, on every node that follows it (appends deliver them; nothing else does).
+/// - **Frames** from `deliver` are neither stored nor numbered, and reach the followers a
+///   node has when they arrive: at most once, and not at all to a node that is not
+///   following the topic at that moment.
+/// - A delivery's [`crate::delivery::Kind`] and audience arrive as they were sent.
+#[async_trait]
+pub trait PubSub: Send + Sync + 'static {
+    /// Delivers a frame that is not stored to every node's followers of its topic.
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError>;
+    /// Delivers an ephemeral frame to every node's followers of the conversation.
+    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError> {
+        self.deliver(Delivery::ephemeral(id, frame)).await
     }
-
-    pub fn ephemeral(conversation_id: ConversationId, frame: &Ephemeral) -> Delivery {
-        Delivery::frame(Topic::Conversation(conversation_id), frame)
-    }
-
-    /// Any other frame (agent frames) to a topic.
-    pub fn frame<T: Serialize>(topic: Topic, frame: &T) -> Delivery {
-        // unwrap: protocol frames are plain data and always serialise.
-        let json = serde_json::to_string(frame).expect("frames serialise");
-        Delivery { topic, seq: None, json: json.into(), audience: Audience::Everyone }
-    }
 }
-
-/// The sink a store hands deliveries to (the hub, on each node). Called in `seq` order per
-/// conversation; must not block.
-pub type Deliver = Arc<dyn Fn(Delivery) + Send + Sync>;
 
 /// A conversation waiting for a person.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -206,15 +191,6 @@ pub struct QueueEntry {
     pub returned: bool,
 }
 
-pub use crate::protocol::agent::{AgentStatus, LeftMessage};
-
-/// An agent is present while `until` is in the future; connected sockets keep pushing it on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Presence {
-    pub status: AgentStatus,
-    pub until: DateTime<Utc>,
-}
-
 /// A conversation an agent has taken.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
@@ -225,45 +201,80 @@ pub struct Assignment {
     pub answered: bool,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError>;
-    async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
-    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError>;
-    /// Only the state: cheaper than [`Store::conversation`] on the per-message path.
-    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError>;
-    /// Numbers, stores and then delivers one event (see the contract above).
-    async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError>;
-    /// Events with `seq > after`, oldest first, at most `limit`.
-    async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
-    /// The newest `limit` events, oldest first (prompt context, summaries).
-    async fn recent_events(&self, id: ConversationId, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
-    /// Delivers a frame that is not stored to every node's followers of its topic.
-    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError>;
-    /// Delivers an ephemeral frame to every node's followers of the conversation.
-    async fn publish(&self, id: ConversationId, frame: &Ephemeral) -> Result<(), StoreError> {
-        self.deliver(Delivery::ephemeral(id, frame)).await
-    }
-    async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError>;
-    async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError>;
-    /// Cheap reachability check for `/readyz`.
-    async fn ping(&self) -> Result<(), StoreError>;
+/// One change of hands: the `state` event and the handoff records that follow from it, as
+/// one atomic step (see [`Handoff::transition`]).
+#[derive(Clone, Debug)]
+pub struct Transition {
+    /// The `state` event (built by `conversation::machine`, the only place that builds one).
+    pub event: EventBody,
+    /// Refused unless the conversation is in one of these states.
+    pub from: &'static [State],
+    /// Refused unless the conversation's assignment names this agent.
+    pub holder: Option<String>,
+    /// The conversation's assignment becomes this agent's (replacing any other), within
+    /// their capacity.
+    pub assign: Option<Assign>,
+    /// The conversation's assignment is removed.
+    pub unassign: bool,
+    /// What happens to the conversation's queue entry.
+    pub queue: QueueChange,
+}
 
-    /// Adds or replaces the queue entry of its conversation.
-    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError>;
-    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError>;
+/// An agent takes a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assign {
+    pub agent_id: String,
+    /// Refused when the agent already holds this many other conversations.
+    pub max_chats: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueueChange {
+    Keep,
+    /// The entry is removed (and returned in [`Transitioned::Done`]).
+    Remove,
+    /// The entry is added, or replaces the conversation's entry.
+    Add(QueueEntry),
+}
+
+#[derive(Clone, Debug)]
+pub enum Transitioned {
+    /// Appended, and every record changed with it. `dequeued` is the queue entry removed
+    /// ([`QueueChange::Remove`]), if there was one.
+    Done { event: Arc<Event>, dequeued: Option<QueueEntry> },
+    /// The conversation's state is not one of `from`.
+    Refused { state: State },
+    /// The assignment does not name `holder`.
+    NotHolder,
+    /// The agent to assign holds `max_chats` conversations already.
+    AtCapacity,
+}
+
+/// Queue entries, assignments, pickup waits and left messages, and the one step that
+/// changes a conversation's hands.
+///
+/// # Contract
+/// - **Transitions are atomic** across every node: the preconditions (state, holder,
+///   capacity) are checked, the `state` event is appended (numbered and delivered as any
+///   event, see [`EventLog`]), the assignment and the queue entry change, and an assigned
+///   agent's topic gets a [`Delivery::assigned`], all in one step or not at all. So two
+///   agents racing for one chat have exactly one winner, an agent's capacity is never
+///   exceeded (counting every node), and no crash leaves a conversation with a person but no
+///   assignment, or queued but out of the queue.
+/// - **Records** are written whole. An assignment's `since` is its transition event's `at`.
+/// - **Bounds**: pickup waits keep the newest [`PICKUPS_KEPT`] per site, left messages the
+///   newest [`LEFT_MESSAGES_KEPT`]. Queue entries and assignments of expired conversations
+///   are dropped when read.
+#[async_trait]
+pub trait Handoff: Send + Sync + 'static {
+    async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError>;
     /// Every waiting conversation, in no particular order.
     async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError>;
-    /// Adds or replaces the assignment of its conversation.
-    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError>;
-    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError>;
-    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError>;
     async fn assignments(&self) -> Result<Vec<Assignment>, StoreError>;
     /// The conversation's assignment, if an agent has it: who has a chat, in one small read.
     async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError>;
-    /// `None` removes the agent's presence.
-    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError>;
-    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError>;
+    /// The agent has written to the visitor since taking the chat.
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError>;
     /// Records how long a chat waited before a person took it.
     async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError>;
     /// The newest pickup waits of a site, newest last.
@@ -271,4 +282,37 @@ pub trait Store: Send + Sync + 'static {
     async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError>;
     /// The newest left messages, oldest first.
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError>;
+}
+
+/// An agent is present while `until` is in the future; connected sockets keep pushing it on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub status: AgentStatus,
+    pub until: DateTime<Utc>,
+}
+
+/// Who is signed in.
+///
+/// # Contract
+/// A presence record is written whole and read back as written; `None` removes it. Records
+/// carry their own `until`, which readers honour; a store may forget records long past it.
+#[async_trait]
+pub trait AgentPresence: Send + Sync + 'static {
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError>;
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError>;
+}
+
+/// Every role, backed by one store.
+#[derive(Clone)]
+pub struct Stores {
+    pub log: Arc<dyn EventLog>,
+    pub pubsub: Arc<dyn PubSub>,
+    pub handoff: Arc<dyn Handoff>,
+    pub presence: Arc<dyn AgentPresence>,
+}
+
+impl Stores {
+    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence>(store: Arc<S>) -> Stores {
+        Stores { log: store.clone(), pubsub: store.clone(), handoff: store.clone(), presence: store }
+    }
 }

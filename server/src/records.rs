@@ -1,0 +1,187 @@
+//! The facts Baton keeps about a conversation beside its events, as typed records with a
+//! schema: why it was escalated, what the escalation policy remembers, the last turn's
+//! signals, the model's confidence, the agents' summary, what an agent said before handing
+//! back, and the visitor's rating.
+//!
+//! This module is the one place that names and serialises them. A store keeps each record
+//! as one field (its [`Record::field`] name, its JSON as the value), written whole; reading a
+//! conversation gives them back as [`Records`]. A field a store does not know (written by a
+//! newer node) is kept out of the way, never an error.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::escalation::PolicyState;
+use crate::protocol::Reason;
+use crate::signals::TurnSignals;
+
+/// Why a conversation went to people, as agents and owners see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub reason: Reason,
+    /// 0-9, higher first in the queue.
+    pub priority: u8,
+    /// A readable detail with the values behind the reason.
+    pub detail: String,
+    /// The turn's signals, when a visitor turn triggered it.
+    #[serde(default)]
+    pub signals: Option<TurnSignals>,
+    /// The team that should take it (`None`: anyone).
+    #[serde(default)]
+    pub team: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What the agent told the visitor before handing the conversation back to the bot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Handback {
+    /// The agent's name.
+    pub agent: String,
+    /// The agent's messages, oldest first, cut to a bound.
+    pub said: String,
+}
+
+/// The visitor's rating of the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1-5.
+    pub score: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Every record of one conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Records {
+    pub escalation: Option<EscalationRecord>,
+    pub policy: PolicyState,
+    pub signals: Option<TurnSignals>,
+    pub model_confidence: Option<f32>,
+    /// The model-written summary for agents (the extractive one is made on demand).
+    pub summary: Option<String>,
+    pub handback: Option<Handback>,
+    pub rating: Option<Rating>,
+}
+
+/// One record, written whole.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Escalation(EscalationRecord),
+    Policy(PolicyState),
+    Signals(TurnSignals),
+    ModelConfidence(f32),
+    Summary(String),
+    Handback(Handback),
+    Rating(Rating),
+}
+
+impl Record {
+    /// The field the record is kept under (stable: stored data carries it).
+    pub fn field(&self) -> &'static str {
+        match self {
+            Record::Escalation(_) => "escalation",
+            Record::Policy(_) => "policy",
+            Record::Signals(_) => "signals",
+            Record::ModelConfidence(_) => "model_confidence",
+            Record::Summary(_) => "summary",
+            Record::Handback(_) => "handback",
+            Record::Rating(_) => "rating",
+        }
+    }
+
+    /// The record's value as stored.
+    pub fn to_json(&self) -> String {
+        let json = match self {
+            Record::Escalation(record) => serde_json::to_string(record),
+            Record::Policy(record) => serde_json::to_string(record),
+            Record::Signals(record) => serde_json::to_string(record),
+            Record::ModelConfidence(record) => serde_json::to_string(record),
+            Record::Summary(record) => serde_json::to_string(record),
+            Record::Handback(record) => serde_json::to_string(record),
+            Record::Rating(record) => serde_json::to_string(record),
+        };
+        // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
+        // written as null by serde_json, never an error.
+        json.expect("records serialise")
+    }
+
+    /// The record stored under `field` with this JSON; `Ok(None)` for a field this version
+    /// does not know.
+    pub fn parse(field: &str, json: &str) -> Result<Option<Record>, serde_json::Error> {
+        Ok(Some(match field {
+            "escalation" => Record::Escalation(serde_json::from_str(json)?),
+            "policy" => Record::Policy(serde_json::from_str(json)?),
+            "signals" => Record::Signals(serde_json::from_str(json)?),
+            "model_confidence" => Record::ModelConfidence(serde_json::from_str(json)?),
+            "summary" => Record::Summary(serde_json::from_str(json)?),
+            "handback" => Record::Handback(serde_json::from_str(json)?),
+            "rating" => Record::Rating(serde_json::from_str(json)?),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+impl Records {
+    /// Sets one record, replacing the one of its kind.
+    pub fn apply(&mut self, record: Record) {
+        match record {
+            Record::Escalation(record) => self.escalation = Some(record),
+            Record::Policy(record) => self.policy = record,
+            Record::Signals(record) => self.signals = Some(record),
+            Record::ModelConfidence(record) => self.model_confidence = Some(record),
+            Record::Summary(record) => self.summary = Some(record),
+            Record::Handback(record) => self.handback = Some(record),
+            Record::Rating(record) => self.rating = Some(record),
+        }
+    }
+
+    /// Reads one stored field back into these records; unknown fields are skipped.
+    pub fn read(&mut self, field: &str, json: &str) -> Result<(), serde_json::Error> {
+        if let Some(record) = Record::parse(field, json)? {
+            self.apply(record);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_reads_back_as_it_was_written() {
+        let at = Utc::now();
+        let records = [
+            Record::Escalation(EscalationRecord {
+                reason: Reason::Topic,
+                priority: 7,
+                detail: "topic legal".into(),
+                signals: None,
+                team: Some("legal".into()),
+                at,
+            }),
+            Record::Policy(PolicyState { offered: true, offer_reason: Some(Reason::LowConfidence), offer_score: 0.5 }),
+            Record::ModelConfidence(0.25),
+            Record::Summary("wants a refund".into()),
+            Record::Handback(Handback { agent: "Ana".into(), said: "Sent the label.".into() }),
+            Record::Rating(Rating { score: 4, comment: Some("quick".into()), at }),
+        ];
+        let mut written = Records::default();
+        let mut read = Records::default();
+        for record in records {
+            read.read(record.field(), &record.to_json()).unwrap();
+            written.apply(record);
+        }
+        assert_eq!(read, written);
+        assert_eq!(read.rating.as_ref().map(|r| r.score), Some(4));
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped_and_bad_values_are_errors() {
+        let mut records = Records::default();
+        records.read("written_by_a_newer_node", "{}").unwrap();
+        assert_eq!(records, Records::default());
+        assert!(records.read("rating", "\"five\"").is_err());
+    }
+}
