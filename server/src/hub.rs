@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Audience, Deliver, Delivery, Topic};
+use crate::delivery::{Audience, Deliver, Delivery, Topic};
+pub use crate::delivery::{Interest, Watcher};
 
 /// Cheap to clone; all clones share one table.
 #[derive(Clone, Default)]
@@ -31,20 +32,6 @@ struct Inner {
     followers: HashMap<Topic, Vec<Follower>>,
     watcher: Option<Watcher>,
 }
-
-/// A change in what this node follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interest {
-    /// The topic got its first follower on this node.
-    Started,
-    /// The topic lost its last follower on this node.
-    Stopped,
-}
-
-/// Told of every [`Interest`] change, in the order they happen. It is called with the hub's
-/// lock held (that is what keeps the order), so it must not block and must not call the hub:
-/// hand the change to a task (an unbounded channel send) and return.
-pub type Watcher = Arc<dyn Fn(&Topic, Interest) + Send + Sync>;
 
 struct Follower {
     id: u64,
@@ -253,6 +240,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::Kind;
     use crate::protocol::{ConversationId, Ephemeral};
 
     fn topic(id: ConversationId) -> Topic {
@@ -328,14 +316,14 @@ mod tests {
         let waiting = tokio::spawn(async move {
             let mut seqs = Vec::new();
             while seqs.len() < 20 {
-                seqs.push(inbox.recv().await.expect("not kicked").seq);
+                seqs.push(inbox.recv().await.expect("not kicked").seq());
             }
             seqs
         });
         tokio::task::yield_now().await;
         for seq in 1..=20 {
             let mut d = delivery(id, Audience::Everyone);
-            d.seq = Some(seq);
+            d.kind = Kind::Event { seq, change: None };
             hub.deliver(d);
         }
         let seqs = tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap();
