@@ -1,8 +1,12 @@
 //! The embedded default store: everything in this process, nothing to install.
 //!
-//! One `std::sync::Mutex` guards all conversations. Every operation under it is short and
-//! never awaits, and delivery to the hub happens under it too: that is what keeps delivery
-//! in `seq` order when two tasks append to one conversation at once.
+//! One `std::sync::Mutex` guards everything: conversations, the queue, assignments, presence.
+//! Every operation under it is short and never awaits, and delivery to the hub happens under
+//! it too: that is what keeps delivery in `seq` order when two tasks append to one
+//! conversation at once, and what makes [`Handoff::transition`] one atomic step (its checks,
+//! its event and its records change under one lock hold).
+
+mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,13 +15,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use self::token::TokenKey;
 use super::{
-    Appended, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, LEFT_MESSAGES_KEPT, LeftMessage,
-    NewConversation, PICKUPS_KEPT, Presence, QueueEntry, Store, StoreError,
+    AgentPresence, Appended, Assign, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, EventLog,
+    Handoff, LEFT_MESSAGES_KEPT, LeftMessage, NewConversation, PICKUPS_KEPT, Presence, PubSub, QueueChange, QueueEntry,
+    StoreError, Transition, Transitioned,
 };
 use crate::protocol::{ConversationId, Event, EventBody, State};
+use crate::records::Record;
 
 pub struct MemoryStore {
+    /// The one lock (see the module doc for why everything shares it).
     inner: Mutex<Inner>,
     deliver: Deliver,
     max_events: u64,
@@ -43,42 +51,21 @@ struct Entry {
     last_activity: DateTime<Utc>,
 }
 
-/// A resume token's hash as a map key. The server stores SHA-256 digests as 64 lowercase hex
-/// characters: those are kept as their 32 bytes, inline. Any other string is kept as given, so
-/// every string still names exactly one key.
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum TokenKey {
-    Sha256([u8; 32]),
-    Other(Box<str>),
-}
-
-impl TokenKey {
-    fn new(token_hash: &str) -> TokenKey {
-        match sha256_hex(token_hash) {
-            Some(digest) => TokenKey::Sha256(digest),
-            None => TokenKey::Other(token_hash.into()),
+impl Entry {
+    /// Numbers and stores one event (the bound is checked by the caller), setting the state
+    /// when it is a `state` event.
+    fn push(&mut self, id: ConversationId, body: EventBody) -> Arc<Event> {
+        let seq = self.conversation.last_seq + 1;
+        let now = Utc::now();
+        let event = Arc::new(Event { seq, conversation_id: id, at: now, body });
+        if let EventBody::State { state, .. } = &event.body {
+            self.conversation.state = *state;
         }
+        self.conversation.last_seq = seq;
+        self.last_activity = now;
+        self.events.push(event.clone());
+        event
     }
-}
-
-/// The 32 bytes of a digest written as exactly 64 lowercase hex characters, else `None`.
-fn sha256_hex(text: &str) -> Option<[u8; 32]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let text = text.as_bytes();
-    if text.len() != 64 {
-        return None;
-    }
-    let mut digest = [0u8; 32];
-    for (byte, pair) in digest.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
-    Some(digest)
 }
 
 impl MemoryStore {
@@ -117,7 +104,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl EventLog for MemoryStore {
     async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError> {
         let now = Utc::now();
         let conversation = Conversation {
@@ -128,7 +115,7 @@ impl Store for MemoryStore {
             created_at: now,
             visitor: new.visitor,
             counters: Default::default(),
-            attrs: Default::default(),
+            records: Default::default(),
         };
         let entry = Box::new(Entry {
             conversation: conversation.clone(),
@@ -146,14 +133,14 @@ impl Store for MemoryStore {
         Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.clone()))
     }
 
-    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError> {
-        Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.state))
-    }
-
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
         let inner = self.lock();
         let found = inner.by_token.get(&TokenKey::new(token_hash)).and_then(|id| inner.conversations.get(id));
         Ok(found.map(|entry| entry.conversation.clone()))
+    }
+
+    async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError> {
+        Ok(self.lock().conversations.get(&id).map(|entry| entry.conversation.state))
     }
 
     async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError> {
@@ -164,26 +151,20 @@ impl Store for MemoryStore {
                 return Ok(Appended::Duplicate { seq: *seq });
             }
             let state = entry.conversation.state;
-            if draft.expect.is_some_and(|expected| !expected.contains(&state)) {
+            if super::misplaced_state_change(&draft.body, true)
+                || draft.expect.is_some_and(|expected| !expected.contains(&state))
+            {
                 return Ok(Appended::Refused { state });
             }
             if entry.conversation.last_seq >= max_events {
                 return Err(StoreError::Full(max_events));
             }
-            let seq = entry.conversation.last_seq + 1;
-            let now = Utc::now();
-            let event = Arc::new(Event { seq, conversation_id: id, at: now, body: draft.body });
-            if let EventBody::State { state, .. } = &event.body {
-                entry.conversation.state = *state;
-            }
-            entry.conversation.last_seq = seq;
-            entry.last_activity = now;
-            entry.events.push(event.clone());
+            let event = entry.push(id, draft.body);
             if let Some(key) = draft.dedupe {
-                entry.dedupe.insert(key, seq);
+                entry.dedupe.insert(key, event.seq);
             }
             deliver(Delivery::event(&event));
-            Ok(Appended::New { event, state: entry.conversation.state })
+            Ok(Appended::New { event, state })
         })?
     }
 
@@ -202,11 +183,6 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
-        (self.deliver)(delivery);
-        Ok(())
-    }
-
     async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError> {
         self.with_entry(id, |entry| {
             let value = entry.conversation.counters.entry(counter).or_insert(0);
@@ -215,43 +191,70 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError> {
-        self.with_entry(id, |entry| {
-            entry.conversation.attrs.insert(key.to_owned(), value);
-        })
+    async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError> {
+        self.with_entry(id, |entry| entry.conversation.records.apply(record))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
 
-    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError> {
-        self.lock().queue.insert(entry.conversation_id, entry);
+#[async_trait]
+impl PubSub for MemoryStore {
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        (self.deliver)(delivery);
         Ok(())
     }
+}
 
-    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError> {
-        Ok(self.lock().queue.remove(&id))
+#[async_trait]
+impl Handoff for MemoryStore {
+    async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError> {
+        let mut inner = self.lock();
+        let Inner { conversations, queue, assignments, .. } = &mut *inner;
+        let entry = conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
+        let state = entry.conversation.state;
+        if super::misplaced_state_change(&transition.event, false) || !transition.from.contains(&state) {
+            return Ok(Transitioned::Refused { state });
+        }
+        if let Some(holder) = &transition.holder
+            && assignments.get(&id).is_none_or(|held| held.agent_id != *holder)
+        {
+            return Ok(Transitioned::NotHolder);
+        }
+        if let Some(assign) = &transition.assign {
+            let held = assignments.values().filter(|a| a.agent_id == assign.agent_id && a.conversation_id != id);
+            if held.count() >= usize::try_from(assign.max_chats).unwrap_or(usize::MAX) {
+                return Ok(Transitioned::AtCapacity);
+            }
+        }
+        if entry.conversation.last_seq >= self.max_events {
+            return Err(StoreError::Full(self.max_events));
+        }
+        let event = entry.push(id, transition.event);
+        let dequeued = match transition.queue {
+            QueueChange::Keep => None,
+            QueueChange::Remove => queue.remove(&id),
+            QueueChange::Add(entry) => {
+                debug_assert_eq!(entry.conversation_id, id, "a queue entry is the transition's conversation's");
+                queue.insert(id, QueueEntry { conversation_id: id, ..entry });
+                None
+            }
+        };
+        if transition.unassign {
+            assignments.remove(&id);
+        }
+        (self.deliver)(Delivery::event(&event));
+        if let Some(Assign { agent_id, .. }) = transition.assign {
+            (self.deliver)(Delivery::assigned(&agent_id, id));
+            assignments.insert(id, Assignment { agent_id, conversation_id: id, since: event.at, answered: false });
+        }
+        Ok(Transitioned::Done { event, dequeued })
     }
 
     async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
         Ok(self.lock().queue.values().cloned().collect())
-    }
-
-    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError> {
-        self.lock().assignments.insert(assignment.conversation_id, assignment);
-        Ok(())
-    }
-
-    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
-        Ok(self.lock().assignments.remove(&id))
-    }
-
-    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
-        if let Some(assignment) = self.lock().assignments.get_mut(&id) {
-            assignment.answered = true;
-        }
-        Ok(())
     }
 
     async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
@@ -262,17 +265,11 @@ impl Store for MemoryStore {
         Ok(self.lock().assignments.get(&id).cloned())
     }
 
-    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        match presence {
-            Some(presence) => inner.presence.insert(agent_id.to_owned(), presence),
-            None => inner.presence.remove(agent_id),
-        };
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
+        if let Some(assignment) = self.lock().assignments.get_mut(&id) {
+            assignment.answered = true;
+        }
         Ok(())
-    }
-
-    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
-        Ok(self.lock().presence.clone())
     }
 
     async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError> {
@@ -303,8 +300,25 @@ impl Store for MemoryStore {
     }
 }
 
+#[async_trait]
+impl AgentPresence for MemoryStore {
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match presence {
+            Some(presence) => inner.presence.insert(agent_id.to_owned(), presence),
+            None => inner.presence.remove(agent_id),
+        };
+        Ok(())
+    }
+
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
+        Ok(self.lock().presence.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::token::hex_digest;
     use super::*;
     use crate::store::Visitor;
 
@@ -322,22 +336,10 @@ mod tests {
         store.create_conversation(new).await.unwrap().id
     }
 
-    #[test]
-    fn hex_digests_become_bytes_and_other_strings_stay_distinct() {
-        let hex = crate::conversation::hash_token("a token");
-        let TokenKey::Sha256(digest) = TokenKey::new(&hex) else { panic!("a digest is kept as bytes") };
-        let again: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(again, hex);
-        assert_eq!(TokenKey::new(&hex.to_uppercase()), TokenKey::Other(hex.to_uppercase().into()));
-        assert_eq!(TokenKey::new(&hex[..62]), TokenKey::Other(hex[..62].into()));
-        assert_eq!(TokenKey::new(&format!("{}g", &hex[..63])), TokenKey::Other(format!("{}g", &hex[..63]).into()));
-        assert_eq!(TokenKey::new("hash-1"), TokenKey::Other("hash-1".into()));
-    }
-
     #[tokio::test]
     async fn conversations_are_found_by_token_in_either_form() {
         let store = store(Duration::from_secs(3600));
-        let hex = crate::conversation::hash_token("a token");
+        let hex = hex_digest("a token");
         let a = create(&store, &hex).await;
         let b = create(&store, "hash-of-b").await;
         assert_eq!(store.conversation_by_token(&hex).await.unwrap().unwrap().id, a);
@@ -349,7 +351,7 @@ mod tests {
     #[tokio::test]
     async fn a_sweep_forgets_idle_conversations_and_their_tokens() {
         let store = store(Duration::from_secs(60));
-        let hex = crate::conversation::hash_token("old");
+        let hex = hex_digest("old");
         let old = create(&store, &hex).await;
         let kept = create(&store, "kept").await;
         let now = Utc::now();

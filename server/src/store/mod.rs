@@ -106,9 +106,16 @@ impl EventDraft {
 pub enum Appended {
     /// Stored and numbered; `state` is the conversation's state right after this event (so a
     /// caller that branches on it needs no second read).
-    New { event: Arc<Event>, state: State },
-    Duplicate { seq: u64 },
-    Refused { state: State },
+    New {
+        event: Arc<Event>,
+        state: State,
+    },
+    Duplicate {
+        seq: u64,
+    },
+    Refused {
+        state: State,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +150,9 @@ pub trait EventLog: Send + Sync + 'static {
     async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError>;
     /// Only the state: cheaper than [`EventLog::conversation`] on the per-message path.
     async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError>;
-    /// Numbers, stores and then delivers one event that is not a state change.
+    /// Numbers, stores and then delivers one event that is not a state change. A `state`
+    /// body is refused ([`Appended::Refused`] with the current state, and an error logged):
+    /// states change only through [`Handoff::transition`], with their handoff records.
     async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError>;
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_after(&self, id: ConversationId, after: u64, limit: usize) -> Result<Vec<Arc<Event>>, StoreError>;
@@ -267,6 +276,9 @@ pub enum Transitioned {
 ///   are dropped when read.
 #[async_trait]
 pub trait Handoff: Send + Sync + 'static {
+    /// The preconditions are checked in this order: state (`from`), holder, capacity, then
+    /// the bound ([`StoreError::Full`]). An `event` that is not a `state` event is refused
+    /// ([`Transitioned::Refused`]).
     async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError>;
     /// Every waiting conversation, in no particular order.
     async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError>;
@@ -300,6 +312,18 @@ pub struct Presence {
 pub trait AgentPresence: Send + Sync + 'static {
     async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError>;
     async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError>;
+}
+
+/// Whether `body` is in the wrong call: a `state` event given to [`EventLog::append`]
+/// (`appending`), or any other event given to [`Handoff::transition`]. Both backends refuse
+/// such a call (and log it) instead of storing it.
+fn misplaced_state_change(body: &EventBody, appending: bool) -> bool {
+    let is_state = matches!(body, EventBody::State { .. });
+    let misplaced = is_state == appending;
+    if misplaced {
+        tracing::error!(appending, "refused: state events go through Handoff::transition, others through append");
+    }
+    misplaced
 }
 
 /// Every role, backed by one store.
