@@ -8,35 +8,43 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{ns}:c:{<id>}:meta` | hash | `site`, `state`, `last_seq`, `created_at`, `visitor` (JSON), `token_hash`, `token_touched`, `n:<counter>`, `a:<attr>` (JSON) |
+//! | `{ns}:c:{<id>}:meta` | hash | `site`, `state`, `last_seq`, `created_at`, `visitor` (JSON), `token_hash`, `token_touched`, `n:<counter>`, `r:<record field>` (the record's JSON, see [`crate::records`]; `a:` fields of older versions are ignored) |
 //! | `{ns}:c:{<id>}:events` | list | event JSON; `seq` n at index n-1 |
 //! | `{ns}:c:{<id>}:dedupe` | hash | idempotency key → the `seq` first stored |
 //! | `{ns}:token:<sha256>` | string | the conversation id a resume token opens |
 //! | `{ns}:queue` | hash | conversation id → queue entry JSON |
 //! | `{ns}:assignments` | hash | conversation id → assignment JSON |
+//! | `{ns}:agent:<agent id>:chats` | set | the conversation ids assigned to the agent (the capacity index) |
 //! | `{ns}:presence` | hash | agent id → presence JSON (with its `until`) |
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
 //!
 //! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
-//! A payload is an audience letter (`e` everyone, `a` agents only), the event's `seq` (empty
-//! for an ephemeral frame), `:`, and the frame's JSON, exactly as [`Delivery`] carries it.
+//! A payload carries the delivery's audience and [`crate::delivery::Kind`] in a small header
+//! before the JSON (see [`records`] for the encoding), so a receiving node rebuilds the exact
+//! [`Delivery`] without parsing the JSON.
 //!
-//! # Appending
-//! One Lua script (`append.lua`) checks the idempotency key, the state precondition and the
-//! bound, numbers the event (HINCRBY), stores it, sets the state, refreshes the expiry and
-//! PUBLISHes it: Redis runs one script at a time, so two agents on two nodes racing to take a
-//! chat have exactly one winner, and every node receives a conversation's events in `seq`
-//! order. The event's JSON is built here with everything but the `seq`, which the script
-//! splices in front (`{"seq":N` + the rest), giving exactly `serde_json::to_string(&Event)`.
-//! `at` is this node's clock (keep nodes on NTP); order is always by `seq`.
+//! # Appending and transitions
+//! Two Lua scripts write events. `append.lua` checks the idempotency key, the state
+//! precondition and the bound, numbers the event (HINCRBY), stores it, refreshes the expiry
+//! and PUBLISHes it. `transition.lua` does the same for a `state` event and, in the same
+//! step, checks the holder and the agent's capacity (the `agent:<id>:chats` set, pruned of
+//! expired conversations as it is read), sets the state, changes the queue entry and the
+//! assignment (and the agents' chat sets with it), and PUBLISHes an `assigned` delivery on
+//! the agent's channel. Redis runs one script at a time, so two agents on two nodes racing to
+//! take a chat have exactly one winner, capacity holds across nodes, and every node receives
+//! a conversation's events in `seq` order. The event's JSON is built here with everything but
+//! the `seq`, which the scripts splice in front (`{"seq":N` + the rest), giving exactly
+//! `serde_json::to_string(&Event)`. `at` is this node's clock (keep nodes on NTP); order is
+//! always by `seq`.
 //!
 //! # Expiry
-//! A conversation's keys expire `store.retention_hours` after its last write (every append
-//! and every counter or attribute change refreshes them). The token index expires with the
+//! A conversation's keys expire `store.retention_hours` after its last write (every append,
+//! transition, and counter or record change refreshes them). The token index expires with the
 //! same retention and is refreshed by appends at most every half retention. Queue entries
 //! and assignments of conversations that expired are pruned when the queue or the
-//! assignments are read. Presence records carry their own `until`, which routing and the
+//! assignments are read (and an agent's chats set with them), and by `transition.lua` when it
+//! counts the agent's chats. Presence records carry their own `until`, which routing and the
 //! janitor honour; the presence hash itself expires a day after its last write.
 //!
 //! # Delivery
@@ -51,16 +59,19 @@
 //! it trying while idle), so service returns by itself when Redis does. A node also starts
 //! when Redis is down, serving 503 on `/readyz` until it is reachable.
 //!
-//! Cluster note: the layout is Redis Cluster–ready (one slot per conversation; global records
-//! are single keys; the append script touches one slot), but this store connects to one Redis
-//! endpoint (a primary, or a proxy in front of a cluster).
+//! Cluster note: the layout is Redis Cluster–ready where it costs nothing (one slot per
+//! conversation; global records are single keys), but this store connects to one Redis
+//! endpoint (a primary, or a proxy in front of a cluster). `append.lua` and `update.lua`
+//! touch one slot; `transition.lua` spans slots (the conversation's, `queue`, `assignments`
+//! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
+//! `mark_answered.lua` touches `assignments` only.
 
 mod handoff;
 mod keys;
 mod listener;
 mod records;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -74,14 +85,16 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use self::keys::Keys;
-use self::records::{from_json, to_json};
+use self::records::from_json;
 use super::{
-    Appended, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, LEFT_MESSAGES_KEPT, LeftMessage,
-    NewConversation, PICKUPS_KEPT, Presence, QueueEntry, Store, StoreError,
+    Appended, Conversation, Counter, Deliver, Delivery, EventDraft, EventLog, NewConversation, PubSub, StoreError,
 };
+#[cfg(doc)]
+use super::{LEFT_MESSAGES_KEPT, PICKUPS_KEPT};
 use crate::config::StoreSettings;
-use crate::hub::{Interest, Watcher};
-use crate::protocol::{ConversationId, Event, EventBody, State};
+use crate::delivery::{Interest, Watcher};
+use crate::protocol::{ConversationId, Event, State};
+use crate::records::Record;
 
 /// Each attempt to open a connection may take this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -97,8 +110,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// The Lua scripts; `Script` sends EVALSHA and loads a script again after a Redis restart.
 struct Scripts {
     append: Script,
+    transition: Script,
     update: Script,
-    take: Script,
     mark_answered: Script,
 }
 
@@ -147,8 +160,8 @@ impl RedisStore {
             keys,
             scripts: Scripts {
                 append: Script::new(include_str!("redis/append.lua")),
+                transition: Script::new(include_str!("redis/transition.lua")),
                 update: Script::new(include_str!("redis/update.lua")),
-                take: Script::new(include_str!("redis/take.lua")),
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
             },
             max_events: settings.max_events_per_conversation,
@@ -239,7 +252,7 @@ fn unavailable(error: RedisError) -> StoreError {
 }
 
 #[async_trait]
-impl Store for RedisStore {
+impl EventLog for RedisStore {
     async fn create_conversation(&self, new: NewConversation) -> Result<Conversation, StoreError> {
         let now = Utc::now();
         let meta = self.keys.meta(new.id);
@@ -259,12 +272,12 @@ impl Store for RedisStore {
         Ok(Conversation {
             id: new.id,
             site: new.site,
-            state: crate::protocol::State::Bot,
+            state: State::Bot,
             last_seq: 0,
             created_at: now,
             visitor: new.visitor,
             counters: Default::default(),
-            attrs: Default::default(),
+            records: Default::default(),
         })
     }
 
@@ -273,27 +286,27 @@ impl Store for RedisStore {
         records::conversation(id, fields)
     }
 
+    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
+        let id: Option<String> = self.conn().get(self.keys.token(token_hash)).await.map_err(unavailable)?;
+        let Some(id) = id else { return Ok(None) };
+        self.conversation(records::conversation_id(&id)?).await
+    }
+
     async fn state(&self, id: ConversationId) -> Result<Option<State>, StoreError> {
         let name: Option<String> = self.conn().hget(self.keys.meta(id), "state").await.map_err(unavailable)?;
         name.map(|name| records::from_name(&name)).transpose()
     }
 
-    async fn conversation_by_token(&self, token_hash: &str) -> Result<Option<Conversation>, StoreError> {
-        let id: Option<String> = self.conn().get(self.keys.token(token_hash)).await.map_err(unavailable)?;
-        let Some(id) = id else { return Ok(None) };
-        let id: ConversationId = from_json(&format!("\"{id}\""))?;
-        self.conversation(id).await
-    }
-
     async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError> {
+        if super::misplaced_state_change(&draft.body, true) {
+            let state = self.state(id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(Appended::Refused { state });
+        }
         let at = Utc::now();
         let tail = records::json_after_seq(id, at, &draft.body);
         let expect = draft.expect.unwrap_or_default().iter().map(records::name).collect::<Vec<_>>().join(",");
-        let new_state = match &draft.body {
-            EventBody::State { state, .. } => records::name(state),
-            _ => String::new(),
-        };
         let audience = if draft.body.is_agent_only() { super::Audience::Agents } else { super::Audience::Everyone };
+        let (header, _) = records::event_header(audience, None);
         let mut call = self.scripts.append.prepare_invoke();
         for key in self.keys.conversation(id) {
             call.key(key);
@@ -302,9 +315,8 @@ impl Store for RedisStore {
             .arg(expect)
             .arg(self.max_events)
             .arg(tail)
-            .arg(new_state)
             .arg(self.keys.channel(&super::Topic::Conversation(id)))
-            .arg(records::audience_letter(audience))
+            .arg(header)
             .arg(self.retention_secs)
             .arg(at.timestamp());
         let (kind, value, token, state): (String, String, String, String) =
@@ -343,18 +355,12 @@ impl Store for RedisStore {
         self.read_events(id, start, -1).await
     }
 
-    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
-        let payload = records::payload(delivery.audience, delivery.seq, &delivery.json);
-        let _: i64 = self.conn().publish(self.keys.channel(&delivery.topic), payload).await.map_err(unavailable)?;
-        Ok(())
-    }
-
     async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError> {
         self.update(id, "incr", records::counter_field(counter), by.to_string()).await
     }
 
-    async fn set_attr(&self, id: ConversationId, key: &str, value: serde_json::Value) -> Result<(), StoreError> {
-        self.update(id, "set", records::attr_field(key), to_json(&value)).await.map(drop)
+    async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError> {
+        self.update(id, "set", records::record_field(record.field()), record.to_json()).await.map(drop)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -364,61 +370,13 @@ impl Store for RedisStore {
         }
         Ok(())
     }
+}
 
-    async fn enqueue(&self, entry: QueueEntry) -> Result<(), StoreError> {
-        self.put(self.keys.queue(), entry.conversation_id, to_json(&entry)).await
-    }
-
-    async fn dequeue(&self, id: ConversationId) -> Result<Option<QueueEntry>, StoreError> {
-        self.take(self.keys.queue(), id).await
-    }
-
-    async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        self.live_records(self.keys.queue()).await
-    }
-
-    async fn assign(&self, assignment: Assignment) -> Result<(), StoreError> {
-        self.put(self.keys.assignments(), assignment.conversation_id, to_json(&assignment)).await
-    }
-
-    async fn unassign(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
-        self.take(self.keys.assignments(), id).await
-    }
-
-    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.answered(id).await
-    }
-
-    async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
-        self.live_records(self.keys.assignments()).await
-    }
-
-    async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
-        self.record(self.keys.assignments(), id).await
-    }
-
-    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
-        self.write_presence(agent_id, presence).await
-    }
-
-    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
-        self.read_presence().await
-    }
-
-    async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError> {
-        self.push_bounded(self.keys.pickups(site), wait_secs.to_string(), PICKUPS_KEPT).await
-    }
-
-    async fn pickups(&self, site: &str) -> Result<Vec<u32>, StoreError> {
-        self.conn().lrange(self.keys.pickups(site), 0, -1).await.map_err(unavailable)
-    }
-
-    async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError> {
-        self.push_bounded(self.keys.left_messages(), to_json(&message), LEFT_MESSAGES_KEPT).await
-    }
-
-    async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
-        let all: Vec<String> = self.conn().lrange(self.keys.left_messages(), 0, -1).await.map_err(unavailable)?;
-        all.iter().map(|json| from_json(json)).collect()
+#[async_trait]
+impl PubSub for RedisStore {
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        let payload = records::payload(&delivery);
+        let _: i64 = self.conn().publish(self.keys.channel(&delivery.topic), payload).await.map_err(unavailable)?;
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
--- Appends one event to a conversation in one atomic step: idempotency, precondition, bound,
--- numbering, storing, state, expiry, and the PUBLISH that carries the event to every node.
--- Doing the PUBLISH here is what orders deliveries by seq: Redis runs one script at a time,
--- so a conversation's events are published in the order they are numbered.
+-- Appends one event that is not a change of state to a conversation in one atomic step:
+-- idempotency, precondition, bound, numbering, storing, expiry, and the PUBLISH that carries
+-- the event to every node. Doing the PUBLISH here is what orders deliveries by seq: Redis
+-- runs one script at a time, so a conversation's events are published in the order they are
+-- numbered (state events go through transition.lua, which numbers and publishes the same way).
 --
 -- KEYS: 1 meta (hash), 2 events (list), 3 dedupe (hash): one conversation, one hash slot.
 -- ARGV: 1 idempotency key ('' for none)
@@ -9,14 +10,13 @@
 --       3 the most events a conversation holds
 --       4 the event's JSON after its seq, ',"conversation_id":…}': the script puts
 --         '{"seq":<seq>' in front, which gives exactly serde_json's JSON of the numbered event
---       5 the state a `state` event sets ('' for other events)
---       6 the conversation's pub/sub channel
---       7 the audience letter of the published payload ('e' everyone, 'a' agents only)
---       8 retention in seconds: every key of the conversation expires this long from now
---       9 now, in Unix seconds
+--       5 the conversation's pub/sub channel
+--       6 the payload header before the seq ('en' or 'an', see records.rs): the payload is
+--         header .. seq .. ':' .. JSON
+--       7 retention in seconds: every key of the conversation expires this long from now
+--       8 now, in Unix seconds
 -- Returns {kind, value, token, state}:
---   {'new', seq, token_hash or '', state after the event}  the token index is due for a
---                                                         fresh expiry when not ''
+--   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
 --   {'missing', '', '', ''}
 local meta, events, dedupe = KEYS[1], KEYS[2], KEYS[3]
@@ -49,23 +49,19 @@ local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
 local digits = string.format('%d', seq)
 local json = '{"seq":' .. digits .. ARGV[4]
 redis.call('RPUSH', events, json)
-if ARGV[5] ~= '' then
-  redis.call('HSET', meta, 'state', ARGV[5])
-  state = ARGV[5]
-end
 if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
 end
-local retention = tonumber(ARGV[8])
-local now = tonumber(ARGV[9])
+local retention = tonumber(ARGV[7])
+local now = tonumber(ARGV[8])
 local token = ''
 local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
 if now - touched >= retention / 2 then
-  redis.call('HSET', meta, 'token_touched', ARGV[9])
+  redis.call('HSET', meta, 'token_touched', ARGV[8])
   token = redis.call('HGET', meta, 'token_hash') or ''
 end
 for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], retention)
 end
-redis.call('PUBLISH', ARGV[6], ARGV[7] .. digits .. ':' .. json)
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. digits .. ':' .. json)
 return {'new', digits, token, state}

@@ -1,86 +1,103 @@
 //! The handoff records (queue entries, assignments, presence, pickups, left messages): plain
-//! records under global keys, each written whole. Taking a chat is not decided here but by
-//! the conditional append; these follow it.
+//! records under global keys, each written whole, and the one script that changes a
+//! conversation's hands (`transition.lua`, see the module doc of [`super`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use ::redis::AsyncCommands;
+use async_trait::async_trait;
+use chrono::Utc;
 use serde::de::DeserializeOwned;
 
-use super::records::{from_json, to_json};
+use super::records::{self, from_json, to_json};
 use super::{RedisStore, unavailable};
-use crate::protocol::ConversationId;
-use crate::store::{Presence, StoreError};
+use crate::delivery::change_of;
+use crate::protocol::{ConversationId, Event};
+use crate::store::{
+    AgentPresence, Assignment, Audience, Delivery, EventLog, Handoff, LEFT_MESSAGES_KEPT, LeftMessage, PICKUPS_KEPT,
+    Presence, QueueChange, QueueEntry, StoreError, Topic, Transition, Transitioned,
+};
 
 /// How long the presence hash outlives its last write (each record also carries its own
 /// `until`, which routing and the janitor honour).
 const PRESENCE_TTL_SECS: i64 = 24 * 3600;
 
-impl RedisStore {
-    /// Adds or replaces the record of a conversation in a hash.
-    pub(super) async fn put(&self, hash: String, id: ConversationId, json: String) -> Result<(), StoreError> {
-        let _: i64 = self.conn().hset(hash, id.to_string(), json).await.map_err(unavailable)?;
-        Ok(())
+#[async_trait]
+impl Handoff for RedisStore {
+    async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError> {
+        if crate::store::misplaced_state_change(&transition.event, false) {
+            let state = EventLog::state(self, id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(Transitioned::Refused { state });
+        }
+        let at = Utc::now();
+        let call = self.transition_call(id, &transition, at);
+        let (kind, value, token, dequeued): (String, String, String, String) =
+            call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        match kind.as_str() {
+            "done" => {
+                if !token.is_empty() {
+                    self.keep_token(&token).await;
+                }
+                let seq = value.parse::<u64>().map_err(|_| records::corrupt("transition returned no seq"))?;
+                let event = Arc::new(Event { seq, conversation_id: id, at, body: transition.event });
+                let dequeued = if dequeued.is_empty() { None } else { Some(from_json(&dequeued)?) };
+                Ok(Transitioned::Done { event, dequeued })
+            }
+            "refused" => Ok(Transitioned::Refused { state: records::from_name(&value)? }),
+            "not_holder" => Ok(Transitioned::NotHolder),
+            "at_capacity" => Ok(Transitioned::AtCapacity),
+            "full" => Err(StoreError::Full(self.max_events)),
+            "missing" => Err(StoreError::NotFound),
+            other => Err(records::corrupt(format!("transition answered {other}"))),
+        }
     }
 
-    /// The record of a conversation in a hash, if any (one HGET; a record whose conversation
-    /// expired is pruned by [`Self::live_records`], and whatever it guards then fails on the
-    /// conversation itself).
-    pub(super) async fn record<T: DeserializeOwned>(
-        &self,
-        hash: String,
-        id: ConversationId,
-    ) -> Result<Option<T>, StoreError> {
-        let json: Option<String> = self.conn().hget(hash, id.to_string()).await.map_err(unavailable)?;
+    async fn queue(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        self.live_records(self.keys.queue(), |_: &QueueEntry| None).await
+    }
+
+    async fn assignments(&self) -> Result<Vec<Assignment>, StoreError> {
+        let keys = self.keys.clone();
+        self.live_records(self.keys.assignments(), move |a: &Assignment| Some(keys.agent_chats(&a.agent_id))).await
+    }
+
+    /// One HGET; an assignment whose conversation expired is pruned by [`Self::live_records`],
+    /// and whatever it guards then fails on the conversation itself.
+    async fn assignment(&self, id: ConversationId) -> Result<Option<Assignment>, StoreError> {
+        let json: Option<String> =
+            self.conn().hget(self.keys.assignments(), id.to_string()).await.map_err(unavailable)?;
         json.map(|json| from_json(&json)).transpose()
     }
 
-    /// Removes the record of a conversation from a hash and returns it, in one step.
-    pub(super) async fn take<T: DeserializeOwned>(
-        &self,
-        hash: String,
-        id: ConversationId,
-    ) -> Result<Option<T>, StoreError> {
-        let mut call = self.scripts.take.key(hash);
-        call.arg(id.to_string());
-        let taken: Option<String> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
-        taken.map(|json| from_json(&json)).transpose()
-    }
-
-    /// The records of a hash whose conversations still exist; prunes those of expired ones.
-    pub(super) async fn live_records<T: DeserializeOwned>(&self, hash: String) -> Result<Vec<T>, StoreError> {
-        let mut conn = self.conn();
-        let all: HashMap<String, String> = conn.hgetall(&hash).await.map_err(unavailable)?;
-        if all.is_empty() {
-            return Ok(Vec::new());
-        }
-        let all: Vec<(String, String)> = all.into_iter().collect();
-        let mut pipe = ::redis::pipe();
-        for (id, _) in &all {
-            let id: ConversationId = from_json(&format!("\"{id}\""))?;
-            pipe.exists(self.keys.meta(id));
-        }
-        let exists: Vec<bool> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
-        let mut live = Vec::new();
-        let mut gone = Vec::new();
-        for ((id, json), exists) in all.into_iter().zip(exists) {
-            if exists { live.push(from_json(&json)?) } else { gone.push(id) }
-        }
-        if !gone.is_empty() {
-            tracing::info!(pruned = gone.len(), hash, "records of expired conversations removed");
-            let _: i64 = conn.hdel(&hash, &gone).await.map_err(unavailable)?;
-        }
-        Ok(live)
-    }
-
-    pub(super) async fn answered(&self, id: ConversationId) -> Result<(), StoreError> {
+    async fn mark_answered(&self, id: ConversationId) -> Result<(), StoreError> {
         let mut call = self.scripts.mark_answered.key(self.keys.assignments());
         call.arg(id.to_string());
         let _: i64 = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         Ok(())
     }
 
-    pub(super) async fn write_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
+    async fn record_pickup(&self, site: &str, wait_secs: u32) -> Result<(), StoreError> {
+        self.push_bounded(self.keys.pickups(site), wait_secs.to_string(), PICKUPS_KEPT).await
+    }
+
+    async fn pickups(&self, site: &str) -> Result<Vec<u32>, StoreError> {
+        self.conn().lrange(self.keys.pickups(site), 0, -1).await.map_err(unavailable)
+    }
+
+    async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError> {
+        self.push_bounded(self.keys.left_messages(), to_json(&message), LEFT_MESSAGES_KEPT).await
+    }
+
+    async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
+        let all: Vec<String> = self.conn().lrange(self.keys.left_messages(), 0, -1).await.map_err(unavailable)?;
+        all.iter().map(|json| from_json(json)).collect()
+    }
+}
+
+#[async_trait]
+impl AgentPresence for RedisStore {
+    async fn set_presence(&self, agent_id: &str, presence: Option<Presence>) -> Result<(), StoreError> {
         let key = self.keys.presence();
         let mut pipe = ::redis::pipe();
         match presence {
@@ -91,13 +108,118 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn read_presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
+    async fn presence(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
         let all: HashMap<String, String> = self.conn().hgetall(self.keys.presence()).await.map_err(unavailable)?;
         all.into_iter().map(|(agent, json)| Ok((agent, from_json(&json)?))).collect()
     }
+}
+
+impl RedisStore {
+    /// The `transition.lua` call for one transition (its KEYS and ARGV are documented there).
+    fn transition_call(
+        &self,
+        id: ConversationId,
+        transition: &Transition,
+        at: chrono::DateTime<Utc>,
+    ) -> ::redis::ScriptInvocation<'_> {
+        let mut call = self.scripts.transition.prepare_invoke();
+        for key in self.keys.conversation(id) {
+            call.key(key);
+        }
+        call.key(self.keys.queue()).key(self.keys.assignments());
+        let from = transition.from.iter().map(records::name).collect::<Vec<_>>().join(",");
+        let change = change_of(&transition.event);
+        // A `state` event always has a change (the caller checked it is one).
+        let new_state = change.as_ref().map(|c| records::name(&c.state)).unwrap_or_default();
+        let audience = if transition.event.is_agent_only() { Audience::Agents } else { Audience::Everyone };
+        let (before, after) = records::event_header(audience, change.as_ref());
+        let (queue_op, entry) = match &transition.queue {
+            QueueChange::Keep => ("keep", String::new()),
+            QueueChange::Remove => ("remove", String::new()),
+            QueueChange::Add(entry) => ("add", to_json(&QueueEntry { conversation_id: id, ..entry.clone() })),
+        };
+        let (agent, max_chats, assignment, agent_channel, assigned) = match &transition.assign {
+            Some(assign) => {
+                call.key(self.keys.agent_chats(&assign.agent_id));
+                let assignment =
+                    Assignment { agent_id: assign.agent_id.clone(), conversation_id: id, since: at, answered: false };
+                let topic = Topic::Agent(assign.agent_id.clone());
+                let assigned = records::payload(&Delivery::assigned(&assign.agent_id, id));
+                (assign.agent_id.as_str(), assign.max_chats, to_json(&assignment), self.keys.channel(&topic), assigned)
+            }
+            None => ("", 0, String::new(), String::new(), String::new()),
+        };
+        let (meta_before, meta_after) = self.keys.meta_parts();
+        let (chats_before, chats_after) = self.keys.agent_chats_parts();
+        call.arg(id.to_string())
+            .arg(from)
+            .arg(transition.holder.as_deref().unwrap_or(""))
+            .arg(agent)
+            .arg(max_chats)
+            .arg(if transition.unassign { "1" } else { "0" })
+            .arg(queue_op)
+            .arg(entry)
+            .arg(assignment)
+            .arg(self.max_events)
+            .arg(records::json_after_seq(id, at, &transition.event))
+            .arg(new_state)
+            .arg(self.keys.channel(&Topic::Conversation(id)))
+            .arg(before)
+            .arg(after)
+            .arg(agent_channel)
+            .arg(assigned)
+            .arg(self.retention_secs)
+            .arg(at.timestamp())
+            .arg(meta_before)
+            .arg(meta_after)
+            .arg(chats_before)
+            .arg(chats_after);
+        call
+    }
+
+    /// The records of a hash whose conversations still exist; prunes those of expired ones,
+    /// and removes each pruned record's conversation from the set `index` names for it.
+    async fn live_records<T: DeserializeOwned>(
+        &self,
+        hash: String,
+        index: impl Fn(&T) -> Option<String>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut conn = self.conn();
+        let all: HashMap<String, String> = conn.hgetall(&hash).await.map_err(unavailable)?;
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all: Vec<(String, String)> = all.into_iter().collect();
+        let mut pipe = ::redis::pipe();
+        for (id, _) in &all {
+            pipe.exists(self.keys.meta(records::conversation_id(id)?));
+        }
+        let exists: Vec<bool> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let mut live = Vec::new();
+        let mut prune = ::redis::pipe();
+        prune.atomic();
+        let mut gone = 0;
+        for ((id, json), exists) in all.into_iter().zip(exists) {
+            if exists {
+                live.push(from_json(&json)?);
+                continue;
+            }
+            gone += 1;
+            prune.hdel(&hash, &id).ignore();
+            // An unreadable record of an expired conversation is pruned all the same.
+            if let Some(set) = from_json::<T>(&json).ok().as_ref().and_then(&index) {
+                prune.srem(set, &id).ignore();
+            }
+        }
+        if gone > 0 {
+            tracing::info!(pruned = gone, hash, "records of expired conversations removed");
+            let _: () = prune.query_async(&mut conn).await.map_err(unavailable)?;
+        }
+        Ok(live)
+    }
 
     /// Pushes onto a list and keeps only its newest `kept` items, in one transaction.
-    pub(super) async fn push_bounded(&self, list: String, value: String, kept: usize) -> Result<(), StoreError> {
+    async fn push_bounded(&self, list: String, value: String, kept: usize) -> Result<(), StoreError> {
         let kept = isize::try_from(kept).unwrap_or(isize::MAX);
         let _: () = ::redis::pipe()
             .atomic()

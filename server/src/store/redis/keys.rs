@@ -20,9 +20,15 @@ impl Keys {
         format!("{}:c:{{{id}}}:{part}", self.namespace)
     }
 
-    /// Hash: site, state, last_seq, created_at, visitor, token_hash, `n:<counter>`, `a:<attr>`.
+    /// Hash: site, state, last_seq, created_at, visitor, token_hash, `n:<counter>`, `r:<record>`.
     pub fn meta(&self, id: ConversationId) -> String {
         self.conversation_key(id, "meta")
+    }
+
+    /// What goes before and after a conversation id in its meta key, for scripts that name
+    /// other conversations' keys (see `transition.lua`).
+    pub fn meta_parts(&self) -> (String, &'static str) {
+        (format!("{}:c:{{", self.namespace), "}:meta")
     }
 
     /// List: event JSON, the event with `seq` n at index n-1.
@@ -53,6 +59,18 @@ impl Keys {
     /// Hash: conversation id → assignment JSON.
     pub fn assignments(&self) -> String {
         format!("{}:assignments", self.namespace)
+    }
+
+    /// Set: the conversations assigned to an agent (the ids of their `assignments` fields),
+    /// kept in step with `assignments` by `transition.lua`, for its capacity check.
+    pub fn agent_chats(&self, agent_id: &str) -> String {
+        let (before, after) = self.agent_chats_parts();
+        format!("{before}{agent_id}{after}")
+    }
+
+    /// What goes before and after an agent id in [`Keys::agent_chats`], for the scripts.
+    pub fn agent_chats_parts(&self) -> (String, &'static str) {
+        (format!("{}:agent:", self.namespace), ":chats")
     }
 
     /// Hash: agent id → presence JSON.
@@ -95,6 +113,9 @@ mod tests {
             assert!(key.contains(&tag), "{key}");
         }
         assert_eq!(keys.meta(id), format!("baton:c:{{{id}}}:meta"));
+        let (before, after) = keys.meta_parts();
+        assert_eq!(format!("{before}{id}{after}"), keys.meta(id), "scripts build the same names");
+        assert_eq!(keys.agent_chats("a:b"), "baton:agent:a:b:chats");
         assert_eq!(keys.channel(&Topic::Agents), "baton:t:agents");
         assert_eq!(keys.channel(&Topic::Agent("ana".into())), "baton:t:agent:ana");
     }

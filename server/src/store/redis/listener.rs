@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::keys::Keys;
 use super::records;
-use crate::hub::Interest;
+use crate::delivery::Interest;
 use crate::protocol::{ConversationId, Event};
 use crate::store::{Audience, Deliver, Delivery, Topic};
 
@@ -208,17 +208,17 @@ impl Listener {
         let channel = message.get_channel_name();
         // A message already in flight when its channel was unsubscribed: nobody here wants it.
         let Some(topic) = self.followed.get(channel) else { return };
-        let Some((audience, seq, json)) = records::parse_payload(message.get_payload_bytes()) else {
+        let Some((audience, kind, json)) = records::parse_payload(message.get_payload_bytes()) else {
             tracing::warn!(channel, "unreadable pub/sub payload dropped");
             return;
         };
-        let delivery = Delivery { topic: topic.clone(), seq, json: json.into(), audience };
+        let delivery = Delivery { topic: topic.clone(), kind, audience, json: json.into() };
         self.hand_over(channel.to_owned(), delivery);
     }
 
     /// Gives a delivery to the hub unless an event at or past its `seq` was given already.
     fn hand_over(&mut self, channel: String, delivery: Delivery) {
-        if let Some(seq) = delivery.seq {
+        if let Some(seq) = delivery.seq() {
             let newest = self.newest.entry(channel).or_insert(0);
             if seq <= *newest {
                 return;
@@ -266,7 +266,7 @@ fn newest_deliveries(page: &[String]) -> Vec<Delivery> {
     let newest = events.last().map(Delivery::event);
     let visible = events.iter().rev().find(|e| !e.body.is_agent_only()).map(Delivery::event);
     match (visible, newest) {
-        (Some(visible), Some(newest)) if newest.seq > visible.seq && newest.audience == Audience::Agents => {
+        (Some(visible), Some(newest)) if newest.seq() > visible.seq() && newest.audience == Audience::Agents => {
             vec![visible, newest]
         }
         (Some(visible), _) => vec![visible],

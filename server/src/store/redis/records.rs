@@ -1,16 +1,41 @@
-//! How conversations and events are written as Redis values, and read back.
+//! How conversations, records and events are written as Redis values, and read back, and
+//! how a [`Delivery`] travels as a pub/sub payload.
+//!
+//! # Payloads
+//! A payload is a small ASCII header, `:`, and the frame's JSON exactly as the [`Delivery`]
+//! carries it. The header names the audience and the [`Kind`], so a receiving node rebuilds
+//! the very delivery that was sent without looking inside the JSON:
+//!
+//! ```text
+//! payload  = audience kind ":" json
+//! audience = "e" (everyone) | "a" (agents only)
+//! kind     = "f"                                  Kind::Frame
+//!          | "n" seq                              Kind::Event, no change
+//!          | "s" seq "." state                    Kind::Event, a change with no agent
+//!          | "s" seq "." state "." len "." agent  Kind::Event, a change to an agent
+//!          | "g" conversation-id                  Kind::Assigned
+//! ```
+//!
+//! `seq` and `len` are decimal; `state` is the state's snake_case name (letters and `_`);
+//! `agent` is exactly `len` bytes of the agent id, so an id may hold any character (`:` and
+//! `.` included) without ambiguity. A payload in any other form (an older node's) is not
+//! read. The scripts number an event while they store it, so they are handed the header in
+//! two parts, before and after the `seq` ([`event_header`]), and splice the digits between.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
+use crate::delivery::{Change, Kind};
 use crate::protocol::{ConversationId, Event, EventBody, State};
-use crate::store::{Audience, Conversation, Counter, NewConversation, StoreError};
+use crate::store::{Audience, Conversation, Counter, Delivery, NewConversation, StoreError};
 
-/// Meta hash fields of counters and attributes carry these prefixes.
+/// Meta hash fields of counters and records carry these prefixes (`a:` fields, the untyped
+/// attributes of older versions, are ignored).
 const COUNTER: &str = "n:";
-const ATTR: &str = "a:";
+const RECORD: &str = "r:";
 
 /// The meta hash of a new conversation.
 pub fn new_meta(new: &NewConversation, now: DateTime<Utc>) -> Vec<(&'static str, String)> {
@@ -48,28 +73,34 @@ pub fn conversation(
         created_at,
         visitor,
         counters: Default::default(),
-        attrs: Default::default(),
+        records: Default::default(),
     };
     for (field, value) in fields {
         if let Some(counter) = field.strip_prefix(COUNTER) {
             let counter: Counter = from_name(counter)?;
             conversation.counters.insert(counter, value.parse().map_err(|_| corrupt("counter is not a number"))?);
-        } else if let Some(attr) = field.strip_prefix(ATTR) {
-            conversation.attrs.insert(attr.to_owned(), from_json(&value)?);
+        } else if let Some(record) = field.strip_prefix(RECORD) {
+            conversation.records.read(record, &value).map_err(|error| corrupt(format!("record {record}: {error}")))?;
         }
     }
     Ok(Some(conversation))
+}
+
+/// A conversation id as Redis holds it (a field of `queue` or `assignments`, a token's value).
+pub fn conversation_id(text: &str) -> Result<ConversationId, StoreError> {
+    uuid::Uuid::parse_str(text).map(ConversationId).map_err(|_| corrupt(format!("not a conversation id: {text}")))
 }
 
 pub fn counter_field(counter: Counter) -> String {
     format!("{COUNTER}{}", name(&counter))
 }
 
-pub fn attr_field(key: &str) -> String {
-    format!("{ATTR}{key}")
+/// The meta hash field a record is kept under.
+pub fn record_field(field: &str) -> String {
+    format!("{RECORD}{field}")
 }
 
-/// The event's JSON after its `{"seq":N`; the append script puts the real seq in front. The
+/// The event's JSON after its `{"seq":N`; the scripts put the real seq in front. The
 /// event's first field is `seq` (serde writes fields in declaration order), so what the
 /// script builds is byte for byte `serde_json::to_string` of the numbered event.
 pub fn json_after_seq(id: ConversationId, at: DateTime<Utc>, body: &EventBody) -> String {
@@ -79,32 +110,87 @@ pub fn json_after_seq(id: ConversationId, at: DateTime<Utc>, body: &EventBody) -
     json.strip_prefix(r#"{"seq":0"#).expect("an event's JSON starts with its seq").to_owned()
 }
 
-/// The audience letter of a published payload.
-pub fn audience_letter(audience: Audience) -> &'static str {
+fn audience_letter(audience: Audience) -> char {
     match audience {
-        Audience::Everyone => "e",
-        Audience::Agents => "a",
+        Audience::Everyone => 'e',
+        Audience::Agents => 'a',
     }
 }
 
-/// A pub/sub payload: the audience letter, the seq (events only), `:`, then the frame's JSON.
-pub fn payload(audience: Audience, seq: Option<u64>, json: &str) -> String {
-    let seq = seq.map(|seq| seq.to_string()).unwrap_or_default();
-    format!("{}{seq}:{json}", audience_letter(audience))
+/// The header of a stored event's payload, before and after its `seq` (see the module doc).
+pub fn event_header(audience: Audience, change: Option<&Change>) -> (String, String) {
+    let letter = audience_letter(audience);
+    let Some(change) = change else { return (format!("{letter}n"), String::new()) };
+    let mut after = format!(".{}", name(&change.state));
+    if let Some(agent) = &change.agent_id {
+        after.push_str(&format!(".{}.{agent}", agent.len()));
+    }
+    (format!("{letter}s"), after)
 }
 
-/// The parts of a pub/sub payload (`None` for one this version did not write).
-pub fn parse_payload(payload: &[u8]) -> Option<(Audience, Option<u64>, &str)> {
+/// A delivery as a pub/sub payload (see the module doc).
+pub fn payload(delivery: &Delivery) -> String {
+    let letter = audience_letter(delivery.audience);
+    let json = &delivery.json;
+    match &delivery.kind {
+        Kind::Frame => format!("{letter}f:{json}"),
+        Kind::Assigned { conversation_id } => format!("{letter}g{conversation_id}:{json}"),
+        Kind::Event { seq, change } => {
+            let (before, after) = event_header(delivery.audience, change.as_ref());
+            format!("{before}{seq}{after}:{json}")
+        }
+    }
+}
+
+/// The parts of a pub/sub payload (`None` for one in another form).
+pub fn parse_payload(payload: &[u8]) -> Option<(Audience, Kind, &str)> {
     let text = std::str::from_utf8(payload).ok()?;
-    let (head, json) = text.split_once(':')?;
-    let audience = match head.as_bytes().first()? {
+    let audience = match text.as_bytes().first()? {
         b'e' => Audience::Everyone,
         b'a' => Audience::Agents,
         _ => return None,
     };
-    let seq = &head[1..];
-    let seq = if seq.is_empty() { None } else { Some(seq.parse().ok()?) };
-    Some((audience, seq, json))
+    let rest = text.get(1..)?;
+    let kind_letter = rest.as_bytes().first()?;
+    let rest = &rest[1..];
+    let (kind, rest) = match kind_letter {
+        b'f' => (Kind::Frame, rest),
+        b'g' => {
+            let (id, rest) = rest.split_once(':')?;
+            let id = uuid::Uuid::parse_str(id).ok()?;
+            return Some((audience, Kind::Assigned { conversation_id: ConversationId(id) }, rest));
+        }
+        b'n' => {
+            let (seq, rest) = digits(rest)?;
+            (Kind::Event { seq, change: None }, rest)
+        }
+        b's' => {
+            let (seq, rest) = digits(rest)?;
+            let (change, rest) = parse_change(rest.strip_prefix('.')?)?;
+            (Kind::Event { seq, change: Some(change) }, rest)
+        }
+        _ => return None,
+    };
+    Some((audience, kind, rest.strip_prefix(':')?))
+}
+
+/// `state [ "." len "." agent ]`, and what follows it.
+fn parse_change(text: &str) -> Option<(Change, &str)> {
+    let end = text.find(['.', ':'])?;
+    let state: State = from_name(&text[..end]).ok()?;
+    let rest = &text[end..];
+    let Some(rest) = rest.strip_prefix('.') else { return Some((Change { state, agent_id: None }, rest)) };
+    let (len, rest) = digits(rest)?;
+    let rest = rest.strip_prefix('.')?;
+    let len = usize::try_from(len).ok()?;
+    let agent = rest.get(..len)?;
+    Some((Change { state, agent_id: Some(Arc::from(agent)) }, &rest[len..]))
+}
+
+/// A decimal number at the start of `text` (at least one digit), and what follows it.
+fn digits(text: &str) -> Option<(u64, &str)> {
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    Some((text[..end].parse().ok()?, &text[end..]))
 }
 
 /// The snake_case name serde gives a unit variant (`State::Queued` → `queued`).
@@ -161,15 +247,77 @@ mod tests {
         }
     }
 
+    fn delivered(audience: Audience, kind: Kind, json: &str) -> Delivery {
+        let id = ConversationId::new();
+        Delivery { topic: crate::delivery::Topic::Conversation(id), kind, audience, json: json.into() }
+    }
+
+    fn round_trip(delivery: &Delivery) {
+        let written = payload(delivery);
+        let (audience, kind, json) = parse_payload(written.as_bytes()).unwrap_or_else(|| panic!("unread: {written}"));
+        assert_eq!((audience, &kind, json), (delivery.audience, &delivery.kind, &*delivery.json), "{written}");
+    }
+
     #[test]
-    fn payloads_carry_audience_and_seq_and_read_back() {
-        let json = r#"{"type":"note","text":"a: b"}"#;
-        let written = payload(Audience::Agents, Some(42), json);
-        assert_eq!(written, format!("a42:{json}"));
-        assert_eq!(parse_payload(written.as_bytes()), Some((Audience::Agents, Some(42), json)));
-        let ephemeral = payload(Audience::Everyone, None, json);
-        assert_eq!(parse_payload(ephemeral.as_bytes()), Some((Audience::Everyone, None, json)));
-        assert_eq!(parse_payload(b"x1:{}"), None);
+    fn every_kind_of_payload_reads_back_as_it_was_sent() {
+        let json = r#"{"type":"note","text":"a: b. c"}"#;
+        let change = |state, agent: Option<&str>| Some(Change { state, agent_id: agent.map(Arc::from) });
+        let kinds = [
+            Kind::Frame,
+            Kind::Event { seq: 42, change: None },
+            Kind::Event { seq: 1, change: change(State::Queued, None) },
+            Kind::Event { seq: u64::MAX, change: change(State::Agent, Some("ana")) },
+            Kind::Event { seq: 7, change: change(State::Resolved, None) },
+            Kind::Assigned { conversation_id: ConversationId::new() },
+        ];
+        for kind in kinds {
+            for audience in [Audience::Everyone, Audience::Agents] {
+                round_trip(&delivered(audience, kind.clone(), json));
+                round_trip(&delivered(audience, kind.clone(), ""));
+            }
+        }
+    }
+
+    #[test]
+    fn agent_ids_with_separators_digits_and_unicode_read_back_whole() {
+        let odd = ["", ":", ".", "a.b:c", "3.x", "12", "ünï✓", "a b\n\"", "9:{\"seq\":1}", "x.5.yyyyy"];
+        for agent in odd {
+            let kind =
+                Kind::Event { seq: 3, change: Some(Change { state: State::Agent, agent_id: Some(agent.into()) }) };
+            round_trip(&delivered(Audience::Everyone, kind, r#"{"seq":3}"#));
+        }
+    }
+
+    #[test]
+    fn the_script_header_parts_make_the_same_payload() {
+        let change = Change { state: State::Agent, agent_id: Some("a:1".into()) };
+        let (before, after) = event_header(Audience::Agents, Some(&change));
+        let json = r#"{"seq":12}"#;
+        let spliced = format!("{before}12{after}:{json}");
+        let kind = Kind::Event { seq: 12, change: Some(change) };
+        assert_eq!(spliced, payload(&delivered(Audience::Agents, kind, json)));
+        assert_eq!(spliced, "as12.agent.3.a:1:{\"seq\":12}");
+    }
+
+    #[test]
+    fn payloads_in_any_other_form_are_not_read() {
+        for bad in [
+            &b"e42:{}"[..],
+            b"e:{}",
+            b"x",
+            b"",
+            b"ef",
+            b"en:{}",
+            b"enx:{}",
+            b"es1:{}",
+            b"es1.nope:{}",
+            b"es1.agent.9.ana:{}",
+            b"es1.agent.3.ana{}",
+            b"egnot-a-uuid:",
+            b"ef\xff:{}",
+        ] {
+            assert_eq!(parse_payload(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
@@ -179,11 +327,13 @@ mod tests {
         let mut fields: HashMap<String, String> =
             new_meta(&new, Utc::now()).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         fields.insert(counter_field(Counter::BotErrors), "2".into());
-        fields.insert(attr_field("csat"), r#"{"score":5}"#.into());
+        fields.insert("a:csat".into(), r#"{"score":5}"#.into());
+        let rating = crate::records::Record::Summary("wants a refund".into());
+        fields.insert(record_field(rating.field()), rating.to_json());
         let conversation = conversation(id, fields).unwrap().unwrap();
         assert_eq!((conversation.site.as_str(), conversation.state, conversation.last_seq), ("demo", State::Bot, 0));
         assert_eq!(conversation.counter(Counter::BotErrors), 2);
-        assert_eq!(conversation.attrs["csat"]["score"], 5);
+        assert_eq!(conversation.records.summary.as_deref(), Some("wants a refund"), "old `a:` fields are ignored");
         assert!(super::conversation(id, HashMap::new()).unwrap().is_none());
     }
 }

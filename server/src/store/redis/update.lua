@@ -1,4 +1,4 @@
--- Changes one field of an existing conversation (a counter or an attribute) and keeps the
+-- Changes one field of an existing conversation (a counter or a record) and keeps the
 -- conversation's keys alive; nothing happens to a conversation that does not exist (expired),
 -- so a late write cannot bring back half of one.
 --
