@@ -2,19 +2,7 @@
 //! when it has none) and below their capacity, the least busy (ties by who has waited
 //! longest since their last assignment), or the next in a fixed rotation.
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Routing {
-    /// The agent with the fewest chats (the default).
-    #[default]
-    LeastBusy,
-    /// Agents take turns in order of their ids.
-    RoundRobin,
-    /// No automatic assignment: agents pick from the queue.
-    Manual,
-}
+pub use crate::config::Routing;
 
 /// An agent as routing sees them.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+pub mod hours;
 mod origin;
 pub mod site;
 
@@ -15,7 +16,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use origin::OriginPattern;
-pub use site::SiteConfig;
+pub use site::{Routing, SiteConfig};
 
 /// Compiled in so that the binary runs on its defaults with no configuration folder at all.
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");

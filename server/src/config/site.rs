@@ -7,8 +7,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::OriginPattern;
-use crate::agents::hours::{Hours, HoursConfig};
-use crate::agents::routing::Routing;
+use super::hours::{Hours, HoursConfig};
 use crate::escalation::PolicyConfig;
 use crate::knowledge::KnowledgeOptions;
 
@@ -225,6 +224,20 @@ impl SiteConfig {
     pub fn allows_origin(&self, origin: Option<&str>) -> bool {
         origin.is_none_or(|origin| self.origins.iter().any(|p| p.matches(origin)))
     }
+}
+
+/// How a site's waiting chats reach agents (`handoff.routing`; the rules are in
+/// `agents::routing`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    /// The agent with the fewest chats (the default).
+    #[default]
+    LeastBusy,
+    /// Agents take turns in order of their ids.
+    RoundRobin,
+    /// No automatic assignment: agents pick from the queue.
+    Manual,
 }
 
 #[cfg(test)]
