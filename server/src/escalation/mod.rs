@@ -50,6 +50,23 @@ pub enum Decision {
     Escalate { reason: Reason, priority: u8, message: String, detail: String, signals: Box<TurnSignals> },
 }
 
+/// What the bot reports about a reply, outside any visitor turn.
+#[derive(Debug, Clone, Copy)]
+pub enum BotEvent<'a> {
+    /// A reply failed; `errors` failures so far in the conversation.
+    Failed { errors: u32 },
+    /// The model asked, through its handoff tool, for a person.
+    AskedForPerson { why: &'a str },
+}
+
+/// An escalation the bot's report calls for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotEscalation {
+    pub reason: Reason,
+    pub priority: u8,
+    pub detail: String,
+}
+
 /// Errors in a site's `[escalation]` section.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PolicyError {
@@ -128,6 +145,16 @@ impl Policy {
             return self.escalate(Trigger { detail, ..trigger }, signals);
         }
         Decision::Continue
+    }
+
+    /// Whether something the bot reported outside a visitor turn escalates: the same
+    /// triggers, and thresholds, as [`Policy::decide`] applies to a turn.
+    pub fn after_bot(&self, event: BotEvent<'_>) -> Option<BotEscalation> {
+        let trigger = match event {
+            BotEvent::Failed { errors } => triggers::bot_errors(&self.config, errors)?,
+            BotEvent::AskedForPerson { why } => triggers::handoff_tool(&self.config, Some(why)),
+        };
+        Some(BotEscalation { reason: trigger.reason, priority: trigger.priority, detail: trigger.detail })
     }
 
     fn escalate(&self, trigger: Trigger, signals: &TurnSignals) -> Decision {

@@ -23,19 +23,35 @@ pub(super) fn hard(c: &PolicyConfig, s: &TurnSignals) -> Option<Trigger> {
         let detail = "the visitor asked for a person".to_string();
         return Some(Trigger { reason: Reason::ExplicitRequest, priority: p.explicit_request, detail });
     }
-    if c.max_bot_errors > 0 && s.bot_errors >= c.max_bot_errors {
-        let detail = format!("{} failed bot replies (limit {})", s.bot_errors, c.max_bot_errors);
-        return Some(Trigger { reason: Reason::BotError, priority: p.bot_error, detail });
+    if let Some(trigger) = bot_errors(c, s.bot_errors) {
+        return Some(trigger);
     }
     if s.handoff_tool_called {
-        let detail = "the model called handoff_to_human".to_string();
-        return Some(Trigger { reason: Reason::LowConfidence, priority: p.low_confidence, detail });
+        return Some(handoff_tool(c, None));
     }
     if c.max_bot_turns > 0 && s.bot_turns >= c.max_bot_turns {
         let detail = format!("{} bot replies (limit {})", s.bot_turns, c.max_bot_turns);
         return Some(Trigger { reason: Reason::MaxTurns, priority: p.max_turns, detail });
     }
     None
+}
+
+/// Failed bot replies at or past the limit (`max_bot_errors`, 0: never).
+pub(super) fn bot_errors(c: &PolicyConfig, errors: u32) -> Option<Trigger> {
+    (c.max_bot_errors > 0 && errors >= c.max_bot_errors).then(|| Trigger {
+        reason: Reason::BotError,
+        priority: c.priorities.bot_error,
+        detail: format!("{errors} failed bot replies (limit {})", c.max_bot_errors),
+    })
+}
+
+/// The model called its handoff tool, with the reason it gave when it gave one.
+pub(super) fn handoff_tool(c: &PolicyConfig, why: Option<&str>) -> Trigger {
+    let detail = match why {
+        Some(why) => format!("the model called handoff_to_human: {why}"),
+        None => "the model called handoff_to_human".to_string(),
+    };
+    Trigger { reason: Reason::LowConfidence, priority: c.priorities.low_confidence, detail }
 }
 
 /// Reasons that offer first (or escalate, with `offer_first = false`).
@@ -96,6 +112,21 @@ mod tests {
         context.bot_errors = 2;
         let d = decide(&p, context, &mut PolicyState::default());
         assert_eq!(verdict(&d), Some((Reason::BotError, true)));
+    }
+
+    #[test]
+    fn the_bots_own_reports_escalate_by_the_same_thresholds_as_a_turn() {
+        let p = policy(PolicyConfig::default());
+        let limit = PolicyConfig::default().max_bot_errors;
+        assert_eq!(p.after_bot(super::super::BotEvent::Failed { errors: limit - 1 }), None);
+        let failed = p.after_bot(super::super::BotEvent::Failed { errors: limit }).expect("at the limit");
+        assert_eq!(failed.reason, Reason::BotError);
+        assert!(failed.detail.contains(&format!("limit {limit}")), "{}", failed.detail);
+        let never = policy(PolicyConfig { max_bot_errors: 0, ..PolicyConfig::default() });
+        assert_eq!(never.after_bot(super::super::BotEvent::Failed { errors: 99 }), None);
+        let asked = p.after_bot(super::super::BotEvent::AskedForPerson { why: "refund exception" }).unwrap();
+        assert_eq!(asked.reason, Reason::LowConfidence);
+        assert!(asked.detail.contains("refund exception"), "{}", asked.detail);
     }
 
     #[test]
