@@ -1,5 +1,5 @@
 //! The ceiling of Baton's stack: actix-web + actix-ws and nothing else, served the way Baton
-//! serves its sockets (`baton::session::transport::server`: upgraded sockets leave actix-http's
+//! serves its sockets (`baton::http::transport::server`: upgraded sockets leave actix-http's
 //! dispatcher) or, with `--stock`, by actix-web's own `HttpServer`. `GET /ws?pair=N` joins the
 //! first two sockets that name the same pair; every text frame one sends goes to the other.
 //! No parsing, no storage, no sequence numbers, no acknowledgements.
@@ -32,7 +32,7 @@ pub fn serve(port: u16, transport: Transport) -> anyhow::Result<()> {
         let app = move || App::new().app_data(pairs.clone()).route("/ws", web::get().to(socket));
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         match transport {
-            Transport::Baton => baton::session::transport::server(listener, 30, app)?.0.await,
+            Transport::Baton => baton::http::transport::server(listener, 30, app)?.0.await,
             Transport::Stock => {
                 HttpServer::new(app)
                     .backlog(4096)

@@ -3,35 +3,45 @@
 //! a queue of human agents, who answer on the same socket.
 //!
 //! # Layout
-//! - [`agents`]: human agents: the queue, routing, presence, and what agents do with chats.
-//! - [`config`]: typed settings and per-site files, validated at start.
-//! - [`startup`]: wiring and the HTTP server's life (graceful shutdown).
-//! - [`telemetry`]: structured logs.
-//! - [`protocol`]: the wire types; client frames are validated here, once.
-//! - [`routes`]: HTTP endpoints and the socket upgrades.
-//! - [`session`]: one socket's loop: frames in and out, heartbeats, rate limits.
-//! - [`conversation`]: the state machine of a conversation; who speaks next.
-//! - [`hub`]: which sockets on this node follow which conversations; fan-out.
-//! - [`store`]: conversations, numbered events and the handoff records, and how they
-//!   travel between nodes (the `Store` seam: in-memory, or Redis for many nodes).
-//! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline).
+//! Floors, top down; each imports only floors below it (`startup` wires them, and nothing but
+//! `main` uses it).
+//! - [`startup`]: wiring and the HTTP server's life (graceful shutdown); [`cli`]: the command
+//!   line; [`telemetry`]: structured logs; [`config`]: typed settings and per-site files,
+//!   validated at start.
+//! - [`http`]: transport: routes, the socket upgrade path, embedded browser code. Knows
+//!   requests, frames and sockets, never the store.
+//! - [`session`]: one socket's loop: frames in and out, heartbeats, rate limits. Talks to the
+//!   conversation (visitors) and the agents' desk (agents), never to the store.
+//! - [`agents`]: directory, presence, the router (the one way a chat is assigned or
+//!   released), the janitor, the desk (what agents do), and the views they are sent.
+//! - [`conversation`]: the state machine of a conversation (the only writer of state
+//!   changes), the one builder of escalations, each turn through the policy, and scheduling
+//!   the bot's replies.
+//! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline); it
+//!   reports each reply's outcome to its caller.
 //! - [`knowledge`]: Markdown knowledge bases and retrieval with a confidence score.
 //! - [`signals`]: cheap per-turn signals: explicit requests, sentiment and its trend,
-//!   repeats, sensitive topics, confidence.
-//! - [`escalation`]: the per-site policy that turns signals into a decision with a reason.
-//! - [`sites`]: the sites served, with their knowledge loaded.
-//! - [`cli`]: the command line.
+//!   repeats, sensitive topics, confidence; [`escalation`]: the per-site policy that turns
+//!   signals into a decision with a reason. [`sites`]: the sites served, with their
+//!   knowledge loaded.
+//! - [`hub`]: which sockets on this node follow which topics; fan-out.
+//! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
+//!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
+//!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
 pub mod agents;
 pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod conversation;
+pub mod delivery;
 pub mod escalation;
+pub mod http;
 pub mod hub;
 pub mod knowledge;
 pub mod protocol;
-pub mod routes;
+pub mod records;
 pub mod session;
 pub mod signals;
 pub mod sites;

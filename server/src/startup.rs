@@ -1,5 +1,6 @@
-//! Wiring: builds the store, hub, bot and sites from settings, binds the listener, and runs
-//! the HTTP server until a signal asks it to stop.
+//! Wiring: builds the store, hub, bot, conversations and agents from settings, binds the
+//! listener, and runs the HTTP server until a signal asks it to stop. Nothing but `main` (and
+//! tests, which start the real server) uses this module.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agents::Directory;
 use crate::agents::desk::Desk;
-use crate::agents::dispatch::Dispatch;
+use crate::agents::janitor::Janitor;
+use crate::agents::presence::Presences;
+use crate::agents::router::{Router, RouterHandoffs};
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -21,33 +24,23 @@ use crate::bot::openai::OpenAiLlm;
 use crate::bot::reply::Replier;
 use crate::config::Settings;
 use crate::conversation::Conversations;
+use crate::http::transport::{self, Sockets};
+use crate::http::{Http, routes};
 use crate::hub::Hub;
-use crate::routes;
-use crate::session::transport::{self, Sockets};
+use crate::session::{AgentContext, VisitorContext};
 use crate::sites::Sites;
-use crate::store::Store;
+use crate::store::Stores;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 
 /// How often the in-memory store forgets conversations idle past the retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// What every request handler and socket session shares.
-pub struct AppState {
-    pub settings: Settings,
-    pub sites: Sites,
-    pub hub: Hub,
-    pub conversations: Conversations,
-    pub desk: Desk,
-    /// Cancelled on shutdown: every socket closes with 1001 so clients reconnect elsewhere.
-    pub shutdown: CancellationToken,
-}
-
 pub struct Application {
     port: u16,
     server: Server,
     shutdown: CancellationToken,
-    store: Arc<dyn Store>,
+    stores: Stores,
     /// Upgraded sockets, which actix-server no longer counts as its connections.
     sockets: Arc<Sockets>,
     shutdown_timeout: Duration,
@@ -56,48 +49,49 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let hub = Hub::new();
-        let store = build_store(&settings, &hub).await?;
-        let Models { answerer: llm, model } = build_llm(&settings)?;
+        let stores = build_store(&settings, &hub).await?;
+        let Models { answerer, model } = build_llm(&settings)?;
         let sites = Sites::load(&settings.sites)?;
-        let max_events = usize::try_from(settings.store.max_events_per_conversation).unwrap_or(usize::MAX);
         let assist = Assist::new(model, settings.llm.clone());
+        let replier =
+            Replier::new(answerer, stores.log.clone(), stores.pubsub.clone(), hub.clone(), settings.llm.clone());
+        let conversations = Conversations::new(stores.clone(), replier);
         let directory = Directory::new(settings.agents.clone());
-        let dispatch =
-            Dispatch::new(store.clone(), sites.clone(), directory, settings.handoff.clone(), assist, max_events);
-        let replier = Replier::new(llm, store.clone(), hub.clone(), dispatch.clone(), settings.llm.clone());
-        let desk = Desk::new(store.clone(), sites.clone(), dispatch.clone());
-        let conversations = Conversations::new(store.clone(), replier, desk.clone());
+        let grace = settings.handoff.presence_grace();
+        let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
+        let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
+        conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
-        spawn_janitor(dispatch, Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
+        let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
+        janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("Failed to bind {address}"))?;
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
-        let shutdown_timeout = settings.server.shutdown_timeout_secs;
-        let state_store = store.clone();
-        let state = web::Data::new(AppState { settings, sites, hub, conversations, desk, shutdown: shutdown.clone() });
+        let limits = settings.limits.clone();
+        let visitor = Arc::new(VisitorContext {
+            conversations: conversations.clone(),
+            hub: hub.clone(),
+            limits: limits.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let agent = Arc::new(AgentContext { desk, conversations, hub, limits, shutdown: shutdown.clone() });
+        let http = web::Data::new(Http { sites, visitor, agent });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(tracing_actix())
-                .app_data(state.clone())
-                .service(routes::healthz)
-                .service(routes::readyz)
-                .service(routes::demo_page)
-                .service(routes::widget_js)
-                .service(routes::widget_settings)
-                .service(routes::visitor_ws)
-                .service(routes::agent_ws)
-                .service(routes::console_page)
-                .service(routes::console_js)
-                .service(routes::console_css)
+                .app_data(http.clone())
+                .configure(routes::configure)
         };
         // Upgraded sockets leave the HTTP/1 dispatcher and its per-connection buffers (see
-        // `session::transport`).
+        // `http::transport`).
+        let shutdown_timeout = settings.server.shutdown_timeout_secs;
         let (server, sockets) =
             transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Application { port, server, shutdown, store: state_store, sockets, shutdown_timeout })
+        Ok(Application { port, server, shutdown, stores, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -105,8 +99,8 @@ impl Application {
     }
 
     /// The store this node uses (tests and tools read conversations through it).
-    pub fn store(&self) -> Arc<dyn Store> {
-        self.store.clone()
+    pub fn stores(&self) -> Stores {
+        self.stores.clone()
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).
@@ -141,11 +135,11 @@ impl Application {
 /// The Redis store when `store.redis_url` is set (this node then follows, through Redis, only
 /// what its own sockets follow), else the in-memory store. A node whose Redis is down starts
 /// anyway: `/readyz` answers 503 and the store reconnects in the background.
-async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn Store>> {
+async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Stores> {
     if settings.store.redis_url.is_some() {
         let store = RedisStore::connect(&settings.store, hub.sink()).await?;
         hub.set_watcher(store.watcher());
-        return Ok(Arc::new(store));
+        return Ok(Stores::new(Arc::new(store)));
     }
     let retention = Duration::from_secs(settings.store.retention_hours * 3600);
     let store = Arc::new(MemoryStore::new(hub.sink(), settings.store.max_events_per_conversation, retention));
@@ -162,7 +156,7 @@ async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Arc<dyn S
             }
         }
     });
-    Ok(store)
+    Ok(Stores::new(store))
 }
 
 /// The bot's answerer, and the model for agent assistance (`None` when none is configured).
@@ -181,22 +175,6 @@ fn build_llm(settings: &Settings) -> anyhow::Result<Models> {
         tracing::info!("bot: offline knowledge-base answerer (no LLM configured)");
         Ok(Models { answerer: Arc::new(OfflineLlm), model: None })
     }
-}
-
-/// Every node runs the janitor; its moves are conditional appends, so nodes never double up.
-fn spawn_janitor(dispatch: Arc<Dispatch>, every: Duration, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            if let Err(error) = dispatch.janitor(chrono::Utc::now()).await {
-                tracing::warn!(%error, "janitor pass failed");
-            }
-        }
-    });
 }
 
 fn tracing_actix() -> actix_web::middleware::Logger {

@@ -1,81 +1,28 @@
-//! Human agents: who they are, the queue of chats waiting for them, who takes which chat,
-//! and what they do with it.
+//! Human agents: who they are, whether they are here, the queue of chats waiting for them,
+//! who takes which chat, and what they do with it.
 //!
-//! - [`Directory`]: the agents from configuration and token checks.
-//! - [`dispatch::Dispatch`]: the queue: escalating into it, routing out of it, the wait
-//!   estimates and `queue` frames visitors get, the snapshot agents get, and the janitor that
-//!   gives back chats of agents who left or did not answer.
-//! - [`desk::Desk`]: what an agent does with a chat: accept, write, note, transfer, hand
-//!   back, resolve.
+//! - [`directory`]: the agents from configuration and token checks.
+//! - [`presence`]: who is signed in, and each agent's load (what routing needs).
+//! - [`router`]: the queue: routing out of it (the one way a chat is assigned), the wait
+//!   estimates and `queue` frames visitors get, and the snapshot agents get.
+//! - [`janitor`]: gives back chats of agents who left or did not answer.
+//! - [`desk`]: what an agent does with a chat: accept, write, note, transfer, hand back,
+//!   resolve; and what their socket is sent (`ready`, views, suggestions).
 //! - [`views`]: the queue items and conversation views agents are sent.
-//! - [`queue`], [`routing`], [`hours`]: the pure rules (order and estimates, who gets a chat,
-//!   business hours).
+//! - [`queue`], [`routing`]: the pure rules (order and estimates, who gets a chat).
 //!
 //! Shared state lives in the store (queue entries, assignments, presence), so any node can
-//! serve any agent; what must be atomic (two agents taking one chat) is a conditional append.
+//! serve any agent; every change of hands is one atomic move of the conversation's state
+//! machine ([`crate::conversation::machine`]), so capacity and "exactly one winner" hold on
+//! every node.
 
 pub mod desk;
-pub mod dispatch;
-pub mod hours;
+pub mod directory;
+pub mod janitor;
+pub mod presence;
 pub mod queue;
+pub mod router;
 pub mod routing;
 pub mod views;
 
-use sha2::{Digest, Sha256};
-
-use crate::config::AgentConfig;
-use crate::protocol::agent::AgentInfo;
-
-/// The agents from configuration. Read-only after start.
-#[derive(Clone, Debug, Default)]
-pub struct Directory {
-    agents: Vec<AgentConfig>,
-}
-
-impl Directory {
-    pub fn new(agents: Vec<AgentConfig>) -> Directory {
-        Directory { agents }
-    }
-
-    /// The agent whose token this is. Tokens are compared as SHA-256 digests, in constant time.
-    pub fn authenticate(&self, token: &str) -> Option<&AgentConfig> {
-        let digest: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        self.agents
-            .iter()
-            .find(|agent| constant_time_eq(agent.token_sha256.to_ascii_lowercase().as_bytes(), digest.as_bytes()))
-    }
-
-    pub fn get(&self, id: &str) -> Option<&AgentConfig> {
-        self.agents.iter().find(|agent| agent.id == id)
-    }
-
-    pub fn all(&self) -> &[AgentConfig] {
-        &self.agents
-    }
-}
-
-pub fn info(agent: &AgentConfig) -> AgentInfo {
-    AgentInfo { id: agent.id.clone(), name: agent.name.clone(), teams: agent.teams.clone(), max_chats: agent.max_chats }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn agent(id: &str, token: &str) -> AgentConfig {
-        let token_sha256 = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        AgentConfig { id: id.into(), name: id.into(), teams: vec![], max_chats: 2, token_sha256 }
-    }
-
-    #[test]
-    fn a_token_finds_its_agent_and_nothing_else_does() {
-        let directory = Directory::new(vec![agent("ana", "secret-a"), agent("bo", "secret-b")]);
-        assert_eq!(directory.authenticate("secret-b").map(|a| a.id.as_str()), Some("bo"));
-        assert!(directory.authenticate("secret-c").is_none());
-        assert!(directory.authenticate("").is_none());
-    }
-}
+pub use directory::{Directory, info};

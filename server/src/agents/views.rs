@@ -5,17 +5,20 @@ use std::sync::Arc;
 
 use crate::bot::assist::{Assist, extractive_summary};
 use crate::protocol::agent::{CannedReply, ConversationView, QueueItem, VisitorView};
-use crate::protocol::{ConversationId, Event, EventBody, Reason, Speaker};
+use crate::protocol::{ConversationId, Event, EventBody, Speaker};
 use crate::sites::Sites;
-use crate::store::{Conversation, QueueEntry, Store, StoreError};
+use crate::store::{Conversation, EventLog, QueueEntry, StoreError};
 
 /// Queue items in one snapshot; a longer queue is cut (its head is what agents act on).
 pub const MAX_QUEUE_ITEMS: usize = 200;
 /// Events read to find a waiting chat's last visitor message.
 const RECENT_FOR_ITEM: usize = 30;
+/// A view holds at most this many events (the newest); the store bounds a conversation
+/// below it by default (`store.max_events_per_conversation`).
+pub const MAX_VIEW_EVENTS: usize = 10_000;
 
 /// Queue items for `sorted` entries (in queue order), with positions within each line.
-pub async fn queue_items(store: &dyn Store, sorted: &[QueueEntry]) -> Result<Vec<QueueItem>, StoreError> {
+pub async fn queue_items(store: &dyn EventLog, sorted: &[QueueEntry]) -> Result<Vec<QueueItem>, StoreError> {
     let mut items = Vec::with_capacity(sorted.len().min(MAX_QUEUE_ITEMS));
     for entry in sorted.iter().take(MAX_QUEUE_ITEMS) {
         let Some(conversation) = store.conversation(entry.conversation_id).await? else { continue };
@@ -38,14 +41,13 @@ pub async fn queue_items(store: &dyn Store, sorted: &[QueueEntry]) -> Result<Vec
 
 /// The full view of one conversation, with suggestions for its latest visitor turn.
 pub async fn conversation_view(
-    store: &dyn Store,
+    store: &dyn EventLog,
     sites: &Sites,
     assist: &Assist,
     id: ConversationId,
-    max_events: usize,
 ) -> Result<Option<ConversationView>, StoreError> {
     let Some(conversation) = store.conversation(id).await? else { return Ok(None) };
-    let events = store.events_after(id, 0, max_events).await?;
+    let events = store.recent_events(id, MAX_VIEW_EVENTS).await?;
     let site = sites.get(&conversation.site);
     let suggestions = match &site {
         Some(site) => assist.suggestions(site, &events).await,
@@ -62,16 +64,21 @@ pub async fn conversation_view(
                 .collect()
         })
         .unwrap_or_default();
-    let escalation = conversation.attrs.get("escalation");
+    let records = &conversation.records;
+    let escalation = records.escalation.as_ref();
     Ok(Some(ConversationView {
         conversation_id: id,
         site: conversation.site.clone(),
         state: conversation.state,
         visitor: VisitorView { page: conversation.visitor.page.clone(), locale: conversation.visitor.locale.clone() },
-        reason: escalation.and_then(|e| serde_json::from_value::<Reason>(e["reason"].clone()).ok()),
-        detail: escalation.and_then(|e| e["detail"].as_str().map(str::to_owned)),
+        reason: escalation.map(|e| e.reason),
+        detail: escalation.map(|e| e.detail.clone()),
         summary: summary(&conversation, &events),
-        signals: conversation.attrs.get("signals").cloned().unwrap_or(serde_json::Value::Null),
+        // unwrap: signals are plain numbers, strings and booleans.
+        signals: records
+            .signals
+            .as_ref()
+            .map_or(serde_json::Value::Null, |s| serde_json::to_value(s).expect("signals")),
         events,
         suggestions,
         canned,
@@ -80,15 +87,15 @@ pub async fn conversation_view(
 
 /// The model's summary when one was written, the extractive one otherwise.
 fn summary(conversation: &Conversation, events: &[Arc<Event>]) -> String {
-    if let Some(text) = conversation.attrs.get("summary").and_then(|s| s.as_str()) {
-        return text.to_owned();
+    let records = &conversation.records;
+    if let Some(text) = &records.summary {
+        return text.clone();
     }
-    let detail = conversation.attrs.get("escalation").and_then(|e| e["detail"].as_str());
-    extractive_summary(events, detail)
+    extractive_summary(events, records.escalation.as_ref().map(|e| e.detail.as_str()))
 }
 
 fn sentiment(conversation: &Conversation) -> Option<f32> {
-    conversation.attrs.get("signals").and_then(|s| s["sentiment"].as_f64()).map(|v| v as f32)
+    conversation.records.signals.as_ref().map(|s| s.sentiment)
 }
 
 fn last_visitor_message(events: &[Arc<Event>]) -> Option<String> {

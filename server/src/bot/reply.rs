@@ -5,20 +5,17 @@
 //! must each next piece (a stalled stream is a failed one); the whole reply within `timeout`.
 //! A failed attempt is retried (at most `max_retries` times, with a short backoff) only while
 //! nothing has reached the visitor, so a visitor never sees a reply start twice. When it still
-//! fails, the visitor is told so at once, the failure is counted on the conversation
-//! ([`Counter::BotErrors`], the escalation policy's `bot_error` signal), and the conversation
-//! carries on: the next question gets a fresh attempt.
+//! fails, the outcome says so; the conversation tells the visitor and counts it.
 //!
 //! The reply follows its conversation on the hub while it streams: a `state` event that
 //! takes the conversation out of the bot's hands (a person took over, the visitor ended it),
 //! from whichever node, cuts it off at once.
 //!
-//! One reply at a time per conversation on this node: questions that arrive while a reply
-//! streams are answered together by one more reply afterwards (the model sees them all in the
-//! transcript), so a burst of messages cannot start a burst of model calls.
+//! The replier streams one reply and reports its [`Outcome`] to its caller (the
+//! conversation, which decides what follows: an escalation after repeated failures or when
+//! the model asked for a person). It never changes who has the conversation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -27,13 +24,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Chunk, Draft, Llm, LlmError, Prompt};
-use crate::agents::dispatch::{Dispatch, Escalation};
 use crate::config::LlmSettings;
-use crate::conversation::escalation_record;
+use crate::delivery::{Delivery, Topic};
 use crate::hub::{Hub, Outbox};
-use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Reason, Source, Speaker, State};
+use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
+use crate::records::Record;
 use crate::sites::Site;
-use crate::store::{Appended, Counter, Delivery, EventDraft, Store, StoreError, Topic};
+use crate::store::{Appended, Counter, EventDraft, EventLog, PubSub, StoreError};
 
 /// The bot may speak while the conversation is in these states.
 pub const BOT_STATES: &[State] = &[State::Bot, State::Queued];
@@ -47,150 +44,98 @@ const TAKEOVER_QUEUE: usize = 1024;
 
 pub struct Replier {
     llm: Arc<dyn Llm>,
-    store: Arc<dyn Store>,
+    log: Arc<dyn EventLog>,
+    pubsub: Arc<dyn PubSub>,
     hub: Hub,
-    dispatch: Arc<Dispatch>,
     settings: LlmSettings,
-    /// Replies under way on this node. Short-held: inserts, flags and removals only.
-    running: Mutex<HashMap<ConversationId, Running>>,
 }
 
-struct Running {
-    cancel: CancellationToken,
-    /// Another question arrived while this reply was streaming.
-    again: bool,
-    /// Stored right after the next reply (the escalation policy's offer of a person).
-    follow_up: Option<EventBody>,
+/// How one reply ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing to answer: no pending visitor message, or the bot no longer has the chat.
+    Nothing,
+    /// The reply is stored.
+    Answered,
+    /// The model asked for a person (after whatever it wrote, which is stored).
+    AskedForPerson { why: String },
+    /// Cut off: a person took over or the visitor ended the chat, here or on another node.
+    Cancelled,
+    /// No reply, after the retries.
+    Failed(LlmError),
 }
 
-enum Outcome {
+/// What [`Replier::answer`] did.
+#[derive(Debug)]
+pub struct Reply {
+    pub outcome: Outcome,
+    /// The newest visitor `seq` the reply answered (`None`: it answered nothing).
+    pub through: Option<u64>,
+}
+
+/// How an attempt at streaming ended.
+enum Streamed {
     Done(Draft),
     Cancelled { sent_any: bool },
     Failed { error: LlmError, sent_any: bool },
 }
 
-impl Outcome {
-    fn label(&self) -> &'static str {
-        match self {
-            Outcome::Done(_) => "done",
-            Outcome::Cancelled { .. } => "cancelled",
-            Outcome::Failed { .. } => "failed",
-        }
-    }
-}
-
 impl Replier {
     pub fn new(
         llm: Arc<dyn Llm>,
-        store: Arc<dyn Store>,
+        log: Arc<dyn EventLog>,
+        pubsub: Arc<dyn PubSub>,
         hub: Hub,
-        dispatch: Arc<Dispatch>,
         settings: LlmSettings,
-    ) -> Arc<Replier> {
-        Arc::new(Replier { llm, store, hub, dispatch, settings, running: Mutex::new(HashMap::new()) })
+    ) -> Replier {
+        Replier { llm, log, pubsub, hub, settings }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<ConversationId, Running>> {
-        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Answers the conversation's latest visitor message(s), now or right after the reply
-    /// that is streaming; `follow_up` is stored after that answer.
-    pub fn request(self: &Arc<Self>, site: Arc<Site>, id: ConversationId, follow_up: Option<EventBody>) {
-        let mut running = self.lock();
-        if let Some(entry) = running.get_mut(&id) {
-            if entry.cancel.is_cancelled() {
-                entry.cancel = CancellationToken::new();
-            }
-            entry.again = true;
-            entry.follow_up = follow_up.or(entry.follow_up.take());
-            return;
-        }
-        running.insert(id, Running { cancel: CancellationToken::new(), again: false, follow_up });
-        drop(running);
-        let this = self.clone();
-        tokio::spawn(async move { this.run(site, id).await });
-    }
-
-    /// Cuts off the reply streaming in this conversation, if any (takeover, resolve, end).
-    pub fn cancel(&self, id: ConversationId) {
-        if let Some(entry) = self.lock().get_mut(&id) {
-            tracing::debug!(conversation_id = %id, "cancelling the streaming reply");
-            entry.cancel.cancel();
-            entry.again = false;
-        }
-    }
-
-    async fn run(self: Arc<Self>, site: Arc<Site>, id: ConversationId) {
-        let mut answered_through = None;
-        loop {
-            let Some((cancel, follow_up)) =
-                self.lock().get_mut(&id).map(|entry| (entry.cancel.clone(), entry.follow_up.take()))
-            else {
-                return;
-            };
-            match self.answer(&site, id, &cancel, answered_through).await {
-                Ok(through) => answered_through = through.or(answered_through),
-                Err(error) => tracing::warn!(conversation_id = %id, %error, "bot reply not delivered"),
-            }
-            if let Some(body) = follow_up.filter(|_| !cancel.is_cancelled())
-                && let Err(error) = self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await
-            {
-                tracing::warn!(conversation_id = %id, %error, "follow-up not stored");
-            }
-            let mut running = self.lock();
-            match running.get_mut(&id) {
-                Some(entry) if entry.again && !entry.cancel.is_cancelled() => entry.again = false,
-                _ => {
-                    running.remove(&id);
-                    return;
-                }
-            }
-        }
-    }
-
-    #[tracing::instrument(name = "bot_reply", skip_all, fields(conversation_id = %id, site = %site.config.id))]
     /// Answers the visitor messages not yet answered (after `answered_through`, or after the
-    /// last reply when `None`); returns the newest visitor `seq` it answered.
-    async fn answer(
+    /// last reply when `None`), streaming the reply as it is written.
+    #[tracing::instrument(name = "bot_reply", skip_all, fields(conversation_id = %id, site = %site.config.id))]
+    pub async fn answer(
         &self,
         site: &Site,
         id: ConversationId,
         cancel: &CancellationToken,
         answered_through: Option<u64>,
-    ) -> Result<Option<u64>, StoreError> {
-        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+    ) -> Result<Reply, StoreError> {
+        let nothing = Reply { outcome: Outcome::Nothing, through: None };
+        let conversation = self.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         if !BOT_STATES.contains(&conversation.state) {
-            return Ok(None);
+            return Ok(nothing);
         }
-        let events = self.store.recent_events(id, self.settings.history_messages).await?;
-        let Some(turn) = super::pending_turn(&events, answered_through) else { return Ok(None) };
+        let events = self.log.recent_events(id, self.settings.history_messages).await?;
+        let Some(turn) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
         let retrieval = site.knowledge.search(&turn.question, self.settings.passages);
         let mut prompt = self.prompt(site, turn.messages, retrieval);
-        if let Some(handback) = conversation.attrs.get("handback") {
+        if let Some(handback) = &conversation.records.handback {
             prompt.system.push_str(&format!(
                 "\nA person from the team ({}) handled part of this conversation and handed it back to you. What they told \
                  the visitor:\n{}\nDo not contradict them.\n",
-                handback["agent"].as_str().unwrap_or("an agent"),
-                handback["said"].as_str().unwrap_or("")
+                handback.agent, handback.said
             ));
         }
         let reply_id = Uuid::new_v4();
         let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
-        self.store.publish(id, &typing(true)).await?;
-        let outcome = self.stream(&prompt, id, reply_id, cancel).await;
-        tracing::debug!(outcome = outcome.label(), "reply ended");
-        self.store.publish(id, &typing(false)).await?;
-        match outcome {
-            Outcome::Done(text) => self.finish(site, id, reply_id, text, &prompt).await?,
-            Outcome::Cancelled { sent_any } => self.cut(id, reply_id, sent_any).await?,
-            Outcome::Failed { error, sent_any } => {
+        self.pubsub.publish(id, &typing(true)).await?;
+        let streamed = self.stream(&prompt, id, reply_id, cancel).await;
+        self.pubsub.publish(id, &typing(false)).await?;
+        let outcome = match streamed {
+            Streamed::Done(draft) => self.finish(site, id, reply_id, draft, &prompt).await?,
+            Streamed::Cancelled { sent_any } => {
+                self.cut(id, reply_id, sent_any).await?;
+                Outcome::Cancelled
+            }
+            Streamed::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
                 self.cut(id, reply_id, sent_any).await?;
-                self.failed(site, id, &error).await?;
+                Outcome::Failed(error)
             }
-        }
-        Ok(Some(turn.through))
+        };
+        tracing::debug!(?outcome, "reply ended");
+        Ok(Reply { outcome, through: Some(turn.through) })
     }
 
     fn prompt(
@@ -220,7 +165,13 @@ impl Replier {
         }
     }
 
-    async fn stream(&self, prompt: &Prompt, id: ConversationId, reply_id: Uuid, cancel: &CancellationToken) -> Outcome {
+    async fn stream(
+        &self,
+        prompt: &Prompt,
+        id: ConversationId,
+        reply_id: Uuid,
+        cancel: &CancellationToken,
+    ) -> Streamed {
         let deadline = Instant::now() + self.settings.timeout();
         let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
         let _following = self.hub.subscribe(Topic::Conversation(id), outbox);
@@ -233,16 +184,16 @@ impl Replier {
                 result = self.attempt(prompt, id, reply_id, deadline, &mut draft) => Some(result),
             };
             let sent_any = !draft.text.is_empty();
-            let Some(outcome) = result else { return Outcome::Cancelled { sent_any } };
+            let Some(outcome) = result else { return Streamed::Cancelled { sent_any } };
             match outcome {
-                Ok(()) if draft.is_empty() => return Outcome::Failed { error: LlmError::Empty, sent_any },
-                Ok(()) => return Outcome::Done(draft),
+                Ok(()) if draft.is_empty() => return Streamed::Failed { error: LlmError::Empty, sent_any },
+                Ok(()) => return Streamed::Done(draft),
                 Err(error) if !sent_any && attempt < self.settings.max_retries && Instant::now() < deadline => {
                     attempt += 1;
                     tracing::info!(%error, attempt, "retrying the model");
                     tokio::time::sleep(RETRY_BACKOFF * 2u32.pow(attempt - 1)).await;
                 }
-                Err(error) => return Outcome::Failed { error, sent_any },
+                Err(error) => return Streamed::Failed { error, sent_any },
             }
         }
     }
@@ -270,13 +221,14 @@ impl Replier {
             draft.text.push_str(&piece);
             let delta = Ephemeral::BotDelta { conversation_id: id, reply_id, text: piece };
             // A delta that cannot be published is only a lost preview: the stored message follows.
-            if let Err(error) = self.store.publish(id, &delta).await {
+            if let Err(error) = self.pubsub.publish(id, &delta).await {
                 tracing::debug!(%error, "bot_delta not published");
             }
         }
         Ok(())
     }
 
+    /// Stores the reply (unless a person took over meanwhile) and reports what the model asked for.
     async fn finish(
         &self,
         site: &Site,
@@ -284,9 +236,9 @@ impl Replier {
         reply_id: Uuid,
         draft: Draft,
         prompt: &Prompt,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Outcome, StoreError> {
         if let Some(confidence) = draft.model_confidence() {
-            self.store.set_attr(id, "model_confidence", serde_json::json!(confidence)).await?;
+            self.log.set_record(id, Record::ModelConfidence(confidence)).await?;
         }
         let handoff = draft.handoff();
         if !draft.text.trim().is_empty() {
@@ -299,57 +251,36 @@ impl Replier {
                 sources: sources(prompt, self.llm.cited_passages()),
                 actions: vec![],
             };
-            match self.store.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
+            match self.log.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
                 // A person took over while the reply was streaming: the bot stays silent.
-                Appended::Refused { .. } => return self.cut(id, reply_id, true).await,
-                _ => drop(self.store.incr(id, Counter::BotTurns, 1).await?),
+                Appended::Refused { .. } => {
+                    self.cut(id, reply_id, true).await?;
+                    return Ok(Outcome::Cancelled);
+                }
+                _ => drop(self.log.incr(id, Counter::BotTurns, 1).await?),
             }
         }
-        let Some(reason) = handoff else { return Ok(()) };
-        tracing::info!(%reason, "the model asked for a person");
-        let escalation = &site.config.escalation;
-        let detail = format!("the model called {}: {reason}", super::HANDOFF_TOOL);
-        let (reason, priority) = (Reason::LowConfidence, escalation.priorities.low_confidence);
-        let record = escalation_record(reason, priority, &detail, None);
-        let notice = site.policy.message(reason).to_owned();
-        self.dispatch.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
-    }
-
-    /// Counts the failure and tells the visitor; repeated failures go to a person at once.
-    async fn failed(&self, site: &Site, id: ConversationId, error: &LlmError) -> Result<(), StoreError> {
-        let failures = self.store.incr(id, Counter::BotErrors, 1).await?;
-        let apology = system_message(site.config.bot.error_message.clone());
-        self.store.append(id, EventDraft::new(apology)).await?;
-        let escalation = &site.config.escalation;
-        let limit = i64::from(escalation.max_bot_errors);
-        if limit == 0 || failures < limit {
-            return Ok(());
-        }
-        let detail = format!("{failures} failed bot replies (limit {limit}); last: {error}");
-        let (reason, priority) = (Reason::BotError, escalation.priorities.bot_error);
-        let record = escalation_record(reason, priority, &detail, None);
-        let notice = site.policy.message(reason).to_owned();
-        self.dispatch.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
+        Ok(match handoff {
+            Some(why) => {
+                tracing::info!(%why, "the model asked for a person");
+                Outcome::AskedForPerson { why }
+            }
+            None => Outcome::Answered,
+        })
     }
 
     async fn cut(&self, id: ConversationId, reply_id: Uuid, sent_any: bool) -> Result<(), StoreError> {
         if !sent_any {
             return Ok(());
         }
-        self.store.publish(id, &Ephemeral::BotCancelled { conversation_id: id, reply_id }).await
+        self.pubsub.publish(id, &Ephemeral::BotCancelled { conversation_id: id, reply_id }).await
     }
 }
 
 /// Returns when a stored `state` event takes the conversation out of the bot's states.
 async fn taken_over(events: &mut tokio::sync::mpsc::Receiver<Delivery>) {
     while let Some(delivery) = events.recv().await {
-        if delivery.seq.is_none() || !delivery.json.contains("\"type\":\"state\"") {
-            continue;
-        }
-        let state = serde_json::from_str::<serde_json::Value>(&delivery.json)
-            .ok()
-            .and_then(|v| serde_json::from_value::<State>(v["state"].clone()).ok());
-        if state.is_some_and(|state| !BOT_STATES.contains(&state)) {
+        if delivery.change().is_some_and(|change| !BOT_STATES.contains(&change.state)) {
             return;
         }
     }
@@ -370,16 +301,4 @@ fn sources(prompt: &Prompt, cited: usize) -> Vec<Source> {
         }
     }
     sources
-}
-
-pub fn system_message(text: String) -> EventBody {
-    EventBody::Message {
-        id: Uuid::new_v4(),
-        from: Speaker::System,
-        text,
-        author: None,
-        client_id: None,
-        sources: vec![],
-        actions: vec![],
-    }
 }

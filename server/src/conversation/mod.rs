@@ -1,6 +1,7 @@
-//! The conversation state machine: `bot → queued → agent → resolved`, with hand-back
-//! `agent → bot` and re-opening `resolved → bot`. This is the one place that decides who
-//! speaks next; sessions only translate frames into calls here.
+//! One conversation's life: `bot → queued → agent → resolved`, with hand-back `agent → bot`
+//! and re-opening `resolved → bot`. This is the one place that decides who speaks next:
+//! sessions and agents ask it, and only its state machine ([`machine`]) changes a
+//! conversation's state.
 //!
 //! Every change is an event appended to the store (numbered, stored, then delivered), so a
 //! client that reconnects gets exactly what it missed by asking for events after its last
@@ -8,54 +9,62 @@
 //!
 //! Each visitor message in a bot conversation is first scored and judged by the site's
 //! escalation policy ([`turn`]): it may go to a person at once, be answered with an offer of
-//! a person, or simply be answered. The decision, its reason and the signal values behind it
-//! are kept on the conversation (`attrs`: `signals`, `policy`, `escalation`) for agents and
-//! owners.
+//! a person, or simply be answered ([`replies`] schedules the bot). The decision, its reason
+//! and the signal values behind it are kept as records ([`crate::records`]).
+//!
+//! # Layout
+//! - [`machine`]: the transition table; [`escalate`]: the one builder of escalations.
+//! - [`turn`]: one visitor turn through the signals and the policy.
+//! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 
+pub mod escalate;
+pub mod machine;
+mod replies;
 pub mod turn;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use async_trait::async_trait;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::agents::desk::Desk;
-use crate::agents::dispatch::Escalation;
-use crate::bot::reply::{Replier, system_message};
-use crate::escalation::{Decision, PolicyState};
+use crate::bot::reply::Replier;
+use crate::escalation::Decision;
 use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
-    Action, Author, ClientId, ConversationId, Ephemeral, EventBody, Hello, Reason, Speaker, State, Text,
+    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
 };
-use crate::signals::TurnSignals;
+use crate::records::{Rating, Record};
 use crate::sites::Site;
+/// The live layer's errors, as this module's operations return them.
+pub use crate::store::StoreError;
 use crate::store::{
-    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Store, StoreError, Topic,
+    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Stores, Topic, Transitioned,
     Visitor,
 };
+pub use escalate::Escalation;
+use machine::Move;
+use replies::Running;
 use turn::TurnFacts;
 
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
 pub const TALK_TO_PERSON: &str = "talk_to_person";
-
-/// Suggestions for the agent are drafted once the visitor has paused this long, so a visitor
-/// typing in several short messages costs one round of drafts, not one each…
-const SUGGEST_QUIET: Duration = Duration::from_millis(250);
-/// … and at least this often while messages keep coming without a pause.
-const SUGGEST_MAX_WAIT: Duration = Duration::from_secs(2);
+/// The quick reply under a "nobody can take this now" notice: the widget opens its form.
+pub const LEAVE_MESSAGE: &str = "leave_message";
 
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 
-/// What happens after a visitor message.
-enum Verdict {
-    /// The bot answers; `follow_up` (an offer of a person) is stored after its reply.
-    Answer { follow_up: Option<EventBody> },
-    /// A person has the conversation, or it just went to the queue.
-    Silent,
+/// What the layer above (the agents) does when a conversation joins the queue or gets a
+/// visitor message while a person has it. Set once, at wiring.
+#[async_trait]
+pub trait Handoffs: Send + Sync + 'static {
+    /// The conversation was just queued (to `team`): route it, tell agents and the visitor.
+    async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
+    /// The visitor wrote to a chat a person has.
+    fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,27 +85,36 @@ pub struct Opened {
 
 #[derive(Clone)]
 pub struct Conversations {
-    store: Arc<dyn Store>,
+    stores: Stores,
     replier: Arc<Replier>,
-    desk: Desk,
-    /// Conversations whose agent is about to get fresh suggestions, with the time of the
-    /// visitor's newest message. Short-held: no lock is kept across an await.
-    suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
+    /// Bot replies under way on this node, one per conversation. Short-held: inserts, flags
+    /// and removals only.
+    running: Arc<Mutex<HashMap<ConversationId, Running>>>,
+    handoffs: Arc<OnceLock<Arc<dyn Handoffs>>>,
 }
 
 impl Conversations {
-    pub fn new(store: Arc<dyn Store>, replier: Arc<Replier>, desk: Desk) -> Conversations {
-        Conversations { store, replier, desk, suggesting: Arc::default() }
+    pub fn new(stores: Stores, replier: Replier) -> Conversations {
+        Conversations { stores, replier: Arc::new(replier), running: Arc::default(), handoffs: Arc::default() }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// Wires the agents in (once, at start).
+    pub fn set_handoffs(&self, handoffs: Arc<dyn Handoffs>) {
+        if self.handoffs.set(handoffs).is_err() {
+            tracing::warn!("handoffs wired twice; keeping the first");
+        }
+    }
+
+    /// Whether the live store takes requests (`/readyz`).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.stores.log.ping().await
     }
 
     /// Resumes the conversation `hello.token` names, or starts a new one with the greeting.
     pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
+        let log = &self.stores.log;
         if let Some(token) = &hello.token {
-            let conversation = self.store.conversation_by_token(&hash_token(token)).await?;
+            let conversation = log.conversation_by_token(&hash_token(token)).await?;
             return match conversation {
                 Some(conversation) if conversation.site == site.config.id => {
                     Ok(Opened { conversation, token: token.clone() })
@@ -114,19 +132,29 @@ impl Conversations {
             visitor,
         };
         let id = new.id;
-        self.store.create_conversation(new).await?;
+        log.create_conversation(new).await?;
         let greeting = bot_message(site, site.config.persona.greeting.clone());
-        self.store.append(id, EventDraft::new(greeting)).await?;
-        let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        log.append(id, EventDraft::new(greeting)).await?;
+        let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
         Ok(Opened { conversation, token })
+    }
+
+    /// Events after `after`, oldest first, at most `limit`: what a socket replays.
+    pub async fn events_after(
+        &self,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Arc<Event>>, StoreError> {
+        self.stores.log.events_after(id, after, limit).await
     }
 
     /// Stores the visitor's message (once per `client_id`) and returns the `seq` to ack.
     ///
     /// One store round trip in the usual case: the message is appended unless the chat is
     /// resolved, and the append reports the state the message landed in. A message to a
-    /// resolved chat reopens it first (a `state bot` event before the message).
+    /// resolved chat reopens it first.
     pub async fn visitor_message(
         &self,
         site: &Arc<Site>,
@@ -145,12 +173,11 @@ impl Conversations {
         };
         let dedupe = format!("v:{}", client_id.as_str());
         let open = &[State::Bot, State::Queued, State::Agent];
-        let mut appended =
-            self.store.append(id, EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open)).await?;
+        let log = &self.stores.log;
+        let mut appended = log.append(id, EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open)).await?;
         if let Appended::Refused { state: State::Resolved } = appended {
-            let reopen = EventBody::State { state: State::Bot, reason: None, agent: None };
-            self.store.append(id, EventDraft::new(reopen).expect(&[State::Resolved])).await?;
-            appended = self.store.append(id, EventDraft::new(body).dedupe(dedupe).expect(open)).await?;
+            self.apply(id, Move::Reopen).await?;
+            appended = log.append(id, EventDraft::new(body).dedupe(dedupe).expect(open)).await?;
         }
         match appended {
             Appended::New { event, state } => {
@@ -159,7 +186,7 @@ impl Conversations {
             }
             Appended::Duplicate { seq } => Ok(seq),
             // Resolved again between the reopening and the message: the agent's or the
-            // visitor's own `end` won that race; the visitor gets an error and can resend.
+            // visitor's own `end` won that race; resending reopens the chat.
             Appended::Refused { .. } => {
                 Err(StoreError::Unavailable("the chat was closed while this message was sent".into()))
             }
@@ -174,102 +201,105 @@ impl Conversations {
         seq: u64,
         state: State,
     ) -> Result<(), StoreError> {
-        let verdict = match state {
-            State::Bot => {
-                let conversation = self.store.conversation(id).await?.ok_or(StoreError::NotFound)?;
-                self.judge(site, &conversation, seq).await?
-            }
-            State::Queued if site.config.handoff.bot_while_queued => Verdict::Answer { follow_up: None },
+        let follow_up = match state {
+            State::Bot => match self.judge(site, id, seq).await? {
+                Some(follow_up) => follow_up,
+                None => return Ok(()),
+            },
+            State::Queued if site.config.handoff.bot_while_queued => None,
             State::Agent => {
-                self.suggest_soon(site, id);
-                Verdict::Silent
+                if let Some(handoffs) = self.handoffs.get() {
+                    handoffs.visitor_wrote(site, id);
+                }
+                return Ok(());
             }
-            State::Queued | State::Resolved => Verdict::Silent,
+            State::Queued | State::Resolved => return Ok(()),
         };
-        if let Verdict::Answer { follow_up } = verdict {
-            self.replier.request(site.clone(), id, follow_up);
-        }
+        self.request_reply(site.clone(), id, follow_up);
         Ok(())
     }
 
-    /// Runs the escalation policy on message `seq`.
-    async fn judge(&self, site: &Site, conversation: &Conversation, seq: u64) -> Result<Verdict, StoreError> {
-        let id = conversation.id;
-        let events = self.store.recent_events(id, turn::HISTORY_TURNS + 1).await?;
-        let answer = Verdict::Answer { follow_up: None };
+    /// Runs the escalation policy on message `seq`: `Some(follow_up)` when the bot answers
+    /// (with the offer of a person to store after its reply, if any), `None` when the
+    /// conversation went to people.
+    async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<Option<EventBody>>, StoreError> {
+        let log = &self.stores.log;
+        let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        let events = log.recent_events(id, turn::HISTORY_TURNS + 1).await?;
         let Some((current, earlier)) = events.split_last().filter(|(last, _)| last.seq == seq) else {
-            return Ok(answer); // another message landed first; its own turn judges the conversation
+            return Ok(Some(None)); // another message landed first; its own turn judges the conversation
         };
-        let EventBody::Message { text, .. } = &current.body else { return Ok(answer) };
-        let mut state: PolicyState = attr(conversation, "policy").unwrap_or_default();
+        let EventBody::Message { text, .. } = &current.body else { return Ok(Some(None)) };
+        let mut state = conversation.records.policy.clone();
         let facts = TurnFacts {
             bot_errors: u32::try_from(conversation.counter(Counter::BotErrors)).unwrap_or(u32::MAX),
-            model_confidence: attr(conversation, "model_confidence"),
+            model_confidence: conversation.records.model_confidence,
         };
         let evaluated = turn::evaluate(site, &turn::turns(earlier), text, facts, &mut state);
-        self.store.set_attr(id, "signals", json(&evaluated.signals)).await?;
-        self.store.set_attr(id, "policy", json(&state)).await?;
+        log.set_record(id, Record::Signals(evaluated.signals)).await?;
+        if state != conversation.records.policy {
+            log.set_record(id, Record::Policy(state)).await?;
+        }
         Ok(match evaluated.decision {
-            Decision::Continue => answer,
+            Decision::Continue => Some(None),
             // The bot still answers; the offer follows its reply.
             Decision::Offer { message, action_label, .. } => {
                 let mut offer = bot_message(site, message);
                 if let EventBody::Message { actions, .. } = &mut offer {
                     actions.push(Action { id: TALK_TO_PERSON.into(), label: action_label });
                 }
-                Verdict::Answer { follow_up: Some(offer) }
+                Some(Some(offer))
             }
-            Decision::Escalate { reason, priority, message, detail, signals } => {
-                let record = escalation_record(reason, priority, &detail, Some(&signals));
-                let topic = signals.topic.as_ref().map(|t| t.name.clone());
-                self.escalate(site, id, Escalation { reason, priority, notice: message, record, topic }).await?;
-                Verdict::Silent
+            Decision::Escalate { reason, priority, detail, signals, .. } => {
+                self.escalate(site, id, Escalation::new(site, reason, priority, detail, Some(*signals))).await?;
+                None
             }
         })
     }
 
-    /// Fresh suggestions for the agent, once per burst of visitor messages: the first message
-    /// schedules them, the rest of the burst pushes them on (up to [`SUGGEST_MAX_WAIT`]).
-    fn suggest_soon(&self, site: &Arc<Site>, id: ConversationId) {
-        let first = Instant::now();
-        let lock = || self.suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if lock().insert(id, first).is_some() {
-            return;
-        }
-        let (desk, suggesting, site) = (self.desk.clone(), self.suggesting.clone(), site.clone());
-        tokio::spawn(async move {
-            loop {
-                let newest = suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id).copied();
-                let due = (newest.unwrap_or(first) + SUGGEST_QUIET).min(first + SUGGEST_MAX_WAIT);
-                if Instant::now() >= due {
-                    break;
-                }
-                tokio::time::sleep_until(due.into()).await;
-            }
-            suggesting.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
-            if let Err(error) = desk.suggest(&site, id).await {
-                tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
-            }
-        });
-    }
-
     pub async fn typing(&self, id: ConversationId, from: Speaker, on: bool) -> Result<(), StoreError> {
-        self.store.publish(id, &Ephemeral::Typing { conversation_id: id, from, on }).await
+        self.stores.pubsub.publish(id, &Ephemeral::Typing { conversation_id: id, from, on }).await
     }
 
     /// The visitor asked for a person (the button or the offer's quick reply).
     pub async fn request_human(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
-        let reason = Reason::ExplicitRequest;
-        let priority = site.config.escalation.priorities.explicit_request;
-        let record = escalation_record(reason, priority, "the visitor pressed \"talk to a person\"", None);
-        let notice = site.policy.message(reason).to_owned();
-        self.escalate(site, id, Escalation { reason, priority, notice, record, topic: None }).await
+        self.escalate(site, id, Escalation::requested(site)).await
     }
 
-    /// Stops the bot and queues the conversation.
+    /// Stops the bot and queues the conversation (one already queued or with a person is
+    /// left as it is), tells the visitor, and hands it to the agents.
     pub async fn escalate(&self, site: &Site, id: ConversationId, escalation: Escalation) -> Result<(), StoreError> {
-        self.replier.cancel(id);
-        self.desk.dispatch().escalate(site, id, escalation).await
+        self.cancel_reply(id);
+        let reason = escalation.record.reason;
+        let team = escalation.record.team.clone();
+        let entry = escalation.entry(&site.config.id, id, reason, false);
+        let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
+        tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
+        self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
+        self.notice(id, escalation.notice, None).await?;
+        match self.handoffs.get() {
+            Some(handoffs) => handoffs.queued(site, id, team.as_deref()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies one move of the state machine, atomically with the handoff records.
+    pub async fn apply(&self, id: ConversationId, m: Move) -> Result<Transitioned, StoreError> {
+        let leaves_bot = !matches!(m, Move::Reopen | Move::HandBack { .. });
+        let done = self.stores.handoff.transition(id, m.transition()).await?;
+        if leaves_bot && matches!(done, Transitioned::Done { .. }) {
+            self.cancel_reply(id);
+        }
+        Ok(done)
+    }
+
+    /// A system message to the visitor, with one quick reply when `action` is set.
+    pub async fn notice(&self, id: ConversationId, text: String, action: Option<Action>) -> Result<(), StoreError> {
+        let mut notice = system_message(text);
+        if let (EventBody::Message { actions, .. }, Some(action)) = (&mut notice, action) {
+            actions.push(action);
+        }
+        self.stores.log.append(id, EventDraft::new(notice)).await.map(drop)
     }
 
     /// The visitor left a message for the team (no one could take the chat): kept as an
@@ -285,7 +315,7 @@ impl Conversations {
             text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()),
             author: Author { name: "Visitor".into() },
         };
-        let event = match self.store.append(id, EventDraft::new(note)).await? {
+        let event = match self.stores.log.append(id, EventDraft::new(note)).await? {
             Appended::New { event, .. } => event,
             _ => return Ok(()),
         };
@@ -296,44 +326,21 @@ impl Conversations {
             text: text.as_str().to_owned(),
             at: event.at,
         };
-        self.store.add_left_message(left.clone()).await?;
-        self.store.deliver(Delivery::frame(Topic::Agents, &AgentEvent::LeftMessage { message: left })).await?;
-        let confirm = system_message(format!("Thanks, your message is with our team. We'll reply to {email}."));
-        self.store.append(id, EventDraft::new(confirm)).await.map(drop)
+        self.stores.handoff.add_left_message(left.clone()).await?;
+        let frame = AgentEvent::LeftMessage { message: left };
+        self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
+        self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await
     }
 
     pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
-        let value =
-            serde_json::json!({ "score": score, "comment": comment.map(Text::into_inner), "at": chrono::Utc::now() });
-        self.store.set_attr(id, "csat", value).await
+        let rating = Rating { score, comment: comment.map(Text::into_inner), at: chrono::Utc::now() };
+        self.stores.log.set_record(id, Record::Rating(rating)).await
     }
 
     /// The visitor closed the conversation.
     pub async fn end(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.replier.cancel(id);
-        let state = EventBody::State { state: State::Resolved, reason: None, agent: None };
-        self.store.append(id, EventDraft::new(state).expect(&[State::Bot, State::Queued, State::Agent])).await.map(drop)
+        self.apply(id, Move::End).await.map(drop)
     }
-}
-
-/// Why a conversation was escalated, as agents and owners see it: the reason, the queue
-/// priority, a readable detail with the values behind it, and the turn's signals.
-pub fn escalation_record(
-    reason: Reason,
-    priority: u8,
-    detail: &str,
-    signals: Option<&TurnSignals>,
-) -> serde_json::Value {
-    serde_json::json!({ "reason": reason, "priority": priority, "detail": detail, "signals": signals, "at": chrono::Utc::now() })
-}
-
-fn attr<T: serde::de::DeserializeOwned>(conversation: &Conversation, key: &str) -> Option<T> {
-    conversation.attrs.get(key).and_then(|value| serde_json::from_value(value.clone()).ok())
-}
-
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    // unwrap: signals and policy state are plain numbers, strings and booleans.
-    serde_json::to_value(value).expect("serialisable")
 }
 
 pub fn bot_message(site: &Site, text: String) -> EventBody {
@@ -342,6 +349,19 @@ pub fn bot_message(site: &Site, text: String) -> EventBody {
         from: Speaker::Bot,
         text,
         author: Some(Author { name: site.config.persona.bot_name.clone() }),
+        client_id: None,
+        sources: vec![],
+        actions: vec![],
+    }
+}
+
+/// A message from Baton itself (not the bot's words, not a person's).
+pub fn system_message(text: String) -> EventBody {
+    EventBody::Message {
+        id: Uuid::new_v4(),
+        from: Speaker::System,
+        text,
+        author: None,
         client_id: None,
         sources: vec![],
         actions: vec![],

@@ -21,7 +21,6 @@ pub const MAX_CLIENT_ID_CHARS: usize = 64;
 pub mod close {
     pub const NO_HELLO: u16 = 4000;
     pub const BAD_TOKEN: u16 = 4001;
-    pub const REFUSED: u16 = 4003;
     pub const RATE_LIMITED: u16 = 4008;
 }
 

@@ -2,33 +2,32 @@
 //! and everything that happens in them.
 //!
 //! The session follows `Topic::Agents` (queue snapshots, left messages), `Topic::Agent(id)`
-//! (assignments, suggestions) and each conversation the agent has. An `assigned` frame makes
-//! it follow that conversation from the view's last `seq` (a [`Cursor`] fills any gap); a
-//! `state` event that gives the conversation to anyone else makes it stop. While the socket
+//! (assignments, suggestions) and each conversation the agent has. When a chat is assigned
+//! to the agent, the session asks the desk for its view, sends `assigned` and follows the
+//! conversation from the view's last `seq` (a [`Cursor`] fills any gap); a `state` event that
+//! gives the conversation to anyone else makes it stop. While the socket
 //! is open it keeps the agent's presence alive; after it closes, presence runs out after the
 //! grace period and the janitor gives the agent's chats back to the queue.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use futures_util::StreamExt;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
-use super::{CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
+use super::{AgentContext, CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
 use crate::agents::desk::DeskError;
-use crate::agents::{info, queue, views};
 use crate::config::AgentConfig;
+use crate::conversation::StoreError;
+use crate::delivery::{Delivery, Kind, Topic};
 use crate::hub::{Outbox, Subscription};
 use crate::protocol::agent::{AgentEvent, AgentFrame, AgentStatus};
-use crate::protocol::{ConversationId, Ephemeral, State, close as codes};
-use crate::startup::AppState;
-use crate::store::{Delivery, Presence, StoreError, Topic};
+use crate::protocol::{ConversationId, Ephemeral, ErrorCode, State, close as codes};
 
 struct Agent {
-    state: Arc<AppState>,
+    state: Arc<AgentContext>,
     agent: AgentConfig,
     session: Session,
     outbox: Outbox,
@@ -37,36 +36,36 @@ struct Agent {
     following: HashMap<ConversationId, (Cursor, Subscription)>,
 }
 
-pub async fn run(state: Arc<AppState>, mut session: Session, mut stream: AggregatedMessageStream) {
-    let limit = state.settings.limits.hello_timeout();
+pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: AggregatedMessageStream) {
+    let limit = state.limits.hello_timeout();
     let auth = |text: &str| match AgentFrame::parse(text)? {
         AgentFrame::Auth { token } => Ok::<_, crate::protocol::FrameError>(Some(token)),
         _ => Ok(None),
     };
     let Some(token) = super::first_frame(&mut session, &mut stream, limit, "auth", auth).await else { return };
-    let Some(agent) = state.desk.dispatch().directory().authenticate(&token).cloned() else {
+    let Some(agent) = state.desk.authenticate(&token) else {
         return close(session, codes::BAD_TOKEN, "unknown token").await;
     };
     tracing::info!(agent = %agent.id, "agent connected");
-    let (outbox, mut inbox) = Outbox::socket(state.settings.limits.send_queue, true);
+    let (outbox, mut inbox) = Outbox::socket(state.limits.send_queue, true);
     let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
     let _mine = state.hub.subscribe(Topic::Agent(agent.id.clone()), outbox.clone());
     let mut this = Agent { state, agent, session, outbox, status: AgentStatus::Online, following: HashMap::new() };
-    if let Err(error) = this.start().await {
-        tracing::warn!(%error, "agent socket: store unavailable");
-        let _ = send_error(
-            &mut this.session,
-            crate::protocol::ErrorCode::Unavailable,
-            "temporarily unavailable, reconnect shortly",
-        )
-        .await;
-        return close(this.session, 1011, "temporarily unavailable").await;
+    match this.start().await {
+        Ok(Flow::Continue) => {}
+        Ok(Flow::Stop) => return,
+        Err(error) => {
+            tracing::warn!(%error, "agent socket: store unavailable");
+            let _ = send_error(&mut this.session, ErrorCode::Unavailable, "temporarily unavailable, reconnect shortly")
+                .await;
+            return close(this.session, 1011, "temporarily unavailable").await;
+        }
     }
-    let limits = this.state.settings.limits.clone();
+    let limits = this.state.limits.clone();
     let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
     let mut liveness = Liveness::new(limits.client_timeout());
     let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
-    let refresh_every = presence_refresh(&this.state);
+    let refresh_every = this.state.desk.presence_every();
     let mut presence = interval_at(Instant::now() + refresh_every, refresh_every);
     let shutdown = this.state.shutdown.clone();
     loop {
@@ -95,50 +94,26 @@ pub async fn run(state: Arc<AppState>, mut session: Session, mut stream: Aggrega
     }
 }
 
-/// Presence is pushed forward four times per grace period, so a late tick never lets it lapse.
-fn presence_refresh(state: &AppState) -> Duration {
-    (state.settings.handoff.presence_grace() / 4).max(Duration::from_millis(100))
-}
-
 impl Agent {
     /// Marks the agent present, follows their chats, sends `ready`, and lets routing use them.
-    async fn start(&mut self) -> Result<(), StoreError> {
+    async fn start(&mut self) -> Result<Flow, StoreError> {
         self.keep_present().await;
-        let store = self.state.conversations.store().clone();
-        let dispatch = self.state.desk.dispatch().clone();
-        let sorted = queue::sorted(store.queue().await?);
-        let items = views::queue_items(store.as_ref(), &sorted).await?;
-        let mut conversations = Vec::new();
-        let mine: Vec<_> = store.assignments().await?.into_iter().filter(|a| a.agent_id == self.agent.id).collect();
-        for assignment in mine {
-            let id = assignment.conversation_id;
-            let view = views::conversation_view(
-                store.as_ref(),
-                &self.state.sites,
-                dispatch.assist(),
-                id,
-                dispatch.max_events(),
-            )
-            .await?;
-            if let Some(view) = view {
-                let last_seq = view.events.last().map_or(0, |e| e.seq);
-                self.follow(id, last_seq);
-                conversations.push(view);
-            }
+        let (ready, following) = self.state.desk.ready(&self.agent).await?;
+        for (id, last_seq) in following {
+            self.follow(id, last_seq);
         }
-        let left_messages = store.left_messages().await?;
-        let ready = AgentEvent::Ready { agent: info(&self.agent), queue: items, conversations, left_messages };
         if send(&mut self.session, &ready).await.is_err() {
-            return Ok(());
+            return Ok(Flow::Stop);
         }
-        self.catch_up().await?;
-        dispatch.refresh().await
+        if let Flow::Stop = self.catch_up().await? {
+            return Ok(Flow::Stop);
+        }
+        self.state.desk.refresh().await?;
+        Ok(Flow::Continue)
     }
 
     async fn keep_present(&mut self) -> Flow {
-        let until = chrono::Utc::now() + self.state.settings.handoff.presence_grace();
-        let presence = Presence { status: self.status, until };
-        if let Err(error) = self.state.conversations.store().set_presence(&self.agent.id, Some(presence)).await {
+        if let Err(error) = self.state.desk.keep_present(&self.agent, self.status).await {
             tracing::warn!(%error, agent = %self.agent.id, "presence not refreshed");
         }
         Flow::Continue
@@ -151,40 +126,55 @@ impl Agent {
     }
 
     /// Sends what happened in followed conversations between their views and the subscriptions.
-    async fn catch_up(&mut self) -> Result<(), StoreError> {
-        let store = self.state.conversations.store().clone();
+    async fn catch_up(&mut self) -> Result<Flow, StoreError> {
+        let conversations = self.state.conversations.clone();
         for (cursor, _) in self.following.values_mut() {
-            cursor.replay_until(store.as_ref(), &mut self.session, u64::MAX).await?;
+            if let Flow::Stop = cursor.replay_until(&conversations, &mut self.session, u64::MAX).await? {
+                return Ok(Flow::Stop);
+            }
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
     async fn deliver(&mut self, delivery: Delivery) -> Flow {
-        match &delivery.topic {
-            Topic::Conversation(id) => {
+        match (&delivery.topic, &delivery.kind) {
+            (_, Kind::Assigned { conversation_id }) => Box::pin(self.assigned(*conversation_id)).await,
+            (Topic::Conversation(id), _) => {
                 let id = *id;
-                let store = self.state.conversations.store().clone();
+                let conversations = self.state.conversations.clone();
                 let Some((cursor, _)) = self.following.get_mut(&id) else { return Flow::Continue };
-                let flow = cursor.deliver(store.as_ref(), &mut self.session, &delivery).await;
-                if delivery.seq.is_some() && no_longer_mine(&delivery.json, &self.agent.id) {
+                let flow = cursor.deliver(&conversations, &mut self.session, &delivery).await;
+                let mine = |agent_id: &Option<Arc<str>>| agent_id.as_deref() == Some(self.agent.id.as_str());
+                if delivery.change().is_some_and(|change| change.state != State::Agent || !mine(&change.agent_id)) {
                     self.following.remove(&id);
                 }
                 flow
             }
-            Topic::Agent(_) => {
-                let newly_assigned = assigned(&delivery.json);
-                if let Some((id, last_seq)) = newly_assigned {
-                    self.follow(id, last_seq);
-                }
-                let sent = flow(self.session.text(delivery.json.to_string()).await);
-                if newly_assigned.is_some()
-                    && let Err(error) = self.catch_up().await
-                {
-                    tracing::warn!(%error, "could not catch up a newly assigned chat");
-                }
-                sent
+            (Topic::Agent(_) | Topic::Agents, _) => flow(self.session.text(delivery.json.to_string()).await),
+        }
+    }
+
+    /// A chat is this agent's now: its view, then whatever happened since.
+    async fn assigned(&mut self, id: ConversationId) -> Flow {
+        let view = match self.state.desk.view(id).await {
+            Ok(Some(view)) => view,
+            Ok(None) => return Flow::Continue,
+            Err(error) => {
+                tracing::warn!(%error, conversation_id = %id, "no view of a newly assigned chat; reconnecting");
+                close(self.session.clone(), 1011, "temporarily unavailable: reconnect").await;
+                return Flow::Stop;
             }
-            Topic::Agents => flow(self.session.text(delivery.json.to_string()).await),
+        };
+        self.follow(id, view.events.last().map_or(0, |e| e.seq));
+        if send(&mut self.session, &AgentEvent::Assigned { conversation: Box::new(view) }).await.is_err() {
+            return Flow::Stop;
+        }
+        match self.catch_up().await {
+            Ok(flow) => flow,
+            Err(error) => {
+                tracing::warn!(%error, "could not catch up a newly assigned chat");
+                Flow::Continue
+            }
         }
     }
 
@@ -193,7 +183,7 @@ impl Agent {
         message: Option<Result<AggregatedMessage, ProtocolError>>,
         limiter: &mut RateLimiter,
     ) -> Flow {
-        let strikes = self.state.settings.limits.rate_strikes;
+        let strikes = self.state.limits.rate_strikes;
         let text = match frame_text(&mut self.session, message, limiter, strikes).await {
             Ok(text) => text,
             Err(flow) => return flow,
@@ -202,9 +192,8 @@ impl Agent {
             Ok(frame) => frame,
             Err(error) => return flow(send_error(&mut self.session, error.code(), error.to_string()).await),
         };
-        let result = self.handle(frame).await;
-        match result {
-            Ok(()) => Flow::Continue,
+        match self.handle(frame).await {
+            Ok(flow) => flow,
             Err(error) => {
                 if let DeskError::Store(store) = &error {
                     tracing::warn!(error = %store, agent = %self.agent.id, "agent frame failed");
@@ -215,55 +204,28 @@ impl Agent {
     }
 
     #[tracing::instrument(name = "agent_frame", skip_all, fields(agent = %self.agent.id))]
-    async fn handle(&mut self, frame: AgentFrame) -> Result<(), DeskError> {
+    async fn handle(&mut self, frame: AgentFrame) -> Result<Flow, DeskError> {
         tracing::debug!(?frame, "frame");
         let desk = self.state.desk.clone();
         let agent = &self.agent;
         match frame {
-            AgentFrame::Auth { .. } => Err(DeskError::Forbidden("already authenticated")),
+            AgentFrame::Auth { .. } => return Err(DeskError::Forbidden("already authenticated")),
             AgentFrame::Status { status } => {
                 self.status = status;
-                self.keep_present().await;
-                Ok(desk.dispatch().refresh().await?)
+                desk.set_status(agent, status).await?
             }
-            AgentFrame::Accept { conversation_id } => desk.accept(agent, conversation_id).await,
+            AgentFrame::Accept { conversation_id } => desk.accept(agent, conversation_id).await?,
             AgentFrame::Message { conversation_id, client_id, text } => {
                 let seq = desk.message(agent, conversation_id, &client_id, text).await?;
                 let ack = Ephemeral::Ack { client_id: client_id.as_str().to_owned(), seq };
-                send(&mut self.session, &ack).await.map_err(|_| DeskError::Forbidden("socket closed"))
+                return Ok(flow(send(&mut self.session, &ack).await));
             }
-            AgentFrame::Note { conversation_id, text } => desk.note(agent, conversation_id, text).await,
-            AgentFrame::Typing { conversation_id, on } => desk.typing(agent, conversation_id, on).await,
-            AgentFrame::Transfer { conversation_id, to } => desk.transfer(agent, conversation_id, to).await,
-            AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await,
-            AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await,
+            AgentFrame::Note { conversation_id, text } => desk.note(agent, conversation_id, text).await?,
+            AgentFrame::Typing { conversation_id, on } => desk.typing(agent, conversation_id, on).await?,
+            AgentFrame::Transfer { conversation_id, to } => desk.transfer(agent, conversation_id, to).await?,
+            AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
+            AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
         }
+        Ok(Flow::Continue)
     }
-}
-
-/// The conversation and newest `seq` of an `assigned` frame.
-fn assigned(json: &str) -> Option<(ConversationId, u64)> {
-    // Suggestions come on the same topic, one per visitor message: parse only assignments.
-    if !json.starts_with(r#"{"type":"assigned""#) {
-        return None;
-    }
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    if value["type"] != "assigned" {
-        return None;
-    }
-    let conversation = &value["conversation"];
-    let id = serde_json::from_value(conversation["conversation_id"].clone()).ok()?;
-    let last_seq =
-        conversation["events"].as_array().and_then(|e| e.last()).and_then(|e| e["seq"].as_u64()).unwrap_or(0);
-    Some((id, last_seq))
-}
-
-/// A `state` event that gives the conversation to someone other than `agent_id`.
-fn no_longer_mine(json: &str, agent_id: &str) -> bool {
-    if !json.contains("\"type\":\"state\"") {
-        return false;
-    }
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else { return false };
-    let state: Option<State> = serde_json::from_value(value["state"].clone()).ok();
-    state != Some(State::Agent) || value["agent"]["id"] != agent_id
 }

@@ -6,8 +6,9 @@
 use actix_ws::Session;
 
 use super::Flow;
+use crate::conversation::{Conversations, StoreError};
+use crate::delivery::Delivery;
 use crate::protocol::ConversationId;
-use crate::store::{Delivery, Store, StoreError};
 
 /// Events read from the store per page while replaying.
 const REPLAY_PAGE: usize = 256;
@@ -20,20 +21,21 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Sends every stored event after the position up to `until`, in order.
+    /// Sends every stored event after the position up to `until`, in order; `Stop` when the
+    /// socket is gone.
     pub async fn replay_until(
         &mut self,
-        store: &dyn Store,
+        conversations: &Conversations,
         session: &mut Session,
         until: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Flow, StoreError> {
         while self.last_sent < until {
-            let page = store.events_after(self.conversation_id, self.last_sent, REPLAY_PAGE).await?;
+            let page = conversations.events_after(self.conversation_id, self.last_sent, REPLAY_PAGE).await?;
             let Some(newest) = page.last().map(|e| e.seq) else { break };
             for event in page.iter().filter(|e| e.seq <= until) {
                 let visible = self.sees_notes || !event.body.is_agent_only();
                 if visible && super::send(session, event.as_ref()).await.is_err() {
-                    return Ok(());
+                    return Ok(Flow::Stop);
                 }
                 self.last_sent = event.seq;
             }
@@ -41,21 +43,25 @@ impl Cursor {
                 break;
             }
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
     /// Sends a live delivery of this conversation in its place.
-    pub async fn deliver(&mut self, store: &dyn Store, session: &mut Session, delivery: &Delivery) -> Flow {
-        match delivery.seq {
+    pub async fn deliver(&mut self, conversations: &Conversations, session: &mut Session, delivery: &Delivery) -> Flow {
+        match delivery.seq() {
             Some(seq) if seq <= self.last_sent => return Flow::Continue,
             Some(seq) if seq > self.last_sent + 1 => {
                 // Boxed: a gap is rare, and inline its future would enlarge every session's.
-                if let Err(error) = Box::pin(self.replay_until(store, session, seq - 1)).await {
-                    // Sending the newer event would skip the gap for good: close instead, and
-                    // the client resumes from its last seq once the store answers again.
-                    tracing::warn!(%error, "could not fill a gap before a live event");
-                    Box::pin(super::close(session.clone(), 1011, "temporarily unavailable: reconnect")).await;
-                    return Flow::Stop;
+                match Box::pin(self.replay_until(conversations, session, seq - 1)).await {
+                    Ok(Flow::Continue) => {}
+                    Ok(Flow::Stop) => return Flow::Stop,
+                    Err(error) => {
+                        // Sending the newer event would skip the gap for good: close instead,
+                        // and the client resumes from its last seq once the store answers.
+                        tracing::warn!(%error, "could not fill a gap before a live event");
+                        Box::pin(super::close(session.clone(), 1011, "temporarily unavailable: reconnect")).await;
+                        return Flow::Stop;
+                    }
                 }
                 self.last_sent = seq;
             }

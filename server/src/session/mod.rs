@@ -1,10 +1,10 @@
 //! One socket's loop: reads frames, writes frames, heartbeats and limits. A session parses
-//! frames into [`crate::protocol`] types and calls [`crate::conversation`]; it knows nothing
-//! of storage or models.
+//! frames into [`crate::protocol`] types and calls [`crate::conversation`] (a visitor) or
+//! [`crate::agents`] (an agent); it knows nothing of storage or models. Each kind of session
+//! gets a small typed context with just what it uses.
 
 pub mod agent;
 pub mod cursor;
-pub mod transport;
 pub mod visitor;
 
 use std::time::Duration;
@@ -14,7 +14,32 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::time::{Instant, timeout};
 
+use tokio_util::sync::CancellationToken;
+
+use crate::agents::desk::Desk;
+use crate::config::Limits;
+use crate::conversation::Conversations;
+use crate::hub::Hub;
 use crate::protocol::{Ephemeral, ErrorCode, FrameError, close as codes};
+
+/// What a visitor's socket works with.
+pub struct VisitorContext {
+    pub conversations: Conversations,
+    pub hub: Hub,
+    pub limits: Limits,
+    /// Cancelled on shutdown: every socket closes with 1001 so clients reconnect elsewhere.
+    pub shutdown: CancellationToken,
+}
+
+/// What an agent's socket works with.
+pub struct AgentContext {
+    pub desk: Desk,
+    /// For replaying the conversations the agent follows.
+    pub conversations: Conversations,
+    pub hub: Hub,
+    pub limits: Limits,
+    pub shutdown: CancellationToken,
+}
 
 /// Closed because its send queue overflowed: the client should reconnect and resume.
 pub const CLOSE_FELL_BEHIND: u16 = 1013;

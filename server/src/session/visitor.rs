@@ -9,16 +9,17 @@ use futures_util::StreamExt;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
-use super::{CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
-use crate::conversation::{OpenError, Opened};
+use super::{
+    CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, VisitorContext, close, flow, frame_text, send, send_error,
+};
+use crate::conversation::{OpenError, Opened, StoreError, TALK_TO_PERSON};
+use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
 use crate::sites::Site;
-use crate::startup::AppState;
-use crate::store::{StoreError, Topic};
 
 struct Visitor {
-    state: Arc<AppState>,
+    state: Arc<VisitorContext>,
     site: Arc<Site>,
     session: Session,
     conversation_id: ConversationId,
@@ -35,7 +36,7 @@ struct Visitor {
 /// (opening the conversation, handling a frame, closing) runs in boxed futures of its own.
 #[allow(clippy::manual_async_fn)] // deliberately not `async fn`: see above
 pub fn run(
-    state: Arc<AppState>,
+    state: Arc<VisitorContext>,
     site: Arc<Site>,
     mut session: Session,
     mut stream: AggregatedMessageStream,
@@ -49,7 +50,12 @@ pub fn run(
 
 /// Opens (or resumes) the conversation, follows it, sends `welcome` and replays what the
 /// client has not seen. `None`: the socket is closed or gone.
-async fn start(state: Arc<AppState>, site: Arc<Site>, session: Session, hello: Hello) -> Option<(Visitor, Inbox)> {
+async fn start(
+    state: Arc<VisitorContext>,
+    site: Arc<Site>,
+    session: Session,
+    hello: Hello,
+) -> Option<(Visitor, Inbox)> {
     let opened = match state.conversations.open(&site, &hello).await {
         Ok(opened) => opened,
         Err(OpenError::BadToken) => {
@@ -61,7 +67,7 @@ async fn start(state: Arc<AppState>, site: Arc<Site>, session: Session, hello: H
             return None;
         }
     };
-    let (outbox, inbox) = Outbox::socket(state.settings.limits.send_queue, false);
+    let (outbox, inbox) = Outbox::socket(state.limits.send_queue, false);
     let following = state.hub.subscribe(Topic::Conversation(opened.conversation.id), outbox);
     // A client claiming to have seen more than exists gets everything from its real position on.
     let last_sent = hello.last_seq.min(opened.conversation.last_seq);
@@ -71,16 +77,20 @@ async fn start(state: Arc<AppState>, site: Arc<Site>, session: Session, hello: H
     if visitor.welcome(&opened).await.is_err() {
         return None;
     }
-    let store = visitor.state.conversations.store().clone();
-    if let Err(error) = visitor.cursor.replay_until(store.as_ref(), &mut visitor.session, u64::MAX).await {
-        unavailable(visitor.session, error).await;
-        return None;
+    let conversations = visitor.state.conversations.clone();
+    match visitor.cursor.replay_until(&conversations, &mut visitor.session, u64::MAX).await {
+        Ok(Flow::Continue) => {}
+        Ok(Flow::Stop) => return None,
+        Err(error) => {
+            unavailable(visitor.session, error).await;
+            return None;
+        }
     }
     Some((visitor, inbox))
 }
 
 async fn wait_for_hello(
-    state: &AppState,
+    state: &VisitorContext,
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
 ) -> Option<Hello> {
@@ -88,7 +98,7 @@ async fn wait_for_hello(
         VisitorFrame::Hello(hello) => Ok(Some(hello)),
         _ => Ok(None),
     };
-    super::first_frame(session, stream, state.settings.limits.hello_timeout(), "hello", first).await
+    super::first_frame(session, stream, state.limits.hello_timeout(), "hello", first).await
 }
 
 async fn unavailable(mut session: Session, error: StoreError) {
@@ -100,17 +110,17 @@ async fn unavailable(mut session: Session, error: StoreError) {
 impl Visitor {
     /// The live loop: frames from the conversation, frames from the client, heartbeats.
     async fn serve(&mut self, stream: &mut AggregatedMessageStream, inbox: &mut Inbox) {
-        let limits = &self.state.settings.limits;
+        let limits = &self.state.limits;
         let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
         let mut liveness = Liveness::new(limits.client_timeout());
         let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
         let shutdown = self.state.shutdown.clone();
-        let store = self.state.conversations.store().clone();
+        let conversations = self.state.conversations.clone();
         loop {
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => return self.close(1001, "server going away: reconnect").await,
                 delivery = inbox.recv() => match delivery {
-                    Some(delivery) => self.cursor.deliver(store.as_ref(), &mut self.session, &delivery).await,
+                    Some(delivery) => self.cursor.deliver(&conversations, &mut self.session, &delivery).await,
                     None => return self.close(CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
                 },
                 _ = heartbeat.tick() => {
@@ -150,7 +160,7 @@ impl Visitor {
         message: Option<Result<AggregatedMessage, ProtocolError>>,
         limiter: &mut RateLimiter,
     ) -> Flow {
-        let strikes = self.state.settings.limits.rate_strikes;
+        let strikes = self.state.limits.rate_strikes;
         let text = match frame_text(&mut self.session, message, limiter, strikes).await {
             Ok(text) => text,
             Err(flow) => return flow,
@@ -183,7 +193,7 @@ impl Visitor {
             },
             VisitorFrame::Typing { on } => conversations.typing(id, Speaker::Visitor, on).await,
             VisitorFrame::RequestHuman => conversations.request_human(&self.site, id).await,
-            VisitorFrame::Action { id: action } if action == crate::conversation::TALK_TO_PERSON => {
+            VisitorFrame::Action { id: action } if action == TALK_TO_PERSON => {
                 conversations.request_human(&self.site, id).await
             }
             VisitorFrame::Action { .. } => {

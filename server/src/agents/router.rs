@@ -1,0 +1,273 @@
+//! The queue: conversations go in when they escalate and come out when a person takes them.
+//!
+//! After every change, [`Router::refresh`] assigns what routing can assign, then sends agents
+//! a `queue_snapshot` and each waiting visitor a `queue` frame when their place or estimate
+//! changed. A chat changes hands only through [`Router::take`] (to a person, from the queue or
+//! from another agent) and [`Router::release`] (back to the queue, to the bot, or closed):
+//! each is one atomic move of the conversation's state machine, so exactly one of any number
+//! of racers wins and no agent goes past their capacity, whichever nodes they are on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::presence::{Presences, candidates};
+use super::{queue, routing, views};
+use crate::bot::assist::Assist;
+use crate::config::{AgentConfig, Routing};
+use crate::conversation::machine::Move;
+use crate::conversation::{Conversations, Escalation, Handoffs, LEAVE_MESSAGE};
+use crate::protocol::agent::AgentEvent;
+use crate::protocol::{Action, AgentRef, ConversationId, Ephemeral, Reason};
+use crate::records::Record;
+use crate::sites::{Site, Sites};
+use crate::store::{Delivery, EventLog, Handoff, PubSub, StoreError, Topic, Transitioned};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available(usize),
+    NoAgents,
+    OutsideHours,
+}
+
+/// How a take ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Yes,
+    /// The chat was not where the take expected it (someone else won, or it left).
+    No,
+    /// The agent holds `max_chats` chats already.
+    AtCapacity,
+    /// The chat is not the giving agent's (a transfer).
+    NotHolder,
+}
+
+pub struct Router {
+    conversations: Conversations,
+    log: Arc<dyn EventLog>,
+    handoff: Arc<dyn Handoff>,
+    pubsub: Arc<dyn PubSub>,
+    sites: Sites,
+    presences: Presences,
+    assist: Assist,
+    /// One routing pass at a time on this node (passes on other nodes are safe too: takes
+    /// are atomic; this only saves wasted attempts).
+    routing: tokio::sync::Mutex<()>,
+    /// Round robin: the agent picked last, per site. Short-held.
+    last_pick: Mutex<HashMap<String, String>>,
+    /// The `queue` frame each waiting visitor was sent last, so unchanged ones are not resent.
+    /// Short-held.
+    last_queue_frame: Mutex<HashMap<ConversationId, (u32, Option<u32>)>>,
+}
+
+impl Router {
+    pub fn new(
+        conversations: Conversations,
+        stores: &crate::store::Stores,
+        sites: Sites,
+        presences: Presences,
+        assist: Assist,
+    ) -> Arc<Router> {
+        Arc::new(Router {
+            conversations,
+            log: stores.log.clone(),
+            handoff: stores.handoff.clone(),
+            pubsub: stores.pubsub.clone(),
+            sites,
+            presences,
+            assist,
+            routing: tokio::sync::Mutex::new(()),
+            last_pick: Mutex::default(),
+            last_queue_frame: Mutex::default(),
+        })
+    }
+
+    pub fn presences(&self) -> &Presences {
+        &self.presences
+    }
+
+    /// Gives the chat to `agent`: from the queue (`from: None`), or from the agent who has
+    /// it (a transfer). Within the agent's capacity, atomically.
+    pub async fn take(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        agent: &AgentConfig,
+        from: Option<&str>,
+    ) -> Result<Taken, StoreError> {
+        let agent_ref = AgentRef { id: agent.id.clone(), name: agent.name.clone() };
+        let max_chats = agent.max_chats;
+        let m = match from {
+            None => Move::Take { agent: agent_ref, max_chats },
+            Some(holder) => Move::Transfer { from: holder.to_owned(), to: agent_ref, max_chats },
+        };
+        match self.conversations.apply(id, m).await? {
+            Transitioned::Done { event, dequeued } => {
+                if let Some(entry) = dequeued {
+                    let waited = (event.at - entry.waiting_since).num_seconds().max(0);
+                    self.handoff.record_pickup(&site.config.id, u32::try_from(waited).unwrap_or(u32::MAX)).await?;
+                }
+                tracing::info!(conversation_id = %id, agent = %agent.id, "assigned");
+                Ok(Taken::Yes)
+            }
+            Transitioned::Refused { .. } => Ok(Taken::No),
+            Transitioned::AtCapacity => Ok(Taken::AtCapacity),
+            Transitioned::NotHolder => Ok(Taken::NotHolder),
+        }
+    }
+
+    /// Takes the chat out of a person's hands (`m` is a requeue, hand-back or resolve);
+    /// `false` when the move did not apply (the chat was no longer theirs).
+    pub async fn release(&self, id: ConversationId, m: Move) -> Result<bool, StoreError> {
+        Ok(matches!(self.conversations.apply(id, m).await?, Transitioned::Done { .. }))
+    }
+
+    /// Gives a chat held by an agent (`holder`, or whoever has it) back to the queue, ahead
+    /// of its peers, and tells the visitor. The chat keeps its original reason and team unless
+    /// `reason` and `team` say otherwise (a transfer to a team).
+    pub async fn requeue(
+        &self,
+        id: ConversationId,
+        holder: Option<String>,
+        reason: Option<Reason>,
+        team: Option<String>,
+        notice: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(conversation) = self.log.conversation(id).await? else { return Ok(false) };
+        let escalation = Escalation::back(conversation.records.escalation, team, notice);
+        let reason = reason.unwrap_or(escalation.record.reason);
+        let entry = escalation.entry(&conversation.site, id, reason, true);
+        if !self.release(id, Move::Requeue { holder, entry }).await? {
+            return Ok(false);
+        }
+        self.log.set_record(id, Record::Escalation(escalation.record)).await?;
+        self.conversations.notice(id, notice.to_owned(), None).await?;
+        tracing::info!(conversation_id = %id, ?reason, "returned to the queue");
+        Ok(true)
+    }
+
+    pub async fn availability(&self, site: &Site, team: Option<&str>) -> Result<Availability, StoreError> {
+        if site.config.handoff.parsed_hours.as_ref().is_some_and(|hours| !hours.is_open(Utc::now())) {
+            return Ok(Availability::OutsideHours);
+        }
+        let loads = self.presences.loads().await?;
+        match routing::available(team, &candidates(&loads)) {
+            0 => Ok(Availability::NoAgents),
+            n => Ok(Availability::Available(n)),
+        }
+    }
+
+    /// Tells the visitor at once when no one can take the chat, with a way to leave a message.
+    async fn tell_if_nobody(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError> {
+        let handoff = &site.config.handoff;
+        let text = match self.availability(site, team).await? {
+            Availability::Available(_) => return Ok(()),
+            Availability::NoAgents => handoff.no_agents.clone(),
+            Availability::OutsideHours => handoff.outside_hours.clone(),
+        };
+        let action = Action { id: LEAVE_MESSAGE.into(), label: "Leave a message".into() };
+        self.conversations.notice(id, text, Some(action)).await
+    }
+
+    /// Assigns what routing can, then tells agents and waiting visitors.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        self.route_waiting().await?;
+        self.broadcast().await
+    }
+
+    /// Assigns what routing can; returns how many chats it assigned.
+    pub async fn route_waiting(&self) -> Result<usize, StoreError> {
+        let _one_pass = self.routing.lock().await;
+        let mut assigned = 0;
+        for entry in queue::sorted(self.handoff.queue().await?) {
+            let Some(site) = self.sites.get(&entry.site) else { continue };
+            let handoff = &site.config.handoff;
+            if handoff.routing == Routing::Manual
+                || handoff.parsed_hours.as_ref().is_some_and(|h| !h.is_open(Utc::now()))
+            {
+                continue;
+            }
+            let loads = self.presences.loads().await?;
+            let last = self.picks().get(&entry.site).cloned();
+            let Some(agent_id) =
+                routing::pick(handoff.routing, entry.team.as_deref(), &candidates(&loads), last.as_deref())
+            else {
+                continue;
+            };
+            let Some(agent) = self.presences.directory().get(agent_id).cloned() else { continue };
+            if self.take(&site, entry.conversation_id, &agent, None).await? == Taken::Yes {
+                self.picks().insert(entry.site.clone(), agent.id.clone());
+                assigned += 1;
+            }
+        }
+        Ok(assigned)
+    }
+
+    /// Sends agents the queue and each waiting visitor their place in it, when it changed.
+    pub async fn broadcast(&self) -> Result<(), StoreError> {
+        let sorted = queue::sorted(self.handoff.queue().await?);
+        let items = views::queue_items(self.log.as_ref(), &sorted).await?;
+        self.pubsub.deliver(Delivery::frame(Topic::Agents, &AgentEvent::QueueSnapshot { items })).await?;
+        let loads = self.presences.loads().await?;
+        let candidates = candidates(&loads);
+        let mut sent = Vec::new();
+        for entry in &sorted {
+            let position = queue::position(&sorted, entry);
+            let waits = self.handoff.pickups(&entry.site).await?;
+            let eta = queue::eta_seconds(position, &waits, routing::available(entry.team.as_deref(), &candidates));
+            sent.push(entry.conversation_id);
+            if self.last_frames().insert(entry.conversation_id, (position, eta)) != Some((position, eta)) {
+                let frame = Ephemeral::Queue { conversation_id: entry.conversation_id, position, eta_seconds: eta };
+                self.pubsub.publish(entry.conversation_id, &frame).await?;
+            }
+        }
+        self.last_frames().retain(|id, _| sent.contains(id));
+        Ok(())
+    }
+
+    /// A model-written summary for the agents, in the background.
+    fn summarise_later(self: &Arc<Self>, site: &Site, id: ConversationId) {
+        let (this, site) = (self.clone(), site.config.id.clone());
+        tokio::spawn(async move {
+            let Some(site) = this.sites.get(&site) else { return };
+            let Ok(events) = this.log.events_after(id, 0, views::MAX_VIEW_EVENTS).await else { return };
+            if let Some(summary) = this.assist.model_summary(&site, &events).await
+                && this.log.set_record(id, Record::Summary(summary)).await.is_ok()
+            {
+                let _ = this.broadcast().await;
+            }
+        });
+    }
+
+    fn picks(&self) -> MutexGuard<'_, HashMap<String, String>> {
+        self.last_pick.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn last_frames(&self) -> MutexGuard<'_, HashMap<ConversationId, (u32, Option<u32>)>> {
+        self.last_queue_frame.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What the conversation layer calls when a chat joins the queue or its visitor writes.
+pub struct RouterHandoffs {
+    pub router: Arc<Router>,
+    pub desk: super::desk::Desk,
+}
+
+#[async_trait]
+impl Handoffs for RouterHandoffs {
+    async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError> {
+        self.router.tell_if_nobody(site, id, team).await?;
+        self.router.refresh().await?;
+        if self.router.assist.has_model() {
+            self.router.summarise_later(site, id);
+        }
+        Ok(())
+    }
+
+    fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId) {
+        self.desk.suggest_soon(site, id);
+    }
+}

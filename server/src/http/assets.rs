@@ -1,0 +1,96 @@
+//! The browser code and pages, compiled into the binary (no JS build to run Baton), and the
+//! handlers that serve them.
+
+use std::io::Write;
+use std::sync::LazyLock;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// The widget: the shared protocol client, the shared renderer, then the UI, compiled in (no
+/// JS build to run Baton).
+const WIDGET_JS: &str = concat!(
+    include_str!("../../../widget-js/src/protocol.js"),
+    "\n",
+    include_str!("../../../widget-js/src/render.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget.js")
+);
+const DEMO_PAGE: &str = include_str!("../../../widget-js/demo/index.html");
+/// The agent console: its page, its script (the shared protocol client and renderer, then the
+/// console), and its styles.
+const CONSOLE_PAGE: &str = include_str!("../../../widget-js/console/index.html");
+const CONSOLE_JS: &str = concat!(
+    include_str!("../../../widget-js/src/protocol.js"),
+    "\n",
+    include_str!("../../../widget-js/src/render.js"),
+    "\n",
+    include_str!("../../../widget-js/console/console.js")
+);
+const CONSOLE_CSS: &str = include_str!("../../../widget-js/console/console.css");
+
+/// The widget gzipped once, at the best level: the compression middleware uses its fastest
+/// level, which costs a visitor several kilobytes on every first load.
+static WIDGET_JS_GZIP: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    // unwrap: writing to a Vec cannot fail.
+    encoder.write_all(WIDGET_JS.as_bytes()).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+});
+
+#[get("/")]
+pub async fn demo_page() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(DEMO_PAGE)
+}
+
+#[get("/widget.js")]
+pub async fn widget_js(req: HttpRequest) -> HttpResponse {
+    let accepts_gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|coding| coding.trim().starts_with("gzip")));
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if accepts_gzip {
+        // A response that already has a Content-Encoding is left alone by the middleware.
+        response.insert_header((header::CONTENT_ENCODING, "gzip")).body(WIDGET_JS_GZIP.as_slice())
+    } else {
+        response.body(WIDGET_JS)
+    }
+}
+
+#[get("/console/")]
+pub async fn console_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // The token lives in sessionStorage and the page loads only its own assets.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:",
+        ))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(CONSOLE_PAGE)
+}
+
+#[get("/console/console.js")]
+pub async fn console_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(CONSOLE_JS)
+}
+
+#[get("/console/console.css")]
+pub async fn console_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(CONSOLE_CSS)
+}
