@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton::protocol::ConversationId;
+use baton::store::Stores;
 use baton::store::redis::RedisStore;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -49,7 +50,7 @@ impl Node {
         let store = RedisStore::connect(&redis_settings(&redis.url(), namespace), Arc::new(|_| {}))
             .await
             .expect("the test's own view of the store");
-        let app = TestApp { port, llm: None, shutdown: CancellationToken::new(), store: Arc::new(store) };
+        let app = TestApp { port, llm: None, shutdown: CancellationToken::new(), store: Stores::new(Arc::new(store)) };
         let node = Node { child, app };
         node.wait_ready(200).await;
         node
@@ -103,29 +104,38 @@ async fn listening_port(child: &mut Child) -> u16 {
     tokio::time::timeout(START_WAIT, rx).await.expect("the node listens in time").expect("the node logs its port")
 }
 
-/// A configuration folder: the shipped demo site with manual routing (agents pick chats,
-/// so two can race) and two agents, `ana` and `bo`.
+/// Rate limits out of the way of tests that send many frames on one socket.
+const LIFTED_RATE: &str = "[limits]\nrate_per_sec = 10000.0\nrate_burst = 10000\n";
+
+/// A configuration folder: the shipped demo site (with manual routing by default: agents
+/// pick chats, so two can race) and two agents, `ana` and `bo`.
 struct ClusterConfig {
     dir: PathBuf,
 }
 
 impl ClusterConfig {
     fn new() -> ClusterConfig {
+        ClusterConfig::with("manual", 5, "")
+    }
+
+    /// The demo site with this `routing`, agents with room for `max_chats`, and `extra`
+    /// settings (TOML) for the nodes.
+    fn with(routing: &str, max_chats: u32, extra: &str) -> ClusterConfig {
         let dir = std::env::temp_dir().join(format!("baton-cluster-{}", ConversationId::new()));
         copy_dir(&repo_root().join("config/sites"), &dir.join("sites"));
         let site = dir.join("sites/demo.toml");
         let demo = std::fs::read_to_string(&site).unwrap();
-        std::fs::write(&site, manual_routing(&demo)).unwrap();
+        std::fs::write(&site, with_routing(&demo, routing)).unwrap();
         let agents: String = ["ana", "bo"]
             .iter()
             .map(|id| {
                 let hash = crate::helpers::agent(id, &format!("token-{id}"), &["support"], 5).token_sha256;
                 format!(
-                    "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nteams = [\"support\"]\nmax_chats = 5\ntoken_sha256 = \"{hash}\"\n\n"
+                    "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nteams = [\"support\"]\nmax_chats = {max_chats}\ntoken_sha256 = \"{hash}\"\n\n"
                 )
             })
             .collect();
-        std::fs::write(dir.join("local.toml"), agents).unwrap();
+        std::fs::write(dir.join("local.toml"), format!("{extra}\n{agents}")).unwrap();
         ClusterConfig { dir }
     }
 }
@@ -136,14 +146,14 @@ impl Drop for ClusterConfig {
     }
 }
 
-/// The site file with `routing = "manual"` in its `[handoff]` table.
-fn manual_routing(site: &str) -> String {
+/// The site file with `routing = "<routing>"` in its `[handoff]` table.
+fn with_routing(site: &str, routing: &str) -> String {
     let kept: Vec<&str> = site.lines().filter(|line| !line.trim_start().starts_with("routing")).collect();
     let kept = kept.join("\n");
     if kept.lines().any(|line| line.trim() == "[handoff]") {
-        kept.replacen("[handoff]", "[handoff]\nrouting = \"manual\"", 1)
+        kept.replacen("[handoff]", &format!("[handoff]\nrouting = \"{routing}\""), 1)
     } else {
-        format!("{kept}\n\n[handoff]\nrouting = \"manual\"\n")
+        format!("{kept}\n\n[handoff]\nrouting = \"{routing}\"\n")
     }
 }
 
@@ -239,6 +249,7 @@ async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visito
     let missed: Vec<Value> = node_b
         .app
         .store
+        .log
         .events_after(conversation_id, last_seen, 100)
         .await
         .unwrap()
@@ -280,7 +291,7 @@ async fn two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_w
         }
         let conversation = node_c.app.conversation(&welcome).await;
         assert_eq!(conversation.state, baton::protocol::State::Agent);
-        let events = node_c.app.store.events_after(conversation.id, 0, 100).await.unwrap();
+        let events = node_c.app.store.log.events_after(conversation.id, 0, 100).await.unwrap();
         let takeovers = events.iter().filter(|e| e.body == agent_state(&e.body)).count();
         assert_eq!(takeovers, 1, "one `state agent` event per chat");
     }
@@ -382,4 +393,126 @@ async fn a_node_started_while_redis_is_down_is_not_ready_refuses_sockets_with_10
     }
     let (mut visitor, _) = app.connect_visitor().await;
     assert_eq!(visitor.say("v1", "hello again").await["seq"], 2, "after the greeting");
+}
+
+#[tokio::test]
+async fn an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two() {
+    let redis = RedisServer::start();
+    let config = ClusterConfig::with("manual", 1, LIFTED_RATE);
+    let ns = namespace();
+    let node_a = Node::start(&config.dir, &redis, &ns).await;
+    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let (mut on_a, _) = node_a.app.connect_agent("token-ana").await;
+    let (mut on_b, _) = node_b.app.connect_agent("token-ana").await;
+    let store = &node_a.app.store;
+    for round in 0..50 {
+        let (mut visitor_a, welcome_a) = node_a.app.escalated_visitor().await;
+        let (mut visitor_b, welcome_b) = node_b.app.escalated_visitor().await;
+        on_a.send(json!({"type": "accept", "conversation_id": welcome_a["conversation_id"]})).await;
+        on_b.send(json!({"type": "accept", "conversation_id": welcome_b["conversation_id"]})).await;
+        let refused = crate::capacity::first_error(&mut on_a, &mut on_b).await;
+        assert_eq!(refused["code"], "forbidden", "round {round}: {refused}");
+        crate::capacity::eventually("one accept wins", || async {
+            !crate::capacity::held_by(store, "ana").await.is_empty()
+        })
+        .await;
+        let held = crate::capacity::held_by(store, "ana").await;
+        assert_eq!(held.len(), 1, "round {round}: ana holds {held:?} across two nodes");
+        for visitor in [&mut visitor_a, &mut visitor_b] {
+            visitor.send(json!({"type": "end"})).await;
+        }
+        crate::capacity::eventually("ana's chat is released", || async {
+            crate::capacity::held_by(store, "ana").await.is_empty()
+        })
+        .await;
+    }
+}
+
+/// Every conversation is where its state says: with a person and assigned to the agent its
+/// last `state` event names, or queued and in the queue, or with the bot and nowhere else.
+/// Each conversation is read as of one `seq` (read again while a move lands between reads).
+async fn assert_consistent(store: &Stores, ids: &[ConversationId]) -> (usize, usize) {
+    let (mut queued, mut assigned) = (0, 0);
+    for id in ids {
+        let (conversation, in_queue, assignment) = loop {
+            let before = store.log.conversation(*id).await.unwrap().expect("the conversation is stored");
+            let in_queue = store.handoff.queue().await.unwrap().iter().any(|e| e.conversation_id == *id);
+            let assignment = store.handoff.assignment(*id).await.unwrap();
+            let after = store.log.conversation(*id).await.unwrap().expect("the conversation is stored");
+            if before.last_seq == after.last_seq {
+                break (after, in_queue, assignment);
+            }
+        };
+        match conversation.state {
+            baton::protocol::State::Agent => {
+                let events = store.log.recent_events(*id, 50).await.unwrap();
+                let named = events.iter().rev().find_map(|e| match &e.body {
+                    baton::protocol::EventBody::State { agent, .. } => Some(agent.clone()),
+                    _ => None,
+                });
+                let named = named.flatten().map(|a| a.id);
+                assert_eq!(assignment.map(|a| a.agent_id), named, "{id}: with a person, assigned to them");
+                assert!(!in_queue, "{id}: with a person and still queued");
+                assigned += 1;
+            }
+            baton::protocol::State::Queued => {
+                assert!(in_queue && assignment.is_none(), "{id}: queued but not in the queue (or assigned)");
+                queued += 1;
+            }
+            state => assert!(!in_queue && assignment.is_none(), "{id}: {state:?} yet in the queue or assigned"),
+        }
+    }
+    (queued, assigned)
+}
+
+#[tokio::test]
+async fn a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor() {
+    let redis = RedisServer::start();
+    let extra = format!("{LIFTED_RATE}[handoff]\njanitor_secs = 1\npresence_grace_secs = 30\n");
+    let config = ClusterConfig::with("least_busy", 40, &extra);
+    let ns = namespace();
+    // Kill times spread over the burst: before, during and after node A escalates and assigns.
+    for (round, kill_after_ms) in [10, 40, 80, 150, 300].into_iter().enumerate() {
+        let mut node_a = Node::start(&config.dir, &redis, &ns).await;
+        let node_b = Node::start(&config.dir, &redis, &ns).await;
+        let (mut ana, _) = node_b.app.connect_agent("token-ana").await;
+        let mut ids = Vec::new();
+        let mut visitors = Vec::new();
+        for _ in 0..30 {
+            let (visitor, welcome) = node_a.app.connect_visitor().await;
+            ids.push(serde_json::from_value::<ConversationId>(welcome["conversation_id"].clone()).unwrap());
+            visitors.push(visitor);
+        }
+        for visitor in &mut visitors {
+            visitor.send(json!({"type": "request_human"})).await;
+        }
+        // Node A escalates and assigns as the requests arrive; it dies in the middle of that.
+        tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
+        node_a.kill();
+        let at_kill = assert_consistent(&node_b.app.store, &ids).await;
+        eprintln!("round {round}: at the kill, {} queued and {} assigned of {}", at_kill.0, at_kill.1, ids.len());
+        let store = &node_b.app.store;
+        // Within the janitor's period the survivor assigns whatever is still waiting.
+        crate::capacity::eventually("every queued chat is assigned by the surviving node", || async {
+            assert_consistent(store, &ids).await.0 == 0
+        })
+        .await;
+        let (_, assigned) = assert_consistent(store, &ids).await;
+        eprintln!("round {round}: {assigned} of {} chats assigned once the survivor's janitor ran", ids.len());
+        // And the agent was told of each chat they got, with its view.
+        let mut told = std::collections::HashSet::new();
+        while told.len() < assigned {
+            let frame = ana.next_of_type("assigned").await;
+            told.insert(frame["conversation"]["conversation_id"].as_str().unwrap().to_owned());
+        }
+        drop(visitors);
+        ana.send(json!({"type": "status", "status": "away"})).await;
+        for id in ids.iter().filter(|_| true) {
+            ana.send(json!({"type": "resolve", "conversation_id": id})).await;
+        }
+        crate::capacity::eventually("the round's chats are closed", || async {
+            crate::capacity::held_by(store, "ana").await.is_empty()
+        })
+        .await;
+    }
 }

@@ -25,7 +25,7 @@ fn queued_reason(frames: &[Value]) -> Option<&str> {
 }
 
 async fn escalation_record(app: &TestApp, welcome: &Value) -> Value {
-    app.conversation(welcome).await.attrs.get("escalation").cloned().expect("escalation recorded")
+    serde_json::to_value(app.conversation(welcome).await.records.escalation.expect("escalation recorded")).unwrap()
 }
 
 #[tokio::test]
@@ -151,11 +151,11 @@ async fn token_logprobs_become_the_model_confidence_of_the_next_turn() {
     let (mut visitor, welcome) = app.connect_visitor().await;
     visitor.say("m1", "How long do I have to return an item?").await;
     visitor.next_bot_message().await;
-    let stored = app.conversation(&welcome).await.attrs["model_confidence"].as_f64().unwrap();
+    let stored = f64::from(app.conversation(&welcome).await.records.model_confidence.unwrap());
     assert!((stored - (-2.0f64).exp()).abs() < 1e-3, "exp(mean logprob), got {stored}");
     visitor.say("m2", "And the refund?").await;
     visitor.next_bot_message().await;
-    let signals = app.conversation(&welcome).await.attrs["signals"].clone();
+    let signals = serde_json::to_value(app.conversation(&welcome).await.records.signals).unwrap();
     assert!((signals["model_confidence"].as_f64().unwrap() - stored).abs() < 1e-6, "{signals}");
     assert_eq!(app.llm().requests()[0]["logprobs"], true);
 }
@@ -175,7 +175,7 @@ async fn baton_signals_reproduces_the_live_decisions_on_the_transcript() {
         }
         visitor.drain(std::time::Duration::from_millis(300)).await;
     }
-    let events = app.store.events_after(app.conversation(&welcome).await.id, 0, 1000).await.unwrap();
+    let events = app.store.log.events_after(app.conversation(&welcome).await.id, 0, 1000).await.unwrap();
     // The transcript as an operator would export it, and the live verdict after each visitor turn.
     let mut turns = Vec::new();
     let mut live = Vec::new();

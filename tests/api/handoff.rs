@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton::agents::routing::Routing;
+use baton::config::Routing;
 use baton::config::Settings;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -322,7 +322,7 @@ async fn resolving_asks_the_visitor_for_a_rating_and_stores_it() {
     assert!(frames.iter().any(|f| f["type"] == "state" && f["state"] == "resolved"));
     visitor.send(json!({"type": "csat", "score": 5, "comment": "Ana was great"})).await;
     visitor.drain(Duration::from_millis(200)).await;
-    let csat = app.conversation(&welcome).await.attrs["csat"].clone();
+    let csat = serde_json::to_value(app.conversation(&welcome).await.records.rating).unwrap();
     assert_eq!((csat["score"].as_u64(), csat["comment"].as_str()), (Some(5), Some("Ana was great")));
 }
 
@@ -381,8 +381,8 @@ async fn outside_business_hours_the_visitor_is_told_so() {
     let app = spawn_app_with(|s| {
         two_agents(Routing::LeastBusy)(s);
         for site in &mut s.sites {
-            let closed = baton::agents::hours::HoursConfig { timezone: "UTC".into(), ..Default::default() };
-            site.handoff.parsed_hours = Some(baton::agents::hours::Hours::parse(&closed).unwrap());
+            let closed = baton::config::hours::HoursConfig { timezone: "UTC".into(), ..Default::default() };
+            site.handoff.parsed_hours = Some(baton::config::hours::Hours::parse(&closed).unwrap());
         }
     })
     .await;

@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use baton::config::{AgentConfig, Settings};
 use baton::protocol::ConversationId;
 use baton::startup::Application;
-use baton::store::{Conversation, Store};
+use baton::store::{Conversation, Stores};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -28,7 +26,7 @@ pub struct TestApp {
     pub port: u16,
     pub llm: Option<ScriptedLlm>,
     pub shutdown: CancellationToken,
-    pub store: Arc<dyn Store>,
+    pub store: Stores,
 }
 
 /// An agent for test settings, with the SHA-256 of `token` as configuration keeps it.
@@ -84,7 +82,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let shutdown = app.shutdown_token();
-    let store = app.store();
+    let store = app.stores();
     tokio::spawn(app.run_until_stopped());
     TestApp { port, llm: None, shutdown, store }
 }
@@ -97,7 +95,7 @@ impl TestApp {
     /// The stored conversation a `welcome` names.
     pub async fn conversation(&self, welcome: &Value) -> Conversation {
         let id: ConversationId = serde_json::from_value(welcome["conversation_id"].clone()).unwrap();
-        self.store.conversation(id).await.unwrap().expect("conversation stored")
+        self.store.log.conversation(id).await.unwrap().expect("conversation stored")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
 mod bot;
+mod capacity;
 mod cluster;
 mod escalation;
 mod handoff;
