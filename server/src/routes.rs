@@ -45,7 +45,25 @@ const CONSOLE_JS: &str = concat!(
     "\n",
     include_str!("../../widget-js/src/render.js"),
     "\n",
-    include_str!("../../widget-js/console/console.js")
+    include_str!("../../widget-js/console/helpers.js"),
+    "\n",
+    include_str!("../../widget-js/console/alerts.js"),
+    "\n",
+    include_str!("../../widget-js/console/desk.js"),
+    "\n",
+    include_str!("../../widget-js/console/frames.js"),
+    "\n",
+    include_str!("../../widget-js/console/view.js"),
+    "\n",
+    include_str!("../../widget-js/console/queue-view.js"),
+    "\n",
+    include_str!("../../widget-js/console/chat-view.js"),
+    "\n",
+    include_str!("../../widget-js/console/context-view.js"),
+    "\n",
+    include_str!("../../widget-js/console/shortcuts.js"),
+    "\n",
+    include_str!("../../widget-js/console/boot.js")
 );
 const CONSOLE_CSS: &str = include_str!("../../widget-js/console/console.css");
 
