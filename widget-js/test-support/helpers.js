@@ -1,5 +1,9 @@
 'use strict';
-// Test doubles shared by the unit tests: a scriptable WebSocket, a manual clock, storage.
+// Test doubles shared by the unit tests: a scriptable WebSocket, a manual clock, storage; and
+// the served bundles, from bundles.json.
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
 
 class FakeWebSocket {
   constructor(url) {
@@ -52,11 +56,38 @@ function memoryStorage(broken) {
   };
 }
 
-/** The files of a bundle as the server joins them (server/src/routes.rs). */
-function bundle(...files) {
-  const fs = require('node:fs');
-  const path = require('node:path');
-  return files.map((f) => fs.readFileSync(path.join(__dirname, '..', f), 'utf8')).join('\n');
+const BUNDLES = require('../bundles.json');
+const WIDGET_JS_DIR = path.join(__dirname, '..');
+
+/** The files of a bundle ('widget' or 'console'), in order, relative to widget-js/. */
+function bundleFiles(name) {
+  const b = BUNDLES[name];
+  if (!b || !Array.isArray(b.scope)) throw new Error('no bundle ' + name + ' in bundles.json');
+  return b.modules.concat(b.scope);
 }
 
-module.exports = { bundle, FakeWebSocket, manualClock, memoryStorage };
+/** A bundle as the server serves it: its files joined by newlines. */
+function bundle(name) {
+  return bundleFiles(name).map((f) => fs.readFileSync(path.join(WIDGET_JS_DIR, f), 'utf8')).join('\n');
+}
+
+const loaded = {};
+
+/**
+ * What `require` would give for a bundle's own code: its modules are required (setting
+ * globalThis.BatonProtocol and BatonRender, as in the browser), then its scope files, joined
+ * as served, run in this context and return their module.exports. Once per process.
+ */
+function load(name) {
+  if (loaded[name]) return loaded[name].exports;
+  const b = BUNDLES[name];
+  b.modules.forEach((f) => require(path.join(WIDGET_JS_DIR, f)));
+  const code = b.scope.map((f) => fs.readFileSync(path.join(WIDGET_JS_DIR, f), 'utf8')).join('\n');
+  const module = { exports: {} };
+  // Line numbers in stack traces count from the first scope file.
+  vm.compileFunction(code, ['module', 'exports'], { filename: path.join(WIDGET_JS_DIR, '[' + name + ' scope]') })(module, module.exports);
+  loaded[name] = module;
+  return module.exports;
+}
+
+module.exports = { bundle, bundleFiles, load, FakeWebSocket, manualClock, memoryStorage };

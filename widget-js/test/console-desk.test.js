@@ -4,8 +4,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const P = require('../src/protocol.js');
-const C = require('../console/console.js');
-const { FakeWebSocket, manualClock, memoryStorage } = require('../test-support/helpers.js');
+const { load, FakeWebSocket, manualClock, memoryStorage } = require('../test-support/helpers.js');
+const C = load('console');
 
 const AT = '2025-01-01T10:00:00Z';
 const ME = { id: 'dev', name: 'Dev Agent', teams: ['support'], max_chats: 5 };

@@ -4,9 +4,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const P = require('../src/protocol.js');
-const C = require('../console/console.js');
 const { createDocument, serialize, allElements } = require('../test-support/fake-dom.js');
-const { FakeWebSocket, manualClock, memoryStorage } = require('../test-support/helpers.js');
+const { load, FakeWebSocket, manualClock, memoryStorage } = require('../test-support/helpers.js');
+const C = load('console');
 
 const AT = '2025-01-01T10:00:00Z';
 const NOW = Date.parse('2025-01-01T10:05:00Z');

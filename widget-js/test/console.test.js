@@ -6,8 +6,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const P = require('../src/protocol.js');
-const C = require('../console/console.js');
-const { memoryStorage } = require('../test-support/helpers.js');
+const { load, memoryStorage } = require('../test-support/helpers.js');
+const C = load('console');
 
 test('waiting time reads at a glance and ticks by the second for the first hour', () => {
   assert.deepEqual([0, 999, 45000, 60000, 185000, 3599000, 3600000, 3720000, 90061000].map(C.formatWait),
@@ -202,10 +202,10 @@ test('a denied permission leaves the chime on and says so; no Notification API w
 
 // ---- what the server serves ----
 
-test('protocol.js + render.js + console.js parse as one classic script and define BatonConsole', () => {
+test('the served console.js parses as one classic script and defines BatonConsole', () => {
   const { bundle } = require('../test-support/helpers.js');
   const sandbox = {};
-  vm.runInNewContext(bundle('src/protocol.js', 'src/render.js', 'console/console.js'), sandbox, { filename: 'console.js' });
+  vm.runInNewContext(bundle('console'), sandbox, { filename: 'console.js' });
   assert.equal(typeof sandbox.BatonProtocol.Client, 'function');
   assert.equal(typeof sandbox.BatonConsole.Desk, 'function');
 });

@@ -1,7 +1,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const W = require('../src/widget.js');
+const W = require('../test-support/helpers.js').load('widget');
 
 const LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ro', 'bg', 'lv', 'pl', 'zh'];
 

@@ -3,10 +3,9 @@
 // with a fake WebSocket. Layout, CSS isolation and real sockets are covered by tests/e2e.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-require('../src/protocol.js'); // sets globalThis.BatonProtocol, as the served script does
-const W = require('../src/widget.js');
+const { load, FakeWebSocket } = require('../test-support/helpers.js');
+const W = load('widget'); // protocol.js and render.js first: globalThis.BatonProtocol, as served
 const { createDocument } = require('../test-support/fake-dom.js');
-const { FakeWebSocket } = require('../test-support/helpers.js');
 
 const saved = {};
 test.before(() => {

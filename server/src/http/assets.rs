@@ -10,24 +10,55 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 /// The widget: the shared protocol client, the shared renderer, then the UI, compiled in (no
-/// JS build to run Baton).
+/// JS build to run Baton). The files and their order are those of `widget-js/bundles.json`
+/// (`widget-js/test/bundles.test.js` checks both lists are the same).
 const WIDGET_JS: &str = concat!(
     include_str!("../../../widget-js/src/protocol.js"),
     "\n",
     include_str!("../../../widget-js/src/render.js"),
     "\n",
-    include_str!("../../../widget-js/src/widget.js")
+    include_str!("../../../widget-js/src/widget/strings.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/styles.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/model.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/views.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/frames.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/visitor.js"),
+    "\n",
+    include_str!("../../../widget-js/src/widget/boot.js")
 );
 const DEMO_PAGE: &str = include_str!("../../../widget-js/demo/index.html");
 /// The agent console: its page, its script (the shared protocol client and renderer, then the
-/// console), and its styles.
+/// console; the files of `widget-js/bundles.json`, as for the widget), and its styles.
 const CONSOLE_PAGE: &str = include_str!("../../../widget-js/console/index.html");
 const CONSOLE_JS: &str = concat!(
     include_str!("../../../widget-js/src/protocol.js"),
     "\n",
     include_str!("../../../widget-js/src/render.js"),
     "\n",
-    include_str!("../../../widget-js/console/console.js")
+    include_str!("../../../widget-js/console/helpers.js"),
+    "\n",
+    include_str!("../../../widget-js/console/alerts.js"),
+    "\n",
+    include_str!("../../../widget-js/console/desk.js"),
+    "\n",
+    include_str!("../../../widget-js/console/frames.js"),
+    "\n",
+    include_str!("../../../widget-js/console/view.js"),
+    "\n",
+    include_str!("../../../widget-js/console/queue-view.js"),
+    "\n",
+    include_str!("../../../widget-js/console/chat-view.js"),
+    "\n",
+    include_str!("../../../widget-js/console/context-view.js"),
+    "\n",
+    include_str!("../../../widget-js/console/shortcuts.js"),
+    "\n",
+    include_str!("../../../widget-js/console/boot.js")
 );
 const CONSOLE_CSS: &str = include_str!("../../../widget-js/console/console.css");
 

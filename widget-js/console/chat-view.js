@@ -1,0 +1,238 @@
+  // ---- console/chat-view.js ------------------------------------------------------------
+  // The open chat: header, transcript, composer.
+
+  View.prototype.buildChat = function () {
+    var h = this.h.bind(this);
+    var self = this;
+    var desk = this.desk;
+    this.chatTitle = h('h2', { class: 'chat-title' });
+    this.chatMeta = h('div', { class: 'chat-meta' });
+    this.transferTo = h('input', { class: 'transfer-to', 'aria-label': 'Team or agent id', placeholder: 'team or agent id', list: 'teams' });
+    this.transferKind = h('select', { 'aria-label': 'Transfer to' }, [h('option', { value: 'team', text: 'Team' }), h('option', { value: 'agent', text: 'Agent' })]);
+    this.teams = h('datalist', { id: 'teams' });
+    this.transferForm = h('form', { class: 'transfer', hidden: true, onsubmit: function (e) {
+      e.preventDefault();
+      var v = self.transferTo.value.trim();
+      if (!v) return;
+      desk.transfer(desk.active, self.transferKind.value === 'agent' ? { agent_id: v } : { team: v });
+      self.transferForm.hidden = true;
+    } }, [this.transferKind, this.transferTo, this.teams, h('button', { type: 'submit', text: 'Transfer' }),
+      h('button', { type: 'button', class: 'ghost', text: 'Cancel', onclick: function () { self.transferForm.hidden = true; } })]);
+    this.actions = h('div', { class: 'actions' }, [
+      h('button', { type: 'button', class: 'act-transfer', title: 'Alt+T', onclick: function () { self.run('transfer'); } }, ['Transfer', h('kbd', { text: 'Alt T' })]),
+      h('button', { type: 'button', class: 'act-handback', title: 'Alt+B', onclick: function () { self.run('handback'); } }, ['Hand back to bot', h('kbd', { text: 'Alt B' })]),
+      h('button', { type: 'button', class: 'act-resolve primary', title: 'Alt+R', onclick: function () { self.run('resolve'); } }, ['Resolve', h('kbd', { text: 'Alt R' })])
+    ]);
+    this.closeBtn = h('button', { type: 'button', class: 'act-close', hidden: true, title: 'Alt+W', onclick: function () { self.run('close'); } }, ['Close tab', h('kbd', { text: 'Alt W' })]);
+    this.banner = h('div', { class: 'banner', hidden: true });
+    this.transcript = h('div', { class: 'transcript', role: 'log', 'aria-label': 'Transcript', tabindex: '0' });
+    this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'polite' });
+    this.input = h('textarea', { class: 'input', rows: '3', maxlength: String(MAX_TEXT), 'aria-label': 'Reply to the visitor',
+      oninput: function () { self.onInput(); } });
+    this.modeReply = h('button', { type: 'button', role: 'tab', class: 'mode', text: 'Reply', onclick: function () { self.setMode('reply'); } });
+    this.modeNote = h('button', { type: 'button', role: 'tab', class: 'mode mode-note', onclick: function () { self.setMode('note'); } }, [this.icon(ICON_LOCK), ' Internal note', h('kbd', { text: 'Alt N' })]);
+    this.noteHint = h('div', { class: 'note-hint', hidden: true }, [this.icon(ICON_LOCK), ' Internal note: only agents see this. The visitor never does.']);
+    this.sendBtn = h('button', { type: 'submit', class: 'primary send' });
+    this.composer = h('form', { class: 'composer', onsubmit: function (e) { e.preventDefault(); self.run('send'); } }, [
+      h('div', { class: 'modes', role: 'tablist', 'aria-label': 'Composer mode' }, [this.modeReply, this.modeNote]),
+      this.noteHint, this.input,
+      h('div', { class: 'composer-row' }, [h('span', { class: 'fine', text: 'Enter or Ctrl+Enter sends \u00b7 Shift+Enter new line \u00b7 Esc back to queue' }), this.sendBtn])
+    ]);
+    this.chatEmpty = h('div', { class: 'chat-empty' }, [
+      h('p', { class: 'big', text: 'No chat open' }),
+      h('p', { text: 'Pick a chat from the queue: j / k to move, Enter to take it. Press ? for every shortcut.' })
+    ]);
+    this.chatBody = h('div', { class: 'chat-body', hidden: true }, [
+      h('header', { class: 'chat-head' }, [h('div', { class: 'who' }, [this.chatTitle, this.chatMeta]), this.actions, this.closeBtn]),
+      this.transferForm, this.banner, this.transcript, this.typingLine, this.composer
+    ]);
+    return h('section', { class: 'chat', role: 'tabpanel', 'aria-label': 'Open chat' }, [this.chatEmpty, this.chatBody]);
+  };
+
+  View.prototype.renderChat = function (switched) {
+    var d = this.desk;
+    var c = d.chats[d.active];
+    this.chatEmpty.hidden = !!c;
+    this.chatBody.hidden = !c;
+    if (!c) {
+      this.context.replaceChildren();
+      this.renderedChat = null;
+      return;
+    }
+    if (switched || !this.renderedChat || this.renderedChat.id !== c.id) {
+      this.input.value = c.draft || '';
+      this.transferForm.hidden = true;
+      this.renderedChat = { id: c.id, version: -1, context: '' };
+    }
+    this.chatTitle.textContent = visitorLabel(c);
+    var v = c.visitor || {};
+    var page = v.page || {};
+    this.chatMeta.replaceChildren(this.chip(c.reason), this.h('span', { class: 'meta', text: [c.site, v.locale, page.title].filter(Boolean).join(' \u00b7 ') }));
+    this.actions.hidden = !!c.ended;
+    this.closeBtn.hidden = !c.ended;
+    this.renderBanner(c);
+    this.renderMode(c);
+    this.typingLine.textContent = c.typing ? visitorLabel(c) + ' is typing\u2026' : '';
+    if (this.renderedChat.version !== c.version) {
+      this.renderedChat.version = c.version;
+      this.renderTranscript(c, switched);
+    }
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site]);
+    if (this.renderedChat.context !== sig) {
+      this.renderedChat.context = sig;
+      this.renderContext(c);
+    }
+  };
+
+  View.prototype.renderBanner = function (c) {
+    var d = this.desk;
+    var text = '';
+    if (c.ended) text = (ENDED[c.ended] || c.ended) + '. This chat is closed for you; Alt+W closes the tab.';
+    else if (c.closing) text = { handback: 'Handing back to the bot\u2026', resolve: 'Resolving\u2026', transfer: 'Transferring\u2026' }[c.closing] || '';
+    else if (d.conn !== 'open') text = 'Offline: what you send now goes out once the connection is back.';
+    this.banner.textContent = text;
+    this.banner.hidden = !text;
+    this.banner.className = 'banner' + (c.ended ? ' ended' : d.conn !== 'open' ? ' offline' : '');
+    this.input.disabled = !!c.ended;
+    this.composer.hidden = !!c.ended;
+  };
+
+  View.prototype.renderMode = function (c) {
+    var note = c.mode === 'note';
+    this.composer.className = 'composer' + (note ? ' noting' : '');
+    this.noteHint.hidden = !note;
+    this.modeReply.setAttribute('aria-selected', note ? 'false' : 'true');
+    this.modeNote.setAttribute('aria-selected', note ? 'true' : 'false');
+    this.sendBtn.textContent = note ? 'Add note' : 'Send';
+    this.input.setAttribute('aria-label', note ? 'Internal note (agents only)' : 'Reply to the visitor');
+    this.input.setAttribute('placeholder', note ? 'Internal note: the visitor never sees this' : 'Reply to ' + visitorLabel(c) + '\u2026');
+  };
+
+  View.prototype.setMode = function (mode) {
+    var c = this.desk.chats[this.desk.active];
+    if (!c) return;
+    c.mode = mode;
+    this.renderMode(c);
+    this.focusComposer();
+  };
+
+  View.prototype.renderTranscript = function (c, jump) {
+    var box = this.transcript;
+    var atEnd = jump || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    var self = this;
+    var nodes = c.events.map(function (e) { return self.eventNode(e); }).filter(Boolean);
+    for (var rid in c.streams) {
+      nodes.push(this.h('div', { class: 'msg bot streaming', 'data-reply': rid }, [
+        this.h('div', { class: 'who', text: 'Bot \u00b7 writing\u2026' }), this.h('div', { class: 'text' }, [this.rich(c.streams[rid])])
+      ]));
+    }
+    c.pending.forEach(function (p) { nodes.push(self.pendingNode(p)); });
+    box.replaceChildren.apply(box, nodes);
+    if (atEnd) box.scrollTop = box.scrollHeight;
+  };
+
+  View.prototype.eventNode = function (e) {
+    var h = this.h.bind(this);
+    if (e.type === 'note') return this.noteNode(e.text, (e.author && e.author.name) || 'Agent', clock(e.at));
+    if (e.type === 'state') return h('div', { class: 'sys' }, [h('span', { text: stateLine(e) + (e.at ? ' \u00b7 ' + clock(e.at) : '') })]);
+    if (e.type !== 'message') return null;
+    if (e.from === 'system') return h('div', { class: 'sys' }, [h('span', { text: e.text || '' })]);
+    var who = e.from === 'visitor' ? 'Visitor' : e.from === 'bot' ? 'Bot' + (e.author && e.author.name ? ' (' + e.author.name + ')' : '')
+      : (e.author && e.author.name) || 'Agent';
+    var text = e.from === 'bot' ? softBreaks(e.text) : e.text;
+    var kids = [h('div', { class: 'who', text: who + ' \u00b7 ' + clock(e.at) }), h('div', { class: 'text' }, [this.rich(text)])];
+    if (e.sources && e.sources.length) {
+      kids.push(h('div', { class: 'sources' }, ['Sources: '].concat(e.sources.map(function (s) {
+        var href = safeUrl(s.url);
+        return href ? h('a', { href: href, target: '_blank', rel: 'noopener noreferrer nofollow', text: s.title || s.url }) : h('span', { text: s.title || '' });
+      }))));
+    }
+    return h('div', { class: 'msg ' + (e.from === 'agent' || e.from === 'bot' || e.from === 'visitor' ? e.from : 'bot'), 'data-seq': String(e.seq) }, kids);
+  };
+
+  View.prototype.noteNode = function (text, author, time, pending) {
+    var h = this.h.bind(this);
+    return h('div', { class: 'note' + (pending ? ' pending' : ''), role: 'note', 'aria-label': 'Internal note' }, [
+      h('div', { class: 'who' }, [this.icon(ICON_LOCK), h('strong', { text: 'Internal note' }),
+        ' \u00b7 ' + author + (time ? ' \u00b7 ' + time : '') + (pending ? ' \u00b7 saving\u2026' : '') + ' \u00b7 not shown to the visitor']),
+      h('div', { class: 'text' }, [this.rich(text)])
+    ]);
+  };
+
+  View.prototype.pendingNode = function (p) {
+    if (p.kind === 'note') return this.noteNode(p.text, 'You', '', true);
+    var state = p.failed ? 'not sent' : this.desk.conn === 'open' ? 'sending\u2026' : 'waiting for the connection\u2026';
+    return this.h('div', { class: 'msg agent pending' + (p.failed ? ' failed' : ''), 'data-client-id': p.client_id }, [
+      this.h('div', { class: 'who', text: 'You \u00b7 ' + state }), this.h('div', { class: 'text' }, [this.rich(p.text)])
+    ]);
+  };
+
+  /** Bot text is Markdown: a single newline inside a paragraph is a space, not a break. */
+  function softBreaks(text) {
+    return String(text == null ? '' : text).replace(/([^\n])\n(?![\n]|\s*(?:[-*+]|\d{1,9}[.)])\s|\s*#)/g, '$1 ');
+  }
+
+  function stateLine(e) {
+    if (e.state === 'queued') return 'Escalated: ' + reasonInfo(e.reason).label;
+    if (e.state === 'agent') return ((e.agent && e.agent.name) || 'An agent') + ' joined';
+    if (e.state === 'bot') return 'Handed back to the bot';
+    if (e.state === 'resolved') return 'Resolved';
+    return 'State: ' + e.state;
+  }
+
+  // -- composer
+
+  /** A suggestion replaces the draft; a canned response goes in at the caret. */
+  View.prototype.putInComposer = function (text, replace) {
+    var c = this.desk.chats[this.desk.active];
+    if (!c || c.ended) return;
+    if (c.mode === 'note') this.setMode('reply');
+    var el = this.input;
+    if (replace || !el.value) el.value = text;
+    else {
+      var at = typeof el.selectionStart === 'number' ? el.selectionStart : el.value.length;
+      var end = typeof el.selectionEnd === 'number' ? el.selectionEnd : at;
+      el.value = el.value.slice(0, at) + text + el.value.slice(end);
+    }
+    c.draft = el.value;
+    this.focusComposer();
+    if (el.setSelectionRange) el.setSelectionRange(el.value.length, el.value.length);
+  };
+
+  View.prototype.focusComposer = function () {
+    if (this.input.focus && !this.input.disabled) this.input.focus();
+  };
+
+  View.prototype.onInput = function () {
+    var d = this.desk;
+    var c = d.chats[d.active];
+    if (!c) return;
+    c.draft = this.input.value;
+    if (c.mode === 'note') return;
+    var self = this;
+    var id = c.id;
+    d.typing(id, !!this.input.value);
+    if (this.typingTimer != null) this.clock.clearTimeout(this.typingTimer);
+    this.typingTimer = this.clock.setTimeout(function () {
+      self.typingTimer = null;
+      d.typing(id, false);
+    }, TYPING_IDLE_MS);
+  };
+
+  View.prototype.submit = function () {
+    var d = this.desk;
+    var c = d.chats[d.active];
+    if (!c || c.ended) return;
+    var text = this.input.value;
+    var ok = c.mode === 'note' ? d.note(c.id, text) : d.reply(c.id, text);
+    if (!ok) return;
+    this.input.value = '';
+    c.draft = '';
+  };
+
+  View.prototype.openTransfer = function () {
+    var c = this.desk.chats[this.desk.active];
+    if (!c || c.ended) return;
+    this.transferForm.hidden = false;
+    if (this.transferTo.focus) this.transferTo.focus();
+  };

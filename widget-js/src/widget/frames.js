@@ -1,0 +1,169 @@
+  // ---- widget/frames.js ----------------------------------------------------------------
+
+  /** Whether a frame tells the visitor that no agent can take the chat. */
+  function saysUnavailable(f) {
+    if (!f) return false;
+    // The server marks its "nobody can take this" notice with a leave_message quick reply.
+    if (Array.isArray(f.actions) && f.actions.some(function (a) { return a && a.id === 'leave_message'; })) return true;
+    if (f.type === 'error') return f.code === 'unavailable';
+    if (f.available === false || f.agents_available === false || f.code === 'unavailable' ||
+        f.reason === 'unavailable' || f.reason === 'no_agents') return true;
+    return f.type === 'message' && f.from === 'system' &&
+      /\b(?:no|not|nobody|no one)\b[^.]{0,60}\b(?:available|online)\b|\bunavailable\b/i.test(f.text || '');
+  }
+
+  Widget.prototype.wire = function () {
+    var self = this;
+    var c = this.client;
+    Object.keys(FRAMES).forEach(function (type) {
+      c.on(type, function (f) { FRAMES[type](self, f); });
+    });
+    c.on('frame', function (f) {
+      // The last replayed event: from here on the welcome's state is the current one.
+      if (f.seq === self.liveFrom && self.welcomeState) self.setState({ state: self.welcomeState });
+    });
+    c.on('status', function (s) { self.connection(s); });
+    c.on('stopped', function (e) { self.stopped(e.code); });
+  };
+
+  /** UI reactions per frame type (the protocol client has done dedupe and bookkeeping). */
+  var FRAMES = {
+    welcome: function (w, f) {
+      w.liveFrom = f.last_seq || 0;
+      if (f.ai_notice) {
+        w.aiNotice = f.ai_notice;
+        w.notice.textContent = f.ai_notice;
+      }
+      w.welcomeState = f.state;
+      if ((f.last_seq || 0) <= w.client.lastSeq(f.conversation_id)) w.setState({ state: f.state });
+    },
+    message: function (w, f) {
+      var live = f.seq > w.liveFrom;
+      if (f.from === 'visitor') {
+        w.visitorBubble(f.client_id, f.text, false);
+        w.lastAuthor = null;
+      } else if (f.from === 'system') {
+        w.systemLine(f.text || '');
+        w.lastAuthor = null;
+      } else {
+        w.typingShow(null);
+        var stream = w.streams[f.id];
+        delete w.streams[f.id];
+        if (f.from === 'bot' && !w.introSeen && f.text === w.look('greeting')) w.intro.hidden = w.introSeen = true;
+        var name = stream ? (f.author && f.author.name) || stream.name : w.authorLabel(f);
+        var el = stream ? stream.el : h('div', { class: 'msg ' + (f.from === 'agent' ? 'agent' : 'bot') });
+        el.classList.remove('streaming');
+        el.removeAttribute('aria-hidden');
+        if (stream) w.stick(function () { w.fill(el, f); });
+        else {
+          w.fill(el, f);
+          w.append(el);
+        }
+        if (live) w.announce((name ? name + ': ' : '') + (f.text || ''));
+      }
+      w.actions(f);
+      if (saysUnavailable(f)) w.showLeave();
+      w.seen(f);
+      w.emitHook('message', f);
+    },
+    state: function (w, f) {
+      w.seen(f);
+      var t = w.t;
+      var prev = w.lineState;
+      w.lineState = f.state;
+      if (f.state === 'agent' && f.agent) w.agent = f.agent;
+      var line = f.state === 'queued' ? t('waiting') :
+        f.state === 'agent' && f.agent ? t('joined', { name: f.agent.name }) :
+        f.state === 'bot' && (prev === 'agent' || prev === 'queued') ? t('back') :
+        f.state === 'resolved' ? t('ended') : null;
+      if (line && prev !== f.state) w.systemLine(line);
+      w.setState(f);
+      if (saysUnavailable(f)) w.showLeave();
+    },
+    ack: function (w, f) {
+      var el = w.bubbles[f.client_id];
+      if (el && el.classList.contains('pending')) w.visitorBubble(f.client_id, el.textContent, false);
+    },
+    bot_delta: function (w, f) {
+      w.typingShow(null);
+      var s = w.streams[f.reply_id];
+      if (!s) {
+        var name = w.authorLabel({ from: 'bot' });
+        s = w.streams[f.reply_id] = { el: h('div', { class: 'msg bot streaming', 'aria-hidden': 'true' }), text: '', name: name };
+        w.append(s.el);
+      }
+      s.text += f.text || '';
+      w.stick(function () { s.el.replaceChildren(renderMarkdown(s.text)); });
+    },
+    bot_cancelled: function (w, f) {
+      var s = w.streams[f.reply_id];
+      if (!s) return;
+      delete w.streams[f.reply_id];
+      s.el.classList.remove('streaming');
+      s.el.classList.add('stopped');
+      s.el.removeAttribute('aria-hidden');
+      s.el.appendChild(h('span', { text: ' …' }));
+    },
+    typing: function (w, f) {
+      if (f.from === 'visitor') return;
+      w.typingShow(f.on ? (f.from === 'agent' && w.agent ? w.agent.name : w.look('bot_name')) : null);
+    },
+    queue: function (w, f) {
+      var t = w.t;
+      var card = w.queueCard;
+      card.replaceChildren(h('p', { text: t('waiting') }));
+      if (f.position) card.appendChild(h('p', { text: t('queue', { n: f.position }) }));
+      if (f.eta_seconds != null) card.appendChild(h('p', { text: t('wait', { m: Math.max(1, Math.ceil(f.eta_seconds / 60)) }) }));
+      card.hidden = false;
+    },
+    csat_request: function (w) {
+      var t = w.t;
+      var card = w.csatCard;
+      var stars = h('div', { class: 'stars' });
+      [1, 2, 3, 4, 5].forEach(function (n) {
+        stars.appendChild(h('button', { type: 'button', text: String(n), 'aria-label': t('stars', { n: n }), onclick: function () {
+          w.client.send({ type: 'csat', score: n });
+          card.replaceChildren(h('p', { text: t('thanks') }));
+        } }));
+      });
+      card.replaceChildren(h('p', { text: t('rate') }), stars);
+      card.hidden = false;
+    },
+    error: function (w, f) {
+      if (saysUnavailable(f)) w.showLeave();
+    }
+  };
+
+  Widget.prototype.typingShow = function (name) {
+    var self = this;
+    clearTimeout(this.typingTimer);
+    this.typingEl.hidden = !name;
+    this.typingEl.textContent = name ? this.t('typing', { name: name }) : '';
+    if (name) this.typingTimer = setTimeout(function () { self.typingShow(null); }, 10000);
+  };
+
+  Widget.prototype.connection = function (status) {
+    var self = this;
+    clearTimeout(this.bannerTimer);
+    if (status === 'open') {
+      this.banner.hidden = true;
+      return;
+    }
+    if (status === 'idle') return;
+    this.bannerTimer = setTimeout(function () {
+      self.banner.textContent = self.t('reconnecting');
+      self.banner.hidden = false;
+    }, 1500);
+  };
+
+  /** 4001: the conversation is gone; start a fresh one now if the visitor is here. */
+  Widget.prototype.stopped = function (code) {
+    clearTimeout(this.bannerTimer);
+    this.banner.hidden = true;
+    if (code !== 4001) {
+      if (root.console) root.console.warn('Baton: the server refused this page (close code ' + code + ')');
+      return;
+    }
+    this.forgetConversation();
+    if (this.panelOpen || this.client.outbox().length) this.client.connect();
+  };

@@ -1,0 +1,379 @@
+/*
+ * Baton visitor widget (docs: ../../README.md), served after protocol.js and render.js:
+ *   <script async src="https://HOST/widget.js" data-site="SITE"></script>
+ * Mounts under one open shadow root. Network text goes in as text nodes only; the Markdown
+ * renderer builds whitelisted elements and links http(s)/mailto URLs only.
+ * Its files (../../bundles.json) share one scope: this one opens it, boot.js closes it.
+ */
+(function (root) {
+  'use strict';
+
+  // ---- widget/strings.js ---------------------------------------------------------------
+
+  /** Message keys; each locale below lists its strings in this order, one per line. */
+  var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
+    'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
+    'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
+    'agentTitle'];
+
+  var STRINGS = {
+    en: `Open chat
+Close chat
+Message
+Write a message…
+Send
+Talk to a person
+You are chatting with an AI assistant.
+Chat with us
+Assistant
+Reconnecting…
+You are number {n} in line.
+Estimated wait: about {m} min.
+Waiting for a person to join…
+{name} joined the chat.
+{name} is typing…
+You are back with the assistant.
+This chat has ended.
+End chat
+Start a new chat
+Nobody is available right now. Leave a message and we will reply by email.
+Your email
+Thanks! We will reply by email.
+How would you rate this chat?
+{n} out of 5
+Thanks for your feedback!
+Sources
+{n} unread messages
+Chatting with {name}`,
+    es: `Abrir chat
+Cerrar chat
+Mensaje
+Escribe un mensaje…
+Enviar
+Hablar con una persona
+Estás hablando con un asistente de IA.
+Chatea con nosotros
+Asistente
+Reconectando…
+Eres el número {n} en la cola.
+Espera estimada: unos {m} min.
+Esperando a que se una una persona…
+{name} se ha unido al chat.
+{name} está escribiendo…
+Vuelves a hablar con el asistente.
+Este chat ha terminado.
+Terminar chat
+Iniciar un chat nuevo
+No hay nadie disponible ahora. Déjanos un mensaje y te responderemos por correo.
+Tu correo electrónico
+¡Gracias! Te responderemos por correo.
+¿Cómo valorarías este chat?
+{n} de 5
+¡Gracias por tu opinión!
+Fuentes
+{n} mensajes sin leer
+Hablando con {name}`,
+    fr: `Ouvrir le chat
+Fermer le chat
+Message
+Écrivez un message…
+Envoyer
+Parler à une personne
+Vous discutez avec un assistant IA.
+Discutons
+Assistant
+Reconnexion…
+Vous êtes n° {n} dans la file.
+Attente estimée : environ {m} min.
+En attente d’une personne…
+{name} a rejoint la conversation.
+{name} écrit…
+Vous êtes de retour avec l’assistant.
+Cette conversation est terminée.
+Terminer la conversation
+Nouvelle conversation
+Personne n’est disponible pour le moment. Laissez un message, nous répondrons par e-mail.
+Votre e-mail
+Merci ! Nous vous répondrons par e-mail.
+Comment évaluez-vous cette conversation ?
+{n} sur 5
+Merci pour votre avis !
+Sources
+{n} messages non lus
+En conversation avec {name}`,
+    de: `Chat öffnen
+Chat schließen
+Nachricht
+Nachricht schreiben…
+Senden
+Mit einem Menschen sprechen
+Sie chatten mit einem KI-Assistenten.
+Chatten Sie mit uns
+Assistent
+Verbindung wird wiederhergestellt…
+Sie sind Nummer {n} in der Warteschlange.
+Geschätzte Wartezeit: etwa {m} Min.
+Warten auf einen Mitarbeiter…
+{name} ist dem Chat beigetreten.
+{name} schreibt…
+Sie sind wieder beim Assistenten.
+Dieser Chat ist beendet.
+Chat beenden
+Neuen Chat starten
+Gerade ist niemand erreichbar. Hinterlassen Sie eine Nachricht, wir antworten per E-Mail.
+Ihre E-Mail-Adresse
+Danke! Wir antworten per E-Mail.
+Wie bewerten Sie diesen Chat?
+{n} von 5
+Danke für Ihr Feedback!
+Quellen
+{n} ungelesene Nachrichten
+Im Chat mit {name}`,
+    pt: `Abrir chat
+Fechar chat
+Mensagem
+Escreva uma mensagem…
+Enviar
+Falar com uma pessoa
+Você está conversando com um assistente de IA.
+Fale conosco
+Assistente
+Reconectando…
+Você é o número {n} na fila.
+Espera estimada: cerca de {m} min.
+Aguardando uma pessoa…
+{name} entrou no chat.
+{name} está digitando…
+Você voltou a falar com o assistente.
+Este chat foi encerrado.
+Encerrar chat
+Iniciar novo chat
+Ninguém está disponível agora. Deixe uma mensagem e responderemos por e-mail.
+Seu e-mail
+Obrigado! Responderemos por e-mail.
+Como você avalia este chat?
+{n} de 5
+Obrigado pela sua opinião!
+Fontes
+{n} mensagens não lidas
+Conversando com {name}`,
+    it: `Apri la chat
+Chiudi la chat
+Messaggio
+Scrivi un messaggio…
+Invia
+Parla con una persona
+Stai parlando con un assistente IA.
+Scrivici
+Assistente
+Riconnessione…
+Sei il numero {n} in coda.
+Attesa stimata: circa {m} min.
+In attesa di un operatore…
+{name} è entrato nella chat.
+{name} sta scrivendo…
+Sei di nuovo con l’assistente.
+Questa chat è terminata.
+Termina la chat
+Inizia una nuova chat
+Al momento non c’è nessuno disponibile. Lascia un messaggio e ti risponderemo via email.
+La tua email
+Grazie! Ti risponderemo via email.
+Come valuti questa chat?
+{n} su 5
+Grazie per il tuo feedback!
+Fonti
+{n} messaggi non letti
+In chat con {name}`,
+    nl: `Chat openen
+Chat sluiten
+Bericht
+Typ een bericht…
+Versturen
+Met een medewerker praten
+Je chat met een AI-assistent.
+Chat met ons
+Assistent
+Opnieuw verbinden…
+Je bent nummer {n} in de wachtrij.
+Geschatte wachttijd: ongeveer {m} min.
+Wachten op een medewerker…
+{name} neemt deel aan de chat.
+{name} typt…
+Je praat weer met de assistent.
+Deze chat is beëindigd.
+Chat beëindigen
+Nieuwe chat starten
+Er is nu niemand beschikbaar. Laat een bericht achter, dan antwoorden we per e-mail.
+Je e-mailadres
+Bedankt! We antwoorden per e-mail.
+Hoe beoordeel je deze chat?
+{n} van 5
+Bedankt voor je feedback!
+Bronnen
+{n} ongelezen berichten
+In gesprek met {name}`,
+    ro: `Deschide chatul
+Închide chatul
+Mesaj
+Scrie un mesaj…
+Trimite
+Vorbește cu o persoană
+Vorbești cu un asistent AI.
+Scrie-ne
+Asistent
+Se reconectează…
+Poziția ta în coadă: {n}.
+Timp estimat de așteptare: aproximativ {m} min.
+Se așteaptă o persoană…
+{name} s-a alăturat conversației.
+{name} scrie…
+Ai revenit la asistent.
+Această conversație s-a încheiat.
+Încheie conversația
+Începe o conversație nouă
+Nu este nimeni disponibil acum. Lasă un mesaj și îți răspundem prin e-mail.
+Adresa ta de e-mail
+Mulțumim! Îți vom răspunde prin e-mail.
+Cum evaluezi această conversație?
+{n} din 5
+Mulțumim pentru părere!
+Surse
+{n} mesaje necitite
+Vorbești cu {name}`,
+    bg: `Отвори чата
+Затвори чата
+Съобщение
+Напишете съобщение…
+Изпрати
+Говорете с човек
+Разговаряте с асистент с изкуствен интелект.
+Пишете ни
+Асистент
+Повторно свързване…
+Вие сте номер {n} на опашката.
+Очаквано чакане: около {m} мин.
+Изчакване на служител…
+{name} се присъедини към чата.
+{name} пише…
+Отново разговаряте с асистента.
+Този чат приключи.
+Край на чата
+Започни нов чат
+В момента няма свободен служител. Оставете съобщение и ще ви отговорим по имейл.
+Вашият имейл
+Благодарим! Ще ви отговорим по имейл.
+Как оценявате този чат?
+{n} от 5
+Благодарим за отзива!
+Източници
+{n} непрочетени съобщения
+Разговор с {name}`,
+    lv: `Atvērt tērzēšanu
+Aizvērt tērzēšanu
+Ziņa
+Rakstiet ziņu…
+Sūtīt
+Runāt ar cilvēku
+Jūs sarakstāties ar MI asistentu.
+Rakstiet mums
+Asistents
+Atjauno savienojumu…
+Jūs esat {n}. rindā.
+Paredzamais gaidīšanas laiks: apmēram {m} min.
+Gaida darbinieku…
+{name} pievienojās tērzēšanai.
+{name} raksta…
+Jūs atkal sarakstāties ar asistentu.
+Šī tērzēšana ir beigusies.
+Beigt tērzēšanu
+Sākt jaunu tērzēšanu
+Pašlaik neviens nav pieejams. Atstājiet ziņu, un mēs atbildēsim pa e-pastu.
+Jūsu e-pasts
+Paldies! Mēs atbildēsim pa e-pastu.
+Kā jūs novērtētu šo tērzēšanu?
+{n} no 5
+Paldies par atsauksmi!
+Avoti
+Nelasītas ziņas: {n}
+Sarakste ar {name}`,
+    pl: `Otwórz czat
+Zamknij czat
+Wiadomość
+Napisz wiadomość…
+Wyślij
+Porozmawiaj z człowiekiem
+Rozmawiasz z asystentem AI.
+Napisz do nas
+Asystent
+Ponowne łączenie…
+Jesteś {n}. w kolejce.
+Szacowany czas oczekiwania: około {m} min.
+Czekamy na konsultanta…
+{name} dołącza do czatu.
+{name} pisze…
+Znowu rozmawiasz z asystentem.
+Ten czat został zakończony.
+Zakończ czat
+Rozpocznij nowy czat
+Nikt nie jest teraz dostępny. Zostaw wiadomość, a odpowiemy e-mailem.
+Twój e-mail
+Dziękujemy! Odpowiemy e-mailem.
+Jak oceniasz ten czat?
+{n} z 5
+Dziękujemy za opinię!
+Źródła
+Nieprzeczytane wiadomości: {n}
+Rozmowa z {name}`,
+    zh: `打开聊天
+关闭聊天
+消息
+输入消息…
+发送
+联系人工客服
+您正在与 AI 助手聊天。
+联系我们
+助手
+正在重新连接…
+您排在第 {n} 位。
+预计等待：约 {m} 分钟。
+正在等待客服接入…
+{name} 已加入聊天。
+{name} 正在输入…
+您已回到 AI 助手。
+本次聊天已结束。
+结束聊天
+开始新的聊天
+目前没有客服在线。请留言，我们会通过邮件回复您。
+您的邮箱
+谢谢！我们会通过邮件回复您。
+您如何评价本次聊天？
+{n} 分（满分 5 分）
+感谢您的反馈！
+来源
+{n} 条未读消息
+正在与 {name} 聊天`
+  };
+
+  /** The first supported locale among candidates ('pt-BR' → 'pt'); 'en' if none. */
+  function pickLocale(candidates) {
+    for (var i = 0; i < candidates.length; i++) {
+      var tag = String(candidates[i] || '').toLowerCase().replace('_', '-');
+      if (STRINGS[tag]) return tag;
+      var primary = tag.split('-')[0];
+      if (STRINGS[primary]) return primary;
+    }
+    return 'en';
+  }
+
+  /** A translator for one locale: t('queue', {n: 2}). */
+  function translator(locale) {
+    var lines = (STRINGS[locale] || STRINGS.en).split('\n');
+    var table = {};
+    KEYS.forEach(function (k, i) { table[k] = lines[i].trim(); });
+    return function (key, vars) {
+      return table[key].replace(/\{(\w+)\}/g, function (all, name) {
+        return vars && vars[name] != null ? String(vars[name]) : all;
+      });
+    };
+  }

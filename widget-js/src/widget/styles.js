@@ -1,0 +1,87 @@
+  // ---- widget/styles.js ----------------------------------------------------------------
+
+  /** A hex colour, or null: configuration is data too. */
+  function safeColor(c) {
+    return /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(String(c || '').trim()) ? String(c).trim() : null;
+  }
+
+  /** Black or white, whichever reads better on the accent colour. */
+  function onColor(hex) {
+    var v = hex.length === 4 ? hex.replace(/[0-9a-f]/gi, '$&$&').slice(1) : hex.slice(1);
+    var n = parseInt(v, 16);
+    var lum = (0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255)) / 255;
+    return lum > 0.62 ? '#16181d' : '#ffffff';
+  }
+
+  var DEFAULT_COLOR = '#2f5bd3';
+
+  var CSS = `
+:host{all:initial!important;display:block!important;position:static!important;visibility:visible!important;opacity:1!important}
+.root{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2330;-webkit-font-smoothing:antialiased;text-align:left;direction:ltr}
+.root *,.root *::before,.root *::after{box-sizing:border-box}
+[hidden]{display:none!important}
+button,input,textarea{font:inherit;color:inherit;margin:0}
+button{cursor:pointer;border:0;background:none;padding:0}
+svg{display:block;flex:none}
+:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+.launcher{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;background:var(--accent);color:var(--on);box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;transition:transform .15s}
+.launcher:hover{transform:scale(1.06)}
+.left .launcher{right:auto;left:20px}
+.badge{position:absolute;top:-3px;right:-3px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#d93025;color:#fff;font-size:12px;font-weight:700;line-height:20px;text-align:center}
+.panel{position:fixed;bottom:88px;right:20px;z-index:2147483000;width:380px;height:600px;max-height:calc(100vh - 108px);background:#fff;border-radius:14px;box-shadow:0 8px 40px rgba(15,20,40,.25);display:flex;flex-direction:column;overflow:hidden}
+.left .panel{right:auto;left:20px}
+.head{background:var(--accent);color:var(--on);padding:14px 12px 14px 18px;display:flex;align-items:center;gap:8px;flex:none}
+.head-text{flex:1;min-width:0}
+.title{font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.sub{font-size:13px;opacity:.88}
+.x{width:36px;height:36px;border-radius:8px;display:none;align-items:center;justify-content:center}
+.x:hover{background:rgba(255,255,255,.16)}
+.notice{margin:0;font-size:12.5px;color:#4f566b;background:#f3f5fa;padding:8px 18px;border-bottom:1px solid #e5e8f0;flex:none}
+.banner{font-size:13px;background:#fff4ce;color:#5c4400;padding:6px 18px;flex:none}
+.log{flex:1;overflow-y:auto;padding:16px 14px;display:flex;flex-direction:column;gap:8px;overscroll-behavior:contain;background:#fff}
+.msg{max-width:85%;padding:9px 13px;border-radius:16px;overflow-wrap:anywhere}
+.visitor{align-self:flex-end;background:var(--accent);color:var(--on);border-bottom-right-radius:4px;white-space:pre-wrap}
+.bot,.agent{align-self:flex-start;background:#f0f2f7;border-bottom-left-radius:4px}
+.pending{opacity:.6}
+.stopped{opacity:.7}
+.system{align-self:center;color:#5f6578;font-size:13px;text-align:center;padding:2px 8px;max-width:95%}
+.who{align-self:flex-start;font-size:12px;color:#5f6578;margin:4px 0 -4px 4px}
+.msg p,.msg ul,.msg ol,.msg pre{margin:0 0 6px}
+.msg>:last-child,.msg p:last-child{margin-bottom:0}
+.msg ul,.msg ol{padding-left:20px}
+.msg code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:rgba(0,0,0,.06);padding:1px 4px;border-radius:4px}
+.msg pre{white-space:pre-wrap}
+.msg a{color:inherit;text-decoration:underline}
+.sources{margin-top:6px;padding-top:6px;border-top:1px solid #dde1ea;font-size:13px}
+.sources a{display:block;color:var(--accent)}
+.actions{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start;max-width:90%}
+.actions button,.chip{border:1px solid var(--accent);color:var(--accent);border-radius:16px;padding:5px 12px;font-size:14px;background:#fff}
+.actions button:hover,.chip:hover{background:#f3f5fa}
+.typing{font-size:13px;color:#5f6578;padding:0 18px 6px;flex:none}
+.card{margin:0 12px 10px;padding:12px;border:1px solid #e5e8f0;border-radius:10px;background:#f8f9fc;font-size:14px;flex:none}
+.card p{margin:0 0 8px}
+.card p:last-child{margin:0}
+.field{display:block;width:100%;margin:0 0 8px;padding:8px 10px;border:1px solid #cfd4df;border-radius:8px;background:#fff;color:#1f2330;font-size:14px}
+.card textarea{resize:vertical;min-height:60px}
+.stars{display:flex;gap:6px}
+.stars button{width:40px;height:40px;border:1px solid #cfd4df;border-radius:8px;background:#fff;font-weight:650}
+.stars button:hover{border-color:var(--accent);color:var(--accent)}
+.foot{border-top:1px solid #e5e8f0;padding:6px 12px 12px;flex:none;background:#fff}
+.links{display:flex;justify-content:space-between;gap:8px;margin-bottom:6px}
+.link{font-size:13px;color:var(--accent);padding:4px 2px;text-decoration:underline}
+.link.end{color:#5f6578;margin-left:auto}
+.compose{display:flex;gap:8px;align-items:flex-end;margin:0}
+.input{flex:1;min-width:0;resize:none;border:1px solid #cfd4df;border-radius:10px;padding:9px 12px;height:40px;max-height:120px;line-height:20px;outline:none;background:#fff;color:#1f2330;font-size:15px}
+.input:focus{border-color:var(--accent)}
+.send,.primary{background:var(--accent);color:var(--on);border-radius:10px;height:40px;padding:0 16px;font-weight:650;flex:none}
+.primary{width:100%}
+.sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:520px){
+.panel,.left .panel{top:0;left:0;right:0;bottom:0;width:100%;height:100%;max-height:none;border-radius:0}
+.open .launcher{display:none}
+.x{display:flex}
+.input,.field{font-size:16px}
+}
+@media (prefers-reduced-motion:no-preference){.panel{animation:baton-in .18s ease-out}}
+@keyframes baton-in{from{opacity:0;transform:translateY(10px)}}
+`;
