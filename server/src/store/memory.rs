@@ -214,20 +214,8 @@ impl Handoff for MemoryStore {
         let mut inner = self.lock();
         let Inner { conversations, queue, assignments, .. } = &mut *inner;
         let entry = conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
-        let state = entry.conversation.state;
-        if super::misplaced_state_change(&transition.event, false) || !transition.from.contains(&state) {
-            return Ok(Transitioned::Refused { state });
-        }
-        if let Some(holder) = &transition.holder
-            && assignments.get(&id).is_none_or(|held| held.agent_id != *holder)
-        {
-            return Ok(Transitioned::NotHolder);
-        }
-        if let Some(assign) = &transition.assign {
-            let held = assignments.values().filter(|a| a.agent_id == assign.agent_id && a.conversation_id != id);
-            if held.count() >= usize::try_from(assign.max_chats).unwrap_or(usize::MAX) {
-                return Ok(Transitioned::AtCapacity);
-            }
+        if let Some(refused) = refusal(id, entry.conversation.state, &transition, assignments) {
+            return Ok(refused);
         }
         if entry.conversation.last_seq >= self.max_events {
             return Err(StoreError::Full(self.max_events));
@@ -298,6 +286,27 @@ impl Handoff for MemoryStore {
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         Ok(self.lock().left.iter().cloned().collect())
     }
+}
+
+/// The first precondition of `transition` that fails (state, holder, capacity: the
+/// contract's order), if any.
+fn refusal(
+    id: ConversationId,
+    state: State,
+    transition: &Transition,
+    assignments: &HashMap<ConversationId, Assignment>,
+) -> Option<Transitioned> {
+    if super::misplaced_state_change(&transition.event, false) || !transition.from.contains(&state) {
+        return Some(Transitioned::Refused { state });
+    }
+    if let Some(holder) = &transition.holder
+        && assignments.get(&id).is_none_or(|held| held.agent_id != *holder)
+    {
+        return Some(Transitioned::NotHolder);
+    }
+    let assign = transition.assign.as_ref()?;
+    let held = assignments.values().filter(|a| a.agent_id == assign.agent_id && a.conversation_id != id).count();
+    (held >= usize::try_from(assign.max_chats).unwrap_or(usize::MAX)).then_some(Transitioned::AtCapacity)
 }
 
 #[async_trait]

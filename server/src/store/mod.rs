@@ -11,7 +11,7 @@
 //!
 //! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
-//! suite per trait runs on both (`tests/api/store_contract.rs`). [`Stores`] hands each
+//! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
 
 pub mod memory;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ::redis::AsyncCommands;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::records::{self, from_json, to_json};
@@ -15,9 +15,21 @@ use super::{RedisStore, unavailable};
 use crate::delivery::change_of;
 use crate::protocol::{ConversationId, Event};
 use crate::store::{
-    AgentPresence, Assignment, Audience, Delivery, EventLog, Handoff, LEFT_MESSAGES_KEPT, LeftMessage, PICKUPS_KEPT,
-    Presence, QueueChange, QueueEntry, StoreError, Topic, Transition, Transitioned,
+    AgentPresence, Assign, Assignment, Audience, Delivery, EventLog, Handoff, LEFT_MESSAGES_KEPT, LeftMessage,
+    PICKUPS_KEPT, Presence, QueueChange, QueueEntry, StoreError, Topic, Transition, Transitioned,
 };
+
+/// The arguments of `transition.lua` that come from [`Transition::assign`].
+#[derive(Default)]
+struct AssignArgs {
+    agent_id: String,
+    max_chats: u32,
+    /// The new assignment's JSON.
+    assignment: String,
+    /// The agent's channel, and the `assigned` payload sent on it.
+    channel: String,
+    payload: String,
+}
 
 /// How long the presence hash outlives its last write (each record also carries its own
 /// `until`, which routing and the janitor honour).
@@ -120,13 +132,16 @@ impl RedisStore {
         &self,
         id: ConversationId,
         transition: &Transition,
-        at: chrono::DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> ::redis::ScriptInvocation<'_> {
         let mut call = self.scripts.transition.prepare_invoke();
         for key in self.keys.conversation(id) {
             call.key(key);
         }
         call.key(self.keys.queue()).key(self.keys.assignments());
+        if let Some(assign) = &transition.assign {
+            call.key(self.keys.agent_chats(&assign.agent_id));
+        }
         let from = transition.from.iter().map(records::name).collect::<Vec<_>>().join(",");
         let change = change_of(&transition.event);
         // A `state` event always has a change (the caller checked it is one).
@@ -138,43 +153,30 @@ impl RedisStore {
             QueueChange::Remove => ("remove", String::new()),
             QueueChange::Add(entry) => ("add", to_json(&QueueEntry { conversation_id: id, ..entry.clone() })),
         };
-        let (agent, max_chats, assignment, agent_channel, assigned) = match &transition.assign {
-            Some(assign) => {
-                call.key(self.keys.agent_chats(&assign.agent_id));
-                let assignment =
-                    Assignment { agent_id: assign.agent_id.clone(), conversation_id: id, since: at, answered: false };
-                let topic = Topic::Agent(assign.agent_id.clone());
-                let assigned = records::payload(&Delivery::assigned(&assign.agent_id, id));
-                (assign.agent_id.as_str(), assign.max_chats, to_json(&assignment), self.keys.channel(&topic), assigned)
-            }
-            None => ("", 0, String::new(), String::new(), String::new()),
-        };
+        let assigning = self.assign_args(id, transition.assign.as_ref(), at);
         let (meta_before, meta_after) = self.keys.meta_parts();
         let (chats_before, chats_after) = self.keys.agent_chats_parts();
-        call.arg(id.to_string())
-            .arg(from)
-            .arg(transition.holder.as_deref().unwrap_or(""))
-            .arg(agent)
-            .arg(max_chats)
-            .arg(if transition.unassign { "1" } else { "0" })
-            .arg(queue_op)
-            .arg(entry)
-            .arg(assignment)
-            .arg(self.max_events)
-            .arg(records::json_after_seq(id, at, &transition.event))
-            .arg(new_state)
-            .arg(self.keys.channel(&Topic::Conversation(id)))
-            .arg(before)
-            .arg(after)
-            .arg(agent_channel)
-            .arg(assigned)
-            .arg(self.retention_secs)
-            .arg(at.timestamp())
-            .arg(meta_before)
-            .arg(meta_after)
-            .arg(chats_before)
-            .arg(chats_after);
+        call.arg(id.to_string()).arg(from).arg(transition.holder.as_deref().unwrap_or(""));
+        call.arg(assigning.agent_id).arg(assigning.max_chats).arg(if transition.unassign { "1" } else { "0" });
+        call.arg(queue_op).arg(entry).arg(assigning.assignment).arg(self.max_events);
+        call.arg(records::json_after_seq(id, at, &transition.event)).arg(new_state);
+        call.arg(self.keys.channel(&Topic::Conversation(id))).arg(before).arg(after);
+        call.arg(assigning.channel).arg(assigning.payload).arg(self.retention_secs).arg(at.timestamp());
+        call.arg(meta_before).arg(meta_after).arg(chats_before).arg(chats_after);
         call
+    }
+
+    /// What `transition.lua` is given about the agent to assign (all empty for none).
+    fn assign_args(&self, id: ConversationId, assign: Option<&Assign>, at: DateTime<Utc>) -> AssignArgs {
+        let Some(Assign { agent_id, max_chats }) = assign else { return AssignArgs::default() };
+        let assignment = Assignment { agent_id: agent_id.clone(), conversation_id: id, since: at, answered: false };
+        AssignArgs {
+            agent_id: agent_id.clone(),
+            max_chats: *max_chats,
+            assignment: to_json(&assignment),
+            channel: self.keys.channel(&Topic::Agent(agent_id.clone())),
+            payload: records::payload(&Delivery::assigned(agent_id, id)),
+        }
     }
 
     /// The records of a hash whose conversations still exist; prunes those of expired ones,
