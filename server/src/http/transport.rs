@@ -4,7 +4,7 @@
 //! task of its own, for as long as the connection lives: for an idle WebSocket that was most
 //! of what it cost. Here the server takes every `Connection: Upgrade` request through actix's
 //! upgrade hook instead: the request still runs through the same [`App`](actix_web::App)
-//! (routing, middleware, the socket handlers in [`crate::routes`], which hand the socket to
+//! (routing, middleware, the socket handlers in [`crate::http::routes`], which hand the socket to
 //! actix-ws as before), and then:
 //!
 //! - a `101 Switching Protocols` response is written, and its body (the frames actix-ws
