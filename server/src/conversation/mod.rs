@@ -54,6 +54,9 @@ pub const TALK_TO_PERSON: &str = "talk_to_person";
 /// The quick reply under a "nobody can take this now" notice: the widget opens its form.
 pub const LEAVE_MESSAGE: &str = "leave_message";
 
+/// Times a message to a closed chat reopens it before giving up (each time, someone closed
+/// it again between the reopening and the message).
+const REOPEN_ATTEMPTS: usize = 3;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 
@@ -174,23 +177,20 @@ impl Conversations {
         let dedupe = format!("v:{}", client_id.as_str());
         let open = &[State::Bot, State::Queued, State::Agent];
         let log = &self.stores.log;
-        let mut appended = log.append(id, EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open)).await?;
-        if let Appended::Refused { state: State::Resolved } = appended {
-            self.apply(id, Move::Reopen).await?;
-            appended = log.append(id, EventDraft::new(body).dedupe(dedupe).expect(open)).await?;
-        }
-        match appended {
-            Appended::New { event, state } => {
-                self.after_visitor_message(site, id, event.seq, state).await?;
-                Ok(event.seq)
-            }
-            Appended::Duplicate { seq } => Ok(seq),
-            // Resolved again between the reopening and the message: the agent's or the
-            // visitor's own `end` won that race; resending reopens the chat.
-            Appended::Refused { .. } => {
-                Err(StoreError::Unavailable("the chat was closed while this message was sent".into()))
+        for _ in 0..REOPEN_ATTEMPTS {
+            let draft = EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open);
+            match log.append(id, draft).await? {
+                Appended::New { event, state } => {
+                    self.after_visitor_message(site, id, event.seq, state).await?;
+                    return Ok(event.seq);
+                }
+                Appended::Duplicate { seq } => return Ok(seq),
+                // A closed chat is reopened for the message; if it is closed again before the
+                // message lands (an agent's or the visitor's own `end` won), it is reopened again.
+                Appended::Refused { .. } => drop(self.apply(id, Move::Reopen).await?),
             }
         }
+        Err(StoreError::Unavailable("the chat kept closing while this message was sent".into()))
     }
 
     /// Judges the new message (while the bot owns the conversation) and gets it answered.
