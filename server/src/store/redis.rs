@@ -159,8 +159,8 @@ impl RedisStore {
             conn,
             keys,
             scripts: Scripts {
-                append: Script::new(include_str!("redis/append.lua")),
-                transition: Script::new(include_str!("redis/transition.lua")),
+                append: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/append.lua"))),
+                transition: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/transition.lua"))),
                 update: Script::new(include_str!("redis/update.lua")),
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
             },

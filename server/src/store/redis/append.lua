@@ -1,4 +1,4 @@
--- Appends one event that is not a change of state to a conversation in one atomic step:
+-- (event.lua is prepended.) Appends one event that is not a change of state to a conversation in one atomic step:
 -- idempotency, precondition, bound, numbering, storing, expiry, and the PUBLISH that carries
 -- the event to every node. Doing the PUBLISH here is what orders deliveries by seq: Redis
 -- runs one script at a time, so a conversation's events are published in the order they are
@@ -30,38 +30,16 @@ if ARGV[1] ~= '' then
   end
 end
 local state = redis.call('HGET', meta, 'state')
-if ARGV[2] ~= '' then
-  local allowed = false
-  for expected in string.gmatch(ARGV[2], '[^,]+') do
-    if expected == state then
-      allowed = true
-    end
-  end
-  if not allowed then
-    return {'refused', state, '', ''}
-  end
+if ARGV[2] ~= '' and not in_states(state, ARGV[2]) then
+  return {'refused', state, '', ''}
 end
 local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[3]) then
   return {'full', tostring(last), '', ''}
 end
-local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
-local digits = string.format('%d', seq)
-local json = '{"seq":' .. digits .. ARGV[4]
-redis.call('RPUSH', events, json)
+local digits, json, token = store_event(meta, events, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]))
 if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
-end
-local retention = tonumber(ARGV[7])
-local now = tonumber(ARGV[8])
-local token = ''
-local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
-if now - touched >= retention / 2 then
-  redis.call('HSET', meta, 'token_touched', ARGV[8])
-  token = redis.call('HGET', meta, 'token_hash') or ''
-end
-for i = 1, 3 do
-  redis.call('EXPIRE', KEYS[i], retention)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. digits .. ':' .. json)
 return {'new', digits, token, state}

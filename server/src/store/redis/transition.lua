@@ -1,4 +1,4 @@
--- Changes a conversation's hands in one atomic step: the state, holder and capacity checks,
+-- (event.lua is prepended.) Changes a conversation's hands in one atomic step: the state, holder and capacity checks,
 -- the bound, the numbered `state` event (stored, state set, expiry refreshed, PUBLISHed as
 -- append.lua does), the queue entry, the assignment and the agent's index of chats, and the
 -- `assigned` delivery to the agent. Redis runs one script at a time, so two nodes racing for
@@ -38,13 +38,7 @@ if redis.call('EXISTS', meta) == 0 then
   return {'missing', '', '', ''}
 end
 local state = redis.call('HGET', meta, 'state')
-local allowed = false
-for expected in string.gmatch(ARGV[2], '[^,]+') do
-  if expected == state then
-    allowed = true
-  end
-end
-if not allowed then
+if not in_states(state, ARGV[2]) then
   return {'refused', state, '', ''}
 end
 local current = redis.call('HGET', assignments, id)
@@ -74,22 +68,8 @@ local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[10]) then
   return {'full', tostring(last), '', ''}
 end
-local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
-local digits = string.format('%d', seq)
-local json = '{"seq":' .. digits .. ARGV[11]
-redis.call('RPUSH', events, json)
+local digits, json, token = store_event(meta, events, ARGV[11], tonumber(ARGV[18]), tonumber(ARGV[19]))
 redis.call('HSET', meta, 'state', ARGV[12])
-local retention = tonumber(ARGV[18])
-local now = tonumber(ARGV[19])
-local token = ''
-local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
-if now - touched >= retention / 2 then
-  redis.call('HSET', meta, 'token_touched', ARGV[19])
-  token = redis.call('HGET', meta, 'token_hash') or ''
-end
-for i = 1, 3 do
-  redis.call('EXPIRE', KEYS[i], retention)
-end
 local dequeued = ''
 if ARGV[7] == 'remove' then
   dequeued = redis.call('HGET', queue, id) or ''

@@ -1,0 +1,33 @@
+-- Shared by append.lua and transition.lua (prepended to each when the scripts are built, so
+-- both number, store and expire an event in exactly the same way).
+
+-- Whether `state` is one of the comma-separated `list`.
+local function in_states(state, list)
+  for expected in string.gmatch(list, '[^,]+') do
+    if expected == state then
+      return true
+    end
+  end
+  return false
+end
+
+-- Numbers and stores the event whose JSON after its seq is `tail`, and refreshes the expiry
+-- of the conversation's three keys (KEYS 1-3). Returns the seq's digits, the event's JSON, and
+-- the token hash when the token index is due for a fresh expiry ('' otherwise).
+local function store_event(meta, events, tail, retention, now)
+  local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
+  local digits = string.format('%d', seq)
+  local json = '{"seq":' .. digits .. tail
+  redis.call('RPUSH', events, json)
+  local token = ''
+  local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
+  if now - touched >= retention / 2 then
+    redis.call('HSET', meta, 'token_touched', tostring(now))
+    token = redis.call('HGET', meta, 'token_hash') or ''
+  end
+  for i = 1, 3 do
+    redis.call('EXPIRE', KEYS[i], retention)
+  end
+  return digits, json, token
+end
+
