@@ -136,7 +136,7 @@ impl Router {
         notice: &str,
     ) -> Result<bool, StoreError> {
         let Some(conversation) = self.log.conversation(id).await? else { return Ok(false) };
-        let escalation = Escalation::back(conversation.records.escalation, team, notice);
+        let escalation = Escalation::back(conversation.records.escalation.map(|e| *e), team, notice);
         let reason = reason.unwrap_or(escalation.record.reason);
         let entry = escalation.entry(&conversation.site, id, reason, true);
         if !self.release(id, Move::Requeue { holder, entry }).await? {

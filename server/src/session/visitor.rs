@@ -115,12 +115,11 @@ impl Visitor {
         let mut liveness = Liveness::new(limits.client_timeout());
         let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
         let shutdown = self.state.shutdown.clone();
-        let conversations = self.state.conversations.clone();
         loop {
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => return self.close(1001, "server going away: reconnect").await,
                 delivery = inbox.recv() => match delivery {
-                    Some(delivery) => self.cursor.deliver(&conversations, &mut self.session, &delivery).await,
+                    Some(delivery) => self.cursor.deliver(&self.state.conversations, &mut self.session, &delivery).await,
                     None => return self.close(CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
                 },
                 _ = heartbeat.tick() => {
