@@ -59,10 +59,10 @@ export async function assetsFromDisk(ctx) {
   const files = {
     '/widget.js': ['application/javascript', () => bundle('widget')],
     '/console/console.js': ['application/javascript', () => bundle('console')],
-    '/console/console.css': ['text/css', () => readFileSync(join(REPO, 'widget-js/console/console.css'), 'utf8')],
-    '/console/': ['text/html', () => readFileSync(join(REPO, 'widget-js/console/index.html'), 'utf8')]
+    '/console/console.css': ['text/css', () => readFileSync(join(REPO, 'widget-js/console/console.css'), 'utf8')]
   };
-  await ctx.route((url) => !!files[url.pathname] && url.port !== '' && !url.pathname.endsWith('.html'), (route) => {
+  // Pages are not replaced: Chromium treats a fulfilled page as remote and blocks its sockets.
+  await ctx.route((url) => !!files[url.pathname], (route) => {
     const [type, body] = files[new URL(route.request().url()).pathname];
     route.fulfill({ status: 200, headers: { 'content-type': type + '; charset=utf-8', 'access-control-allow-origin': '*' }, body: body() });
   });

@@ -18,6 +18,8 @@
       self.transferForm.hidden = true;
     } }, [this.transferKind, this.transferTo, this.teams, h('button', { type: 'submit', text: 'Transfer' }),
       h('button', { type: 'button', class: 'ghost', text: 'Cancel', onclick: function () { self.transferForm.hidden = true; } })]);
+    this.detailsBtn = h('button', { type: 'button', class: 'act-details', title: 'Alt+I', 'aria-controls': 'context', 'aria-expanded': 'false',
+      onclick: function () { self.drawer(!self.drawerOpen); } }, ['Details', h('kbd', { text: 'Alt I' })]);
     this.actions = h('div', { class: 'actions' }, [
       h('button', { type: 'button', class: 'act-transfer', title: 'Alt+T', onclick: function () { self.run('transfer'); } }, ['Transfer', h('kbd', { text: 'Alt T' })]),
       h('button', { type: 'button', class: 'act-handback', title: 'Alt+B', onclick: function () { self.run('handback'); } }, ['Hand back to bot', h('kbd', { text: 'Alt B' })]),
@@ -43,7 +45,7 @@
       h('p', { text: 'Pick a chat from the queue: j / k to move, Enter to take it. Press ? for every shortcut.' })
     ]);
     this.chatBody = h('div', { class: 'chat-body', hidden: true }, [
-      h('header', { class: 'chat-head' }, [h('div', { class: 'who' }, [this.chatTitle, this.chatMeta]), this.actions, this.closeBtn]),
+      h('header', { class: 'chat-head' }, [h('div', { class: 'who' }, [this.chatTitle, this.chatMeta]), this.detailsBtn, this.actions, this.closeBtn]),
       this.transferForm, this.banner, this.transcript, this.typingLine, this.composer
     ]);
     return h('section', { class: 'chat', role: 'tabpanel', 'aria-label': 'Open chat' }, [this.chatEmpty, this.chatBody]);
@@ -55,7 +57,8 @@
     this.chatEmpty.hidden = !!c;
     this.chatBody.hidden = !c;
     if (!c) {
-      this.context.replaceChildren();
+      this.contextBody.replaceChildren();
+      this.drawer(false);
       this.renderedChat = null;
       return;
     }
@@ -77,7 +80,7 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
@@ -228,6 +231,23 @@
     if (!ok) return;
     this.input.value = '';
     c.draft = '';
+  };
+
+  /** The context drawer (narrow screens; on wide ones the panel is always there). */
+  View.prototype.drawer = function (open) {
+    this.drawerOpen = !!open;
+    this.context.classList.toggle('open', this.drawerOpen);
+    this.detailsBtn.setAttribute('aria-expanded', String(this.drawerOpen));
+    if (open && this.context.querySelector) {
+      var close = this.context.querySelector('.drawer-close');
+      if (close && close.focus && this.narrow()) close.focus();
+    }
+  };
+
+  /** Whether the context panel is a drawer now (the layout's own breakpoint). */
+  View.prototype.narrow = function () {
+    var w = this.doc.defaultView;
+    return !!(w && w.matchMedia && w.matchMedia('(max-width: 1100px)').matches);
   };
 
   View.prototype.openTransfer = function () {

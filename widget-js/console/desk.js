@@ -23,6 +23,8 @@
     this.P = root.BatonProtocol;
     this.opts = opts;
     this.store = opts.store;
+    /** Lasting per-browser memory (left messages marked handled); the tab's store if none. */
+    this.memory = opts.memory || opts.store;
     this.now = opts.now || Date.now;
     this.alerts = opts.alerts || null;
     this.client = null;
@@ -243,3 +245,15 @@
   Desk.prototype.resolve = function (id) { return this.act('resolve', id); };
   /** to: {team} or {agent_id}. */
   Desk.prototype.transfer = function (id, to) { return this.act('transfer', id, { to: to }); };
+
+  /** A left message marked handled stays handled in this browser (it is not a server fact). */
+  Desk.prototype.markHandled = function (m) {
+    var list = this.memory.get('handled') || [];
+    list.push(m.conversation_id + '|' + m.at);
+    this.memory.set('handled', list.slice(-500));
+    this.changed('left');
+  };
+
+  Desk.prototype.isHandled = function (m) {
+    return (this.memory.get('handled') || []).indexOf(m.conversation_id + '|' + m.at) >= 0;
+  };
