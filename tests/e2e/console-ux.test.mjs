@@ -1,5 +1,5 @@
 // The console as an agent lives in it (issue #16): narrow screens (the context as a drawer,
-// nothing overlapping), a numbered queue, finished chats under "Resolved today", left
+// nothing overlapping), a numbered queue previewed read-only before taking, finished chats under "Resolved today", left
 // messages marked handled, the visitor's context, and axe-core's contrast check on every
 // state. Screenshots at 1440/1024/760/390 px: /tmp/baton-shots/console-ux-*.png.
 import { test, before, after } from 'node:test';
@@ -129,8 +129,15 @@ test('the queue is numbered as it is ordered; a finished chat moves to "Resolved
     await shoot(page, 'console-ux-queue');
     const mine = await page.locator('.mine-box .tab').count(); // chats earlier tests left with this agent
     const done = await page.locator('.done-box .tab').count();
+    // A click previews the transcript, read-only, before the chat is taken.
     await page.locator('.qitem', { hasText: 'Second' }).click();
+    await page.locator('.transcript', { hasText: 'Second: refund please' }).waitFor();
+    await page.locator('.chat-title', { hasText: 'Preview' }).waitFor();
+    assert.equal(await page.locator('.composer').isVisible(), false, 'a preview takes no replies');
+    await shoot(page, 'console-ux-preview');
+    assert.deepEqual(await axeViolations(page), [], 'preview');
     await page.locator('.qitem.selected .take').click();
+    await page.locator('.composer').waitFor();
     await page.locator('.mine-box .tab').nth(mine).waitFor();
     assert.equal(await page.locator('.mine-box .count').textContent(), String(mine + 1));
     await page.getByRole('button', { name: /Resolve/ }).click();

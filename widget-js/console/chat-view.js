@@ -53,6 +53,11 @@
 
   View.prototype.renderChat = function (switched) {
     var d = this.desk;
+    if (d.previewing) return this.renderPreview(d.previewing, d.previews[d.previewing]);
+    if (this.previewShown) {
+      this.previewShown = false;
+      switched = true;
+    }
     var c = d.chats[d.active];
     this.chatEmpty.hidden = !!c;
     this.chatBody.hidden = !c;
@@ -87,13 +92,39 @@
     }
   };
 
+  /** A waiting chat, read-only: its transcript and context, and a way to take it. */
+  View.prototype.renderPreview = function (id, view) {
+    var h = this.h.bind(this);
+    var self = this;
+    var c = newChat(id);
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    c.events = mergeEvents([], view ? view.events : []);
+    this.previewShown = true;
+    this.renderedChat = null;
+    this.chatEmpty.hidden = true;
+    this.chatBody.hidden = false;
+    this.chatTitle.textContent = 'Preview: ' + visitorLabel(c);
+    this.chatMeta.replaceChildren(this.chip(c.reason), h('span', { class: 'meta', text: [c.site, (c.visitor || {}).locale].filter(Boolean).join(' \u00b7 ') }));
+    this.actions.hidden = this.closeBtn.hidden = this.transferForm.hidden = true;
+    this.composer.hidden = true;
+    this.typingLine.textContent = '';
+    this.banner.hidden = false;
+    this.banner.className = 'banner preview';
+    this.banner.replaceChildren(h('span', { text: view ? 'Read-only: take the chat to reply. ' : 'Loading the transcript\u2026 ' }),
+      h('button', { type: 'button', class: 'primary', text: 'Take this chat', onclick: function () { self.desk.take(id); } }));
+    this.transcript.replaceChildren.apply(this.transcript, c.events.map(function (e) { return self.eventNode(e); }).filter(Boolean));
+    this.transcript.scrollTop = this.transcript.scrollHeight;
+    if (view) this.renderContext(c);
+    else this.contextBody.replaceChildren();
+  };
+
   View.prototype.renderBanner = function (c) {
     var d = this.desk;
     var text = '';
     if (c.ended) text = (ENDED[c.ended] || c.ended) + '. This chat is closed for you; Alt+W closes the tab.';
     else if (c.closing) text = { handback: 'Handing back to the bot\u2026', resolve: 'Resolving\u2026', transfer: 'Transferring\u2026' }[c.closing] || '';
     else if (d.conn !== 'open') text = 'Offline: what you send now goes out once the connection is back.';
-    this.banner.textContent = text;
+    this.banner.replaceChildren(text);
     this.banner.hidden = !text;
     this.banner.className = 'banner' + (c.ended ? ' ended' : d.conn !== 'open' ? ' offline' : '');
     this.input.disabled = !!c.ended;

@@ -44,6 +44,8 @@
     this.order = [];
     this.active = null;
     this.selected = null;
+    this.previewing = null;
+    this.previews = {};
     this.accepting = {};
     this.dropped = [];
     this.left = [];
@@ -153,8 +155,18 @@
     return true;
   };
 
+  /** A read-only look at a waiting chat (the server answers with its view). */
+  Desk.prototype.preview = function (id) {
+    if (this.chats[id] && !this.chats[id].ended) return this.activate(id);
+    this.selected = this.previewing = id;
+    this.send({ type: 'preview', conversation_id: id }, true);
+    this.changed('queue');
+    this.changed('active', id);
+  };
+
   Desk.prototype.activate = function (id) {
     if (!this.chats[id]) return;
+    this.previewing = null;
     this.active = id;
     if (this.visible) this.chats[id].unread = 0;
     this.changed('active', id);

@@ -88,7 +88,7 @@
     for (var n = e.target; n && n !== this.queueList; n = n.parentNode) {
       var id = n.getAttribute && n.getAttribute('data-id');
       if (id && n.getAttribute('role') === 'option') {
-        this.desk.select(id);
+        this.desk.preview(id);
         if (this.queueList.focus) this.queueList.focus();
         return;
       }
