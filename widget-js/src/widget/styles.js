@@ -62,6 +62,7 @@ svg{display:block;flex:none}
 .msg p,.msg ul,.msg ol,.msg pre{margin:0 0 6px}
 .msg>:last-child,.msg p:last-child{margin-bottom:0}
 .msg ul,.msg ol{padding-inline-start:20px}
+.msg,.msg p,.msg li,.system,.notice,.preview span{unicode-bidi:plaintext;text-align:start}
 .msg code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:rgba(0,0,0,.06);padding:1px 4px;border-radius:4px}
 .msg pre{white-space:pre-wrap}
 .msg a{color:inherit;text-decoration:underline}
