@@ -18,6 +18,8 @@
       self.transferForm.hidden = true;
     } }, [this.transferKind, this.transferTo, this.teams, h('button', { type: 'submit', text: 'Transfer' }),
       h('button', { type: 'button', class: 'ghost', text: 'Cancel', onclick: function () { self.transferForm.hidden = true; } })]);
+    this.detailsBtn = h('button', { type: 'button', class: 'act-details', title: 'Alt+I', 'aria-controls': 'context', 'aria-expanded': 'false',
+      onclick: function () { self.drawer(!self.drawerOpen); } }, ['Details', h('kbd', { text: 'Alt I' })]);
     this.actions = h('div', { class: 'actions' }, [
       h('button', { type: 'button', class: 'act-transfer', title: 'Alt+T', onclick: function () { self.run('transfer'); } }, ['Transfer', h('kbd', { text: 'Alt T' })]),
       h('button', { type: 'button', class: 'act-handback', title: 'Alt+B', onclick: function () { self.run('handback'); } }, ['Hand back to bot', h('kbd', { text: 'Alt B' })]),
@@ -43,7 +45,7 @@
       h('p', { text: 'Pick a chat from the queue: j / k to move, Enter to take it. Press ? for every shortcut.' })
     ]);
     this.chatBody = h('div', { class: 'chat-body', hidden: true }, [
-      h('header', { class: 'chat-head' }, [h('div', { class: 'who' }, [this.chatTitle, this.chatMeta]), this.actions, this.closeBtn]),
+      h('header', { class: 'chat-head' }, [h('div', { class: 'who' }, [this.chatTitle, this.chatMeta]), this.detailsBtn, this.actions, this.closeBtn]),
       this.transferForm, this.banner, this.transcript, this.typingLine, this.composer
     ]);
     return h('section', { class: 'chat', role: 'tabpanel', 'aria-label': 'Open chat' }, [this.chatEmpty, this.chatBody]);
@@ -51,11 +53,17 @@
 
   View.prototype.renderChat = function (switched) {
     var d = this.desk;
+    if (d.previewing) return this.renderPreview(d.previewing, d.previews[d.previewing]);
+    if (this.previewShown) {
+      this.previewShown = false;
+      switched = true;
+    }
     var c = d.chats[d.active];
     this.chatEmpty.hidden = !!c;
     this.chatBody.hidden = !c;
     if (!c) {
-      this.context.replaceChildren();
+      this.contextBody.replaceChildren();
+      this.drawer(false);
       this.renderedChat = null;
       return;
     }
@@ -77,11 +85,37 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
     }
+  };
+
+  /** A waiting chat, read-only: its transcript and context, and a way to take it. */
+  View.prototype.renderPreview = function (id, view) {
+    var h = this.h.bind(this);
+    var self = this;
+    var c = newChat(id);
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    c.events = mergeEvents([], view ? view.events : []);
+    this.previewShown = true;
+    this.renderedChat = null;
+    this.chatEmpty.hidden = true;
+    this.chatBody.hidden = false;
+    this.chatTitle.textContent = 'Preview: ' + visitorLabel(c);
+    this.chatMeta.replaceChildren(this.chip(c.reason), h('span', { class: 'meta', text: [c.site, (c.visitor || {}).locale].filter(Boolean).join(' \u00b7 ') }));
+    this.actions.hidden = this.closeBtn.hidden = this.transferForm.hidden = true;
+    this.composer.hidden = true;
+    this.typingLine.textContent = '';
+    this.banner.hidden = false;
+    this.banner.className = 'banner preview';
+    this.banner.replaceChildren(h('span', { text: view ? 'Read-only: take the chat to reply. ' : 'Loading the transcript\u2026 ' }),
+      h('button', { type: 'button', class: 'primary', text: 'Take this chat', onclick: function () { self.desk.take(id); } }));
+    this.transcript.replaceChildren.apply(this.transcript, c.events.map(function (e) { return self.eventNode(e); }).filter(Boolean));
+    this.transcript.scrollTop = this.transcript.scrollHeight;
+    if (view) this.renderContext(c);
+    else this.contextBody.replaceChildren();
   };
 
   View.prototype.renderBanner = function (c) {
@@ -90,7 +124,7 @@
     if (c.ended) text = (ENDED[c.ended] || c.ended) + '. This chat is closed for you; Alt+W closes the tab.';
     else if (c.closing) text = { handback: 'Handing back to the bot\u2026', resolve: 'Resolving\u2026', transfer: 'Transferring\u2026' }[c.closing] || '';
     else if (d.conn !== 'open') text = 'Offline: what you send now goes out once the connection is back.';
-    this.banner.textContent = text;
+    this.banner.replaceChildren(text);
     this.banner.hidden = !text;
     this.banner.className = 'banner' + (c.ended ? ' ended' : d.conn !== 'open' ? ' offline' : '');
     this.input.disabled = !!c.ended;
@@ -228,6 +262,23 @@
     if (!ok) return;
     this.input.value = '';
     c.draft = '';
+  };
+
+  /** The context drawer (narrow screens; on wide ones the panel is always there). */
+  View.prototype.drawer = function (open) {
+    this.drawerOpen = !!open;
+    this.context.classList.toggle('open', this.drawerOpen);
+    this.detailsBtn.setAttribute('aria-expanded', String(this.drawerOpen));
+    if (open && this.context.querySelector) {
+      var close = this.context.querySelector('.drawer-close');
+      if (close && close.focus && this.narrow()) close.focus();
+    }
+  };
+
+  /** Whether the context panel is a drawer now (the layout's own breakpoint). */
+  View.prototype.narrow = function () {
+    var w = this.doc.defaultView;
+    return !!(w && w.matchMedia && w.matchMedia('(max-width: 1100px)').matches);
   };
 
   View.prototype.openTransfer = function () {

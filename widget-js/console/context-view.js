@@ -47,11 +47,15 @@
       var href = safeUrl(page.url);
       rows.push(h('dt', { text: 'Page' }), h('dd', {}, [href ? h('a', { href: href, target: '_blank', rel: 'noopener noreferrer nofollow', text: page.title || page.url }) : page.title || page.url]));
     }
-    if (v.locale) rows.push(h('dt', { text: 'Language' }), h('dd', { text: String(v.locale) }));
+    var lang = c.signals && c.signals.language;
+    if (lang) rows.push(h('dt', { text: 'Writes in' }), h('dd', { text: String(lang) }));
+    if (v.locale) rows.push(h('dt', { text: 'Browser' }), h('dd', { text: String(v.locale) }));
+    var left = this.desk.left.filter(function (m) { return m.conversation_id === c.id && m.email; })[0];
+    if (left) rows.push(h('dt', { text: 'Email left' }), h('dd', { text: String(left.email) }));
     if (c.site) rows.push(h('dt', { text: 'Site' }), h('dd', { text: String(c.site) }));
     rows.push(h('dt', { text: 'Chat' }), h('dd', { class: 'mono', text: c.id }));
     sections.push(h('section', { class: 'visitor' }, [h('h3', { text: 'Visitor' }), h('dl', {}, rows)]));
-    this.context.replaceChildren.apply(this.context, sections);
+    this.contextBody.replaceChildren.apply(this.contextBody, sections);
     this.teams.replaceChildren.apply(this.teams, ((self.desk.agent && self.desk.agent.teams) || []).map(function (t) { return h('option', { value: t }); }));
   };
 

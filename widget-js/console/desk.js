@@ -23,6 +23,8 @@
     this.P = root.BatonProtocol;
     this.opts = opts;
     this.store = opts.store;
+    /** Lasting per-browser memory (left messages marked handled); the tab's store if none. */
+    this.memory = opts.memory || opts.store;
     this.now = opts.now || Date.now;
     this.alerts = opts.alerts || null;
     this.client = null;
@@ -42,6 +44,8 @@
     this.order = [];
     this.active = null;
     this.selected = null;
+    this.previewing = null;
+    this.previews = {};
     this.accepting = {};
     this.dropped = [];
     this.left = [];
@@ -151,8 +155,18 @@
     return true;
   };
 
+  /** A read-only look at a waiting chat (the server answers with its view). */
+  Desk.prototype.preview = function (id) {
+    if (this.chats[id] && !this.chats[id].ended) return this.activate(id);
+    this.selected = this.previewing = id;
+    this.send({ type: 'preview', conversation_id: id }, true);
+    this.changed('queue');
+    this.changed('active', id);
+  };
+
   Desk.prototype.activate = function (id) {
     if (!this.chats[id]) return;
+    this.previewing = null;
     this.active = id;
     if (this.visible) this.chats[id].unread = 0;
     this.changed('active', id);
@@ -243,3 +257,15 @@
   Desk.prototype.resolve = function (id) { return this.act('resolve', id); };
   /** to: {team} or {agent_id}. */
   Desk.prototype.transfer = function (id, to) { return this.act('transfer', id, { to: to }); };
+
+  /** A left message marked handled stays handled in this browser (it is not a server fact). */
+  Desk.prototype.markHandled = function (m) {
+    var list = this.memory.get('handled') || [];
+    list.push(m.conversation_id + '|' + m.at);
+    this.memory.set('handled', list.slice(-500));
+    this.changed('left');
+  };
+
+  Desk.prototype.isHandled = function (m) {
+    return (this.memory.get('handled') || []).indexOf(m.conversation_id + '|' + m.at) >= 0;
+  };

@@ -7,6 +7,12 @@
     queue_snapshot: function (d, f) { d.setQueue(f.items || []); },
     assigned: function (d, f) { if (f.conversation) d.absorb(f.conversation); },
     left_message: function (d, f) { if (f.message) d.addLeft([f.message], true); },
+    preview: function (d, f) {
+      var v = f.conversation;
+      if (!v || v.conversation_id !== d.previewing) return;
+      d.previews[v.conversation_id] = v;
+      d.changed('active', v.conversation_id);
+    },
     bot_delta: function (d, f) {
       d.withChat(f.conversation_id, function (c) {
         c.streams[f.reply_id] = (c.streams[f.reply_id] || '') + (f.text || '');
@@ -96,6 +102,11 @@
       return !c || c.ended;
     }));
     for (var id in this.unseen) if (!known[id]) delete this.unseen[id];
+    for (var p in this.previews) if (!known[p]) delete this.previews[p];
+    if (this.previewing && !known[this.previewing]) {
+      this.previewing = null; // taken by someone, or gone: back to the chat the agent had open
+      this.changed('active', this.active);
+    }
     if (!this.queue.some(function (it) { return it.conversation_id === self.selected; })) {
       this.selected = this.queue.length ? this.queue[0].conversation_id : null;
     }

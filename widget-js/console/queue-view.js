@@ -1,25 +1,31 @@
   // ---- console/queue-view.js -----------------------------------------------------------
   // The side column: the queue, my chats, messages left.
 
-  /** What visitors left when no one could take their chat: reply by email. */
+  /** What visitors left when no one could take their chat: reply by email, mark handled. */
   View.prototype.renderLeft = function () {
     var h = this.h.bind(this);
-    var left = this.desk.left;
-    this.leftBox.hidden = !left.length;
+    var desk = this.desk;
+    var left = desk.left.filter(function (m) { return !desk.isHandled(m); });
+    var handled = desk.left.length - left.length;
+    this.leftBox.hidden = !desk.left.length;
     this.leftCount.textContent = String(left.length);
-    this.leftList.replaceChildren.apply(this.leftList, left.map(function (m) {
+    var items = left.map(function (m) {
       var mail = safeUrl('mailto:' + String(m.email || '').trim());
       return h('li', { class: 'left-item' }, [
         h('div', { class: 'qrow' }, [
           mail && m.email ? h('a', { href: mail, text: String(m.email) }) : h('span', { text: String(m.email || 'no email') }),
           h('span', { class: 'grow' }), h('span', { class: 'fine', text: [m.site, clock(m.at)].filter(Boolean).join(' \u00b7 ') })
         ]),
-        h('div', { class: 'left-text', text: String(m.text || '') })
+        h('div', { class: 'left-text', text: String(m.text || '') }),
+        h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m); } })
       ]);
-    }));
+    });
+    if (handled) items.push(h('li', { class: 'fine', text: handled + ' handled' }));
+    this.leftList.replaceChildren.apply(this.leftList, items);
   };
 
-  View.prototype.queueItem = function (it, selected) {
+  /** n: the item's number in this list (the server's position counts within its own line). */
+  View.prototype.queueItem = function (it, selected, n) {
     var h = this.h.bind(this);
     var self = this;
     var id = it.conversation_id;
@@ -28,15 +34,17 @@
     var wait = h('span', { class: 'wait', title: 'Waiting since ' + (it.waiting_since || '?') });
     var el = h('div', { class: 'qitem' + (selected ? ' selected' : '') + (this.desk.unseen[id] ? ' fresh' : ''), role: 'option',
       id: 'q-' + id, 'data-id': id, 'aria-selected': selected ? 'true' : 'false' }, [
-      h('div', { class: 'qrow' }, [this.chip(it.reason), this.sentiment(it.sentiment), h('span', { class: 'grow' }), wait]),
+      h('div', { class: 'qrow' }, [h('span', { class: 'qnum', text: String(n) }), this.chip(it.reason), this.sentiment(it.sentiment), h('span', { class: 'grow' }), wait]),
       h('div', { class: 'qsummary', text: it.summary || 'No summary yet' }),
       last ? h('div', { class: 'qlast' }, [h('span', { class: 'q-from', text: (it.last_message && it.last_message.from) || 'visitor' }), ': ', last]) : null,
       h('div', { class: 'qrow qfoot' }, [
         h('span', { class: 'site', text: [it.site, it.team].filter(Boolean).join(' \u00b7 ') }),
-        it.position ? h('span', { class: 'pos', title: 'Place in its line (site and team)', text: '#' + it.position }) : null,
+        it.position ? h('span', { class: 'pos', text: '#' + it.position + ' in its line' }) : null,
         h('span', { class: 'grow' }),
-        h('button', { type: 'button', class: 'take primary', tabindex: '-1', 'data-id': id, disabled: taking,
-          onclick: function (e) { e.stopPropagation(); self.desk.take(id); } }, [taking ? 'Taking\u2026' : 'Take', h('kbd', { text: 'Enter' })])
+        // A pointer's shortcut, not a control of its own (an option holds no buttons): from the
+        // keyboard, Enter on the selected option takes it.
+        h('span', { class: 'take primary' + (taking ? ' busy' : ''), 'aria-hidden': 'true', 'data-id': id,
+          onclick: function (e) { e.stopPropagation(); if (!taking) self.desk.take(id); } }, [taking ? 'Taking\u2026' : 'Take', h('kbd', { text: 'Enter' })])
       ])
     ]);
     this.setWait(wait, it);
@@ -54,17 +62,19 @@
     var d = this.desk;
     var self = this;
     var els = {};
-    var nodes = d.queue.map(function (it) {
+    var nodes = d.queue.map(function (it, i) {
       var id = it.conversation_id;
-      var sig = JSON.stringify(it) + (d.selected === id) + !!d.accepting[id] + !!d.unseen[id];
+      var sig = i + JSON.stringify(it) + (d.selected === id) + !!d.accepting[id] + !!d.unseen[id];
       var old = self.queueEls[id];
-      els[id] = old && old.sig === sig ? old : self.queueItem(it, d.selected === id);
+      els[id] = old && old.sig === sig ? old : self.queueItem(it, d.selected === id, i + 1);
       els[id].sig = sig;
       return els[id].el;
     });
     this.queueEls = els;
     this.queueCount.textContent = String(nodes.length);
-    if (!nodes.length) nodes = [this.queueEmpty];
+    // A listbox holds options only: the "no one is waiting" line stands beside it.
+    this.queueList.hidden = !nodes.length;
+    this.queueEmpty.hidden = !!nodes.length;
     var same = nodes.length === this.queueList.childNodes.length &&
       nodes.every(function (n, i) { return self.queueList.childNodes[i] === n; });
     if (!same) this.queueList.replaceChildren.apply(this.queueList, nodes);
@@ -78,7 +88,7 @@
     for (var n = e.target; n && n !== this.queueList; n = n.parentNode) {
       var id = n.getAttribute && n.getAttribute('data-id');
       if (id && n.getAttribute('role') === 'option') {
-        this.desk.select(id);
+        this.desk.preview(id);
         if (this.queueList.focus) this.queueList.focus();
         return;
       }
@@ -95,21 +105,27 @@
     var d = this.desk;
     var h = this.h.bind(this);
     var self = this;
-    var tabs = d.order.map(function (id, i) {
+    var tabs = [];
+    var done = [];
+    d.order.forEach(function (id, i) {
       var c = d.chats[id];
       var last = lastVisible(c.events);
       var badge = c.unread ? h('span', { class: 'badge', 'aria-label': c.unread + ' unread', text: String(c.unread) }) : null;
-      return h('button', { type: 'button', role: 'tab', class: 'tab' + (id === d.active ? ' active' : '') + (c.ended ? ' ended' : ''),
-        'aria-selected': id === d.active ? 'true' : 'false', 'data-id': id, title: i < 9 ? 'Alt+\u2191 / Alt+\u2193 to switch' : null,
+      // A finished chat leaves "My chats" for "Resolved today", where it can still be read.
+      (c.ended ? done : tabs).push(h('button', { type: 'button', role: c.ended ? null : 'tab', class: 'tab' + (id === d.active ? ' active' : '') + (c.ended ? ' ended' : ''),
+        'aria-selected': c.ended ? null : id === d.active ? 'true' : 'false', 'aria-current': c.ended && id === d.active ? 'true' : null, 'data-id': id, title: i < 9 ? 'Alt+\u2191 / Alt+\u2193 to switch' : null,
         onclick: function () { d.activate(id); self.focusComposer(); } }, [
         h('span', { class: 'tab-row' }, [h('strong', { text: visitorLabel(c) }), badge, h('span', { class: 'grow' }),
           c.ended ? h('span', { class: 'tab-state', text: ENDED[c.ended] || c.ended }) : self.chip(c.reason)]),
         h('span', { class: 'tab-last', text: c.typing ? 'typing\u2026' : last ? (last.from === 'agent' ? 'You: ' : '') + last.text : '' })
-      ]);
+      ]));
     });
     this.tabs.replaceChildren.apply(this.tabs, tabs);
     this.mineEmpty.hidden = tabs.length > 0;
     this.mineCount.textContent = String(tabs.length);
+    this.doneList.replaceChildren.apply(this.doneList, done);
+    this.doneBox.hidden = !done.length;
+    this.doneCount.textContent = String(done.length);
   };
 
   function lastVisible(events) {

@@ -8,7 +8,7 @@
    */
   var ALT_KEYS = {
     KeyN: 'note', KeyR: 'resolve', KeyB: 'handback', KeyT: 'transfer', KeyQ: 'queue',
-    KeyW: 'close', KeyC: 'canned', ArrowDown: 'next-chat', ArrowUp: 'prev-chat'
+    KeyW: 'close', KeyC: 'canned', KeyI: 'details', ArrowDown: 'next-chat', ArrowUp: 'prev-chat'
   };
 
   function keyAction(e, ctx) {
@@ -21,6 +21,7 @@
       return ALT_KEYS[e.code] || null;
     }
     if (e.key === 'Escape' && ctx.help) return 'help';
+    if (e.key === 'Escape' && ctx.drawer) return 'details';
     if (ctx.composer) {
       if (e.key === 'Enter' && (mod || !e.shiftKey)) return 'send';
       return e.key === 'Escape' ? 'queue' : null;
@@ -39,7 +40,7 @@
     ['j / k', 'Move in the queue'], ['Enter', 'Take the selected chat (queue focused)'],
     ['r', 'Reply: focus the composer'], ['Enter, Ctrl+Enter', 'Send'], ['Shift+Enter', 'New line'],
     ['Alt+N', 'Reply / internal note'], ['Alt+1 \u2026 9', 'Put suggested reply 1 \u2026 9 in the composer'],
-    ['Alt+C', 'Search canned responses'], ['Alt+\u2191 / Alt+\u2193', 'Previous / next of my chats'],
+    ['Alt+C', 'Search canned responses'], ['Alt+I', 'Details: why, summary, signals, visitor'], ['Alt+\u2191 / Alt+\u2193', 'Previous / next of my chats'],
     ['Alt+T', 'Transfer'], ['Alt+B', 'Hand back to the bot'], ['Alt+R', 'Resolve'],
     ['Alt+W', 'Close an ended chat'], ['Alt+Q, Esc', 'Back to the queue'], ['?', 'This sheet']
   ];
@@ -65,7 +66,8 @@
       composer: t === this.input,
       typing: tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || !!(t && t.isContentEditable),
       queue: t === this.queueList,
-      help: !this.help.hidden
+      help: !this.help.hidden,
+      drawer: !!this.drawerOpen && this.narrow()
     };
     if (!this.desk.signedIn) return;
     var action = keyAction(e, ctx);
@@ -98,7 +100,12 @@
       case 'close': if (d.chats[id] && d.chats[id].ended) d.close(id); return;
       case 'next-chat': d.cycle(1); return this.focusComposer();
       case 'prev-chat': d.cycle(-1); return this.focusComposer();
-      case 'canned': if (this.cannedFilter && this.cannedFilter.focus) this.cannedFilter.focus(); return;
+      case 'canned':
+        // On a narrow screen the canned responses are in the drawer: open it first.
+        if (this.narrow()) this.drawer(true);
+        if (this.cannedFilter && this.cannedFilter.focus) this.cannedFilter.focus();
+        return;
+      case 'details': return this.drawer(!this.drawerOpen);
       case 'help': return this.toggleHelp();
     }
   };

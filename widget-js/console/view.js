@@ -74,10 +74,15 @@
 
     this.queueCount = h('span', { class: 'count' });
     this.queueList = h('div', { class: 'queue', role: 'listbox', tabindex: '0', 'aria-label': 'Queue: j and k to move, Enter to take' });
-    this.queueEmpty = h('p', { class: 'empty', role: 'presentation', text: 'No one is waiting. New chats appear here as they arrive.' });
+    this.queueEmpty = h('p', { class: 'empty queue-empty', text: 'No one is waiting. New chats appear here as they arrive.' });
     this.mineCount = h('span', { class: 'count' });
     this.tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-orientation': 'vertical', 'aria-label': 'My chats' });
     this.mineEmpty = h('p', { class: 'empty', text: 'Chats you take appear here.' });
+    this.doneCount = h('span', { class: 'count' });
+    this.doneList = h('div', { class: 'tabs done-list' });
+    this.doneBox = h('section', { class: 'done-box', 'aria-labelledby': 'done-h', hidden: true }, [
+      h('h2', { id: 'done-h' }, ['Resolved today ', this.doneCount]), this.doneList
+    ]);
     this.leftCount = h('span', { class: 'count' });
     this.leftList = h('ul', { class: 'left-list', 'aria-label': 'Messages left for the team' });
     this.leftBox = h('section', { class: 'left-box', 'aria-labelledby': 'left-h', hidden: true }, [
@@ -85,16 +90,23 @@
     ]);
     var side = h('aside', { class: 'side' }, [
       h('section', { class: 'queue-box', 'aria-labelledby': 'queue-h' }, [
-        h('h2', { id: 'queue-h' }, ['Queue ', this.queueCount]), this.queueList
+        h('h2', { id: 'queue-h' }, ['Queue ', this.queueCount]), this.queueList, this.queueEmpty
       ]),
       h('section', { class: 'mine-box', 'aria-labelledby': 'mine-h' }, [
         h('h2', { id: 'mine-h' }, ['My chats ', this.mineCount]), this.tabs, this.mineEmpty
       ]),
+      this.doneBox,
       this.leftBox
     ]);
 
     this.chat = this.buildChat();
-    this.context = h('aside', { class: 'context', 'aria-label': 'About this chat' });
+    // Below 1,100 px the context is a drawer (console.css), opened by "Details" or Alt+I.
+    this.contextBody = h('div', { class: 'context-body' });
+    this.context = h('aside', { class: 'context', id: 'context', 'aria-label': 'About this chat' }, [
+      h('div', { class: 'drawer-head' }, [h('strong', { text: 'About this chat' }), h('span', { class: 'grow' }),
+        h('button', { type: 'button', class: 'drawer-close', text: 'Close', onclick: function () { self.drawer(false); } })]),
+      this.contextBody
+    ]);
     this.work = h('main', { class: 'work' }, [side, this.chat, this.context]);
     this.notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
     this.help = this.buildHelp();
@@ -117,7 +129,10 @@
     if (what === 'conn' || what === 'agent') this.renderTop();
     if (what === 'queue') this.renderQueue();
     if (what === 'notice') this.renderNotice();
-    if (what === 'left') this.renderLeft();
+    if (what === 'left') {
+      this.renderLeft();
+      this.renderChat(false);
+    }
     if (what === 'chats' || what === 'chat' || what === 'active' || what === 'unread') this.renderTabs();
     if (what === 'active' || what === 'chats' || (what === 'chat' && id === d.active) || what === 'conn' || what === 'agent') this.renderChat(what === 'active');
     this.renderTitle();

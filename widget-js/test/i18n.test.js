@@ -3,7 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const W = require('../test-support/helpers.js').load('widget');
 
-const LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ro', 'bg', 'lv', 'pl', 'zh'];
+const LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ro', 'bg', 'lv', 'pl', 'zh', 'ar', 'he'];
 
 test('every required locale is present and complete', () => {
   assert.deepEqual(Object.keys(W.STRINGS).sort(), [...LOCALES].sort());

@@ -138,15 +138,17 @@ test('queue frames show position and wait; an agent joining is announced by name
   assert.deepEqual(ws.sent.at(-1), { type: 'request_human' });
   ws.event({ type: 'state', state: 'queued', reason: 'explicit_request' });
   ws.receive({ type: 'queue', conversation_id: 'c1', position: 2, eta_seconds: 150 });
-  assert.equal(ui.visible(ui.q('.card')), true);
-  assert.deepEqual(texts(ui.q('.card').childNodes), ['Waiting for a person to join…', 'You are number 2 in line.', 'Estimated wait: about 3 min.']);
+  // One compact line under the transcript; "waiting" is said once, in the header.
+  assert.equal(ui.visible(ui.q('.qline')), true);
+  assert.equal(ui.q('.qline').textContent, 'You are number 2 in line. Estimated wait: about 3 min.');
+  assert.equal(texts(ui.qa('.system')).filter((t) => /Waiting/.test(t)).length, 0);
   assert.equal(ui.q('.sub').textContent, 'Waiting for a person to join…');
   assert.equal(ui.visible(ui.qa('.link')[0]), false);
   ws.receive({ type: 'queue', conversation_id: 'c1', position: 1, eta_seconds: null });
-  assert.deepEqual(texts(ui.q('.card').childNodes), ['Waiting for a person to join…', 'You are number 1 in line.']);
+  assert.equal(ui.q('.qline').textContent, 'You are number 1 in line.');
   ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
   ws.event({ type: 'state', state: 'agent', agent: { id: 'a1', name: 'Maria' } });
-  assert.equal(ui.visible(ui.q('.card')), false);
+  assert.equal(ui.visible(ui.q('.qline')), false);
   assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
   assert.equal(ui.q('.notice').hidden, true);
   assert.ok(texts(ui.qa('.system')).includes('Maria joined the chat.'));
@@ -154,7 +156,10 @@ test('queue frames show position and wait; an agent joining is announced by name
   assert.equal(ui.q('.typing').textContent, 'Maria is typing…');
   ws.event({ type: 'message', id: 'm5', from: 'agent', author: { name: 'Maria' }, text: 'Hi, I can help.\nWhat is your order number?', client_id: 'agent-1' });
   assert.equal(ui.q('.typing').hidden, true);
-  assert.deepEqual(texts(ui.qa('.who')), ['Maria']);
+  // The speaker: initials, name and the group's time; no "AI" label on a person.
+  assert.equal(ui.qa('.who-agent').length, 1);
+  assert.match(ui.q('.who-agent').textContent, /^MMaria/);
+  assert.equal(ui.q('.who-agent').querySelectorAll('.ai').length, 0);
   assert.equal(ui.q('.msg.agent').querySelectorAll('br').length, 1); // agents' line breaks are kept
   ws.event({ type: 'state', state: 'bot' });
   assert.ok(texts(ui.qa('.system')).includes('You are back with the assistant.'));
@@ -169,30 +174,45 @@ test('nobody available: the leave-a-message form sends leave_message', () => {
     const ui = mount();
     const ws = connect(ui);
     trigger(ws);
-    const card = ui.qa('.card')[1];
+    const card = ui.q('.leave');
     assert.equal(ui.visible(card), true);
+    assert.equal(card.parentNode, ui.q('.log'), 'the form lives in the transcript');
     assert.match(card.textContent, /Nobody is available/);
     const [email, text] = card.querySelectorAll('.field');
     email.value = 'ana@example.com';
     text.value = 'Please call me back';
     card.querySelector('form').dispatch('submit');
     assert.deepEqual(ws.sent.at(-1), { type: 'leave_message', email: 'ana@example.com', text: 'Please call me back' });
-    assert.equal(card.textContent, 'Thanks! We will reply by email.');
+    // The server's notice thanks the visitor; the form goes, and stays gone for this chat.
+    assert.equal(card.parentNode, null);
+    trigger(ws);
+    assert.equal(ui.q('.leave'), null);
   }
 });
 
 test('the rating prompt sends csat; ending the chat offers a new one', () => {
   const ui = mount();
   const ws = connect(ui);
-  ui.qa('.link')[1].click(); // "End chat"
+  const end = ui.qa('.link')[1];
+  assert.equal(end.hidden, true, '"End chat" waits until the visitor has written');
+  ui.q('.input').value = 'Hello';
+  ui.q('.compose').dispatch('submit');
+  assert.equal(end.hidden, false);
+  end.click(); // "End chat" asks first
+  assert.equal(ws.sent.at(-1).type, 'message');
+  assert.equal(ui.visible(ui.q('.confirm')), true);
+  ui.q('.yes').click();
   assert.deepEqual(ws.sent.at(-1), { type: 'end' });
   ws.event({ type: 'state', state: 'resolved' });
-  ws.receive({ type: 'csat_request', conversation_id: 'c1' });
-  const card = ui.qa('.card')[2];
-  const stars = card.querySelectorAll('button');
-  assert.deepEqual(stars.map((b) => b.getAttribute('aria-label')), ['1 out of 5', '2 out of 5', '3 out of 5', '4 out of 5', '5 out of 5']);
+  ws.receive({ type: 'csat_request', conversation_id: 'c1' }); // the visitor ended it: asked once
+  assert.equal(ui.qa('.csat').length, 1);
+  const card = ui.q('.csat');
+  const stars = card.querySelector('.stars').childNodes;
+  assert.deepEqual(stars.map((b) => b.querySelector('small').textContent + b.querySelector('.sr').textContent), ['Terrible 1 out of 5', 'Bad 2 out of 5', 'OK 3 out of 5', 'Good 4 out of 5', 'Great 5 out of 5']);
   stars[3].click();
-  assert.deepEqual(ws.sent.at(-1), { type: 'csat', score: 4 });
+  card.querySelector('textarea').value = 'Quick and kind';
+  card.querySelector('form').dispatch('submit');
+  assert.deepEqual(ws.sent.at(-1), { type: 'csat', score: 4, comment: 'Quick and kind' });
   assert.equal(card.textContent, 'Thanks for your feedback!');
   assert.equal(ui.q('.compose').hidden, true);
   ui.q('.primary').click(); // "Start a new chat"

@@ -126,6 +126,17 @@ impl Desk {
         views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await
     }
 
+    /// A waiting chat's view for an agent deciding whether to take it; nothing changes hands
+    /// and the agent does not follow it. Only queued chats: others belong to someone.
+    pub async fn preview(&self, id: ConversationId) -> Result<ConversationView, DeskError> {
+        match self.log.state(id).await? {
+            None => return Err(DeskError::NotFound),
+            Some(State::Queued) => {}
+            Some(_) => return Err(DeskError::Forbidden("only a waiting chat can be previewed")),
+        }
+        self.view(id).await?.ok_or(DeskError::NotFound)
+    }
+
     /// Assigns what routing can and tells agents and visitors (after a socket signs in).
     pub async fn refresh(&self) -> Result<(), StoreError> {
         self.router.refresh().await

@@ -125,3 +125,21 @@ pub async fn console_css() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(CONSOLE_CSS)
 }
+
+/// The icon browsers ask every origin for (a 32 px PNG inside an ICO): without it each first
+/// visit to the console logs a 404.
+const FAVICON: &[u8] = include_bytes!("../../../widget-js/favicon.ico");
+
+#[get("/favicon.ico")]
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(FAVICON)
+}
+
+/// `/console` is what people type; the page and its relative asset paths live at `/console/`.
+#[get("/console")]
+pub async fn console_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish()
+}

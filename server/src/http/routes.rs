@@ -21,7 +21,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(agent_ws)
         .service(assets::console_page)
         .service(assets::console_js)
-        .service(assets::console_css);
+        .service(assets::console_css)
+        .service(assets::console_redirect)
+        .service(assets::favicon);
 }
 
 #[get("/healthz")]

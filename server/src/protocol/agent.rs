@@ -34,6 +34,7 @@ enum RawAgentFrame {
     Transfer { conversation_id: ConversationId, to: Target },
     Handback { conversation_id: ConversationId },
     Resolve { conversation_id: ConversationId },
+    Preview { conversation_id: ConversationId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +46,42 @@ pub enum TransferTo {
 /// A validated agent frame.
 #[derive(Debug, Clone)]
 pub enum AgentFrame {
-    Auth { token: String },
-    Status { status: AgentStatus },
-    Accept { conversation_id: ConversationId },
-    Message { conversation_id: ConversationId, client_id: ClientId, text: Text },
-    Note { conversation_id: ConversationId, text: Text },
-    Typing { conversation_id: ConversationId, on: bool },
-    Transfer { conversation_id: ConversationId, to: TransferTo },
-    Handback { conversation_id: ConversationId },
-    Resolve { conversation_id: ConversationId },
+    Auth {
+        token: String,
+    },
+    Status {
+        status: AgentStatus,
+    },
+    Accept {
+        conversation_id: ConversationId,
+    },
+    Message {
+        conversation_id: ConversationId,
+        client_id: ClientId,
+        text: Text,
+    },
+    Note {
+        conversation_id: ConversationId,
+        text: Text,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        on: bool,
+    },
+    Transfer {
+        conversation_id: ConversationId,
+        to: TransferTo,
+    },
+    Handback {
+        conversation_id: ConversationId,
+    },
+    Resolve {
+        conversation_id: ConversationId,
+    },
+    /// A read-only look at a waiting chat before taking it.
+    Preview {
+        conversation_id: ConversationId,
+    },
 }
 
 impl AgentFrame {
@@ -82,6 +110,7 @@ impl AgentFrame {
                 AgentFrame::Transfer { conversation_id, to }
             }
             RawAgentFrame::Handback { conversation_id } => AgentFrame::Handback { conversation_id },
+            RawAgentFrame::Preview { conversation_id } => AgentFrame::Preview { conversation_id },
             RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
         })
     }
@@ -179,6 +208,10 @@ pub enum AgentEvent {
     /// A visitor left a message for the team.
     LeftMessage {
         message: LeftMessage,
+    },
+    /// The answer to `preview`: a waiting chat's view, sent to the asking socket only.
+    Preview {
+        conversation: Box<ConversationView>,
     },
 }
 

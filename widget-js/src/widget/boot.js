@@ -66,6 +66,7 @@
     translator: translator,
     saysUnavailable: saysUnavailable,
     STRINGS: STRINGS,
+    RTL: RTL,
     KEYS: KEYS,
     FRAMES: FRAMES,
     Widget: Widget

@@ -39,27 +39,31 @@
     },
     message: function (w, f) {
       var live = f.seq > w.liveFrom;
+      // The conversation has its own first message now: the local greeting makes way for it.
+      if (!w.introSeen) w.intro.hidden = w.introSeen = true;
       if (f.from === 'visitor') {
-        w.visitorBubble(f.client_id, f.text, false);
-        w.lastAuthor = null;
+        w.visitorBubble(f.client_id, f.text, false, f.at);
       } else if (f.from === 'system') {
-        w.systemLine(f.text || '');
+        w.systemLine(f.text || '', !live);
         w.lastAuthor = null;
       } else {
         w.typingShow(null);
         var stream = w.streams[f.id];
         delete w.streams[f.id];
-        if (f.from === 'bot' && !w.introSeen && f.text === w.look('greeting')) w.intro.hidden = w.introSeen = true;
         var name = stream ? (f.author && f.author.name) || stream.name : w.authorLabel(f);
         var el = stream ? stream.el : h('div', { class: 'msg ' + (f.from === 'agent' ? 'agent' : 'bot') });
         el.classList.remove('streaming');
         el.removeAttribute('aria-hidden');
-        if (stream) w.stick(function () { w.fill(el, f); });
+        el.title = w.time(f.at);
+        if (stream) w.stick(function () { w.fill(el, f); }, false, el);
         else {
           w.fill(el, f);
-          w.append(el);
+          w.append(el, false, !live);
         }
-        if (live) w.announce((name ? name + ': ' : '') + (f.text || ''));
+        if (live) {
+          w.announce((name ? name + ': ' : '') + (f.text || ''));
+          if (!w.panelOpen) w.showPreview(name, f.text || '');
+        }
       }
       w.actions(f);
       if (saysUnavailable(f)) w.showLeave();
@@ -72,12 +76,13 @@
       var prev = w.lineState;
       w.lineState = f.state;
       if (f.state === 'agent' && f.agent) w.agent = f.agent;
-      var line = f.state === 'queued' ? t('waiting') :
-        f.state === 'agent' && f.agent ? t('joined', { name: f.agent.name }) :
+      // Entering the queue needs no line of ours: the server's notice says it, the header too.
+      var line = f.state === 'agent' && f.agent ? t('joined', { name: f.agent.name }) :
         f.state === 'bot' && (prev === 'agent' || prev === 'queued') ? t('back') :
         f.state === 'resolved' ? t('ended') : null;
-      if (line && prev !== f.state) w.systemLine(line);
+      if (line && prev !== f.state) w.systemLine(line, f.seq <= w.liveFrom);
       w.setState(f);
+      if (f.state === 'resolved' && w.endedHere) w.showRating();
       if (saysUnavailable(f)) w.showLeave();
     },
     ack: function (w, f) {
@@ -110,24 +115,15 @@
     },
     queue: function (w, f) {
       var t = w.t;
-      var card = w.queueCard;
-      card.replaceChildren(h('p', { text: t('waiting') }));
-      if (f.position) card.appendChild(h('p', { text: t('queue', { n: f.position }) }));
-      if (f.eta_seconds != null) card.appendChild(h('p', { text: t('wait', { m: Math.max(1, Math.ceil(f.eta_seconds / 60)) }) }));
-      card.hidden = false;
+      // One line under the transcript; "waiting" itself is in the header.
+      var parts = [];
+      if (f.position) parts.push(t('queue', { n: f.position }));
+      if (f.eta_seconds != null) parts.push(t('wait', { m: Math.max(1, Math.ceil(f.eta_seconds / 60)) }));
+      w.queueCard.textContent = parts.join(' ');
+      w.queueCard.hidden = !parts.length || w.state !== 'queued';
     },
     csat_request: function (w) {
-      var t = w.t;
-      var card = w.csatCard;
-      var stars = h('div', { class: 'stars' });
-      [1, 2, 3, 4, 5].forEach(function (n) {
-        stars.appendChild(h('button', { type: 'button', text: String(n), 'aria-label': t('stars', { n: n }), onclick: function () {
-          w.client.send({ type: 'csat', score: n });
-          card.replaceChildren(h('p', { text: t('thanks') }));
-        } }));
-      });
-      card.replaceChildren(h('p', { text: t('rate') }), stars);
-      card.hidden = false;
+      w.showRating();
     },
     error: function (w, f) {
       if (saysUnavailable(f)) w.showLeave();

@@ -85,8 +85,8 @@
   Widget.prototype.setState = function (f) {
     if (!f.state) return;
     this.state = f.state;
-    // A person has the chat now: the leave-a-message card has served its purpose.
-    if (f.state === 'agent') this.leaveCard.hidden = true;
+    // A person or the bot has the chat now: the leave-a-message form has served its purpose.
+    if (f.state !== 'queued') this.dropLeave();
     this.header();
     this.emitHook('state', { state: f.state, agent: this.agent });
   };

@@ -14,7 +14,7 @@
   var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
     'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
-    'agentTitle'];
+    'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend'];
 
   var STRINGS = {
     en: `Open chat
@@ -44,7 +44,15 @@ How would you rate this chat?
 Thanks for your feedback!
 Sources
 {n} unread messages
-Chatting with {name}`,
+Chatting with {name}
+New messages
+End this chat?
+Yes, end it
+Cancel
+Leave message
+Terrible|Bad|OK|Good|Great
+Add a comment (optional)
+Send rating`,
     es: `Abrir chat
 Cerrar chat
 Mensaje
@@ -72,7 +80,15 @@ Tu correo electrónico
 ¡Gracias por tu opinión!
 Fuentes
 {n} mensajes sin leer
-Hablando con {name}`,
+Hablando con {name}
+Mensajes nuevos
+¿Terminar este chat?
+Sí, terminar
+Cancelar
+Dejar mensaje
+Pésimo|Malo|Normal|Bueno|Excelente
+Añade un comentario (opcional)
+Enviar valoración`,
     fr: `Ouvrir le chat
 Fermer le chat
 Message
@@ -100,7 +116,15 @@ Comment évaluez-vous cette conversation ?
 Merci pour votre avis !
 Sources
 {n} messages non lus
-En conversation avec {name}`,
+En conversation avec {name}
+Nouveaux messages
+Terminer ce chat ?
+Oui, terminer
+Annuler
+Laisser un message
+Très mauvais|Mauvais|Correct|Bon|Excellent
+Ajoutez un commentaire (facultatif)
+Envoyer la note`,
     de: `Chat öffnen
 Chat schließen
 Nachricht
@@ -128,7 +152,15 @@ Wie bewerten Sie diesen Chat?
 Danke für Ihr Feedback!
 Quellen
 {n} ungelesene Nachrichten
-Im Chat mit {name}`,
+Im Chat mit {name}
+Neue Nachrichten
+Diesen Chat beenden?
+Ja, beenden
+Abbrechen
+Nachricht hinterlassen
+Sehr schlecht|Schlecht|Okay|Gut|Sehr gut
+Kommentar hinzufügen (optional)
+Bewertung senden`,
     pt: `Abrir chat
 Fechar chat
 Mensagem
@@ -156,7 +188,15 @@ Como você avalia este chat?
 Obrigado pela sua opinião!
 Fontes
 {n} mensagens não lidas
-Conversando com {name}`,
+Conversando com {name}
+Novas mensagens
+Terminar este chat?
+Sim, terminar
+Cancelar
+Deixar mensagem
+Péssimo|Mau|Razoável|Bom|Ótimo
+Adicione um comentário (opcional)
+Enviar avaliação`,
     it: `Apri la chat
 Chiudi la chat
 Messaggio
@@ -184,7 +224,15 @@ Come valuti questa chat?
 Grazie per il tuo feedback!
 Fonti
 {n} messaggi non letti
-In chat con {name}`,
+In chat con {name}
+Nuovi messaggi
+Terminare questa chat?
+Sì, termina
+Annulla
+Lascia un messaggio
+Pessimo|Scarso|Discreto|Buono|Ottimo
+Aggiungi un commento (facoltativo)
+Invia valutazione`,
     nl: `Chat openen
 Chat sluiten
 Bericht
@@ -212,7 +260,15 @@ Hoe beoordeel je deze chat?
 Bedankt voor je feedback!
 Bronnen
 {n} ongelezen berichten
-In gesprek met {name}`,
+In gesprek met {name}
+Nieuwe berichten
+Deze chat beëindigen?
+Ja, beëindigen
+Annuleren
+Bericht achterlaten
+Heel slecht|Slecht|Oké|Goed|Uitstekend
+Voeg een opmerking toe (optioneel)
+Beoordeling versturen`,
     ro: `Deschide chatul
 Închide chatul
 Mesaj
@@ -240,7 +296,15 @@ Cum evaluezi această conversație?
 Mulțumim pentru părere!
 Surse
 {n} mesaje necitite
-Vorbești cu {name}`,
+Vorbești cu {name}
+Mesaje noi
+Închei acest chat?
+Da, închide
+Anulează
+Lasă un mesaj
+Foarte rău|Rău|Acceptabil|Bine|Excelent
+Adaugă un comentariu (opțional)
+Trimite evaluarea`,
     bg: `Отвори чата
 Затвори чата
 Съобщение
@@ -268,7 +332,15 @@ Vorbești cu {name}`,
 Благодарим за отзива!
 Източници
 {n} непрочетени съобщения
-Разговор с {name}`,
+Разговор с {name}
+Нови съобщения
+Да приключи ли този чат?
+Да, приключи
+Отказ
+Оставете съобщение
+Ужасно|Лошо|Добре|Много добре|Отлично
+Добавете коментар (по желание)
+Изпрати оценката`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
 Ziņa
@@ -296,7 +368,15 @@ Kā jūs novērtētu šo tērzēšanu?
 Paldies par atsauksmi!
 Avoti
 Nelasītas ziņas: {n}
-Sarakste ar {name}`,
+Sarakste ar {name}
+Jaunas ziņas
+Beigt šo tērzēšanu?
+Jā, beigt
+Atcelt
+Atstāt ziņu
+Ļoti slikti|Slikti|Normāli|Labi|Lieliski
+Pievienojiet komentāru (pēc izvēles)
+Sūtīt vērtējumu`,
     pl: `Otwórz czat
 Zamknij czat
 Wiadomość
@@ -324,7 +404,15 @@ Jak oceniasz ten czat?
 Dziękujemy za opinię!
 Źródła
 Nieprzeczytane wiadomości: {n}
-Rozmowa z {name}`,
+Rozmowa z {name}
+Nowe wiadomości
+Zakończyć ten czat?
+Tak, zakończ
+Anuluj
+Zostaw wiadomość
+Fatalnie|Źle|W porządku|Dobrze|Świetnie
+Dodaj komentarz (opcjonalnie)
+Wyślij ocenę`,
     zh: `打开聊天
 关闭聊天
 消息
@@ -352,8 +440,91 @@ Rozmowa z {name}`,
 感谢您的反馈！
 来源
 {n} 条未读消息
-正在与 {name} 聊天`
+正在与 {name} 聊天
+新消息
+结束本次聊天？
+是，结束
+取消
+留言
+很差|差|一般|好|很好
+添加评论（可选）
+提交评价`,
+    ar: `فتح الدردشة
+إغلاق الدردشة
+رسالة
+اكتب رسالة…
+إرسال
+التحدث إلى شخص
+أنت تتحدث مع مساعد ذكاء اصطناعي.
+تحدث معنا
+المساعد
+جارٍ إعادة الاتصال…
+ترتيبك {n} في قائمة الانتظار.
+الانتظار المتوقع: نحو {m} دقيقة.
+بانتظار انضمام شخص…
+انضم {name} إلى الدردشة.
+{name} يكتب…
+عدت إلى المساعد.
+انتهت هذه الدردشة.
+إنهاء الدردشة
+بدء دردشة جديدة
+لا يوجد أحد متاح الآن. اترك رسالة وسنرد عليك بالبريد الإلكتروني.
+بريدك الإلكتروني
+شكرًا! سنرد عليك بالبريد الإلكتروني.
+كيف تقيّم هذه الدردشة؟
+{n} من 5
+شكرًا على ملاحظاتك!
+المصادر
+{n} رسائل غير مقروءة
+تتحدث مع {name}
+رسائل جديدة
+هل تريد إنهاء هذه الدردشة؟
+نعم، أنهِها
+إلغاء
+اترك رسالة
+سيئ جدًا|سيئ|مقبول|جيد|ممتاز
+أضف تعليقًا (اختياري)
+إرسال التقييم`,
+    he: `פתיחת הצ'אט
+סגירת הצ'אט
+הודעה
+כתבו הודעה…
+שליחה
+לדבר עם נציג
+אתם משוחחים עם עוזר בינה מלאכותית.
+דברו איתנו
+עוזר
+מתחבר מחדש…
+אתם מספר {n} בתור.
+זמן המתנה משוער: כ-{m} דקות.
+ממתינים להצטרפות נציג…
+{name} הצטרף/ה לצ'אט.
+{name} מקליד/ה…
+חזרתם לעוזר.
+הצ'אט הסתיים.
+סיום הצ'אט
+התחלת צ'אט חדש
+אין כרגע אף אחד זמין. השאירו הודעה ונחזור אליכם במייל.
+המייל שלכם
+תודה! נחזור אליכם במייל.
+איך הייתם מדרגים את הצ'אט?
+{n} מתוך 5
+תודה על המשוב!
+מקורות
+{n} הודעות שלא נקראו
+משוחחים עם {name}
+הודעות חדשות
+לסיים את הצ'אט?
+כן, לסיים
+ביטול
+השארת הודעה
+גרוע מאוד|גרוע|סביר|טוב|מצוין
+הוסיפו הערה (לא חובה)
+שליחת הדירוג`
   };
+
+  /** Locales written right to left: the panel's `dir` follows the locale. */
+  var RTL = { ar: 1, he: 1 };
 
   /** The first supported locale among candidates ('pt-BR' → 'pt'); 'en' if none. */
   function pickLocale(candidates) {

@@ -41,15 +41,21 @@
     this.xBtn = h('button', { class: 'x', type: 'button', onclick: function () { self.close(); } }, [icon(ICON_X)]);
     this.notice = h('p', { class: 'notice' });
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
-    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'off' });
+    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'off', onscroll: function () { if (self.atEnd()) self.pill.hidden = true; } });
+    this.pill = h('button', { class: 'pill', type: 'button', hidden: true, onclick: function () { self.follow(); } });
+    this.preview = h('div', { class: 'preview', role: 'status', hidden: true, onclick: function () { self.open(); } });
     this.intro = h('div', { class: 'msg bot intro', hidden: true });
     this.log.appendChild(this.intro);
     this.typingEl = h('div', { class: 'typing', hidden: true });
-    this.queueCard = h('div', { class: 'card', role: 'status', hidden: true });
-    this.leaveCard = h('div', { class: 'card', hidden: true });
-    this.csatCard = h('div', { class: 'card', hidden: true });
+    this.queueCard = h('div', { class: 'qline', role: 'status', hidden: true });
+    this.leaveCard = h('div', { class: 'card leave' });
+    this.csatCard = h('div', { class: 'card csat' });
     this.humanBtn = h('button', { class: 'link', type: 'button', onclick: function () { self.requestHuman(); } });
-    this.endBtn = h('button', { class: 'link end', type: 'button', onclick: function () { self.end(); } });
+    this.endBtn = h('button', { class: 'link end', type: 'button', onclick: function () { self.confirmEnd(true); } });
+    this.endAsk = h('span');
+    this.endYes = h('button', { class: 'yes', type: 'button', onclick: function () { self.end(); } });
+    this.endNo = h('button', { type: 'button', onclick: function () { self.confirmEnd(false); } });
+    this.confirm = h('div', { class: 'confirm', role: 'alertdialog', hidden: true }, [this.endAsk, this.endYes, this.endNo]);
     this.input = h('textarea', { class: 'input', rows: '1', maxlength: '4000', enterkeyhint: 'send',
       oninput: function () { self.autosize(); self.typing(true); },
       onkeydown: function (e) {
@@ -68,11 +74,11 @@
     this.panel = h('section', { class: 'panel', role: 'dialog', hidden: true,
       onkeydown: function (e) { if (e.key === 'Escape') self.close(); } }, [
       h('div', { class: 'head' }, [h('div', { class: 'head-text' }, [this.titleEl, this.sub]), this.xBtn]),
-      this.notice, this.banner, this.log, this.typingEl, this.queueCard, this.leaveCard, this.csatCard,
-      h('div', { class: 'foot' }, [this.links, this.compose, this.newBtn]),
+      this.notice, this.banner, h('div', { class: 'wrap' }, [this.log, this.pill]), this.typingEl, this.queueCard,
+      h('div', { class: 'foot' }, [this.confirm, this.links, this.compose, this.newBtn]),
       this.announcer
     ]);
-    this.rootEl = h('div', { class: 'root' }, [this.panel, this.launcher]);
+    this.rootEl = h('div', { class: 'root' }, [this.panel, this.preview, this.launcher]);
     shadow.appendChild(this.rootEl);
     this.shadow = shadow;
     this.paint();
@@ -93,7 +99,9 @@
     this.rootEl.style.setProperty('--accent', color);
     this.rootEl.style.setProperty('--on', onColor(color));
     this.rootEl.classList.toggle('left', this.look('position') === 'left');
-    this.launcher.setAttribute('aria-label', this.panelOpen ? t('close') : t('open'));
+    this.rootEl.dir = RTL[this.locale] ? 'rtl' : 'ltr';
+    this.rootEl.lang = this.locale;
+    this.labelLauncher();
     this.xBtn.setAttribute('aria-label', t('close'));
     this.titleEl.textContent = this.look('title');
     this.panel.setAttribute('aria-label', this.look('title'));
@@ -101,6 +109,10 @@
     this.log.setAttribute('aria-label', this.look('title'));
     this.humanBtn.textContent = t('human');
     this.endBtn.textContent = t('end');
+    this.endAsk.textContent = t('endAsk');
+    this.endYes.textContent = t('endYes');
+    this.endNo.textContent = t('cancel');
+    this.pill.textContent = t('newMsgs') + ' \u2193';
     this.input.setAttribute('aria-label', t('message'));
     this.input.setAttribute('placeholder', t('placeholder'));
     this.sendBtn.textContent = t('send');
@@ -118,8 +130,11 @@
     var withAgent = s === 'agent' && this.agent;
     this.sub.textContent = withAgent ? t('agentTitle', { name: this.agent.name }) :
       s === 'queued' ? t('waiting') : s === 'resolved' ? t('ended') : this.look('bot_name');
-    this.notice.hidden = !!withAgent;
+    // The AI notice belongs to the bot's turns; a person, a queue or an ended chat hides it.
+    this.notice.hidden = s !== 'bot';
     this.links.hidden = s === 'resolved';
+    this.endBtn.hidden = !this.wrote;
+    if (s === 'resolved') this.confirm.hidden = true;
     this.humanBtn.hidden = s === 'queued' || s === 'agent';
     this.compose.hidden = s === 'resolved';
     this.newBtn.hidden = s !== 'resolved';
@@ -139,7 +154,8 @@
     this.session.set('open', true);
     this.client.connect();
     this.markRead();
-    this.log.scrollTop = this.log.scrollHeight;
+    this.preview.hidden = true;
+    this.follow();
     if (!restoring) this.input.focus();
     this.emitHook('open');
   };
@@ -172,39 +188,80 @@
     this.badge.hidden = !n;
     this.badge.textContent = n > 9 ? '9+' : String(n);
     this.launcher.setAttribute('aria-description', n ? this.t('unread', { n: n }) : '');
+    this.labelLauncher();
     this.emitHook('unread', n);
+  };
+
+  /** The badge's number is part of the launcher's name: what is seen is what is read. */
+  Widget.prototype.labelLauncher = function () {
+    var t = this.t;
+    this.launcher.setAttribute('aria-label', (this.panelOpen ? t('close') : t('open')) + (this.unread ? ', ' + t('unread', { n: this.unread }) : ''));
   };
 
   // ---- the log ------------------------------------------------------------------------
 
-  /** Runs change(), then keeps the log scrolled to the end if it was there before. */
-  Widget.prototype.stick = function (change, force) {
+  Widget.prototype.atEnd = function () {
     var log = this.log;
-    var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  };
+
+  /**
+   * Scrolls to the newest item, but never past the top of `el` (a long answer is read from
+   * its start); hides the "new messages" pill.
+   */
+  Widget.prototype.follow = function (el) {
+    var log = this.log;
+    var to = log.scrollHeight;
+    if (el && el.offsetTop > 0) to = Math.min(to, el.offsetTop - 36);
+    log.scrollTop = to;
+    this.pinned = el && to < log.scrollHeight - log.clientHeight ? el : null;
+    this.pill.hidden = true;
+  };
+
+  /**
+   * Runs change(), then follows the new content if the visitor was at the end (or `force`);
+   * a visitor who scrolled up keeps their place and gets the pill instead.
+   */
+  Widget.prototype.stick = function (change, force, el) {
+    var end = this.atEnd() || !this.log.clientHeight;
     change();
-    if (atBottom || force) log.scrollTop = log.scrollHeight;
+    if (end || force) this.follow(el);
+    else if (!el || el !== this.pinned) this.pill.hidden = false;
   };
 
   /** Confirmed items go before the first pending (unsent) message; pending ones go last. */
-  Widget.prototype.append = function (el, pending) {
+  Widget.prototype.append = function (el, pending, force) {
     var log = this.log;
-    this.stick(function () { log.insertBefore(el, pending ? null : log.querySelector('.pending')); }, pending);
+    this.stick(function () { log.insertBefore(el, pending ? null : log.querySelector('.pending')); }, pending || force, el);
   };
 
+  /** The live region gets plain text: Markdown is rendered, then read as text. */
   Widget.prototype.announce = function (text) {
     var a = this.announcer;
-    a.appendChild(h('p', { text: text }));
+    a.appendChild(h('p', { text: renderMarkdown(text).textContent }));
     while (a.childNodes.length > 3) a.removeChild(a.firstChild);
   };
 
-  Widget.prototype.systemLine = function (text) {
-    this.append(h('div', { class: 'system', text: text }));
+  Widget.prototype.systemLine = function (text, force) {
+    this.append(h('div', { class: 'system', text: text }), false, force);
   };
 
-  Widget.prototype.visitorBubble = function (clientId, text, pending) {
+  /** "14:05" in the visitor's locale, from an event's `at` (now for what is not stored yet). */
+  Widget.prototype.time = function (at) {
+    var d = at ? new Date(at) : new Date();
+    try { return d.toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit' }); } catch (e) { return ''; }
+  };
+
+  Widget.prototype.visitorBubble = function (clientId, text, pending, at) {
     var el = this.bubbles[clientId];
+    if (!this.wrote) {
+      this.wrote = true;
+      this.header();
+    }
     if (!el) {
-      el = h('div', { class: 'msg visitor', text: text });
+      if (this.lastAuthor !== 'visitor') this.append(h('div', { class: 'who me', text: this.time(at) }), pending);
+      this.lastAuthor = 'visitor';
+      el = h('div', { class: 'msg visitor', text: text, title: this.time(at) });
       if (clientId) this.bubbles[clientId] = el;
     } else if (!pending && el.classList.contains('pending')) {
       el.remove(); // reposition among confirmed events
@@ -227,10 +284,17 @@
     if (links.length) el.appendChild(h('div', { class: 'sources' }, [h('div', { text: this.t('sources') })].concat(links)));
   };
 
+  /** Who speaks: initials, name, an "AI" label on the bot, and the group's time. */
   Widget.prototype.authorLabel = function (f) {
     var name = (f.author && f.author.name) || (f.from === 'bot' ? this.look('bot_name') : '');
     var key = f.from + ':' + name;
-    if (key !== this.lastAuthor && name) this.append(h('div', { class: 'who', text: name }));
+    if (key !== this.lastAuthor && name) {
+      var initials = name.split(/\s+/).map(function (w) { return w.charAt(0); }).join('').slice(0, 2).toUpperCase();
+      this.append(h('div', { class: 'who who-' + f.from }, [
+        h('span', { class: 'av', 'aria-hidden': 'true', text: initials }), h('strong', { text: name }),
+        f.from === 'bot' ? h('span', { class: 'ai', text: 'AI' }) : null, h('span', { text: this.time(f.at) })
+      ]), false, f.seq <= this.liveFrom);
+    }
     this.lastAuthor = key;
     return name;
   };
@@ -240,8 +304,10 @@
     var old = this.log.querySelectorAll('.actions');
     for (var i = 0; i < old.length; i++) old[i].remove();
     if (!Array.isArray(f.actions) || !f.actions.length) return;
-    var group = h('div', { class: 'actions', role: 'group' });
+    var leave = f.actions.some(function (a) { return a && a.id === 'leave_message'; });
+    var group = h('div', { class: 'actions' + (leave ? ' leave-chip' : ''), role: 'group' });
     f.actions.forEach(function (a) {
+      if (a.id === 'leave_message' && self.hasLeft()) return;
       group.appendChild(h('button', { type: 'button', text: String(a.label), onclick: function () {
         // Leaving a message is a form here; the message itself goes out as leave_message.
         if (a.id === 'leave_message') self.showLeave();
@@ -249,5 +315,5 @@
         group.remove();
       } }));
     });
-    this.append(group);
+    if (group.childNodes.length) this.append(group, false, f.seq <= this.liveFrom);
   };

@@ -9,7 +9,6 @@
     this.client.connect();
     var f = this.client.sendMessage({ type: 'message', text: text.slice(0, 4000) });
     this.visitorBubble(f.client_id, f.text, true);
-    this.lastAuthor = null;
   };
 
   Widget.prototype.autosize = function () {
@@ -38,8 +37,60 @@
     this.humanBtn.hidden = true;
   };
 
+  /** "End chat" asks first; the answer replaces the links until it is given. */
+  Widget.prototype.confirmEnd = function (ask) {
+    this.confirm.hidden = !ask;
+    this.links.hidden = ask || this.state === 'resolved';
+    (ask ? this.endNo : this.input).focus();
+  };
+
+  /** The visitor ends the chat: once the server says it ended, they are asked for a rating. */
   Widget.prototype.end = function () {
+    this.endedHere = true;
+    this.confirm.hidden = true;
     this.client.send({ type: 'end' });
+  };
+
+  /** A rating card in the transcript: five labelled scores, then an optional comment. */
+  Widget.prototype.showRating = function () {
+    if (this.csatShown) return;
+    this.csatShown = true;
+    var t = this.t;
+    var self = this;
+    var card = this.csatCard;
+    var labels = t('labels').split('|');
+    var score = 0;
+    var comment = h('textarea', { class: 'field', maxlength: '1000', 'aria-label': t('comment'), placeholder: t('comment') });
+    var send = h('button', { class: 'primary', type: 'submit', text: t('rateSend') });
+    var more = h('form', { hidden: true, onsubmit: function (e) {
+      e.preventDefault();
+      var c = comment.value.trim();
+      self.client.send(c ? { type: 'csat', score: score, comment: c } : { type: 'csat', score: score });
+      card.replaceChildren(h('p', { role: 'status', text: t('thanks') }));
+    } }, [comment, send]);
+    var stars = h('div', { class: 'stars', role: 'group', 'aria-label': t('rate') });
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      stars.appendChild(h('button', { type: 'button', 'aria-pressed': 'false', onclick: function () {
+          score = n;
+          for (var i = 0; i < stars.childNodes.length; i++) stars.childNodes[i].setAttribute('aria-pressed', String(i === n - 1));
+          more.hidden = false;
+          self.follow();
+        } }, [h('span', { 'aria-hidden': 'true', text: String(n) }), h('small', { text: labels[n - 1] }), h('span', { class: 'sr', text: ' ' + t('stars', { n: n }) })]));
+    });
+    card.replaceChildren(h('p', { text: t('rate') }), stars, more);
+    this.append(card, false, true);
+  };
+
+  /** A short preview of a new message beside the closed launcher. */
+  Widget.prototype.showPreview = function (name, text) {
+    var self = this;
+    var plain = renderMarkdown(text).textContent;
+    this.preview.replaceChildren(h('strong', { text: name }), h('span', { text: plain.length > 140 ? plain.slice(0, 139) + '\u2026' : plain }),
+      h('button', { class: 'px', type: 'button', 'aria-label': this.t('close'), text: '\u00d7', onclick: function (e) {
+        e.stopPropagation();
+        self.preview.hidden = true;
+      } }));
+    this.preview.hidden = false;
   };
 
   Widget.prototype.newChat = function () {
@@ -49,27 +100,49 @@
     this.introSeen = false;
     this.intro.hidden = !this.look('greeting');
     this.lastAuthor = null;
-    this.leaveCard.hidden = this.csatCard.hidden = this.queueCard.hidden = true;
-    this.leaveShown = false;
+    this.queueCard.hidden = true;
+    this.leaveShown = this.csatShown = this.endedHere = this.wrote = false;
     this.forgetConversation();
     this.client.connect();
     this.input.focus();
   };
 
+  /** Whether the visitor already left a message in this conversation (kept across reloads). */
+  Widget.prototype.hasLeft = function () {
+    var id = this.store.get('conversation');
+    return !!id && this.store.get('left') === id;
+  };
+
+  /** The leave-a-message form, in the transcript, once; never again after it was sent. */
   Widget.prototype.showLeave = function () {
-    if (this.leaveShown) return;
+    if (this.leaveShown || this.hasLeft() || this.state === 'agent') return;
     this.leaveShown = true;
     var t = this.t;
     var self = this;
     var card = this.leaveCard;
+    this.dropChip();
     var email = h('input', { class: 'field', type: 'email', required: true, autocomplete: 'email', 'aria-label': t('email'), placeholder: t('email') });
     var text = h('textarea', { class: 'field', required: true, maxlength: '4000', 'aria-label': t('message'), placeholder: t('placeholder') });
     var form = h('form', { onsubmit: function (e) {
       e.preventDefault();
       if (!form.reportValidity()) return;
       self.client.send({ type: 'leave_message', email: email.value.trim(), text: text.value.trim() });
-      card.replaceChildren(h('p', { role: 'status', text: t('left') }));
-    } }, [email, text, h('button', { class: 'primary', type: 'submit', text: t('send') })]);
+      self.store.set('left', self.store.get('conversation'));
+      // The server's notice thanks the visitor; the form simply goes.
+      card.remove();
+    } }, [email, text, h('button', { class: 'primary', type: 'submit', text: t('leaveSend') })]);
     card.replaceChildren(h('p', { text: t('noAgent') }), form);
-    card.hidden = false;
+    this.append(card, false, true);
+  };
+
+  /** The form and its "Leave a message" chip go once a person or the bot has the chat. */
+  Widget.prototype.dropLeave = function () {
+    this.leaveCard.remove();
+    this.leaveShown = false;
+    this.dropChip();
+  };
+
+  Widget.prototype.dropChip = function () {
+    var chips = this.log.querySelectorAll('.actions.leave-chip');
+    for (var i = 0; i < chips.length; i++) chips[i].remove();
   };
