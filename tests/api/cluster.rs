@@ -82,7 +82,7 @@ impl Drop for Node {
 }
 
 /// Reads the node's JSON logs (echoing them with `TEST_LOG`) until it says where it listens.
-async fn listening_port(child: &mut Child) -> u16 {
+pub async fn listening_port(child: &mut Child) -> u16 {
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
