@@ -5,6 +5,7 @@
 mod frames;
 mod limits;
 pub mod raw;
+mod stall;
 
 use std::process::{Child, Command, Stdio};
 

@@ -15,6 +15,9 @@
 --         header .. seq .. ':' .. JSON
 --       7 retention in seconds: every key of the conversation expires this long from now
 --       8 now, in Unix seconds
+--       9 '1' when the event is a visitor message (a provisional conversation becomes a
+--         real one: its keys expire after the retention from now on, not after the
+--         `provisional_ttl` its meta hash holds)
 -- Returns {kind, value, token, state}:
 --   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
@@ -56,6 +59,14 @@ local retention = tonumber(ARGV[7])
 local now = tonumber(ARGV[8])
 local token = ''
 local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
+local provisional = redis.call('HGET', meta, 'provisional_ttl')
+if provisional and ARGV[9] == '1' then
+  redis.call('HDEL', meta, 'provisional_ttl')
+  touched = 0
+elseif provisional then
+  retention = tonumber(provisional)
+  touched = now
+end
 if now - touched >= retention / 2 then
   redis.call('HSET', meta, 'token_touched', ARGV[8])
   token = redis.call('HGET', meta, 'token_hash') or ''

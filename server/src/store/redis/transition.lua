@@ -83,6 +83,15 @@ local retention = tonumber(ARGV[18])
 local now = tonumber(ARGV[19])
 local token = ''
 local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
+-- A provisional conversation (no visitor message yet) becomes a real one when people come in.
+local provisional = redis.call('HGET', meta, 'provisional_ttl')
+if provisional and (ARGV[12] == 'queued' or ARGV[12] == 'agent') then
+  redis.call('HDEL', meta, 'provisional_ttl')
+  touched = 0
+elseif provisional then
+  retention = tonumber(provisional)
+  touched = now
+end
 if now - touched >= retention / 2 then
   redis.call('HSET', meta, 'token_touched', ARGV[19])
   token = redis.call('HGET', meta, 'token_hash') or ''
