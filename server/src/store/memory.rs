@@ -379,6 +379,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_conversation_the_visitor_never_wrote_to_is_forgotten_after_the_provisional_time() {
+        let store = store(Duration::from_secs(72 * 3600));
+        let (idle, written) = (create(&store, "idle").await, create(&store, "written").await);
+        let visitor = EventBody::Message {
+            id: uuid::Uuid::new_v4(),
+            from: crate::protocol::Speaker::Visitor,
+            text: "hi".into(),
+            author: None,
+            client_id: Some("c".into()),
+            sources: vec![],
+            actions: vec![],
+        };
+        store.append(written, EventDraft::new(visitor)).await.unwrap();
+        let later =
+            Utc::now() + chrono::Duration::from_std(super::super::PROVISIONAL).unwrap() + chrono::Duration::seconds(1);
+        assert_eq!(store.sweep(later), 1);
+        assert!(store.conversation(idle).await.unwrap().is_none(), "a hello alone is kept briefly");
+        assert!(store.conversation(written).await.unwrap().is_some(), "a written-to conversation is kept");
+    }
+
+    #[tokio::test]
     async fn conversations_are_found_by_token_in_either_form() {
         let store = store(Duration::from_secs(3600));
         let hex = hex_digest("a token");
