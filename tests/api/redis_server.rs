@@ -61,6 +61,17 @@ impl RedisServer {
         self.signal("-CONT");
     }
 
+    /// Runs one command (inline form: no spaces inside arguments) and returns the first line
+    /// of the reply.
+    pub fn command(&self, command: &str) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        stream.write_all(format!("{command}\r\n").as_bytes()).expect("send the command");
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).expect("a reply");
+        line.trim_end().to_owned()
+    }
+
     fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
         let status = Command::new("kill").args([signal, &pid]).status().expect("kill runs");

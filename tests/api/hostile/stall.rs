@@ -78,3 +78,18 @@ async fn a_request_for_a_person_that_got_unavailable_and_was_resent_escalates_ex
     assert_eq!(states.len(), 1, "{states:?}");
     assert_eq!((&states[0]["state"], &states[0]["reason"]), (&json!("queued"), &json!("explicit_request")));
 }
+
+#[tokio::test]
+async fn readiness_fails_while_redis_refuses_writes_though_it_answers_ping() {
+    let redis = RedisServer::start();
+    let app = app_on(&redis).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    // `noeviction` at `maxmemory`: every write is refused with OOM, PING still answers.
+    assert_eq!(redis.command("CONFIG SET maxmemory-policy noeviction"), "+OK");
+    assert_eq!(redis.command("CONFIG SET maxmemory 1"), "+OK");
+    let refused = app.get("/readyz").await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.text().await.unwrap().contains("OOM"), "the reason names the refusal");
+    assert_eq!(redis.command("CONFIG SET maxmemory 0"), "+OK");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
