@@ -10,7 +10,8 @@
 //!   validated at start.
 //! - [`http`]: transport: routes, the socket upgrade path, embedded browser code. Knows
 //!   requests, frames and sockets, never the store.
-//! - [`session`]: one socket's loop: frames in and out, heartbeats, rate limits. Talks to the
+//! - [`session`]: one socket's loop: frames in (decoded with a bound) and out, heartbeats, rate
+//!   limits per socket, conversation and address. Talks to the
 //!   conversation (visitors) and the agents' desk (agents), never to the store.
 //! - [`agents`]: directory, presence, the router (the one way a chat is assigned or
 //!   released), the janitor, the desk (what agents do), and the views they are sent.

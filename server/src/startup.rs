@@ -27,7 +27,7 @@ use crate::conversation::Conversations;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
 use crate::hub::Hub;
-use crate::session::{AgentContext, VisitorContext};
+use crate::session::{AgentContext, Guards, VisitorContext};
 use crate::sites::Sites;
 use crate::store::Stores;
 use crate::store::memory::MemoryStore;
@@ -69,14 +69,17 @@ impl Application {
         let listener = TcpListener::bind(&address).with_context(|| format!("Failed to bind {address}"))?;
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let limits = settings.limits.clone();
+        let guards = Arc::new(Guards::new(&limits));
         let visitor = Arc::new(VisitorContext {
             conversations: conversations.clone(),
             hub: hub.clone(),
             limits: limits.clone(),
+            guards: guards.clone(),
             shutdown: shutdown.clone(),
         });
-        let agent = Arc::new(AgentContext { desk, conversations, hub, limits, shutdown: shutdown.clone() });
-        let http = web::Data::new(Http { sites, visitor, agent });
+        let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
+        let agent_origins = settings.server.agent_origins()?;
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
         let app = move || {
             App::new()
                 .wrap(Compress::default())

@@ -37,6 +37,11 @@ impl Node {
             .env("BATON__SERVER__PORT", "0")
             .env("BATON__STORE__REDIS_URL", redis.url())
             .env("BATON__STORE__NAMESPACE", namespace)
+            // Every test connects from 127.0.0.1: the per-address limits are lifted.
+            .env("BATON__LIMITS__UPGRADES_PER_IP_BURST", "1000000")
+            .env("BATON__LIMITS__CONVERSATIONS_PER_IP_BURST", "1000000")
+            .env("BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST", "1000000")
+            .env("BATON__LIMITS__AUTH_FAILURES_PER_IP_BURST", "1000000")
             .env("BATON_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env_remove("OPENAI_API_KEY")
@@ -82,7 +87,7 @@ impl Drop for Node {
 }
 
 /// Reads the node's JSON logs (echoing them with `TEST_LOG`) until it says where it listens.
-async fn listening_port(child: &mut Child) -> u16 {
+pub async fn listening_port(child: &mut Child) -> u16 {
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {

@@ -78,6 +78,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     settings.server.port = 0;
     settings.llm.base_url = None;
     settings.llm.api_key = None;
+    lift_address_limits(&mut settings);
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
@@ -85,6 +86,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let store = app.stores();
     tokio::spawn(app.run_until_stopped());
     TestApp { port, llm: None, shutdown, store }
+}
+
+/// Every test connects from 127.0.0.1: the per-address limits are lifted (the tests of those
+/// limits set them back).
+pub fn lift_address_limits(settings: &mut Settings) {
+    let limits = &mut settings.limits;
+    limits.upgrades_per_ip_burst = 1_000_000;
+    limits.conversations_per_ip_burst = 1_000_000;
+    limits.conversations_per_site_burst = 1_000_000;
+    limits.auth_failures_per_ip_burst = 1_000_000;
 }
 
 impl TestApp {

@@ -7,6 +7,7 @@ mod escalation;
 mod handoff;
 mod health;
 mod helpers;
+mod hostile;
 mod preview;
 mod redis_server;
 mod scripted_llm;

@@ -50,6 +50,34 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered, and what
+    /// clients send waits in its socket buffers, to run once it is resumed.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    /// Runs one command (inline form: no spaces inside arguments) and returns the first line
+    /// of the reply.
+    pub fn command(&self, command: &str) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        stream.write_all(format!("{command}\r\n").as_bytes()).expect("send the command");
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).expect("a reply");
+        line.trim_end().to_owned()
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Starts the server (again) on its port and waits until it answers.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "already running");

@@ -1,6 +1,13 @@
   // ---- console/queue-view.js -----------------------------------------------------------
   // The side column: the queue, my chats, messages left.
 
+  /** A mailto: link for a plain address only: no `?`, `&` or `#` can add recipients or a body. */
+  function mailtoLink(email) {
+    var address = String(email || '').trim();
+    if (!/^[A-Za-z0-9.!$'*+=^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(address)) return null;
+    return 'mailto:' + address;
+  }
+
   /** What visitors left when no one could take their chat: reply by email, mark handled. */
   View.prototype.renderLeft = function () {
     var h = this.h.bind(this);
@@ -10,7 +17,7 @@
     this.leftBox.hidden = !desk.left.length;
     this.leftCount.textContent = String(left.length);
     var items = left.map(function (m) {
-      var mail = safeUrl('mailto:' + String(m.email || '').trim());
+      var mail = mailtoLink(m.email);
       return h('li', { class: 'left-item' }, [
         h('div', { class: 'qrow' }, [
           mail && m.email ? h('a', { href: mail, text: String(m.email) }) : h('span', { text: String(m.email || 'no email') }),

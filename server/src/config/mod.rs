@@ -44,6 +44,21 @@ pub struct ServerSettings {
     pub port: u16,
     /// How long a graceful shutdown waits for sockets to close before the process exits.
     pub shutdown_timeout_secs: u64,
+    /// Browser origins, besides Baton's own (where the console is served), that may open an
+    /// agent socket: patterns as in a site's `allowed_origins`.
+    #[serde(default)]
+    pub agent_origins: Vec<String>,
+}
+
+impl ServerSettings {
+    pub fn agent_origins(&self) -> anyhow::Result<Vec<OriginPattern>> {
+        self.agent_origins
+            .iter()
+            .map(|p| {
+                OriginPattern::parse(p).map_err(|why| anyhow::anyhow!("settings key `server.agent_origins`: {why}"))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +134,34 @@ pub struct Limits {
     pub rate_burst: u32,
     /// Frames refused for rate in a row before the socket is closed with 4008.
     pub rate_strikes: u32,
+    /// The largest frame before `hello` / `auth` (after it, the protocol's 64 KiB): close 1009.
+    pub first_frame_bytes: usize,
+    /// Token bucket per conversation on this node: frames from all its visitor sockets together.
+    pub conversation_rate_per_sec: f64,
+    pub conversation_rate_burst: u32,
+    /// Socket upgrades per client address and minute, and burst: past it, HTTP 429.
+    pub upgrades_per_ip_per_min: u32,
+    pub upgrades_per_ip_burst: u32,
+    /// New conversations per client address and hour, and burst: past it, close 4008.
+    pub conversations_per_ip_per_hour: u32,
+    pub conversations_per_ip_burst: u32,
+    /// New conversations per site and hour (on this node), and burst: past it, close 4008.
+    pub conversations_per_site_per_hour: u32,
+    pub conversations_per_site_burst: u32,
+    /// Refused agent `auth`s per client address and minute, and burst: past it, close 4008
+    /// before the token is even looked at.
+    pub auth_failures_per_ip_per_min: u32,
+    pub auth_failures_per_ip_burst: u32,
+    /// Client addresses (and sites, conversations) each limit table tracks at most.
+    pub tracked_keys: usize,
+    /// The request header a trusted reverse proxy puts the client's address in (e.g.
+    /// `X-Forwarded-For`, whose last entry is used, or `X-Real-IP`). Unset: the peer address.
+    #[serde(default)]
+    pub client_ip_header: Option<String>,
+    /// Peers whose `client_ip_header` is believed (empty: every peer's, so set this unless
+    /// Baton is reachable only through the proxy).
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Limits {
@@ -223,7 +266,24 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let checks: [(&str, bool, &str); 9] = [
+        let limits = &self.limits;
+        let checks: [(&str, bool, &str); 13] = [
+            ("limits.first_frame_bytes", limits.first_frame_bytes >= 256, "must be at least 256"),
+            ("limits.conversation_rate_per_sec", limits.conversation_rate_per_sec > 0.0, "must be positive"),
+            ("limits.tracked_keys", limits.tracked_keys > 0, "must be at least 1"),
+            (
+                "limits.*_burst",
+                [
+                    limits.conversation_rate_burst,
+                    limits.upgrades_per_ip_burst,
+                    limits.conversations_per_ip_burst,
+                    limits.conversations_per_site_burst,
+                    limits.auth_failures_per_ip_burst,
+                ]
+                .iter()
+                .all(|burst| *burst > 0),
+                "must be at least 1",
+            ),
             ("limits.send_queue", self.limits.send_queue > 0, "must be at least 1"),
             ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
             ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),
@@ -245,6 +305,7 @@ impl Settings {
         for (key, ok, why) in checks {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
         }
+        self.server.agent_origins()?;
         if let Some(url) = &self.llm.base_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

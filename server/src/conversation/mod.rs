@@ -23,6 +23,7 @@ mod replies;
 pub mod turn;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -59,6 +60,22 @@ pub const LEAVE_MESSAGE: &str = "leave_message";
 const REOPEN_ATTEMPTS: usize = 3;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
+/// Visitor messages being settled in the background after a store failure, at most.
+const MAX_SETTLING: usize = 1024;
+/// How long a message whose store outcome is unknown keeps being settled.
+const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+const SETTLE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+const SETTLE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// A visitor message on its way into the store, as every attempt to store it sends it.
+struct VisitorTurn {
+    site: Arc<Site>,
+    id: ConversationId,
+    dedupe: String,
+    body: EventBody,
+    /// Who claims its turn (the same for every attempt, so a retry keeps the claim).
+    claimant: String,
+}
 
 /// What the layer above (the agents) does when a conversation joins the queue or gets a
 /// visitor message while a person has it. Set once, at wiring.
@@ -94,11 +111,19 @@ pub struct Conversations {
     /// and removals only.
     running: Arc<Mutex<HashMap<ConversationId, Running>>>,
     handoffs: Arc<OnceLock<Arc<dyn Handoffs>>>,
+    /// Background settles under way ([`Conversations::settle_later`]).
+    settling: Arc<AtomicUsize>,
 }
 
 impl Conversations {
     pub fn new(stores: Stores, replier: Replier) -> Conversations {
-        Conversations { stores, replier: Arc::new(replier), running: Arc::default(), handoffs: Arc::default() }
+        Conversations {
+            stores,
+            replier: Arc::new(replier),
+            running: Arc::default(),
+            handoffs: Arc::default(),
+            settling: Arc::default(),
+        }
     }
 
     /// Wires the agents in (once, at start).
@@ -155,9 +180,11 @@ impl Conversations {
 
     /// Stores the visitor's message (once per `client_id`) and returns the `seq` to ack.
     ///
-    /// One store round trip in the usual case: the message is appended unless the chat is
-    /// resolved, and the append reports the state the message landed in. A message to a
-    /// resolved chat reopens it first.
+    /// Every stored visitor message is judged and answered (or escalated) exactly once,
+    /// whichever attempt stored it: the one that stored it, a resend that finds it stored
+    /// (`Duplicate`), or, when the store did not answer in time (the script may still run
+    /// once Redis is back), a background attempt that settles it ([`Conversations::settle_later`]).
+    /// A turn claim in the store ([`crate::store::EventLog::claim_turn`]) picks the one.
     pub async fn visitor_message(
         &self,
         site: &Arc<Site>,
@@ -174,23 +201,83 @@ impl Conversations {
             sources: vec![],
             actions: vec![],
         };
-        let dedupe = format!("v:{}", client_id.as_str());
+        let turn = Arc::new(VisitorTurn {
+            site: site.clone(),
+            id,
+            dedupe: format!("v:{}", client_id.as_str()),
+            body,
+            claimant: Uuid::new_v4().to_string(),
+        });
+        match self.store_visitor_message(&turn).await {
+            Err(StoreError::Unavailable(why)) => {
+                self.settle_later(turn);
+                Err(StoreError::Unavailable(why))
+            }
+            other => other,
+        }
+    }
+
+    /// One round trip in the usual case: the message is appended unless the chat is
+    /// resolved, and the append reports the state the message landed in. A message to a
+    /// resolved chat reopens it first.
+    async fn store_visitor_message(&self, turn: &VisitorTurn) -> Result<u64, StoreError> {
         let open = &[State::Bot, State::Queued, State::Agent];
-        let log = &self.stores.log;
+        let (log, id) = (&self.stores.log, turn.id);
+        let draft = || EventDraft::new(turn.body.clone()).dedupe(turn.dedupe.clone()).expect(open);
+        let mut landed = None;
         for _ in 0..REOPEN_ATTEMPTS {
-            let draft = EventDraft::new(body.clone()).dedupe(dedupe.clone()).expect(open);
-            match log.append(id, draft).await? {
-                Appended::New { event, state } => {
-                    self.after_visitor_message(site, id, event.seq, state).await?;
-                    return Ok(event.seq);
-                }
-                Appended::Duplicate { seq } => return Ok(seq),
+            match log.append(id, draft()).await? {
+                Appended::New { event, state } => landed = Some((event.seq, state)),
+                // Stored by an earlier attempt, which may not have lived to judge it.
+                Appended::Duplicate { seq } => landed = Some((seq, log.state(id).await?.ok_or(StoreError::NotFound)?)),
                 // A closed chat is reopened for the message; if it is closed again before the
                 // message lands (an agent's or the visitor's own `end` won), it is reopened again.
                 Appended::Refused { .. } => drop(self.apply(id, Move::Reopen).await?),
             }
+            if landed.is_some() {
+                break;
+            }
         }
-        Err(StoreError::Unavailable("the chat kept closing while this message was sent".into()))
+        let Some((seq, state)) = landed else {
+            return Err(StoreError::Unavailable("the chat kept closing while this message was sent".into()));
+        };
+        if log.claim_turn(id, seq, &turn.claimant).await? {
+            self.after_visitor_message(&turn.site, id, seq, state).await?;
+        }
+        Ok(seq)
+    }
+
+    /// The store did not answer about a visitor message (it may have stored it, or may yet):
+    /// keep trying in the background until it answers, and judge the message if this
+    /// attempt wins its turn claim. Bounded: [`MAX_SETTLING`] at once, each for [`SETTLE_FOR`].
+    fn settle_later(&self, turn: Arc<VisitorTurn>) {
+        if self.settling.fetch_add(1, Ordering::SeqCst) >= MAX_SETTLING {
+            self.settling.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(conversation_id = %turn.id, "too many messages to settle; the client's resend will");
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + SETTLE_FOR;
+            let mut wait = SETTLE_FIRST_WAIT;
+            loop {
+                tokio::time::sleep(wait).await;
+                match this.store_visitor_message(&turn).await {
+                    Ok(seq) => {
+                        tracing::info!(conversation_id = %turn.id, seq, "visitor message settled after a store failure");
+                        break;
+                    }
+                    Err(StoreError::Unavailable(_)) if tokio::time::Instant::now() < deadline => {
+                        wait = (wait * 2).min(SETTLE_MAX_WAIT);
+                    }
+                    Err(error) => {
+                        tracing::warn!(conversation_id = %turn.id, %error, "visitor message not settled");
+                        break;
+                    }
+                }
+            }
+            this.settling.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 
     /// Judges the new message (while the bot owns the conversation) and gets it answered.

@@ -16,6 +16,10 @@ use crate::protocol::{ConversationId, EventBody};
 use crate::sites::Site;
 use crate::store::{Counter, EventDraft, StoreError};
 
+/// Attempts after a reply failed on the store (not the model), waiting longer each time.
+const STORE_RETRIES: u32 = 6;
+const STORE_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A reply under way.
 pub(super) struct Running {
     cancel: CancellationToken,
@@ -59,6 +63,7 @@ impl Conversations {
 
     async fn reply_loop(self, site: Arc<Site>, id: ConversationId) {
         let mut answered_through = None;
+        let mut store_failures = 0;
         loop {
             let Some((cancel, follow_up)) =
                 self.running().get_mut(&id).map(|entry| (entry.cancel.clone(), entry.follow_up.take()))
@@ -72,8 +77,20 @@ impl Conversations {
                         tracing::warn!(conversation_id = %id, %error, "what the reply called for was not done");
                     }
                 }
+                // The store stalled: what is pending is answered once it is back (the next
+                // attempt finds nothing pending if the reply was stored after all).
+                Err(StoreError::Unavailable(error)) if store_failures < STORE_RETRIES => {
+                    store_failures += 1;
+                    tracing::warn!(conversation_id = %id, %error, store_failures, "bot reply failed on the store; retrying");
+                    if let Some(entry) = self.running().get_mut(&id) {
+                        entry.follow_up = entry.follow_up.take().or(follow_up);
+                    }
+                    tokio::time::sleep(STORE_RETRY_WAIT * store_failures).await;
+                    continue;
+                }
                 Err(error) => tracing::warn!(conversation_id = %id, %error, "bot reply not delivered"),
             }
+            store_failures = 0;
             if let Some(body) = follow_up.filter(|_| !cancel.is_cancelled())
                 && let Err(error) = self.stores.log.append(id, EventDraft::new(body).expect(BOT_STATES)).await
             {

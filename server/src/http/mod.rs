@@ -10,6 +10,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::config::OriginPattern;
 use crate::session::{AgentContext, VisitorContext};
 use crate::sites::Sites;
 
@@ -18,6 +19,8 @@ pub struct Http {
     pub sites: Sites,
     pub visitor: Arc<VisitorContext>,
     pub agent: Arc<AgentContext>,
+    /// Browser origins besides Baton's own that may open an agent socket.
+    pub agent_origins: Vec<OriginPattern>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,12 @@ pub enum HttpError {
     ForbiddenOrigin,
     #[error("could not open the socket: {0}")]
     Upgrade(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("no such endpoint")]
+    NoRoute,
+    #[error("too many requests from this address: retry later")]
+    RateLimited,
 }
 
 impl ResponseError for HttpError {
@@ -35,15 +44,18 @@ impl ResponseError for HttpError {
         match self {
             HttpError::UnknownSite => StatusCode::NOT_FOUND,
             HttpError::ForbiddenOrigin => StatusCode::FORBIDDEN,
-            HttpError::Upgrade(_) => StatusCode::BAD_REQUEST,
+            HttpError::Upgrade(_) | HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::NoRoute => StatusCode::NOT_FOUND,
+            HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
-            HttpError::UnknownSite => "not_found",
+            HttpError::UnknownSite | HttpError::NoRoute => "not_found",
             HttpError::ForbiddenOrigin => "forbidden",
-            HttpError::Upgrade(_) => "invalid_frame",
+            HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
+            HttpError::RateLimited => "rate_limited",
         };
         HttpResponse::build(self.status_code()).json(serde_json::json!({ "error": code, "message": self.to_string() }))
     }

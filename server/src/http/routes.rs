@@ -1,17 +1,24 @@
-//! HTTP endpoints: health, the widget's site settings, and the socket upgrades (site and
-//! origin are checked before the visitor's). The sessions get their own small contexts.
+//! HTTP endpoints: health, the widget's site settings, and the socket upgrades (the client's
+//! upgrade rate, then site and origin, are checked before the upgrade). The sessions get
+//! their own small contexts. Every error is JSON, the 404 of an unknown path included.
+
+use std::net::IpAddr;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
 use super::{Http, HttpError, assets};
-use crate::protocol::MAX_FRAME_BYTES;
-use crate::session;
+use crate::session::{self, Frames};
 
 /// Every route of the app.
 pub fn configure(config: &mut web::ServiceConfig) {
+    let bad_query = |error: actix_web::error::QueryPayloadError, _: &HttpRequest| {
+        actix_web::Error::from(HttpError::BadRequest(error.to_string()))
+    };
     config
+        .app_data(web::QueryConfig::default().error_handler(bad_query))
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(HttpError::NoRoute) }))
         .service(healthz)
         .service(readyz)
         .service(assets::demo_page)
@@ -26,16 +33,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(assets::favicon);
 }
 
-#[get("/healthz")]
+#[route("/healthz", method = "GET", method = "HEAD")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-#[get("/readyz")]
+#[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(http: web::Data<Http>) -> HttpResponse {
     match http.visitor.conversations.ready().await {
         Ok(()) => HttpResponse::Ok().body("ready"),
-        Err(error) => HttpResponse::ServiceUnavailable().body(format!("store unreachable: {error}")),
+        Err(error) => HttpResponse::ServiceUnavailable().body(format!("store not ready: {error}")),
     }
 }
 
@@ -47,7 +54,7 @@ pub async fn widget_settings(
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
     let site = http.sites.get(&path).ok_or(HttpError::UnknownSite)?;
-    let origin = origin(&req);
+    let origin = origin(&req)?;
     if !site.config.allows_origin(origin) {
         return Err(HttpError::ForbiddenOrigin);
     }
@@ -80,27 +87,85 @@ pub async fn visitor_ws(
     query: web::Query<VisitorQuery>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
+    let client = http.admit(&req)?;
     let site = http.sites.get(&query.site).ok_or(HttpError::UnknownSite)?;
-    if !site.config.allows_origin(origin(&req)) {
+    if !site.config.allows_origin(origin(&req)?) {
         return Err(HttpError::ForbiddenOrigin);
     }
-    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| HttpError::Upgrade(e.to_string()))?;
-    let stream =
-        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
-    actix_web::rt::spawn(session::visitor::run(http.visitor.clone(), site, ws, stream));
+    let (response, ws, frames) = upgrade(&req, body, http.visitor.limits.first_frame_bytes).await?;
+    actix_web::rt::spawn(session::visitor::run(http.visitor.clone(), site, ws, frames, client));
     Ok(response)
 }
 
-/// The agent socket: no origin check (agents authenticate with their token in the first frame).
+/// The agent socket. Agents authenticate with their token in the first frame; a browser's
+/// `Origin` must be this server's own (the console) or one of `server.agent_origins`.
 #[get("/v1/agent/ws")]
 pub async fn agent_ws(req: HttpRequest, body: web::Payload, http: web::Data<Http>) -> Result<HttpResponse, HttpError> {
-    let (response, ws, stream) = actix_ws::handle(&req, body).map_err(|e| HttpError::Upgrade(e.to_string()))?;
-    let stream =
-        stream.max_frame_size(MAX_FRAME_BYTES).aggregate_continuations().max_continuation_size(MAX_FRAME_BYTES);
-    actix_web::rt::spawn(session::agent::run(http.agent.clone(), ws, stream));
+    let client = http.admit(&req)?;
+    if let Some(origin) = origin(&req)?
+        && !same_origin(&req, origin)
+        && !http.agent_origins.iter().any(|pattern| pattern.matches(origin))
+    {
+        return Err(HttpError::ForbiddenOrigin);
+    }
+    let (response, ws, frames) = upgrade(&req, body, http.agent.limits.first_frame_bytes).await?;
+    actix_web::rt::spawn(session::agent::run(http.agent.clone(), ws, frames, client));
     Ok(response)
 }
 
-fn origin(req: &HttpRequest) -> Option<&str> {
-    req.headers().get(header::ORIGIN).and_then(|value| value.to_str().ok())
+/// The handshake, and the client's frames read through [`Frames`] (which refuses an
+/// oversized frame at its header) instead of actix-ws's stream (which buffers it whole).
+async fn upgrade(
+    req: &HttpRequest,
+    body: web::Payload,
+    first_frame_bytes: usize,
+) -> Result<(HttpResponse, actix_ws::Session, Frames), HttpError> {
+    use actix_web::FromRequest;
+    let frames = Frames::new(body.into_inner(), first_frame_bytes);
+    // actix-ws is given an empty payload: it only answers the handshake and encodes frames.
+    let nothing = web::Payload::from_request(req, &mut actix_web::dev::Payload::None)
+        .await
+        .map_err(|e| HttpError::Upgrade(e.to_string()))?;
+    let (response, ws, _unused) = actix_ws::handle(req, nothing).map_err(|e| HttpError::Upgrade(e.to_string()))?;
+    Ok((response, ws, frames))
+}
+
+/// The `Origin` header; one that is not text is refused, never taken for "no origin".
+fn origin(req: &HttpRequest) -> Result<Option<&str>, HttpError> {
+    match req.headers().get(header::ORIGIN) {
+        None => Ok(None),
+        Some(value) => value.to_str().map(Some).map_err(|_| HttpError::ForbiddenOrigin),
+    }
+}
+
+/// The origin is this server's own: its `host[:port]` is the request's `Host`.
+fn same_origin(req: &HttpRequest, origin: &str) -> bool {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((host, authority), (Some(host), Some(authority)) if host.eq_ignore_ascii_case(authority))
+}
+
+impl Http {
+    /// The client's address (see [`Http::client_ip`]) if it may open another socket now.
+    fn admit(&self, req: &HttpRequest) -> Result<IpAddr, HttpError> {
+        let client = self.client_ip(req);
+        if !self.visitor.guards.upgrades.allow(&session::client_key(client)) {
+            tracing::info!(%client, "too many socket upgrades; refusing one");
+            return Err(HttpError::RateLimited);
+        }
+        Ok(client)
+    }
+
+    /// The TCP peer's address, or, from a trusted proxy, the address it puts in
+    /// `limits.client_ip_header` (the last entry of a list: the one the proxy added).
+    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let limits = &self.visitor.limits;
+        let Some(name) = &limits.client_ip_header else { return peer };
+        if !limits.trusted_proxies.is_empty() && !limits.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let forwarded = req.headers().get(name.as_str()).and_then(|value| value.to_str().ok());
+        forwarded.and_then(|list| list.rsplit(',').next()).and_then(|ip| ip.trim().parse().ok()).unwrap_or(peer)
+    }
 }

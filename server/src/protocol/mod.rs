@@ -315,14 +315,27 @@ impl ClientId {
     }
 }
 
-/// Message text: 1-4,000 characters, not only whitespace.
+/// Message text: 1-4,000 characters, with something visible in it (not only whitespace,
+/// control characters, zero-width or bidi marks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(String);
 
+/// Characters that show nothing: whitespace, controls (NUL included), zero-width characters,
+/// bidi marks and overrides, the BOM and variation selectors.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}')
+}
+
 impl Text {
     pub fn parse(raw: String) -> Result<Text, FrameError> {
-        if raw.trim().is_empty() {
-            return Err(FrameError::Invalid("text must not be empty".into()));
+        if raw.chars().all(is_invisible) {
+            return Err(FrameError::Invalid("text must have something visible in it".into()));
         }
         if raw.chars().count() > MAX_TEXT_CHARS {
             return Err(FrameError::TooLong);
@@ -340,14 +353,29 @@ impl Text {
 struct Email(String);
 
 impl Email {
-    /// Deliberately loose (one `@`, a dot after it): the address is for a person to read.
+    /// An address agents can write to and a `mailto:` link cannot be bent by: the local part
+    /// of RFC 5322's dot-atoms (no quoted strings), a domain of letter-digit-hyphen labels
+    /// with a dot, 254 bytes at most; so no `?`, `&`, `%`, `/`, `#` or spaces.
     fn parse(raw: String) -> Result<Email, FrameError> {
         let trimmed = raw.trim();
+        let atom = |part: &str, extra: &str| {
+            !part.is_empty()
+                && !part.starts_with('.')
+                && !part.ends_with('.')
+                && !part.contains("..")
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || extra.contains(c))
+        };
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
         let valid = trimmed.len() <= 254
-            && trimmed
-                .split_once('@')
-                .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.contains('@'))
-            && !trimmed.chars().any(char::is_whitespace);
+            && trimmed.split_once('@').is_some_and(|(user, domain)| {
+                user.len() <= 64 && atom(user, "!$'*+-=^_`{|}~") && domain.contains('.') && domain.split('.').all(label)
+            });
         if valid {
             Ok(Email(trimmed.to_owned()))
         } else {
@@ -395,6 +423,22 @@ mod tests {
         assert!(ClientId::parse("x".repeat(65)).is_err());
         assert!(VisitorFrame::parse(r#"{"type":"csat","score":6}"#).is_err());
         assert!(VisitorFrame::parse(r#"{"type":"leave_message","email":"nope","text":"hi"}"#).is_err());
+    }
+
+    #[test]
+    fn text_with_nothing_visible_and_addresses_that_would_bend_a_mailto_link_are_refused() {
+        for invisible in ["\u{200B}\u{200D}", "\0\0", "\u{202E}\u{2066}", " \u{FEFF}\t"] {
+            assert!(Text::parse(invisible.into()).is_err(), "{invisible:?}");
+        }
+        assert!(Text::parse("\u{200B}hi".into()).is_ok());
+        for bad in
+            ["a@b.c?bcc=attacker@evil.example&body=x", "a@b.c#x", "a b@c.d", "a@b", "a@-b.c", "a..b@c.d", "a@b.c/x"]
+        {
+            assert!(Email::parse(bad.into()).is_err(), "{bad}");
+        }
+        for good in ["ana@shop.example", "first.last+tag@mail.co.uk", "O'Brien@example.ie"] {
+            assert!(Email::parse(good.into()).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -10,14 +10,18 @@
 //! grace period and the janitor gives the agent's chats back to the queue.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
+use actix_ws::Session;
 use futures_util::StreamExt;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
-use super::{AgentContext, CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, close, flow, frame_text, send, send_error};
+use super::{
+    AgentContext, CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, close, flow, frame_text,
+    send, send_error,
+};
 use crate::agents::desk::DeskError;
 use crate::config::AgentConfig;
 use crate::conversation::StoreError;
@@ -36,16 +40,22 @@ struct Agent {
     following: HashMap<ConversationId, (Cursor, Subscription)>,
 }
 
-pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: AggregatedMessageStream) {
-    let limit = state.limits.hello_timeout();
+pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Frames, client: IpAddr) {
     let auth = |text: &str| match AgentFrame::parse(text)? {
         AgentFrame::Auth { token } => Ok::<_, crate::protocol::FrameError>(Some(token)),
         _ => Ok(None),
     };
-    let Some(token) = super::first_frame(&mut session, &mut stream, limit, "auth", auth).await else { return };
+    let Some(token) = super::first_frame(&mut session, &mut stream, &state.limits, "auth", auth).await else { return };
+    // Guessing tokens is throttled per address: past its refusals, the token is not even checked.
+    if !state.guards.auth_failures.would_allow(&client) {
+        return close(session, codes::RATE_LIMITED, "too many failed logins: retry later").await;
+    }
     let Some(agent) = state.desk.authenticate(&token) else {
+        state.guards.auth_failures.allow(&client);
+        tracing::info!(%client, "agent auth refused");
         return close(session, codes::BAD_TOKEN, "unknown token").await;
     };
+    stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
     tracing::info!(agent = %agent.id, "agent connected");
     let (outbox, mut inbox) = Outbox::socket(state.limits.send_queue, true);
     let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
@@ -178,11 +188,7 @@ impl Agent {
         }
     }
 
-    async fn incoming(
-        &mut self,
-        message: Option<Result<AggregatedMessage, ProtocolError>>,
-        limiter: &mut RateLimiter,
-    ) -> Flow {
+    async fn incoming(&mut self, message: Option<Result<Incoming, Refused>>, limiter: &mut RateLimiter) -> Flow {
         let strikes = self.state.limits.rate_strikes;
         let text = match frame_text(&mut self.session, message, limiter, strikes).await {
             Ok(text) => text,

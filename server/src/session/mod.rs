@@ -5,11 +5,14 @@
 
 pub mod agent;
 pub mod cursor;
+pub mod frames;
+pub mod limits;
 pub mod visitor;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError, Session};
+use actix_ws::{CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::time::{Instant, timeout};
@@ -21,12 +24,16 @@ use crate::config::Limits;
 use crate::conversation::Conversations;
 use crate::hub::Hub;
 use crate::protocol::{Ephemeral, ErrorCode, FrameError, close as codes};
+pub use frames::{Frames, Incoming, Refused};
+pub use limits::{Guards, KeyedLimiter, RateLimiter, client_key};
 
 /// What a visitor's socket works with.
 pub struct VisitorContext {
     pub conversations: Conversations,
     pub hub: Hub,
     pub limits: Limits,
+    /// The limits this node's sockets share.
+    pub guards: Arc<Guards>,
     /// Cancelled on shutdown: every socket closes with 1001 so clients reconnect elsewhere.
     pub shutdown: CancellationToken,
 }
@@ -38,6 +45,7 @@ pub struct AgentContext {
     pub conversations: Conversations,
     pub hub: Hub,
     pub limits: Limits,
+    pub guards: Arc<Guards>,
     pub shutdown: CancellationToken,
 }
 
@@ -55,68 +63,53 @@ pub fn flow(result: Result<(), actix_ws::Closed>) -> Flow {
 }
 
 /// The text of a client frame, after the checks every socket makes: a close or a broken
-/// stream ends the session, an oversized frame closes with 1009, pings are answered, binary
-/// frames and frames over the rate are refused (and a flood closed with 4008).
+/// stream ends the session, a refused frame closes with its code (1009 too big, 1007 not
+/// UTF-8, 1002 broken), every frame (pings and binary ones too) counts against the rate, and
+/// a flood is closed with 4008; pings are answered, binary frames refused.
 pub async fn frame_text(
     session: &mut Session,
-    message: Option<Result<AggregatedMessage, ProtocolError>>,
+    message: Option<Result<Incoming, Refused>>,
     limiter: &mut RateLimiter,
     strikes: u32,
 ) -> Result<String, Flow> {
-    let text = match message {
-        None | Some(Ok(AggregatedMessage::Close(_))) => return Err(Flow::Stop),
-        Some(Err(ProtocolError::Overflow)) => {
-            close(session.clone(), 1009, "frame too big").await;
+    let message = match message {
+        None | Some(Ok(Incoming::Close(_))) => return Err(Flow::Stop),
+        Some(Err(refused)) => {
+            refuse(session, &refused).await;
             return Err(Flow::Stop);
         }
-        Some(Err(_)) => return Err(Flow::Stop),
-        Some(Ok(AggregatedMessage::Ping(bytes))) => return Err(flow(session.pong(&bytes).await)),
-        Some(Ok(AggregatedMessage::Pong(_))) => return Err(Flow::Continue),
-        Some(Ok(AggregatedMessage::Binary(_))) => {
-            let sent = send_error(session, ErrorCode::InvalidFrame, "binary frames are not part of the protocol").await;
-            return Err(flow(sent));
-        }
-        Some(Ok(AggregatedMessage::Text(text))) => text,
+        Some(Ok(message)) => message,
     };
     if !limiter.allow() {
         if limiter.strikes >= strikes {
             close(session.clone(), codes::RATE_LIMITED, "rate limited: retry later").await;
             return Err(Flow::Stop);
         }
+        if let Incoming::Ping(_) | Incoming::Pong = message {
+            return Err(Flow::Continue);
+        }
         return Err(flow(send_error(session, ErrorCode::RateLimited, "slow down").await));
     }
-    Ok(text.to_string())
-}
-
-/// A token bucket: `rate` frames per second on average, bursts up to `burst`.
-pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-    /// Frames refused in a row.
-    pub strikes: u32,
-}
-
-impl RateLimiter {
-    pub fn new(rate: f64, burst: u32) -> RateLimiter {
-        RateLimiter { rate, burst: f64::from(burst), tokens: f64::from(burst), last: Instant::now(), strikes: 0 }
-    }
-
-    /// Takes one token; `false` means the frame must be refused.
-    pub fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + refill).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            self.strikes = 0;
-            true
-        } else {
-            self.strikes += 1;
-            false
+    match message {
+        Incoming::Text(text) => Ok(text),
+        Incoming::Ping(bytes) => Err(flow(session.pong(&bytes).await)),
+        Incoming::Binary => {
+            Err(flow(send_error(session, ErrorCode::InvalidFrame, "binary frames are not part of the protocol").await))
         }
+        Incoming::Pong | Incoming::Close(_) => Err(Flow::Continue),
+    }
+}
+
+/// Closes a socket whose frame was refused, with that refusal's code.
+pub async fn refuse(session: &mut Session, refused: &Refused) {
+    tracing::debug!(?refused, "client frame refused");
+    if let Some(code) = refused.close_code() {
+        let description = match refused {
+            Refused::TooBig => "frame too big",
+            Refused::NotUtf8 => "text is not UTF-8",
+            _ => "protocol error",
+        };
+        close(session.clone(), code, description).await;
     }
 }
 
@@ -139,37 +132,32 @@ pub async fn close(session: Session, code: u16, description: &str) {
     let _ = session.close(Some(reason)).await;
 }
 
-/// Waits up to `limit` for the frame a socket must open with (`hello`, `auth`): `accept`
-/// returns it, `Ok(None)` for another valid frame (answered "send X first"), or the parse
-/// error (answered as such). No frame in time closes with 4000; `None` means the socket is gone.
+/// Waits for the frame a socket must open with (`hello`, `auth`) within
+/// `limits.hello_timeout_secs`: `accept` returns it, `Ok(None)` for another valid frame
+/// (answered "send X first"), or the parse error (answered as such). Frames before it count
+/// against the rate like any other. No frame in time closes with 4000; `None` means the
+/// socket is closed or gone.
 pub async fn first_frame<T>(
     session: &mut Session,
-    stream: &mut AggregatedMessageStream,
-    limit: Duration,
+    stream: &mut Frames,
+    limits: &Limits,
     name: &str,
     accept: impl Fn(&str) -> Result<Option<T>, FrameError>,
 ) -> Option<T> {
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + limits.hello_timeout();
+    let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
     loop {
         let message = match timeout(deadline.saturating_duration_since(Instant::now()), stream.next()).await {
             Err(_) => {
                 close(session.clone(), codes::NO_HELLO, &format!("no {name} in time")).await;
                 return None;
             }
-            Ok(None | Some(Err(_))) => return None,
-            Ok(Some(Ok(message))) => message,
+            Ok(message) => message,
         };
-        let text = match message {
-            AggregatedMessage::Text(text) => text,
-            AggregatedMessage::Ping(bytes) => {
-                session.pong(&bytes).await.ok()?;
-                continue;
-            }
-            AggregatedMessage::Close(_) => return None,
-            _ => {
-                send_error(session, ErrorCode::InvalidFrame, format!("send a {name} frame first")).await.ok()?;
-                continue;
-            }
+        let text = match frame_text(session, message, &mut limiter, limits.rate_strikes).await {
+            Ok(text) => text,
+            Err(Flow::Continue) => continue,
+            Err(Flow::Stop) => return None,
         };
         match accept(&text) {
             Ok(Some(frame)) => return Some(frame),
@@ -196,22 +184,5 @@ impl Liveness {
     }
     pub fn is_dead(&self) -> bool {
         self.last_heard.elapsed() > self.timeout
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RateLimiter;
-
-    #[tokio::test(start_paused = true)]
-    async fn the_bucket_allows_a_burst_then_refills_at_the_rate() {
-        let mut limiter = RateLimiter::new(2.0, 3);
-        assert!((0..3).all(|_| limiter.allow()));
-        assert!(!limiter.allow());
-        assert_eq!(limiter.strikes, 1);
-        tokio::time::advance(std::time::Duration::from_millis(500)).await;
-        assert!(limiter.allow());
-        assert_eq!(limiter.strikes, 0);
-        assert!(!limiter.allow());
     }
 }

@@ -2,17 +2,19 @@
 //! the hub before it replays, and its [`Cursor`] keeps the two in order.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
+use actix_ws::Session;
 use futures_util::StreamExt;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
 use super::{
-    CLOSE_FELL_BEHIND, Flow, Liveness, RateLimiter, VisitorContext, close, flow, frame_text, send, send_error,
+    CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, VisitorContext, close, flow, frame_text,
+    send, send_error,
 };
-use crate::conversation::{OpenError, Opened, StoreError, TALK_TO_PERSON};
+use crate::conversation::{LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
 use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
@@ -39,10 +41,16 @@ pub fn run(
     state: Arc<VisitorContext>,
     site: Arc<Site>,
     mut session: Session,
-    mut stream: AggregatedMessageStream,
+    mut stream: Frames,
+    client: IpAddr,
 ) -> impl Future<Output = ()> + 'static {
     async move {
         let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
+        if hello.token.is_none() && !state.guards.new_conversation(client, &site.config.id) {
+            tracing::info!(%client, site = %site.config.id, "too many new conversations; refusing one");
+            return close(session, codes::RATE_LIMITED, "too many new conversations: retry later").await;
+        }
+        stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
         let Some((mut visitor, mut inbox)) = Box::pin(start(state, site, session, hello)).await else { return };
         visitor.serve(&mut stream, &mut inbox).await;
     }
@@ -89,16 +97,12 @@ async fn start(
     Some((visitor, inbox))
 }
 
-async fn wait_for_hello(
-    state: &VisitorContext,
-    session: &mut Session,
-    stream: &mut AggregatedMessageStream,
-) -> Option<Hello> {
+async fn wait_for_hello(state: &VisitorContext, session: &mut Session, stream: &mut Frames) -> Option<Hello> {
     let first = |text: &str| match VisitorFrame::parse(text)? {
         VisitorFrame::Hello(hello) => Ok(Some(hello)),
         _ => Ok(None),
     };
-    super::first_frame(session, stream, state.limits.hello_timeout(), "hello", first).await
+    super::first_frame(session, stream, &state.limits, "hello", first).await
 }
 
 async fn unavailable(mut session: Session, error: StoreError) {
@@ -109,7 +113,7 @@ async fn unavailable(mut session: Session, error: StoreError) {
 
 impl Visitor {
     /// The live loop: frames from the conversation, frames from the client, heartbeats.
-    async fn serve(&mut self, stream: &mut AggregatedMessageStream, inbox: &mut Inbox) {
+    async fn serve(&mut self, stream: &mut Frames, inbox: &mut Inbox) {
         let limits = &self.state.limits;
         let mut limiter = RateLimiter::new(limits.rate_per_sec, limits.rate_burst);
         let mut liveness = Liveness::new(limits.client_timeout());
@@ -154,16 +158,17 @@ impl Visitor {
         send(&mut self.session, &welcome).await
     }
 
-    async fn incoming(
-        &mut self,
-        message: Option<Result<AggregatedMessage, ProtocolError>>,
-        limiter: &mut RateLimiter,
-    ) -> Flow {
+    async fn incoming(&mut self, message: Option<Result<Incoming, Refused>>, limiter: &mut RateLimiter) -> Flow {
         let strikes = self.state.limits.rate_strikes;
+        let counted = matches!(message, Some(Ok(Incoming::Text(_) | Incoming::Binary)));
         let text = match frame_text(&mut self.session, message, limiter, strikes).await {
             Ok(text) => text,
             Err(flow) => return flow,
         };
+        // The conversation's own bucket: ten sockets on one conversation send no more than one.
+        if counted && !self.state.guards.per_conversation.allow(&self.conversation_id) {
+            return flow(send_error(&mut self.session, ErrorCode::RateLimited, "slow down").await);
+        }
         let result = match VisitorFrame::parse(&text) {
             Ok(frame) => self.handle(frame).await,
             Err(error) => send_error(&mut self.session, error.code(), error.to_string()).await,
@@ -195,6 +200,8 @@ impl Visitor {
             VisitorFrame::Action { id: action } if action == TALK_TO_PERSON => {
                 conversations.request_human(&self.site, id).await
             }
+            // The client's own form opens; nothing happens on the server.
+            VisitorFrame::Action { id: action } if action == LEAVE_MESSAGE => Ok(()),
             VisitorFrame::Action { .. } => {
                 return send_error(&mut self.session, ErrorCode::NotFound, "unknown action").await;
             }

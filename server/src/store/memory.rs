@@ -30,6 +30,8 @@ pub struct MemoryStore {
     deliver: Deliver,
     max_events: u64,
     retention: Duration,
+    /// How long a conversation is kept while it is provisional (see [`EventLog`]'s contract).
+    provisional: Duration,
 }
 
 #[derive(Default)]
@@ -49,6 +51,10 @@ struct Entry {
     events: Vec<Arc<Event>>,
     dedupe: HashMap<String, u64>,
     last_activity: DateTime<Utc>,
+    /// No visitor message yet and never with people: kept only briefly.
+    provisional: bool,
+    /// The visitor message being judged, and by whom ([`EventLog::claim_turn`]).
+    turn: Option<(u64, String)>,
 }
 
 impl Entry {
@@ -61,6 +67,9 @@ impl Entry {
         if let EventBody::State { state, .. } = &event.body {
             self.conversation.state = *state;
         }
+        if super::keeps_conversation(&event.body) {
+            self.provisional = false;
+        }
         self.conversation.last_seq = seq;
         self.last_activity = now;
         self.events.push(event.clone());
@@ -70,7 +79,14 @@ impl Entry {
 
 impl MemoryStore {
     pub fn new(deliver: Deliver, max_events: u64, retention: Duration) -> MemoryStore {
-        MemoryStore { inner: Mutex::new(Inner::default()), deliver, max_events, retention }
+        let provisional = super::PROVISIONAL.min(retention);
+        MemoryStore { inner: Mutex::new(Inner::default()), deliver, max_events, retention, provisional }
+    }
+
+    /// Keeps provisional conversations this long instead of [`super::PROVISIONAL`].
+    pub fn with_provisional(mut self, provisional: Duration) -> MemoryStore {
+        self.provisional = provisional.min(self.retention);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -80,10 +96,15 @@ impl MemoryStore {
 
     /// Forgets conversations idle for longer than the retention; returns how many.
     pub fn sweep(&self, now: DateTime<Utc>) -> usize {
-        let cutoff = now - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+        let before = |keep: Duration| now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let (cutoff, provisional_cutoff) = (before(self.retention), before(self.provisional));
         let mut inner = self.lock();
-        let expired: HashSet<ConversationId> =
-            inner.conversations.iter().filter(|(_, entry)| entry.last_activity < cutoff).map(|(id, _)| *id).collect();
+        let expired: HashSet<ConversationId> = inner
+            .conversations
+            .iter()
+            .filter(|(_, entry)| entry.last_activity < if entry.provisional { provisional_cutoff } else { cutoff })
+            .map(|(id, _)| *id)
+            .collect();
         if expired.is_empty() {
             return 0;
         }
@@ -122,6 +143,8 @@ impl EventLog for MemoryStore {
             events: Vec::new(),
             dedupe: HashMap::new(),
             last_activity: now,
+            provisional: true,
+            turn: None,
         });
         let mut inner = self.lock();
         inner.by_token.insert(TokenKey::new(&new.token_hash), new.id);
@@ -193,6 +216,16 @@ impl EventLog for MemoryStore {
 
     async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError> {
         self.with_entry(id, |entry| entry.conversation.records.apply(record))
+    }
+
+    async fn claim_turn(&self, id: ConversationId, seq: u64, claimant: &str) -> Result<bool, StoreError> {
+        self.with_entry(id, |entry| match &entry.turn {
+            Some((claimed, by)) if *claimed > seq || (*claimed == seq && by != claimant) => false,
+            _ => {
+                entry.turn = Some((seq, claimant.to_owned()));
+                true
+            }
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -343,6 +376,27 @@ mod tests {
             visitor: Visitor::default(),
         };
         store.create_conversation(new).await.unwrap().id
+    }
+
+    #[tokio::test]
+    async fn a_conversation_the_visitor_never_wrote_to_is_forgotten_after_the_provisional_time() {
+        let store = store(Duration::from_secs(72 * 3600));
+        let (idle, written) = (create(&store, "idle").await, create(&store, "written").await);
+        let visitor = EventBody::Message {
+            id: uuid::Uuid::new_v4(),
+            from: crate::protocol::Speaker::Visitor,
+            text: "hi".into(),
+            author: None,
+            client_id: Some("c".into()),
+            sources: vec![],
+            actions: vec![],
+        };
+        store.append(written, EventDraft::new(visitor)).await.unwrap();
+        let later =
+            Utc::now() + chrono::Duration::from_std(super::super::PROVISIONAL).unwrap() + chrono::Duration::seconds(1);
+        assert_eq!(store.sweep(later), 1);
+        assert!(store.conversation(idle).await.unwrap().is_none(), "a hello alone is kept briefly");
+        assert!(store.conversation(written).await.unwrap().is_some(), "a written-to conversation is kept");
     }
 
     #[tokio::test]

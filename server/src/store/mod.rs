@@ -33,6 +33,19 @@ use crate::records::{Record, Records};
 pub const PICKUPS_KEPT: usize = 50;
 /// Messages left for the team that are kept for agents to see.
 pub const LEFT_MESSAGES_KEPT: usize = 200;
+/// How long a provisional conversation is kept after its last write (see [`EventLog`]): a
+/// `hello` alone must not hold storage for the whole retention.
+pub const PROVISIONAL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Whether storing `body` makes a provisional conversation a real one: a visitor message,
+/// or a change of state that brings people in.
+pub fn keeps_conversation(body: &EventBody) -> bool {
+    matches!(
+        body,
+        EventBody::Message { from: crate::protocol::Speaker::Visitor, .. }
+            | EventBody::State { state: State::Queued | State::Agent, .. }
+    )
+}
 
 /// Counters kept per conversation (atomic increments).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -141,6 +154,12 @@ pub enum StoreError {
 /// - **Bounds**: a conversation holds at most `max_events_per_conversation` events; past it,
 ///   appends fail with [`StoreError::Full`]. Idle conversations expire after the retention,
 ///   with their records, counters, token, queue entry and assignment.
+/// - **Provisional conversations**: a new conversation is provisional until a visitor
+///   message is appended to it or a transition takes it to `queued` or `agent`
+///   ([`keeps_conversation`]); until then it expires [`PROVISIONAL`] after its last write
+///   (the greeting included), so `hello`s alone cannot fill the store.
+/// - **Turn claims**: [`EventLog::claim_turn`] lets exactly one caller judge each stored
+///   visitor message, whichever attempt stored it.
 /// - **Records and counters** are written whole (records) or added to atomically
 ///   (counters); writing either to a missing conversation is [`StoreError::NotFound`].
 #[async_trait]
@@ -161,7 +180,12 @@ pub trait EventLog: Send + Sync + 'static {
     async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError>;
     /// Writes one record whole, replacing the one of its kind.
     async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError>;
-    /// Cheap reachability check for `/readyz`.
+    /// Claims the judging of visitor message `seq` for `claimant`: `true` unless a later
+    /// message, or this one by another claimant, was claimed already (then `false`: someone
+    /// else judges it, or a newer turn covers it). Claiming again with the same claimant is
+    /// `true`, so a claimant whose answer was lost may retry.
+    async fn claim_turn(&self, id: ConversationId, seq: u64, claimant: &str) -> Result<bool, StoreError>;
+    /// Whether the store takes requests, writes included, for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 

@@ -113,6 +113,7 @@ struct Scripts {
     transition: Script,
     update: Script,
     mark_answered: Script,
+    claim_turn: Script,
 }
 
 pub struct RedisStore {
@@ -163,6 +164,7 @@ impl RedisStore {
                 transition: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/transition.lua"))),
                 update: Script::new(include_str!("redis/update.lua")),
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
+                claim_turn: Script::new(include_str!("redis/claim_turn.lua")),
             },
             max_events: settings.max_events_per_conversation,
             retention_secs: settings.retention_hours.saturating_mul(3600).max(1),
@@ -172,7 +174,10 @@ impl RedisStore {
         };
         store.spawn_probe();
         match store.ping_redis().await {
-            Ok(()) => tracing::info!(namespace = %settings.namespace, "store: redis"),
+            Ok(()) => {
+                tracing::info!(namespace = %settings.namespace, "store: redis");
+                store.check_eviction_policy().await;
+            }
             Err(error) => {
                 tracing::warn!(%error, "store: redis unreachable at start; /readyz answers 503 until it is back")
             }
@@ -207,6 +212,34 @@ impl RedisStore {
     async fn ping_redis(&self) -> Result<(), StoreError> {
         let _: String = ::redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// A small write that expires by itself: a Redis that refuses writes (`OOM` under
+    /// `noeviction` at `maxmemory`, a read-only replica) is not ready, though it answers PING.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let _: () =
+            self.conn().set_ex(self.keys.ready_probe(), Utc::now().timestamp(), 60).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Warns, loudly, unless Redis is set never to evict (`maxmemory-policy noeviction`): an
+    /// evicting Redis drops live conversations, tokens and queue entries under memory
+    /// pressure instead of refusing new writes (see docs/scaling.md).
+    async fn check_eviction_policy(&self) {
+        let answer: Result<Vec<String>, _> =
+            ::redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy").query_async(&mut self.conn()).await;
+        match answer.as_deref() {
+            Ok([_, policy]) if policy == "noeviction" => tracing::info!("redis maxmemory-policy is noeviction"),
+            Ok([_, policy]) => tracing::error!(
+                policy = %policy,
+                "REDIS EVICTS KEYS: maxmemory-policy is not noeviction, so under memory pressure Redis deletes live \
+                 conversations, resume tokens and queue entries. Set `maxmemory-policy noeviction` (docs/scaling.md)"
+            ),
+            Ok(_) | Err(_) => tracing::warn!(
+                "could not read redis maxmemory-policy (CONFIG may be disabled); make sure it is noeviction \
+                 (docs/scaling.md)"
+            ),
+        }
     }
 
     /// Pushes the token index's expiry on. The event is stored whatever happens here: a
@@ -257,14 +290,18 @@ impl EventLog for RedisStore {
         let now = Utc::now();
         let meta = self.keys.meta(new.id);
         let fields = records::new_meta(&new, now);
-        let retention = i64::try_from(self.retention_secs).unwrap_or(i64::MAX);
+        // Provisional until the visitor writes (see `append.lua`): kept briefly.
+        let provisional = super::PROVISIONAL.as_secs().min(self.retention_secs);
+        let mut fields = fields;
+        fields.retain(|(name, _)| *name != "provisional_ttl");
+        fields.push(("provisional_ttl", provisional.to_string()));
         // The conversation first, then its token: a token never names a missing conversation.
         let _: () = ::redis::pipe()
             .hset_multiple(&meta, &fields)
             .ignore()
-            .expire(&meta, retention)
+            .expire(&meta, i64::try_from(provisional).unwrap_or(i64::MAX))
             .ignore()
-            .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), self.retention_secs)
+            .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), provisional)
             .ignore()
             .query_async(&mut self.conn())
             .await
@@ -318,7 +355,8 @@ impl EventLog for RedisStore {
             .arg(self.keys.channel(&super::Topic::Conversation(id)))
             .arg(header)
             .arg(self.retention_secs)
-            .arg(at.timestamp());
+            .arg(at.timestamp())
+            .arg(if super::keeps_conversation(&draft.body) { "1" } else { "0" });
         let (kind, value, token, state): (String, String, String, String) =
             call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));
@@ -363,8 +401,19 @@ impl EventLog for RedisStore {
         self.update(id, "set", records::record_field(record.field()), record.to_json()).await.map(drop)
     }
 
+    async fn claim_turn(&self, id: ConversationId, seq: u64, claimant: &str) -> Result<bool, StoreError> {
+        let mut call = self.scripts.claim_turn.prepare_invoke();
+        call.key(self.keys.meta(id)).arg(seq).arg(claimant);
+        let claimed: i64 = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        match claimed {
+            -1 => Err(StoreError::NotFound),
+            claimed => Ok(claimed == 1),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.ping_redis().await?;
+        self.probe_write().await?;
         if !self.linked.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("the pub/sub link is down".into()));
         }

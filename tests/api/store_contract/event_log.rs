@@ -17,7 +17,21 @@ contract!(
     reads_are_bounded_and_a_full_conversation_refuses_more,
     deliveries_carry_the_stored_json_kind_and_audience,
     an_unknown_conversation_is_not_found_and_not_created,
+    each_turn_is_claimed_by_one_claimant_and_a_newer_turn_wins,
 );
+
+async fn each_turn_is_claimed_by_one_claimant_and_a_newer_turn_wins(backend: Backend) {
+    let log = &backend.stores.log;
+    let id = new_conversation(&backend.stores, "claims").await;
+    assert!(log.claim_turn(id, 2, "first").await.unwrap());
+    assert!(!log.claim_turn(id, 2, "second").await.unwrap(), "one claimant per turn");
+    assert!(log.claim_turn(id, 2, "first").await.unwrap(), "a retry keeps its claim");
+    assert!(log.claim_turn(id, 5, "second").await.unwrap(), "a newer turn is claimed");
+    assert!(!log.claim_turn(id, 3, "third").await.unwrap(), "an older turn is covered by the newer one");
+    assert!(!log.claim_turn(id, 2, "first").await.unwrap(), "nor is the old claim kept past a newer one");
+    let missing = log.claim_turn(ConversationId::new(), 1, "x").await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
 
 async fn appends_are_numbered_without_gaps_and_delivered_in_order(backend: Backend) {
     let log = &backend.stores.log;

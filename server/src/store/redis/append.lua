@@ -15,6 +15,9 @@
 --         header .. seq .. ':' .. JSON
 --       7 retention in seconds: every key of the conversation expires this long from now
 --       8 now, in Unix seconds
+--       9 '1' when the event is a visitor message (a provisional conversation becomes a
+--         real one: its keys expire after the retention from now on, not after the
+--         `provisional_ttl` its meta hash holds)
 -- Returns {kind, value, token, state}:
 --   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
@@ -37,7 +40,7 @@ local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[3]) then
   return {'full', tostring(last), '', ''}
 end
-local digits, json, token = store_event(meta, events, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]))
+local digits, json, token = store_event(meta, events, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1')
 if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
 end

@@ -12,15 +12,25 @@ local function in_states(state, list)
 end
 
 -- Numbers and stores the event whose JSON after its seq is `tail`, and refreshes the expiry
--- of the conversation's three keys (KEYS 1-3). Returns the seq's digits, the event's JSON, and
--- the token hash when the token index is due for a fresh expiry ('' otherwise).
-local function store_event(meta, events, tail, retention, now)
+-- of the conversation's three keys (KEYS 1-3). A provisional conversation (no visitor message
+-- yet: its meta has `provisional_ttl`) keeps its short expiry, unless `promote` makes it a
+-- real one with the full retention. Returns the seq's digits, the event's JSON, and the token
+-- hash when the token index is due for a fresh expiry ('' otherwise).
+local function store_event(meta, events, tail, retention, now, promote)
   local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
   local digits = string.format('%d', seq)
   local json = '{"seq":' .. digits .. tail
   redis.call('RPUSH', events, json)
   local token = ''
   local touched = tonumber(redis.call('HGET', meta, 'token_touched') or '0')
+  local provisional = redis.call('HGET', meta, 'provisional_ttl')
+  if provisional and promote then
+    redis.call('HDEL', meta, 'provisional_ttl')
+    touched = 0
+  elseif provisional then
+    retention = tonumber(provisional)
+    touched = now
+  end
   if now - touched >= retention / 2 then
     redis.call('HSET', meta, 'token_touched', tostring(now))
     token = redis.call('HGET', meta, 'token_hash') or ''

@@ -47,6 +47,11 @@ impl Keys {
     }
 
     /// String: the conversation id a resume token (its SHA-256) opens.
+    /// Written by `/readyz` to check that Redis takes writes (expires by itself).
+    pub fn ready_probe(&self) -> String {
+        format!("{}:ready", self.namespace)
+    }
+
     pub fn token(&self, token_hash: &str) -> String {
         format!("{}:token:{token_hash}", self.namespace)
     }

@@ -47,6 +47,7 @@ pub fn new_meta(new: &NewConversation, now: DateTime<Utc>) -> Vec<(&'static str,
         ("visitor", to_json(&new.visitor)),
         ("token_hash", new.token_hash.clone()),
         ("token_touched", now.timestamp().to_string()),
+        ("provisional_ttl", crate::store::PROVISIONAL.as_secs().to_string()),
     ]
 }
 

@@ -68,7 +68,9 @@ local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[10]) then
   return {'full', tostring(last), '', ''}
 end
-local digits, json, token = store_event(meta, events, ARGV[11], tonumber(ARGV[18]), tonumber(ARGV[19]))
+-- A provisional conversation (no visitor message yet) becomes a real one when people come in.
+local promote = ARGV[12] == 'queued' or ARGV[12] == 'agent'
+local digits, json, token = store_event(meta, events, ARGV[11], tonumber(ARGV[18]), tonumber(ARGV[19]), promote)
 redis.call('HSET', meta, 'state', ARGV[12])
 local dequeued = ''
 if ARGV[7] == 'remove' then

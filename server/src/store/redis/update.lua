@@ -9,12 +9,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
 end
 local result = 1
+local retention = tonumber(redis.call('HGET', KEYS[1], 'provisional_ttl') or ARGV[4])
 if ARGV[1] == 'incr' then
   result = redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
 else
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 end
 for i = 1, 3 do
-  redis.call('EXPIRE', KEYS[i], ARGV[4])
+  redis.call('EXPIRE', KEYS[i], retention)
 end
 return result
