@@ -31,8 +31,9 @@ pub async fn healthz() -> HttpResponse {
 
 #[get("/readyz")]
 pub async fn readyz(http: web::Data<Http>) -> HttpResponse {
-    match http.visitor.conversations.ready().await {
-        Ok(()) => HttpResponse::Ok().body("ready"),
+    let conversations = &http.visitor.conversations;
+    match conversations.ready().await {
+        Ok(()) => HttpResponse::Ok().body(format!("ready\n{}", conversations.model_status().await)),
         Err(error) => HttpResponse::ServiceUnavailable().body(format!("store unreachable: {error}")),
     }
 }
