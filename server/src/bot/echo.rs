@@ -42,7 +42,9 @@ pub struct Cleaned {
 
 impl Echo {
     pub fn new(rules: &str, greeting: &str, urls: Vec<String>, passages: usize) -> Echo {
-        let prompt_texts = [rules, greeting].iter().map(|t| normalise(t)).filter(|t| !t.is_empty()).collect();
+        // Padded with spaces, so that matches fall on whole words.
+        let prompt_texts =
+            [rules, greeting].iter().map(|t| normalise(t)).filter(|t| !t.is_empty()).map(|t| format!(" {t} ")).collect();
         Echo { prompt_texts, urls, passages }
     }
 
@@ -88,11 +90,18 @@ impl Echo {
         if MARKUP.is_match(trimmed) && MARKUP.replace_all(trimmed, "").trim().is_empty() {
             return true;
         }
-        let norm = normalise(trimmed);
+        // An unfinished line is judged by its finished words.
+        let words = match (finished, line.rfind(char::is_whitespace)) {
+            (true, _) => trimmed,
+            (false, Some(i)) => line[..i].trim(),
+            (false, None) => "",
+        };
+        let norm = normalise(words);
         if norm.is_empty() {
-            return false;
+            return !finished;
         }
-        let within = self.prompt_texts.iter().any(|p| p.contains(&norm));
+        let padded = format!(" {norm} ");
+        let within = self.prompt_texts.iter().any(|p| p.contains(&padded));
         if finished { within && norm.len() >= MIN_ECHO_CHARS } else { within }
     }
 

@@ -132,38 +132,52 @@ impl Replier {
             ));
         }
         let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo };
-        let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
-        self.pubsub.publish(id, &typing(true)).await?;
-        let outcome = self.reply(&turn, cancel).await;
-        self.pubsub.publish(id, &typing(false)).await?;
-        let outcome = outcome?;
+        self.typing(id, true).await?;
+        let outcome = self.reply(&turn, cancel).await?;
         tracing::debug!(?outcome, "reply ended");
         Ok(Reply { outcome, through: Some(pending.through) })
     }
 
-    /// Streams from the model (or the offline answerer), then stores what came.
+    async fn typing(&self, id: ConversationId, on: bool) -> Result<(), StoreError> {
+        self.pubsub.publish(id, &Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on }).await
+    }
+
+    /// Streams from the model (or, when it failed before showing anything, the offline
+    /// answerer), stops typing, then stores what came.
     async fn reply(&self, turn: &Turn<'_>, cancel: &CancellationToken) -> Result<Outcome, StoreError> {
         let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
         let _following = self.hub.subscribe(Topic::Conversation(turn.id), outbox);
         let model = self.attempt(turn, self.llm.as_ref());
-        match model.run(cancel, taken_over(&mut events, BOT_STATES)).await {
-            Streamed::Done(progress) => self.finish(turn, &model, progress).await,
+        let mut streamed = model.run(cancel, taken_over(&mut events, BOT_STATES)).await;
+        let mut used = &model;
+        let mut model_error = None;
+        let offline = self.attempt(turn, self.fallback.as_ref());
+        if let Streamed::Failed { error, sent_any: false } = &streamed
+            && self.llm.is_model()
+            && has_confident_passage(&turn.prompt)
+        {
+            tracing::warn!(%error, "bot reply failed; the knowledge base answers instead");
+            model_error = Some(error.clone());
+            streamed = offline.run(cancel, taken_over(&mut events, BOT_STATES)).await;
+            used = &offline;
+        }
+        self.typing(turn.id, false).await?;
+        match streamed {
+            Streamed::Done(progress) => {
+                let stored = self.finish(turn, used, progress).await?;
+                Ok(match (stored, model_error) {
+                    (Outcome::Answered, Some(error)) => Outcome::FellBack(error),
+                    (stored, _) => stored,
+                })
+            }
             Streamed::Cancelled { sent_any } => {
                 self.cut(turn.id, turn.reply_id, sent_any).await?;
                 Ok(Outcome::Cancelled)
             }
             Streamed::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
-                if !sent_any && self.llm.is_model() && has_confident_passage(&turn.prompt) {
-                    let offline = self.attempt(turn, self.fallback.as_ref());
-                    if let Streamed::Done(progress) = offline.run(cancel, taken_over(&mut events, BOT_STATES)).await {
-                        tracing::info!("the knowledge base answered instead of the model");
-                        let stored = self.finish(turn, &offline, progress).await?;
-                        return Ok(if matches!(stored, Outcome::Answered) { Outcome::FellBack(error) } else { stored });
-                    }
-                }
                 self.cut(turn.id, turn.reply_id, sent_any).await?;
-                Ok(Outcome::Failed(error))
+                Ok(Outcome::Failed(model_error.unwrap_or(error)))
             }
         }
     }
