@@ -10,4 +10,5 @@ mod helpers;
 mod redis_server;
 mod scripted_llm;
 mod store_contract;
+mod strict_model;
 mod visitor;
