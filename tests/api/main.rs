@@ -7,6 +7,7 @@ mod escalation;
 mod handoff;
 mod health;
 mod helpers;
+mod real_model;
 mod redis_server;
 mod scripted_llm;
 mod store_contract;

@@ -50,7 +50,8 @@ async fn a_strict_template_gets_alternating_turns_after_the_greeting_an_offer_an
     assert_eq!(offer["actions"][0]["id"], "talk_to_person", "{offer}");
     // Two questions while a reply streams.
     let gate = Arc::new(Semaphore::new(0));
-    app.llm().push(Script::Gated { pieces: pieces(&["Sure thing: returns ", "take ", "30 days."]), gate: gate.clone() });
+    app.llm()
+        .push(Script::Gated { pieces: pieces(&["Sure thing: returns ", "take ", "30 days."]), gate: gate.clone() });
     visitor.say("q2", "How do I return an item?").await;
     visitor.next_of_type("bot_delta").await;
     visitor.say("q3", "Do you ship to Canada?").await;
@@ -69,14 +70,17 @@ async fn a_strict_template_gets_alternating_turns_after_the_greeting_an_offer_an
 #[tokio::test]
 async fn the_models_echo_of_its_prompt_never_reaches_the_visitor_and_sources_are_the_cited_ones() {
     let app = strict_app(|_| {}).await;
-    let reply = format!("{GREETING}\nYou can return an item within 30 days [1].\nSee https://northwind.example/help/returns#how-to-return-an-item");
+    let reply = format!(
+        "{GREETING}\nYou can return an item within 30 days [1].\nSee https://northwind.example/help/returns#how-to-return-an-item"
+    );
     app.llm().push(Script::Reply { pieces: vec![reply], delay: Duration::ZERO });
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "How do I return an item?").await;
     let frames = until_reply(&mut visitor).await;
     let message = frames.last().unwrap();
     assert_eq!(message["text"], "You can return an item within 30 days.\nSee", "{message}");
-    let deltas: String = frames.iter().filter(|f| f["type"] == "bot_delta").filter_map(|f| f["text"].as_str()).collect();
+    let deltas: String =
+        frames.iter().filter(|f| f["type"] == "bot_delta").filter_map(|f| f["text"].as_str()).collect();
     assert!(!deltas.contains("Hi! I'm Nori"), "{deltas}");
     let sources = message["sources"].as_array().expect("the cited passage is the source");
     assert_eq!(sources.len(), 1, "{sources:?}");
@@ -105,7 +109,10 @@ async fn an_empty_reply_or_a_pure_echo_is_asked_for_again_once() {
 #[tokio::test]
 async fn a_reply_cut_at_max_tokens_is_stored_marked_as_cut() {
     let app = strict_app(|s| s.sites.iter_mut().for_each(|site| site.llm.max_tokens = Some(2))).await;
-    app.llm().push(Script::Reply { pieces: pieces(&["You can ", "return items ", "within 30 days."]), delay: Duration::ZERO });
+    app.llm().push(Script::Reply {
+        pieces: pieces(&["You can ", "return items ", "within 30 days."]),
+        delay: Duration::ZERO,
+    });
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "How do I return an item?").await;
     let text = visitor.next_bot_message().await["text"].as_str().unwrap().to_owned();
@@ -263,7 +270,8 @@ async fn an_echoed_summary_falls_back_to_the_extractive_one_marked_as_such() {
         s.sites.iter_mut().for_each(|site| site.handoff.routing = baton::config::Routing::Manual);
     })
     .await;
-    let echo = "You help the support team of Northwind Goods. Summarise the conversation below for the person taking it over";
+    let echo =
+        "You help the support team of Northwind Goods. Summarise the conversation below for the person taking it over";
     app.llm().push(Script::Reply { pieces: vec![echo.to_owned()], delay: Duration::ZERO });
     let (mut ana, _) = app.connect_agent("token-ana").await;
     app.escalated_visitor().await;

@@ -147,7 +147,12 @@ impl Assist {
                 Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
             }
         }
-        let cleaned = echo.clean(&text).text;
+        // Lines in the transcript's own format are the transcript parroted.
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("Visitor:") && !l.trim_start().starts_with("Support:"))
+            .collect();
+        let cleaned = echo.clean(&kept.join("\n")).text;
         if cleaned.is_empty() {
             tracing::info!(chars = text.len(), "the model's help for the agent was empty or an echo; falling back");
             return None;

@@ -113,9 +113,8 @@ impl Attempt<'_> {
         let _slot = if self.llm.is_model() { self.slots.acquire().await? } else { None };
         let stall = self.settings.first_token_timeout();
         let whole = self.settings.timeout();
-        let mut stream = timeout_at(Instant::now() + stall, self.llm.start(self.prompt))
-            .await
-            .map_err(|_| LlmError::Timeout)??;
+        let mut stream =
+            timeout_at(Instant::now() + stall, self.llm.start(self.prompt)).await.map_err(|_| LlmError::Timeout)??;
         loop {
             let mut next = Instant::now() + stall;
             if let Some(first) = progress.first_piece {

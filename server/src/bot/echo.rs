@@ -43,19 +43,20 @@ pub struct Cleaned {
 impl Echo {
     pub fn new(rules: &str, greeting: &str, urls: Vec<String>, passages: usize) -> Echo {
         // Padded with spaces, so that matches fall on whole words.
-        let prompt_texts =
-            [rules, greeting].iter().map(|t| normalise(t)).filter(|t| !t.is_empty()).map(|t| format!(" {t} ")).collect();
+        let prompt_texts = [rules, greeting]
+            .iter()
+            .map(|t| normalise(t))
+            .filter(|t| !t.is_empty())
+            .map(|t| format!(" {t} "))
+            .collect();
         Echo { prompt_texts, urls, passages }
     }
 
     /// The text to show and store, and the passages it cited.
     pub fn clean(&self, text: &str) -> Cleaned {
         let mut cited = Vec::new();
-        let lines: Vec<String> = text
-            .lines()
-            .filter(|line| !self.echoes(line, true))
-            .map(|line| self.tidy(line, &mut cited))
-            .collect();
+        let lines: Vec<String> =
+            text.lines().filter(|line| !self.echoes(line, true)).map(|line| self.tidy(line, &mut cited)).collect();
         let mut text = lines.join("\n");
         while text.contains("\n\n\n") {
             text = text.replace("\n\n\n", "\n\n");

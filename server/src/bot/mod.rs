@@ -191,8 +191,8 @@ pub use prompt::{PendingTurn, alternate, pending_turn, system_prompt, transcript
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::protocol::{Author, ConversationId, Event, EventBody, Speaker};
+    use std::sync::Arc;
 
     /// A stored message for tests of transcript handling (here and in `assist`).
     pub(crate) fn message(from: Speaker, text: &str) -> Arc<Event> {

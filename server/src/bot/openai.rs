@@ -46,7 +46,9 @@ pub enum Probe {
     /// The server lists the configured model.
     Ready,
     /// The server answers but does not list the model (some servers serve any name).
-    ModelMissing { listed: Vec<String> },
+    ModelMissing {
+        listed: Vec<String>,
+    },
     Unreachable(String),
 }
 

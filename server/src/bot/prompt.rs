@@ -19,6 +19,9 @@ use crate::protocol::{Event, EventBody, Speaker};
 /// into a prompt, whatever `history_messages` allows.
 pub const MAX_HISTORY_CHARS: usize = 16_000;
 
+/// Appended to a stored reply that was cut short; Baton's words, so left out of prompts.
+pub const CUT_SHORT: &str = "… _(This answer was cut short. Ask me to go on if you need the rest.)_";
+
 /// Opens and closes the passages in the system prompt.
 pub const PASSAGES_OPEN: &str = "<passages>";
 pub const PASSAGES_CLOSE: &str = "</passages>";
@@ -107,7 +110,7 @@ pub fn transcript(events: &[Arc<Event>]) -> Vec<PromptMessage> {
                 PromptMessage { role: Role::User, content: text.clone() }
             }
             Speaker::Bot if visitor_spoke && actions.is_empty() => {
-                PromptMessage { role: Role::Assistant, content: text.clone() }
+                PromptMessage { role: Role::Assistant, content: text.replace(CUT_SHORT, "").trim_end().to_owned() }
             }
             Speaker::Agent => {
                 let name = author.as_ref().map_or("a support agent", |a| a.name.as_str());

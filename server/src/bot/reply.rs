@@ -42,8 +42,7 @@ const MAX_SOURCES: usize = 3;
 /// Frames a streaming reply can fall behind on its own conversation (it reads them as fast
 /// as they come; its own deltas are most of them).
 const TAKEOVER_QUEUE: usize = 1024;
-/// Appended to a reply that was cut short.
-pub const CUT_SHORT: &str = "… _(This answer was cut short. Ask me to go on if you need the rest.)_";
+pub use super::prompt::CUT_SHORT;
 
 pub struct Replier {
     llm: Arc<dyn Llm>,
@@ -203,7 +202,8 @@ impl Replier {
     ) -> (Prompt, Echo) {
         let config = &site.config;
         let persona = &config.persona;
-        let rules = super::prompt::rules(&persona.system_prompt, &persona.bot_name, &config.title, self.settings.handoff_tool);
+        let rules =
+            super::prompt::rules(&persona.system_prompt, &persona.bot_name, &config.title, self.settings.handoff_tool);
         let urls = retrieval.hits.iter().map(|hit| hit.passage.url.clone()).collect();
         let echo = Echo::new(&rules, &persona.greeting, urls, retrieval.hits.len());
         let prompt = Prompt {
@@ -228,13 +228,23 @@ impl Replier {
     }
 
     /// Stores the reply (unless a person took over meanwhile) and reports what the model asked for.
-    async fn finish(&self, turn: &Turn<'_>, attempt: &Attempt<'_>, mut progress: Progress) -> Result<Outcome, StoreError> {
+    async fn finish(
+        &self,
+        turn: &Turn<'_>,
+        attempt: &Attempt<'_>,
+        mut progress: Progress,
+    ) -> Result<Outcome, StoreError> {
         let id = turn.id;
         let draft = &progress.draft;
         if let Some(confidence) = draft.model_confidence() {
             self.log.set_record(id, Record::ModelConfidence(confidence)).await?;
-        } else if self.settings.logprobs && attempt.llm.is_model() && !self.told_no_logprobs.swap(true, Ordering::Relaxed) {
-            tracing::warn!("llm.logprobs is on but the model server sent no log-probabilities: the model-confidence signal is off");
+        } else if self.settings.logprobs
+            && attempt.llm.is_model()
+            && !self.told_no_logprobs.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "llm.logprobs is on but the model server sent no log-probabilities: the model-confidence signal is off"
+            );
         }
         let handoff = draft.handoff();
         let (mut text, sources) = match attempt.echo {
