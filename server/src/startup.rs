@@ -21,7 +21,9 @@ use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
 use crate::bot::openai::OpenAiLlm;
+use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
+use crate::bot::slots::Slots;
 use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::http::transport::{self, Sockets};
@@ -50,12 +52,17 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
-        let Models { answerer, model } = build_llm(&settings)?;
+        let Models { answerer, model, probe } = build_llm(&settings)?;
         let sites = Sites::load(&settings.sites)?;
-        let assist = Assist::new(model, settings.llm.clone());
+        let slots = Slots::new(settings.llm.max_concurrent, settings.llm.queue_timeout());
+        let assist = Assist::new(model, slots.clone(), settings.llm.clone());
         let replier =
-            Replier::new(answerer, stores.log.clone(), stores.pubsub.clone(), hub.clone(), settings.llm.clone());
-        let conversations = Conversations::new(stores.clone(), replier);
+            Replier::new(answerer, slots, stores.log.clone(), stores.pubsub.clone(), hub.clone(), settings.llm.clone());
+        if let Some(probe) = &probe {
+            let probe = probe.clone();
+            tokio::spawn(async move { probe.check_at_start().await });
+        }
+        let conversations = Conversations::new(stores.clone(), replier).with_model_probe(probe);
         let directory = Directory::new(settings.agents.clone());
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
@@ -162,21 +169,25 @@ async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Stores> {
     Ok(Stores::new(store))
 }
 
-/// The bot's answerer, and the model for agent assistance (`None` when none is configured).
+/// The bot's answerer, the model for agent assistance and its probe (`None` when none is
+/// configured).
 struct Models {
     answerer: Arc<dyn Llm>,
     model: Option<Arc<dyn Llm>>,
+    probe: Option<Arc<ModelProbe>>,
 }
 
 fn build_llm(settings: &Settings) -> anyhow::Result<Models> {
     if settings.llm.is_configured() {
         let base_url = settings.llm.base_url.as_deref().unwrap_or("https://api.openai.com/v1");
         tracing::info!(base_url, model = %settings.llm.model, "bot: OpenAI-compatible model");
-        let model: Arc<dyn Llm> = Arc::new(OpenAiLlm::new(&settings.llm)?);
-        Ok(Models { answerer: model.clone(), model: Some(model) })
+        let openai = Arc::new(OpenAiLlm::new(&settings.llm)?);
+        let probe = ModelProbe::new(openai.clone(), settings.llm.model.clone(), base_url.to_owned());
+        let model: Arc<dyn Llm> = openai;
+        Ok(Models { answerer: model.clone(), model: Some(model), probe: Some(Arc::new(probe)) })
     } else {
         tracing::info!("bot: offline knowledge-base answerer (no LLM configured)");
-        Ok(Models { answerer: Arc::new(OfflineLlm), model: None })
+        Ok(Models { answerer: Arc::new(OfflineLlm), model: None, probe: None })
     }
 }
 

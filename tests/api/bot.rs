@@ -60,11 +60,12 @@ async fn tokens_reach_the_visitor_while_the_model_is_still_writing() {
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "How do I return an item?").await;
     let first = visitor.next_of_type("bot_delta").await;
-    assert_eq!(first["text"], "You can ");
+    // The last word of a piece waits for the next (it may be a half-written citation).
+    assert_eq!(first["text"], "You can");
     // The model has not written the rest yet: nothing more can have arrived.
     visitor.assert_silent(Duration::from_millis(300)).await;
     gate.add_permits(1);
-    assert_eq!(visitor.next_of_type("bot_delta").await["text"], "return items ");
+    assert_eq!(visitor.next_of_type("bot_delta").await["text"], " return items");
     gate.add_permits(1);
     let reply = visitor.next_bot_message().await;
     assert_eq!(reply["text"], "You can return items within 30 days.");
@@ -98,7 +99,12 @@ async fn assert_failure_then_recovery(
     expected_requests: usize,
     tweak: impl FnOnce(&mut baton::config::Settings),
 ) {
-    let app = spawn_app_with_llm(tweak).await;
+    let app = spawn_app_with_llm(|s| {
+        // No passage is confident enough for the knowledge base to answer instead.
+        s.sites.iter_mut().for_each(|site| site.bot.min_confidence = 2.0);
+        tweak(s);
+    })
+    .await;
     app.llm().push(script);
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "How do I return an item?").await;

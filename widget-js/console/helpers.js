@@ -46,6 +46,7 @@
     topic: ['Sensitive topic', 'purple', 'The conversation touched a topic that needs a person.'],
     bot_error: ['Bot error', 'red', 'The bot failed to answer.'],
     max_turns: ['Long chat', 'slate', 'The conversation went on for many turns with the bot.'],
+    model_handoff: ['Bot handed over', 'amber', 'The AI model asked for a person to take over.'],
     transfer: ['Transferred', 'teal', 'Another agent transferred this chat.']
   };
 

@@ -121,9 +121,22 @@ impl Desk {
         Ok((AgentEvent::Ready { agent: info(agent), queue: items, conversations, left_messages }, following))
     }
 
-    /// The full view of a conversation.
+    /// The full view of a conversation, at once; with a model, its drafts for the agent who
+    /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await
+        let view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        if let Some(view) = &view
+            && self.assist.has_model()
+            && let Some(site) = self.sites.get(&view.site)
+        {
+            let (desk, site) = (self.clone(), site.clone());
+            tokio::spawn(async move {
+                if let Err(error) = desk.suggest(&site, id).await {
+                    tracing::warn!(%error, conversation_id = %id, "no suggestions for the agent");
+                }
+            });
+        }
+        Ok(view)
     }
 
     /// A waiting chat's view for an agent deciding whether to take it; nothing changes hands
@@ -148,15 +161,19 @@ impl Desk {
         match self.router.take(&site, id, agent, None).await? {
             Taken::Yes => {}
             Taken::AtCapacity => return Err(AT_CAPACITY),
-            Taken::No | Taken::NotHolder => return Err(self.not_waiting(id).await?),
+            Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
         self.router.broadcast().await?;
         Ok(())
     }
 
-    /// Why a chat could not be taken: someone has it, or it is not waiting at all.
-    async fn not_waiting(&self, id: ConversationId) -> Result<DeskError, StoreError> {
-        Ok(match self.log.state(id).await? {
+    /// Why a chat could not be taken: someone has it, or it is not waiting at all. An agent
+    /// who already has it (routing gave it to them as they pressed accept) is told nothing.
+    async fn not_waiting(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
+        if self.handoff.assignment(id).await?.is_some_and(|a| a.agent_id == agent.id) {
+            return Ok(());
+        }
+        Err(match self.log.state(id).await? {
             None => DeskError::NotFound,
             Some(State::Agent | State::Queued) => DeskError::AlreadyTaken,
             Some(State::Bot | State::Resolved) => DeskError::Forbidden("this chat is not waiting for a person"),
@@ -306,8 +323,8 @@ impl Desk {
         if latest_visitor_text(&events).is_empty() {
             return Ok(());
         }
-        let replies = self.assist.suggestions(site, &events).await;
-        let frame = AgentEvent::Suggestions { conversation_id: id, replies };
+        let drafts = self.assist.suggestions(site, &events).await;
+        let frame = AgentEvent::Suggestions { conversation_id: id, replies: drafts.value, source: drafts.source };
         self.pubsub.deliver(Delivery::frame(Topic::Agent(assignment.agent_id), &frame)).await
     }
 

@@ -15,7 +15,7 @@ use chrono::Utc;
 
 use super::presence::{Presences, candidates};
 use super::{queue, routing, views};
-use crate::bot::assist::Assist;
+use crate::bot::assist::{Assist, AssistSource};
 use crate::config::{AgentConfig, Routing};
 use crate::conversation::machine::Move;
 use crate::conversation::{Conversations, Escalation, Handoffs, LEAVE_MESSAGE};
@@ -159,16 +159,15 @@ impl Router {
         }
     }
 
-    /// Tells the visitor at once when no one can take the chat, with a way to leave a message.
-    async fn tell_if_nobody(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError> {
+    /// What the visitor is told when no one can take the chat, with a way to leave a message.
+    async fn nobody_notice(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError> {
         let handoff = &site.config.handoff;
         let text = match self.availability(site, team).await? {
-            Availability::Available(_) => return Ok(()),
+            Availability::Available(_) => return Ok(None),
             Availability::NoAgents => handoff.no_agents.clone(),
             Availability::OutsideHours => handoff.outside_hours.clone(),
         };
-        let action = Action { id: LEAVE_MESSAGE.into(), label: "Leave a message".into() };
-        self.conversations.notice(id, text, Some(action)).await
+        Ok(Some((text, Action { id: LEAVE_MESSAGE.into(), label: "Leave a message".into() })))
     }
 
     /// Assigns what routing can, then tells agents and waiting visitors.
@@ -227,17 +226,25 @@ impl Router {
         Ok(())
     }
 
-    /// A model-written summary for the agents, in the background.
+    /// A model-written summary for the agents, in the background: stored when usable (queue
+    /// items and views then carry it), and sent to agents as a `summary` frame either way
+    /// (the extractive one, so marked, when the model's was not usable).
     fn summarise_later(self: &Arc<Self>, site: &Site, id: ConversationId) {
         let (this, site) = (self.clone(), site.config.id.clone());
         tokio::spawn(async move {
             let Some(site) = this.sites.get(&site) else { return };
+            let Ok(Some(conversation)) = this.log.conversation(id).await else { return };
             let Ok(events) = this.log.events_after(id, 0, views::MAX_VIEW_EVENTS).await else { return };
-            if let Some(summary) = this.assist.model_summary(&site, &events).await
-                && this.log.set_record(id, Record::Summary(summary)).await.is_ok()
-            {
+            let detail = conversation.records.escalation.as_ref().map(|e| e.detail.as_str());
+            let summary = this.assist.model_summary(&site, &events, detail).await;
+            if summary.source == AssistSource::Model {
+                if let Err(error) = this.log.set_record(id, Record::Summary(summary.value.clone())).await {
+                    tracing::warn!(%error, conversation_id = %id, "summary not stored");
+                }
                 let _ = this.broadcast().await;
             }
+            let frame = AgentEvent::Summary { conversation_id: id, text: summary.value, source: summary.source };
+            let _ = this.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await;
         });
     }
 
@@ -258,8 +265,11 @@ pub struct RouterHandoffs {
 
 #[async_trait]
 impl Handoffs for RouterHandoffs {
-    async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError> {
-        self.router.tell_if_nobody(site, id, team).await?;
+    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError> {
+        self.router.nobody_notice(site, team).await
+    }
+
+    async fn queued(&self, site: &Site, id: ConversationId, _team: Option<&str>) -> Result<(), StoreError> {
         self.router.refresh().await?;
         if self.router.assist.has_model() {
             self.router.summarise_later(site, id);

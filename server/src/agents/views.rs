@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::bot::assist::{Assist, extractive_summary};
+use crate::bot::assist::{Assist, AssistSource, extractive_summary};
 use crate::protocol::agent::{CannedReply, ConversationView, QueueItem, VisitorView};
 use crate::protocol::{ConversationId, Event, EventBody, Speaker};
 use crate::sites::Sites;
@@ -39,7 +39,9 @@ pub async fn queue_items(store: &dyn EventLog, sorted: &[QueueEntry]) -> Result<
     Ok(items)
 }
 
-/// The full view of one conversation, with suggestions for its latest visitor turn.
+/// The full view of one conversation, with the knowledge base's suggestions for its latest
+/// visitor turn. It never waits on a model: the model's summary and drafts come later as
+/// frames of their own.
 pub async fn conversation_view(
     store: &dyn EventLog,
     sites: &Sites,
@@ -50,7 +52,7 @@ pub async fn conversation_view(
     let events = store.recent_events(id, MAX_VIEW_EVENTS).await?;
     let site = sites.get(&conversation.site);
     let suggestions = match &site {
-        Some(site) => assist.suggestions(site, &events).await,
+        Some(site) => assist.passage_suggestions(site, &events),
         None => Vec::new(),
     };
     let canned = site
@@ -74,6 +76,7 @@ pub async fn conversation_view(
         reason: escalation.map(|e| e.reason),
         detail: escalation.map(|e| e.detail.clone()),
         summary: summary(&conversation, &events),
+        summary_source: if records.summary.is_some() { AssistSource::Model } else { AssistSource::Extractive },
         // unwrap: signals are plain numbers, strings and booleans.
         signals: records
             .signals

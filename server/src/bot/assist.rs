@@ -1,17 +1,23 @@
 //! Help for the agent who takes a chat: a summary of the conversation so far and draft
-//! replies. With a model configured both come from it (the drafts grounded in the knowledge
-//! base); without one, the summary is extractive and the drafts are the best knowledge-base
-//! passages. A model that fails or is slow falls back to the same, so an agent always gets
-//! something at once.
+//! replies. Without a model, the summary is extractive and the drafts are the best
+//! knowledge-base passages, at once. With a model, those come first (views never wait on a
+//! model) and the model's own arrive later as their own frames: streamed, what arrived kept
+//! when it is slow, then judged (empty, or an echo of Baton's instructions or the transcript,
+//! is not usable). An unusable one falls back to the same extractive summary or passages,
+//! marked as such ([`AssistSource`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::time::{Instant, timeout_at};
 
+use super::echo::Echo;
+use super::slots::Slots;
 use super::{Chunk, Llm, Prompt, PromptMessage, Role};
 use crate::config::LlmSettings;
 use crate::knowledge::Retrieval;
+pub use crate::protocol::agent::AssistSource;
 use crate::protocol::{Event, EventBody, Speaker};
 use crate::sites::Site;
 
@@ -25,34 +31,44 @@ const SUMMARY_CHARS: usize = 400;
 const TRANSCRIPT_EVENTS: usize = 50;
 /// Newest events searched for the visitor's latest run of messages without a model.
 const LATEST_TURN_EVENTS: usize = 12;
-/// Drafts must be quick to be useful; the agent is typing meanwhile.
+/// A model's draft or summary is cut here, counted from its first token (what arrived is kept).
 const ASSIST_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct Assist {
     /// `None`: no model configured (the offline answerer is no summariser).
     model: Option<Arc<dyn Llm>>,
+    slots: Slots,
     settings: LlmSettings,
 }
 
+/// A summary or drafts, and where they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assisted<T> {
+    pub value: T,
+    pub source: AssistSource,
+}
+
 impl Assist {
-    pub fn new(model: Option<Arc<dyn Llm>>, settings: LlmSettings) -> Assist {
-        Assist { model, settings }
+    pub fn new(model: Option<Arc<dyn Llm>>, slots: Slots, settings: LlmSettings) -> Assist {
+        Assist { model, slots, settings }
     }
 
     pub fn has_model(&self) -> bool {
         self.model.is_some()
     }
 
-    /// A model-written summary; `None` without a model or when it fails.
-    pub async fn model_summary(&self, site: &Site, events: &[Arc<Event>]) -> Option<String> {
+    /// A model-written summary; the extractive one (so marked) when the model's is not usable.
+    pub async fn model_summary(&self, site: &Site, events: &[Arc<Event>], detail: Option<&str>) -> Assisted<String> {
         let system = format!(
             "You help the support team of {}. Summarise the conversation below for the person taking it over, in at most \
              two sentences: what the visitor needs, what was already tried, and their mood. Write in English.",
             site.config.title
         );
-        let text = self.ask(site, system, transcript_as_text(events)).await?;
-        Some(clip(text.trim(), SUMMARY_CHARS))
+        match self.ask(site, system, transcript_as_text(events)).await {
+            Some(text) => Assisted { value: clip(&text, SUMMARY_CHARS), source: AssistSource::Model },
+            None => Assisted { value: extractive_summary(events, detail), source: AssistSource::Extractive },
+        }
     }
 
     /// How many of the newest events [`Self::suggestions`] needs: a model drafts from the
@@ -62,44 +78,47 @@ impl Assist {
         if self.model.is_some() { TRANSCRIPT_EVENTS } else { LATEST_TURN_EVENTS }
     }
 
-    /// Draft replies to the visitor's latest messages.
-    pub async fn suggestions(&self, site: &Site, events: &[Arc<Event>]) -> Vec<String> {
+    /// Drafts from the knowledge base, at once: what a view carries.
+    pub fn passage_suggestions(&self, site: &Site, events: &[Arc<Event>]) -> Vec<String> {
         let question = latest_visitor_text(events);
         if question.is_empty() {
             return Vec::new();
         }
-        let retrieval = site.knowledge.search(&question, SUGGESTIONS);
-        if self.model.is_some() {
-            let system = format!(
-                "You draft replies for a person on the support team of {}. Using only the knowledge base excerpts below, \
-                 write {SUGGESTIONS} different short replies to the visitor's last message, one per line, without numbering. \
-                 Reply in the visitor's language.\n\n{}",
-                site.config.title,
-                excerpts(&retrieval)
-            );
-            if let Some(text) = self.ask(site, system, transcript_as_text(events)).await {
-                let drafts: Vec<String> = text
-                    .lines()
-                    .map(|l| l.trim().trim_start_matches(['-', '*', ' ']).trim())
-                    .filter(|l| !l.is_empty())
-                    .take(SUGGESTIONS)
-                    .map(str::to_owned)
-                    .collect();
-                if !drafts.is_empty() {
-                    return drafts;
-                }
-            }
-        }
-        retrieval
-            .hits
-            .iter()
-            .filter(|_| retrieval.confidence > 0.0)
-            .map(|hit| clip(first_paragraph(&hit.passage.text), SUGGESTION_CHARS))
-            .collect()
+        passages(&site.knowledge.search(&question, SUGGESTIONS))
     }
 
+    /// Draft replies to the visitor's latest messages: the model's when it has one and they
+    /// are usable, else the knowledge base's (so marked).
+    pub async fn suggestions(&self, site: &Site, events: &[Arc<Event>]) -> Assisted<Vec<String>> {
+        let question = latest_visitor_text(events);
+        let retrieval = site.knowledge.search(&question, SUGGESTIONS);
+        let fallback = Assisted { value: passages(&retrieval), source: AssistSource::KnowledgeBase };
+        if question.is_empty() || self.model.is_none() {
+            return Assisted { value: if question.is_empty() { Vec::new() } else { fallback.value }, ..fallback };
+        }
+        let system = format!(
+            "You draft replies for a person on the support team of {}. Using only the knowledge base excerpts below, \
+             write {SUGGESTIONS} different short replies to the visitor's last message, one per line, without numbering. \
+             Reply in the visitor's language.\n\n{}",
+            site.config.title,
+            excerpts(&retrieval)
+        );
+        let Some(text) = self.ask(site, system, transcript_as_text(events)).await else { return fallback };
+        let drafts: Vec<String> = text
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['-', '*', ' ']).trim())
+            .filter(|l| !l.is_empty())
+            .take(SUGGESTIONS)
+            .map(str::to_owned)
+            .collect();
+        if drafts.is_empty() { fallback } else { Assisted { value: drafts, source: AssistSource::Model } }
+    }
+
+    /// The model's answer to one request, streamed: `None` when it failed before writing
+    /// anything usable, what arrived (clean of echoes) otherwise.
     async fn ask(&self, site: &Site, system: String, conversation: String) -> Option<String> {
         let model = self.model.as_ref()?;
+        let echo = Echo::new(&system, &conversation, Vec::new(), 0);
         let prompt = Prompt {
             system,
             messages: vec![PromptMessage { role: Role::User, content: conversation }],
@@ -112,18 +131,44 @@ impl Assist {
             handoff_tool: false,
             logprobs: false,
         };
-        let collect = async {
-            let mut stream = model.start(&prompt).await.ok()?;
-            let mut text = String::new();
-            while let Some(chunk) = stream.next().await {
-                if let Chunk::Text(piece) = chunk.ok()? {
+        let _slot = self.slots.acquire().await.ok()?;
+        let stall = self.settings.first_token_timeout();
+        let mut stream = timeout_at(Instant::now() + stall, model.start(&prompt)).await.ok()?.ok()?;
+        let mut text = String::new();
+        let mut first: Option<Instant> = None;
+        loop {
+            let next = first.map_or(Instant::now() + stall, |f| (Instant::now() + stall).min(f + ASSIST_TIMEOUT));
+            match timeout_at(next, stream.next()).await {
+                Ok(Some(Ok(Chunk::Text(piece)))) => {
+                    first.get_or_insert_with(Instant::now);
                     text.push_str(&piece);
                 }
+                Ok(Some(Ok(_))) => {}
+                Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
             }
-            (!text.trim().is_empty()).then_some(text)
-        };
-        tokio::time::timeout(ASSIST_TIMEOUT.min(self.settings.timeout()), collect).await.ok().flatten()
+        }
+        // Lines in the transcript's own format are the transcript parroted.
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("Visitor:") && !l.trim_start().starts_with("Support:"))
+            .collect();
+        let cleaned = echo.clean(&kept.join("\n")).text;
+        if cleaned.is_empty() {
+            tracing::info!(chars = text.len(), "the model's help for the agent was empty or an echo; falling back");
+            return None;
+        }
+        Some(cleaned)
     }
+}
+
+/// The best passages' first paragraphs, as drafts.
+fn passages(retrieval: &Retrieval) -> Vec<String> {
+    retrieval
+        .hits
+        .iter()
+        .filter(|_| retrieval.confidence > 0.0)
+        .map(|hit| clip(first_paragraph(&hit.passage.text), SUGGESTION_CHARS))
+        .collect()
 }
 
 /// What the visitor asked first, what they said last, and why the bot handed over.

@@ -22,9 +22,15 @@ impl Llm for OfflineLlm {
     }
 
     /// It quotes the best passage and nothing else.
-    fn cited_passages(&self) -> usize {
-        1
+    fn is_model(&self) -> bool {
+        false
     }
+}
+
+/// Whether the knowledge base answers the prompt's question well enough to quote it (the
+/// fallback when the model fails is then this answerer, not an apology).
+pub fn has_confident_passage(prompt: &Prompt) -> bool {
+    !prompt.retrieval.hits.is_empty() && prompt.retrieval.confidence >= prompt.min_confidence
 }
 
 fn answer(prompt: &Prompt) -> String {

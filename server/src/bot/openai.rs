@@ -1,47 +1,111 @@
 //! Any OpenAI-compatible chat-completions server (OpenAI, Azure, Ollama, vLLM, llama.cpp
 //! server), streamed over SSE with async-openai.
+//!
+//! Each failure is told as what it is: a refused connection, a 404 (a base URL without
+//! `/v1`; async-openai would report it as an unreadable body), an error status, a broken
+//! stream. [`OpenAiLlm::probe`] lists the server's models at start and for `/readyz`.
+
+use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
-use async_openai::middleware::ReqwestService;
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
     ChatChoiceStream, ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, FunctionObject,
+    CreateChatCompletionRequest, FinishReason, FunctionObject,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 
-use super::{Chunk, HANDOFF_TOOL, Llm, LlmError, Prompt, ReplyStream, Role};
+use super::{Chunk, Finish, HANDOFF_TOOL, Llm, LlmError, Prompt, ReplyStream, Role};
 use crate::config::LlmSettings;
 
 /// Connecting must not eat the whole first-token budget.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A probe of the endpoint (`GET /models`) must answer within this.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct OpenAiLlm {
     client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+/// A 404 from the model server, kept apart so it is not retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotFound(String);
+
+/// What listing the server's models found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    /// The server lists the configured model.
+    Ready,
+    /// The server answers but does not list the model (some servers serve any name).
+    ModelMissing {
+        listed: Vec<String>,
+    },
+    Unreachable(String),
 }
 
 impl OpenAiLlm {
     pub fn new(settings: &LlmSettings) -> anyhow::Result<OpenAiLlm> {
-        let mut config = OpenAIConfig::new();
-        if let Some(base) = &settings.base_url {
-            config = config.with_api_base(base.trim_end_matches('/'));
-        }
+        let base_url = settings.base_url.as_deref().unwrap_or("https://api.openai.com/v1").trim_end_matches('/');
         // Local servers (Ollama, llama.cpp) need no key; async-openai still sends a header.
-        let key = settings.api_key.as_ref().map_or_else(|| "none".to_owned(), |k| k.expose_secret().to_owned());
-        config = config.with_api_key(key);
+        let api_key = settings.api_key.as_ref().map_or_else(|| "none".to_owned(), |k| k.expose_secret().to_owned());
+        let config = OpenAIConfig::new().with_api_base(base_url).with_api_key(api_key.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| anyhow::anyhow!("Failed to build the HTTP client: {e}"))?;
-        // The plain service, without async-openai's default retry layer: retries are
+        // A plain service, without async-openai's default retry layer: retries are
         // `llm.max_retries`, made by the reply runner only before anything was streamed.
-        let client =
-            Client::with_config(config).with_http_client(http.clone()).with_http_service(ReqwestService::new(http));
-        Ok(OpenAiLlm { client })
+        let sender = http.clone();
+        let service = tower::service_fn(move |factory: HttpRequestFactory| {
+            let sender = sender.clone();
+            async move {
+                let request = factory.build().await?;
+                let url = request.url().to_string();
+                let response = sender.execute(request).await.map_err(OpenAIError::Reqwest)?;
+                if response.status() == reqwest::StatusCode::NOT_FOUND {
+                    return Err(OpenAIError::Boxed(Box::new(NotFound(url))));
+                }
+                Ok::<_, OpenAIError>(response)
+            }
+        });
+        let client = Client::with_config(config).with_http_client(http.clone()).with_http_service(service);
+        Ok(OpenAiLlm { client, http, base_url: base_url.to_owned(), api_key })
+    }
+
+    /// Lists the server's models (`GET {base_url}/models`) and looks for `model`.
+    pub async fn probe(&self, model: &str) -> Probe {
+        let url = format!("{}/models", self.base_url);
+        let request = self.http.get(&url).bearer_auth(&self.api_key).timeout(PROBE_TIMEOUT).send();
+        let response = match request.await {
+            Ok(response) => response,
+            Err(error) if error.is_connect() => return Probe::Unreachable(format!("connection refused at {url}")),
+            Err(error) => return Probe::Unreachable(format!("{url}: {error}")),
+        };
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Probe::Unreachable(format!("{url} answered 404 (does llm.base_url end in /v1?)"));
+        }
+        if !status.is_success() {
+            return Probe::Unreachable(format!("{url} answered {status}"));
+        }
+        let body: serde_json::Value = match response.bytes().await.map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(body)) => body,
+            _ => return Probe::Unreachable(format!("{url} answered something other than a model list")),
+        };
+        let listed: Vec<String> = body["data"]
+            .as_array()
+            .map(|models| models.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        if listed.iter().any(|id| id == model) { Probe::Ready } else { Probe::ModelMissing { listed } }
     }
 }
 
@@ -61,7 +125,7 @@ impl Llm for OpenAiLlm {
     }
 }
 
-/// The text, tool-call pieces and log-probabilities in one streamed choice.
+/// The text, tool-call pieces, log-probabilities and finish reason in one streamed choice.
 fn chunks_of(choice: ChatChoiceStream) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
@@ -74,6 +138,14 @@ fn chunks_of(choice: ChatChoiceStream) -> Vec<Chunk> {
     }
     if let Some(content) = choice.logprobs.and_then(|l| l.content).filter(|c| !c.is_empty()) {
         chunks.push(Chunk::Logprobs(content.iter().map(|t| t.logprob).collect()));
+    }
+    if let Some(reason) = choice.finish_reason {
+        chunks.push(Chunk::Finish(match reason {
+            FinishReason::Stop => Finish::Stop,
+            FinishReason::Length => Finish::Length,
+            FinishReason::ToolCalls | FinishReason::FunctionCall => Finish::ToolCalls,
+            FinishReason::ContentFilter => Finish::Other,
+        }));
     }
     chunks
 }
@@ -93,6 +165,8 @@ fn handoff_tool() -> ChatCompletionTools {
     })
 }
 
+/// Log-probabilities need `top_logprobs` as well as `logprobs: true` on llama.cpp's servers
+/// (they ignore `logprobs` alone); `0` is valid for OpenAI too.
 #[allow(deprecated)] // `max_tokens`: the field every OpenAI-compatible server understands.
 fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
     let mut messages: Vec<ChatCompletionRequestMessage> =
@@ -109,6 +183,7 @@ fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
         stream: Some(true),
         tools: prompt.handoff_tool.then(|| vec![handoff_tool()]),
         logprobs: prompt.logprobs.then_some(true),
+        top_logprobs: prompt.logprobs.then_some(0),
         ..Default::default()
     }
 }
@@ -117,7 +192,12 @@ fn to_llm_error(error: OpenAIError) -> LlmError {
     match error {
         OpenAIError::ApiError(api) => LlmError::Server(api.to_string()),
         OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout,
-        OpenAIError::Reqwest(e) => LlmError::Server(e.to_string()),
+        OpenAIError::Reqwest(e) if e.is_connect() => LlmError::Connect(e.to_string()),
+        OpenAIError::Reqwest(e) => LlmError::Stream(e.to_string()),
+        OpenAIError::Boxed(boxed) => match boxed.downcast::<NotFound>() {
+            Ok(not_found) => LlmError::NotFound(not_found.0),
+            Err(other) => LlmError::Server(other.to_string()),
+        },
         OpenAIError::StreamError(e) => LlmError::Stream(e.to_string()),
         other => LlmError::Stream(other.to_string()),
     }

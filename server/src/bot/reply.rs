@@ -1,31 +1,34 @@
 //! Streams one bot reply into a conversation: `bot_delta` frames as the model writes, then
-//! the stored `message` whose `id` is the deltas' `reply_id`.
+//! the stored `message` whose `id` is the deltas' `reply_id`. The limits and retries are
+//! [`super::attempt`]'s; the prompt's echo is kept from the visitor ([`super::echo`]).
 //!
-//! Limits, all from `[llm]`: the first piece must arrive within `first_token_timeout`, and so
-//! must each next piece (a stalled stream is a failed one); the whole reply within `timeout`.
-//! A failed attempt is retried (at most `max_retries` times, with a short backoff) only while
-//! nothing has reached the visitor, so a visitor never sees a reply start twice. When it still
-//! fails, the outcome says so; the conversation tells the visitor and counts it.
+//! What is stored is never passed off as whole when it is not: a reply the model stopped at
+//! `max_tokens` (`finish_reason: length`), or that a one-slot server cut off (the stream ended
+//! with no finish reason), or that timed out after it started, is stored with a mark saying
+//! it was cut short. Its sources are the passages it cited, and none when it cited none.
+//!
+//! When the model fails before anything reached the visitor, the offline answerer answers
+//! instead where the knowledge base has a confident passage; otherwise the outcome says the
+//! reply failed and the conversation decides what the visitor is told.
 //!
 //! The reply follows its conversation on the hub while it streams: a `state` event that
 //! takes the conversation out of the bot's hands (a person took over, the visitor ended it),
-//! from whichever node, cuts it off at once.
-//!
-//! The replier streams one reply and reports its [`Outcome`] to its caller (the
-//! conversation, which decides what follows: an escalation after repeated failures or when
-//! the model asked for a person). It never changes who has the conversation.
+//! from whichever node, cuts it off at once. The replier never changes who has the
+//! conversation.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt;
-use tokio::time::{Instant, timeout_at};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Chunk, Draft, Llm, LlmError, Prompt};
+use super::attempt::{Attempt, Progress, Streamed, taken_over};
+use super::echo::Echo;
+use super::offline::{OfflineLlm, has_confident_passage};
+use super::slots::Slots;
+use super::{Finish, Llm, LlmError, Prompt};
 use crate::config::LlmSettings;
-use crate::delivery::{Delivery, Topic};
+use crate::delivery::Topic;
 use crate::hub::{Hub, Outbox};
 use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
 use crate::records::Record;
@@ -34,20 +37,24 @@ use crate::store::{Appended, Counter, EventDraft, EventLog, PubSub, StoreError};
 
 /// The bot may speak while the conversation is in these states.
 pub const BOT_STATES: &[State] = &[State::Bot, State::Queued];
-/// Backoff before retry n (1-based) is this times 2^(n-1).
-const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 /// Sources listed under a reply.
 const MAX_SOURCES: usize = 3;
 /// Frames a streaming reply can fall behind on its own conversation (it reads them as fast
 /// as they come; its own deltas are most of them).
 const TAKEOVER_QUEUE: usize = 1024;
+pub use super::prompt::CUT_SHORT;
 
 pub struct Replier {
     llm: Arc<dyn Llm>,
+    /// Answers from the knowledge base when the model fails.
+    fallback: Arc<dyn Llm>,
+    slots: Slots,
     log: Arc<dyn EventLog>,
     pubsub: Arc<dyn PubSub>,
     hub: Hub,
     settings: LlmSettings,
+    /// Log-probabilities were asked for and none came: said once in the log.
+    told_no_logprobs: AtomicBool,
 }
 
 /// How one reply ended.
@@ -57,6 +64,8 @@ pub enum Outcome {
     Nothing,
     /// The reply is stored.
     Answered,
+    /// The model failed; the offline answerer's reply from the knowledge base is stored.
+    FellBack(LlmError),
     /// The model asked for a person (after whatever it wrote, which is stored).
     AskedForPerson { why: String },
     /// Cut off: a person took over or the visitor ended the chat, here or on another node.
@@ -73,22 +82,26 @@ pub struct Reply {
     pub through: Option<u64>,
 }
 
-/// How an attempt at streaming ended.
-enum Streamed {
-    Done(Draft),
-    Cancelled { sent_any: bool },
-    Failed { error: LlmError, sent_any: bool },
+/// What one reply is made with.
+struct Turn<'a> {
+    site: &'a Site,
+    id: ConversationId,
+    reply_id: Uuid,
+    prompt: Prompt,
+    echo: Echo,
 }
 
 impl Replier {
     pub fn new(
         llm: Arc<dyn Llm>,
+        slots: Slots,
         log: Arc<dyn EventLog>,
         pubsub: Arc<dyn PubSub>,
         hub: Hub,
         settings: LlmSettings,
     ) -> Replier {
-        Replier { llm, log, pubsub, hub, settings }
+        let fallback: Arc<dyn Llm> = Arc::new(OfflineLlm);
+        Replier { llm, fallback, slots, log, pubsub, hub, settings, told_no_logprobs: AtomicBool::new(false) }
     }
 
     /// Answers the visitor messages not yet answered (after `answered_through`, or after the
@@ -107,9 +120,9 @@ impl Replier {
             return Ok(nothing);
         }
         let events = self.log.recent_events(id, self.settings.history_messages).await?;
-        let Some(turn) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
-        let retrieval = site.knowledge.search(&turn.question, self.settings.passages);
-        let mut prompt = self.prompt(site, turn.messages, retrieval);
+        let Some(pending) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
+        let retrieval = site.knowledge.search(&pending.question, self.settings.passages);
+        let (mut prompt, echo) = self.prompt(site, pending.messages, retrieval);
         if let Some(handback) = &conversation.records.handback {
             prompt.system.push_str(&format!(
                 "\nA person from the team ({}) handled part of this conversation and handed it back to you. What they told \
@@ -117,25 +130,68 @@ impl Replier {
                 handback.agent, handback.said
             ));
         }
-        let reply_id = Uuid::new_v4();
-        let typing = |on| Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on };
-        self.pubsub.publish(id, &typing(true)).await?;
-        let streamed = self.stream(&prompt, id, reply_id, cancel).await;
-        self.pubsub.publish(id, &typing(false)).await?;
-        let outcome = match streamed {
-            Streamed::Done(draft) => self.finish(site, id, reply_id, draft, &prompt).await?,
+        let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo };
+        self.typing(id, true).await?;
+        let outcome = self.reply(&turn, cancel).await?;
+        tracing::debug!(?outcome, "reply ended");
+        Ok(Reply { outcome, through: Some(pending.through) })
+    }
+
+    async fn typing(&self, id: ConversationId, on: bool) -> Result<(), StoreError> {
+        self.pubsub.publish(id, &Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on }).await
+    }
+
+    /// Streams from the model (or, when it failed before showing anything, the offline
+    /// answerer), stops typing, then stores what came.
+    async fn reply(&self, turn: &Turn<'_>, cancel: &CancellationToken) -> Result<Outcome, StoreError> {
+        let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
+        let _following = self.hub.subscribe(Topic::Conversation(turn.id), outbox);
+        let model = self.attempt(turn, self.llm.as_ref());
+        let mut streamed = model.run(cancel, taken_over(&mut events, BOT_STATES)).await;
+        let mut used = &model;
+        let mut model_error = None;
+        let offline = self.attempt(turn, self.fallback.as_ref());
+        if let Streamed::Failed { error, sent_any: false } = &streamed
+            && self.llm.is_model()
+            && has_confident_passage(&turn.prompt)
+        {
+            tracing::warn!(%error, "bot reply failed; the knowledge base answers instead");
+            model_error = Some(error.clone());
+            streamed = offline.run(cancel, taken_over(&mut events, BOT_STATES)).await;
+            used = &offline;
+        }
+        self.typing(turn.id, false).await?;
+        match streamed {
+            Streamed::Done(progress) => {
+                let stored = self.finish(turn, used, progress).await?;
+                Ok(match (stored, model_error) {
+                    (Outcome::Answered, Some(error)) => Outcome::FellBack(error),
+                    (stored, _) => stored,
+                })
+            }
             Streamed::Cancelled { sent_any } => {
-                self.cut(id, reply_id, sent_any).await?;
-                Outcome::Cancelled
+                self.cut(turn.id, turn.reply_id, sent_any).await?;
+                Ok(Outcome::Cancelled)
             }
             Streamed::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
-                self.cut(id, reply_id, sent_any).await?;
-                Outcome::Failed(error)
+                self.cut(turn.id, turn.reply_id, sent_any).await?;
+                Ok(Outcome::Failed(model_error.unwrap_or(error)))
             }
-        };
-        tracing::debug!(?outcome, "reply ended");
-        Ok(Reply { outcome, through: Some(turn.through) })
+        }
+    }
+
+    fn attempt<'a>(&'a self, turn: &'a Turn<'_>, llm: &'a dyn Llm) -> Attempt<'a> {
+        Attempt {
+            llm,
+            prompt: &turn.prompt,
+            echo: llm.is_model().then_some(&turn.echo),
+            slots: &self.slots,
+            settings: &self.settings,
+            pubsub: self.pubsub.as_ref(),
+            id: turn.id,
+            reply_id: turn.reply_id,
+        }
     }
 
     fn prompt(
@@ -143,12 +199,17 @@ impl Replier {
         site: &Site,
         messages: Vec<super::PromptMessage>,
         retrieval: crate::knowledge::Retrieval,
-    ) -> Prompt {
+    ) -> (Prompt, Echo) {
         let config = &site.config;
-        Prompt {
+        let persona = &config.persona;
+        let rules =
+            super::prompt::rules(&persona.system_prompt, &persona.bot_name, &config.title, self.settings.handoff_tool);
+        let urls = retrieval.hits.iter().map(|hit| hit.passage.url.clone()).collect();
+        let echo = Echo::new(&rules, &persona.greeting, urls, retrieval.hits.len());
+        let prompt = Prompt {
             system: super::system_prompt(
-                &config.persona.system_prompt,
-                &config.persona.bot_name,
+                &persona.system_prompt,
+                &persona.bot_name,
                 &config.title,
                 &retrieval,
                 self.settings.handoff_tool,
@@ -162,99 +223,57 @@ impl Replier {
             no_answer: config.bot.no_answer.clone(),
             handoff_tool: self.settings.handoff_tool,
             logprobs: self.settings.logprobs,
-        }
-    }
-
-    async fn stream(
-        &self,
-        prompt: &Prompt,
-        id: ConversationId,
-        reply_id: Uuid,
-        cancel: &CancellationToken,
-    ) -> Streamed {
-        let deadline = Instant::now() + self.settings.timeout();
-        let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
-        let _following = self.hub.subscribe(Topic::Conversation(id), outbox);
-        let mut attempt = 0;
-        loop {
-            let mut draft = Draft::default();
-            let result = tokio::select! {
-                _ = cancel.cancelled() => None,
-                _ = taken_over(&mut events) => None,
-                result = self.attempt(prompt, id, reply_id, deadline, &mut draft) => Some(result),
-            };
-            let sent_any = !draft.text.is_empty();
-            let Some(outcome) = result else { return Streamed::Cancelled { sent_any } };
-            match outcome {
-                Ok(()) if draft.is_empty() => return Streamed::Failed { error: LlmError::Empty, sent_any },
-                Ok(()) => return Streamed::Done(draft),
-                Err(error) if !sent_any && attempt < self.settings.max_retries && Instant::now() < deadline => {
-                    attempt += 1;
-                    tracing::info!(%error, attempt, "retrying the model");
-                    tokio::time::sleep(RETRY_BACKOFF * 2u32.pow(attempt - 1)).await;
-                }
-                Err(error) => return Streamed::Failed { error, sent_any },
-            }
-        }
-    }
-
-    /// One request to the model; every piece goes out as a `bot_delta` as it arrives.
-    async fn attempt(
-        &self,
-        prompt: &Prompt,
-        id: ConversationId,
-        reply_id: Uuid,
-        deadline: Instant,
-        draft: &mut Draft,
-    ) -> Result<(), LlmError> {
-        let stall = self.settings.first_token_timeout();
-        let next_deadline = || (Instant::now() + stall).min(deadline);
-        let mut stream = timeout_at(next_deadline(), self.llm.start(prompt)).await.map_err(|_| LlmError::Timeout)??;
-        while let Some(chunk) = timeout_at(next_deadline(), stream.next()).await.map_err(|_| LlmError::Timeout)? {
-            let piece = match chunk? {
-                Chunk::Text(piece) => piece,
-                other => {
-                    draft.absorb(other);
-                    continue;
-                }
-            };
-            draft.text.push_str(&piece);
-            let delta = Ephemeral::BotDelta { conversation_id: id, reply_id, text: piece };
-            // A delta that cannot be published is only a lost preview: the stored message follows.
-            if let Err(error) = self.pubsub.publish(id, &delta).await {
-                tracing::debug!(%error, "bot_delta not published");
-            }
-        }
-        Ok(())
+        };
+        (prompt, echo)
     }
 
     /// Stores the reply (unless a person took over meanwhile) and reports what the model asked for.
     async fn finish(
         &self,
-        site: &Site,
-        id: ConversationId,
-        reply_id: Uuid,
-        draft: Draft,
-        prompt: &Prompt,
+        turn: &Turn<'_>,
+        attempt: &Attempt<'_>,
+        mut progress: Progress,
     ) -> Result<Outcome, StoreError> {
+        let id = turn.id;
+        let draft = &progress.draft;
         if let Some(confidence) = draft.model_confidence() {
             self.log.set_record(id, Record::ModelConfidence(confidence)).await?;
+        } else if self.settings.logprobs
+            && attempt.llm.is_model()
+            && !self.told_no_logprobs.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "llm.logprobs is on but the model server sent no log-probabilities: the model-confidence signal is off"
+            );
         }
         let handoff = draft.handoff();
-        if !draft.text.trim().is_empty() {
+        let (mut text, sources) = match attempt.echo {
+            Some(echo) => {
+                let cleaned = echo.clean(&draft.text);
+                (cleaned.text, cited_sources(&turn.prompt, &cleaned.cited))
+            }
+            None => (draft.text.clone(), best_source(&turn.prompt)),
+        };
+        let cut = attempt.llm.is_model() && handoff.is_none() && draft.finish != Some(Finish::Stop);
+        if cut && !text.is_empty() {
+            tracing::info!(finish = ?draft.finish, "the reply was cut short; stored with a mark");
+            text = format!("{} {CUT_SHORT}", text.trim_end());
+        }
+        attempt.show_text(&mut progress, &text).await;
+        if !text.is_empty() {
             let body = EventBody::Message {
-                id: reply_id,
+                id: turn.reply_id,
                 from: Speaker::Bot,
-                text: draft.text,
-                author: Some(Author { name: site.config.persona.bot_name.clone() }),
+                text,
+                author: Some(Author { name: turn.site.config.persona.bot_name.clone() }),
                 client_id: None,
-                sources: sources(prompt, self.llm.cited_passages()),
+                sources,
                 actions: vec![],
             };
             match self.log.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
                 // A person took over while the reply was streaming: the bot stays silent.
                 Appended::Refused { .. } => {
-                    self.cut(id, reply_id, true).await?;
+                    self.cut(id, turn.reply_id, true).await?;
                     return Ok(Outcome::Cancelled);
                 }
                 _ => drop(self.log.incr(id, Counter::BotTurns, 1).await?),
@@ -277,28 +296,24 @@ impl Replier {
     }
 }
 
-/// Returns when a stored `state` event takes the conversation out of the bot's states.
-async fn taken_over(events: &mut tokio::sync::mpsc::Receiver<Delivery>) {
-    while let Some(delivery) = events.recv().await {
-        if delivery.change().is_some_and(|change| !BOT_STATES.contains(&change.state)) {
-            return;
-        }
-    }
-    std::future::pending::<()>().await;
-}
-
-/// The passages a reply stands on: the best match, and close runners-up, when the knowledge
-/// base covers the question at all.
-fn sources(prompt: &Prompt, cited: usize) -> Vec<Source> {
-    let retrieval = &prompt.retrieval;
-    let Some(best) = retrieval.hits.first().filter(|_| retrieval.confidence >= prompt.min_confidence) else {
-        return Vec::new();
-    };
+/// The passages the model cited (by their numbers in the prompt), when the knowledge base
+/// covers the question at all; none when it cited none.
+fn cited_sources(prompt: &Prompt, cited: &[usize]) -> Vec<Source> {
+    let hits = &prompt.retrieval.hits;
     let mut sources: Vec<Source> = Vec::new();
-    for hit in retrieval.hits.iter().filter(|hit| hit.score >= best.score * 0.8) {
-        if sources.len() < MAX_SOURCES.min(cited) && !sources.iter().any(|s| s.url == hit.passage.url) {
+    for hit in cited.iter().filter_map(|n| hits.get(n.wrapping_sub(1))) {
+        if sources.len() < MAX_SOURCES && !sources.iter().any(|s| s.url == hit.passage.url) {
             sources.push(Source { title: hit.passage.title.clone(), url: hit.passage.url.clone() });
         }
     }
     sources
+}
+
+/// The passage the offline answerer quoted: the best match, when it is confident.
+fn best_source(prompt: &Prompt) -> Vec<Source> {
+    let retrieval = &prompt.retrieval;
+    match retrieval.hits.first().filter(|_| retrieval.confidence >= prompt.min_confidence) {
+        Some(best) => vec![Source { title: best.passage.title.clone(), url: best.passage.url.clone() }],
+        None => Vec::new(),
+    }
 }

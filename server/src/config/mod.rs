@@ -86,10 +86,18 @@ pub struct LlmSettings {
     pub model: String,
     pub temperature: f32,
     pub max_tokens: u32,
-    /// The whole reply must finish within this.
+    /// The whole reply must finish within this, counted from its first token (a model that
+    /// is slow to start is the first-token timeout's business, a full endpoint the queue's).
     pub timeout_secs: u64,
-    /// The first token must arrive within this (a hung server is noticed early).
+    /// The first token must arrive within this once the request is sent (a hung server is
+    /// noticed early); so must each next one.
     pub first_token_timeout_secs: u64,
+    /// Requests in flight to the model endpoint from this node (replies, summaries and
+    /// suggestions together); more wait in a queue. 1 for a one-slot local server; 0: no limit.
+    pub max_concurrent: usize,
+    /// The longest a request waits in that queue before it fails (the visitor sees the bot
+    /// typing meanwhile).
+    pub queue_timeout_secs: u64,
     /// Attempts after the first, made only while nothing has been streamed to the visitor.
     pub max_retries: u32,
     /// Transcript messages (newest first) sent to the model as context.
@@ -112,6 +120,9 @@ impl LlmSettings {
     }
     pub fn first_token_timeout(&self) -> Duration {
         Duration::from_secs(self.first_token_timeout_secs)
+    }
+    pub fn queue_timeout(&self) -> Duration {
+        Duration::from_secs(self.queue_timeout_secs)
     }
 }
 

@@ -31,6 +31,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::escalation::Decision;
 use crate::protocol::agent::AgentEvent;
@@ -81,7 +82,10 @@ struct VisitorTurn {
 /// visitor message while a person has it. Set once, at wiring.
 #[async_trait]
 pub trait Handoffs: Send + Sync + 'static {
-    /// The conversation was just queued (to `team`): route it, tell agents and the visitor.
+    /// What to tell the visitor instead of the escalation's notice when no one can take a
+    /// chat for `team` now (no agents, outside hours), with its quick reply.
+    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError>;
+    /// The conversation was just queued (to `team`): route it, tell agents.
     async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
     /// The visitor wrote to a chat a person has.
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId);
@@ -113,16 +117,33 @@ pub struct Conversations {
     handoffs: Arc<OnceLock<Arc<dyn Handoffs>>>,
     /// Background settles under way ([`Conversations::settle_later`]).
     settling: Arc<AtomicUsize>,
+    /// The model endpoint's reachability, for `/readyz` (`None`: no model configured).
+    model_probe: Option<Arc<ModelProbe>>,
 }
 
 impl Conversations {
     pub fn new(stores: Stores, replier: Replier) -> Conversations {
+        let replier = Arc::new(replier);
         Conversations {
             stores,
-            replier: Arc::new(replier),
+            replier,
             running: Arc::default(),
             handoffs: Arc::default(),
             settling: Arc::default(),
+            model_probe: None,
+        }
+    }
+
+    pub fn with_model_probe(mut self, probe: Option<Arc<ModelProbe>>) -> Conversations {
+        self.model_probe = probe;
+        self
+    }
+
+    /// The model endpoint's state in one line (`/readyz` reports it; it never fails readiness).
+    pub async fn model_status(&self) -> String {
+        match &self.model_probe {
+            Some(probe) => probe.status().await,
+            None => "model: none configured (the knowledge base answers)".to_owned(),
         }
     }
 
@@ -363,11 +384,13 @@ impl Conversations {
         let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
         tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
-        self.notice(id, escalation.notice, None).await?;
-        match self.handoffs.get() {
-            Some(handoffs) => handoffs.queued(site, id, team.as_deref()).await,
-            None => Ok(()),
+        let Some(handoffs) = self.handoffs.get() else { return self.notice(id, escalation.notice, None).await };
+        // One notice: "a person will take over" is not true when nobody can.
+        match handoffs.nobody_available(site, team.as_deref()).await? {
+            Some((text, action)) => self.notice(id, text, Some(action)).await?,
+            None => self.notice(id, escalation.notice, None).await?,
         }
+        handoffs.queued(site, id, team.as_deref()).await
     }
 
     /// Applies one move of the state machine, atomically with the handoff records.

@@ -107,19 +107,31 @@ impl Conversations {
         }
     }
 
-    /// A failed reply is told to the visitor at once and counted (the `bot_error` signal);
-    /// the site's policy decides whether it, or the model's request for a person, escalates.
+    /// What a reply's outcome leads to. A failure is counted (the `bot_error` signal); the
+    /// site's policy decides whether it, or the model's request for a person, escalates. The
+    /// visitor gets one notice for the situation: the apology ("try again") when the chat
+    /// stays with the bot, else the escalation's own notice (or, when nobody can take the
+    /// chat, that one alone). A model failure the knowledge base answered instead is only
+    /// logged: the visitor got an answer.
     async fn after_reply(&self, site: &Site, id: ConversationId, outcome: Outcome) -> Result<(), StoreError> {
         let event = match &outcome {
             Outcome::Nothing | Outcome::Answered | Outcome::Cancelled => return Ok(()),
+            Outcome::FellBack(error) => {
+                tracing::warn!(conversation_id = %id, %error, "the model failed; the knowledge base answered");
+                return Ok(());
+            }
             Outcome::Failed(_) => {
                 let failures = self.stores.log.incr(id, Counter::BotErrors, 1).await?;
-                self.notice(id, site.config.bot.error_message.clone(), None).await?;
                 BotEvent::Failed { errors: u32::try_from(failures).unwrap_or(u32::MAX) }
             }
             Outcome::AskedForPerson { why } => BotEvent::AskedForPerson { why },
         };
-        let Some(escalation) = site.policy.after_bot(event) else { return Ok(()) };
+        let Some(escalation) = site.policy.after_bot(event) else {
+            if let Outcome::Failed(_) = outcome {
+                self.notice(id, site.config.bot.error_message.clone(), None).await?;
+            }
+            return Ok(());
+        };
         let mut escalation = Escalation::from_bot(site, escalation);
         if let Outcome::Failed(error) = &outcome {
             escalation.record.detail.push_str(&format!("; last: {error}"));

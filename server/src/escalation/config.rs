@@ -53,6 +53,7 @@ pub struct Priorities {
     pub repeated_question: u8,
     pub bot_error: u8,
     pub max_turns: u8,
+    pub model_handoff: u8,
 }
 
 /// Visitor-facing text per reason.
@@ -67,6 +68,7 @@ pub struct Messages {
     pub bot_error: String,
     pub max_turns: String,
     pub transfer: String,
+    pub model_handoff: String,
 }
 
 impl Default for PolicyConfig {
@@ -97,6 +99,7 @@ impl Default for Priorities {
             repeated_question: 4,
             bot_error: 5,
             max_turns: 3,
+            model_handoff: 4,
         }
     }
 }
@@ -113,6 +116,7 @@ impl Default for Messages {
             bot_error: text("Something went wrong on my side. A person will take over."),
             max_turns: text("Let me bring in a person to help you finish this."),
             transfer: text("You're being transferred to a colleague."),
+            model_handoff: text("I think a person can help you better with this. I'm passing you to our team."),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Two kinds of reason. Hard ones escalate at once, because waiting would be wrong: the
 //! visitor asked for a person, the turn touched a sensitive topic (its rule's priority
 //! goes to the queue), the bot failed repeatedly or reached the site's turn limit, or the
-//! model itself called `handoff_to_human` (recorded as `low_confidence`: the model judged
-//! it was out of its depth). Soft ones (negative sentiment or mood, low knowledge-base or
+//! model itself called `handoff_to_human` (recorded as `model_handoff`, with the reason
+//! the model gave). Soft ones (negative sentiment or mood, low knowledge-base or
 //! model confidence, a repeated question) are ambiguous: a visitor may be cross with
 //! their parcel, not with the bot. So by default they first *offer* a person, once per
 //! conversation, as a bot message with a quick reply, and escalate only when the
@@ -100,6 +100,7 @@ impl Policy {
             ("repeated_question", p.repeated_question),
             ("bot_error", p.bot_error),
             ("max_turns", p.max_turns),
+            ("model_handoff", p.model_handoff),
         ] {
             if value > 9 {
                 return Err(PolicyError::Priority { name, value });
@@ -179,6 +180,7 @@ impl Policy {
             Reason::BotError => &m.bot_error,
             Reason::MaxTurns => &m.max_turns,
             Reason::Transfer => &m.transfer,
+            Reason::ModelHandoff => &m.model_handoff,
         }
     }
 }

@@ -51,7 +51,7 @@ pub(super) fn handoff_tool(c: &PolicyConfig, why: Option<&str>) -> Trigger {
         Some(why) => format!("the model called handoff_to_human: {why}"),
         None => "the model called handoff_to_human".to_string(),
     };
-    Trigger { reason: Reason::LowConfidence, priority: c.priorities.low_confidence, detail }
+    Trigger { reason: Reason::ModelHandoff, priority: c.priorities.model_handoff, detail }
 }
 
 /// Reasons that offer first (or escalate, with `offer_first = false`).
@@ -125,7 +125,7 @@ mod tests {
         let never = policy(PolicyConfig { max_bot_errors: 0, ..PolicyConfig::default() });
         assert_eq!(never.after_bot(super::super::BotEvent::Failed { errors: 99 }), None);
         let asked = p.after_bot(super::super::BotEvent::AskedForPerson { why: "refund exception" }).unwrap();
-        assert_eq!(asked.reason, Reason::LowConfidence);
+        assert_eq!(asked.reason, Reason::ModelHandoff);
         assert!(asked.detail.contains("refund exception"), "{}", asked.detail);
     }
 
@@ -138,12 +138,12 @@ mod tests {
     }
 
     #[test]
-    fn the_handoff_tool_escalates_as_low_confidence() {
+    fn the_handoff_tool_escalates_with_its_own_reason() {
         let p = policy(PolicyConfig::default());
         let mut context = ctx(&[], "can you change the invoice address");
         context.handoff_tool_called = true;
         let d = decide(&p, context, &mut PolicyState::default());
-        assert_eq!(verdict(&d), Some((Reason::LowConfidence, true)));
+        assert_eq!(verdict(&d), Some((Reason::ModelHandoff, true)));
     }
 
     #[test]

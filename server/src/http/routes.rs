@@ -40,8 +40,9 @@ pub async fn healthz() -> HttpResponse {
 
 #[route("/readyz", method = "GET", method = "HEAD")]
 pub async fn readyz(http: web::Data<Http>) -> HttpResponse {
-    match http.visitor.conversations.ready().await {
-        Ok(()) => HttpResponse::Ok().body("ready"),
+    let conversations = &http.visitor.conversations;
+    match conversations.ready().await {
+        Ok(()) => HttpResponse::Ok().body(format!("ready\n{}", conversations.model_status().await)),
         Err(error) => HttpResponse::ServiceUnavailable().body(format!("store not ready: {error}")),
     }
 }

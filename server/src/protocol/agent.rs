@@ -156,6 +156,16 @@ pub struct CannedReply {
     pub text: String,
 }
 
+/// Where a summary or draft replies came from: the model, or (at once, or when the model's
+/// was not usable) the extractive summary or the knowledge base's passages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistSource {
+    Model,
+    Extractive,
+    KnowledgeBase,
+}
+
 /// Everything an agent needs to help without asking the visitor to repeat themselves.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConversationView {
@@ -167,10 +177,15 @@ pub struct ConversationView {
     /// The escalation's readable detail: the values and thresholds behind the reason.
     pub detail: Option<String>,
     pub summary: String,
+    /// `model` when the summary is the model's, else `extractive` (a model's may follow as a
+    /// `summary` frame).
+    pub summary_source: AssistSource,
     /// The last turn's signal values (sentiment, trend, confidence, …).
     pub signals: serde_json::Value,
     /// The whole transcript, internal notes included.
     pub events: Vec<std::sync::Arc<Event>>,
+    /// Drafts from the knowledge base (a view never waits on a model; a model's follow as a
+    /// `suggestions` frame).
     pub suggestions: Vec<String>,
     pub canned: Vec<CannedReply>,
 }
@@ -201,9 +216,18 @@ pub enum AgentEvent {
     Assigned {
         conversation: Box<ConversationView>,
     },
+    /// Draft replies for the agent who has the chat, after a view or a visitor message.
     Suggestions {
         conversation_id: ConversationId,
         replies: Vec<String>,
+        source: AssistSource,
+    },
+    /// A summary of the chat, once the model's is written (or found not usable: then the
+    /// extractive one, so marked).
+    Summary {
+        conversation_id: ConversationId,
+        text: String,
+        source: AssistSource,
     },
     /// A visitor left a message for the team.
     LeftMessage {

@@ -77,6 +77,8 @@ pub enum Reason {
     BotError,
     MaxTurns,
     Transfer,
+    /// The model called its handoff tool (with its own reason in the detail).
+    ModelHandoff,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
