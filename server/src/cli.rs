@@ -1,4 +1,4 @@
-//! Command line: `baton serve` (the default) and `baton signals`.
+//! Command line: `baton serve` (the default), `baton signals`, `baton export`.
 
 use std::io::{BufRead, Write};
 
@@ -28,6 +28,19 @@ pub enum Command {
     /// Replay transcripts (JSON lines on stdin) through a site's escalation policy; prints
     /// one JSON line per visitor turn.
     Signals(SignalsArgs),
+    /// Print archived conversations, one JSON object a line, oldest first, with their events
+    /// as on the wire (notes included).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this site's conversations.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only conversations started at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Args)]
@@ -126,4 +139,31 @@ fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow:
         writeln!(out).context("Failed to write stdout")?;
     }
     Ok(())
+}
+
+/// Conversations read from the archive per page of `baton export`.
+const EXPORT_PAGE: usize = 200;
+
+/// `baton export [--site SITE] [--since RFC3339]`: the archive, as JSON lines on stdout.
+pub async fn export(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+
+    use crate::archive::{Archive, ExportFilter};
+    let archive = crate::archive::sql::SqlArchive::connect(settings.archive.url.expose_secret()).await?;
+    archive.migrate().await.context("Failed to open the archive")?;
+    let filter = ExportFilter { site: args.site, since: args.since };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut cursor = None;
+    loop {
+        let page = archive.export(&filter, cursor.as_ref(), EXPORT_PAGE).await.context("Failed to read the archive")?;
+        for conversation in &page {
+            serde_json::to_writer(&mut out, conversation).context("Failed to write stdout")?;
+            writeln!(out).context("Failed to write stdout")?;
+        }
+        match page.last() {
+            Some(last) if page.len() == EXPORT_PAGE => cursor = Some(last.cursor()),
+            _ => break,
+        }
+    }
+    out.flush().context("Failed to write stdout")
 }

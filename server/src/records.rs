@@ -51,6 +51,14 @@ pub struct Rating {
     pub at: DateTime<Utc>,
 }
 
+/// How the visitor asked to be reached (a message left for the team): what privacy requests
+/// find a visitor by (see `docs/data.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub email: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Every record of one conversation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Records {
@@ -62,6 +70,7 @@ pub struct Records {
     pub summary: Option<String>,
     pub handback: Option<Handback>,
     pub rating: Option<Rating>,
+    pub contact: Option<Contact>,
 }
 
 /// One record, written whole.
@@ -74,6 +83,7 @@ pub enum Record {
     Summary(String),
     Handback(Handback),
     Rating(Rating),
+    Contact(Contact),
 }
 
 impl Record {
@@ -87,6 +97,7 @@ impl Record {
             Record::Summary(_) => "summary",
             Record::Handback(_) => "handback",
             Record::Rating(_) => "rating",
+            Record::Contact(_) => "contact",
         }
     }
 
@@ -100,6 +111,7 @@ impl Record {
             Record::Summary(record) => serde_json::to_string(record),
             Record::Handback(record) => serde_json::to_string(record),
             Record::Rating(record) => serde_json::to_string(record),
+            Record::Contact(record) => serde_json::to_string(record),
         };
         // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
         // written as null by serde_json, never an error.
@@ -117,6 +129,7 @@ impl Record {
             "summary" => Record::Summary(serde_json::from_str(json)?),
             "handback" => Record::Handback(serde_json::from_str(json)?),
             "rating" => Record::Rating(serde_json::from_str(json)?),
+            "contact" => Record::Contact(serde_json::from_str(json)?),
             _ => return Ok(None),
         }))
     }
@@ -133,7 +146,21 @@ impl Records {
             Record::Summary(record) => self.summary = Some(record),
             Record::Handback(record) => self.handback = Some(record),
             Record::Rating(record) => self.rating = Some(record),
+            Record::Contact(record) => self.contact = Some(record),
         }
+    }
+
+    /// Every record that is set, as written (the archive keeps them by field name).
+    pub fn list(&self) -> Vec<Record> {
+        let mut list = vec![Record::Policy(self.policy.clone())];
+        list.extend(self.escalation.clone().map(Record::Escalation));
+        list.extend(self.signals.clone().map(Record::Signals));
+        list.extend(self.model_confidence.map(Record::ModelConfidence));
+        list.extend(self.summary.clone().map(Record::Summary));
+        list.extend(self.handback.clone().map(Record::Handback));
+        list.extend(self.rating.clone().map(Record::Rating));
+        list.extend(self.contact.clone().map(Record::Contact));
+        list
     }
 
     /// Reads one stored field back into these records; unknown fields are skipped.
@@ -166,6 +193,7 @@ mod tests {
             Record::Summary("wants a refund".into()),
             Record::Handback(Handback { agent: "Ana".into(), said: "Sent the label.".into() }),
             Record::Rating(Rating { score: 4, comment: Some("quick".into()), at }),
+            Record::Contact(Contact { email: "ann@example.com".into(), at }),
         ];
         let mut written = Records::default();
         let mut read = Records::default();
@@ -174,6 +202,9 @@ mod tests {
             written.apply(record);
         }
         assert_eq!(read, written);
+        let mut listed = Records::default();
+        read.list().into_iter().for_each(|record| listed.apply(record));
+        assert_eq!(listed, written, "list gives every record back");
         assert_eq!(read.rating.as_ref().map(|r| r.score), Some(4));
     }
 

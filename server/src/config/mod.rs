@@ -29,6 +29,7 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub limits: Limits,
     pub handoff: HandoffSettings,
+    pub archive: ArchiveSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -133,6 +134,29 @@ impl Limits {
     }
 }
 
+/// The durable record (see `docs/data.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// `sqlite://PATH` (relative to the working directory; the file and its folder are
+    /// created) or `postgres://USER:PASSWORD@HOST/DB` (may hold a password: never printed).
+    pub url: SecretString,
+    /// How often an idle archiver looks for conversations to copy.
+    pub poll_ms: u64,
+    /// A node's claim on a conversation to copy lapses after this; another node then copies
+    /// it (what a node killed mid-copy leaves is late by at most this much).
+    pub lease_secs: u64,
+}
+
+impl ArchiveSettings {
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+}
+
 /// Timings of the human handoff.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +247,16 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let checks: [(&str, bool, &str); 9] = [
+        use secrecy::ExposeSecret;
+        let url = self.archive.url.expose_secret();
+        let checks: [(&str, bool, &str); 12] = [
+            (
+                "archive.url",
+                ["sqlite://", "postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme)),
+                "must start with sqlite:// or postgres://",
+            ),
+            ("archive.poll_ms", self.archive.poll_ms > 0, "must be at least 1"),
+            ("archive.lease_secs", self.archive.lease_secs > 0, "must be at least 1"),
             ("limits.send_queue", self.limits.send_queue > 0, "must be at least 1"),
             ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
             ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),

@@ -15,6 +15,7 @@
 --         header .. seq .. ':' .. JSON
 --       7 retention in seconds: every key of the conversation expires this long from now
 --       8 now, in Unix seconds
+--       9 the archive feed (sorted set), 10 the conversation id: see feed.lua
 -- Returns {kind, value, token, state}:
 --   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
@@ -64,4 +65,7 @@ for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], retention)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. digits .. ':' .. json)
+-- Unarchived, in this same step (see store/feed.rs): a new change number, due now unless claimed.
+redis.call('HINCRBY', meta, 'arev', 1)
+redis.call('ZADD', ARGV[9], 'NX', tonumber(ARGV[8]) * 1000, ARGV[10])
 return {'new', digits, token, state}

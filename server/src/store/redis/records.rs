@@ -47,6 +47,8 @@ pub fn new_meta(new: &NewConversation, now: DateTime<Utc>) -> Vec<(&'static str,
         ("visitor", to_json(&new.visitor)),
         ("token_hash", new.token_hash.clone()),
         ("token_touched", now.timestamp().to_string()),
+        // The change number the archive feed goes by (see `store::feed`).
+        ("arev", "1".into()),
     ]
 }
 
