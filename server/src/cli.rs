@@ -1,4 +1,4 @@
-//! Command line: `baton serve` (the default), `baton signals`, `baton export`.
+//! Command line: `baton serve` (the default), `baton signals`, `baton export`, `baton privacy`.
 
 use std::io::{BufRead, Write};
 
@@ -31,6 +31,40 @@ pub enum Command {
     /// Print archived conversations, one JSON object a line, oldest first, with their events
     /// as on the wire (notes included).
     Export(ExportArgs),
+    /// Privacy requests about one visitor: everything Baton holds (`export`), or erase it.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Print all Baton holds about the visitor as one JSON object.
+    Export(SubjectArgs),
+    /// Erase all Baton holds about the visitor (archive and shared live store); prints the counts.
+    Erase(SubjectArgs),
+}
+
+/// Who a privacy request is about: exactly one of the two.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// The email address the visitor left.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The site's own id for the visitor (verified identity).
+    #[arg(long)]
+    pub user_id: Option<String>,
+}
+
+impl SubjectArgs {
+    pub fn subject(&self) -> crate::archive::privacy::Subject {
+        use crate::archive::privacy::Subject;
+        match (&self.email, &self.user_id) {
+            (Some(email), _) => Subject::Email(email.clone()),
+            // unwrap-free: clap requires exactly one of the two.
+            (None, user_id) => Subject::UserId(user_id.clone().unwrap_or_default()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +172,17 @@ fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow:
         serde_json::to_writer(&mut *out, &line).context("Failed to write stdout")?;
         writeln!(out).context("Failed to write stdout")?;
     }
+    Ok(())
+}
+
+/// `baton privacy export|erase --email E | --user-id U`: prints one JSON object.
+pub async fn privacy(settings: Settings, command: PrivacyCommand) -> anyhow::Result<()> {
+    use crate::archive::request;
+    let answer = match &command {
+        PrivacyCommand::Export(args) => request::export(&settings, &args.subject()).await?,
+        PrivacyCommand::Erase(args) => request::erase(&settings, &args.subject()).await?,
+    };
+    println!("{answer}");
     Ok(())
 }
 

@@ -22,5 +22,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Signals(args) => baton::cli::signals(settings, args),
         Command::Export(args) => baton::cli::export(settings, args).await,
+        Command::Privacy(command) => baton::cli::privacy(settings, command).await,
     }
 }

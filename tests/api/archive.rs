@@ -27,7 +27,7 @@ fn conversation_id(welcome: &Value) -> ConversationId {
 
 /// Waits until the archive holds every live event of these conversations, then checks it
 /// holds exactly them, event by event, as on the wire, and returns the archived copies.
-async fn archive_matches_live(
+pub(crate) async fn archive_matches_live(
     stores: &Stores,
     archive: &dyn Archive,
     ids: &[ConversationId],

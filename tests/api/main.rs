@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
 mod archive;
+mod archive_bench;
 mod archive_contract;
 mod bot;
 mod capacity;
@@ -10,6 +11,7 @@ mod handoff;
 mod health;
 mod helpers;
 mod postgres_server;
+mod privacy;
 mod redis_server;
 mod scripted_llm;
 mod store_contract;

@@ -12,6 +12,8 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod privacy;
+pub mod request;
 pub mod sql;
 
 use std::sync::Arc;

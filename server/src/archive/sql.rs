@@ -33,6 +33,10 @@ pub struct SqlArchive {
 }
 
 impl SqlArchive {
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Connects to `url` (`sqlite://PATH` or `postgres://…`); [`Archive::migrate`] brings its
     /// schema up to date. A SQLite file and its folder are created when missing. The pool connects lazily, so a
     /// PostgreSQL that is down at start is not an error: the archiver waits for it.

@@ -67,6 +67,7 @@
 //! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
 //! `mark_answered.lua` touches `assignments` only.
 
+mod erase;
 mod feed;
 mod handoff;
 mod keys;
