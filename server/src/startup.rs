@@ -186,6 +186,8 @@ async fn build_archive(
         lease: settings.archive.lease(),
     };
     archiver.spawn(shutdown.clone());
+    let retention = crate::archive::retention::policies(&settings.sites);
+    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
     Ok(archive)
 }
 

@@ -60,6 +60,7 @@ archive_contract!(
     events_are_stored_once_and_a_replay_stores_nothing,
     the_row_is_replaced_whole_but_never_by_an_older_copy,
     an_export_filters_by_site_and_start_and_pages_in_order,
+    retention_deletes_only_the_idle_conversations_of_sites_that_set_it,
 );
 
 fn conversation(site: &str, created_at: DateTime<Utc>, last_seq: u64) -> Conversation {
@@ -200,4 +201,33 @@ async fn a_postgres_that_is_down_is_unavailable_and_serves_again_when_back() {
     .unwrap();
     assert_eq!(archive.write(&conversation, &all, 1).await.unwrap(), 1);
     drop(server);
+}
+
+async fn retention_deletes_only_the_idle_conversations_of_sites_that_set_it(db: Db) {
+    let now = now_ms();
+    let mut ids = Vec::new();
+    for (site, idle_days) in [("demo", 40), ("demo", 10), ("other", 40)] {
+        let start = now - Duration::days(idle_days);
+        let conversation = conversation(site, start, 2);
+        db.archive.write(&conversation, &events(conversation.id, 1..=2, start), 1).await.unwrap();
+        ids.push(conversation.id);
+    }
+    let policies = [("demo".to_owned(), 30)];
+    let expired = baton::archive::retention::enforce(&*db.archive, &policies, now).await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!((expired[0].1.conversations, expired[0].1.events), (1, 2));
+    assert!(db.archive.conversation(ids[0]).await.unwrap().is_none(), "idle 40 days on a 30-day site: gone");
+    assert!(db.archive.conversation(ids[1]).await.unwrap().is_some(), "idle 10 days: kept");
+    assert!(db.archive.conversation(ids[2]).await.unwrap().is_some(), "a site with no retention keeps all");
+    let again = baton::archive::retention::enforce(&*db.archive, &policies, now).await;
+    assert_eq!(again[0].1.conversations, 0);
+}
+
+#[test]
+fn only_sites_that_set_a_retention_have_a_policy() {
+    let settings = baton::config::Settings::load_from(&crate::helpers::repo_root().join("config")).unwrap();
+    let mut sites = settings.sites.clone();
+    assert!(baton::archive::retention::policies(&sites).is_empty(), "the demo site keeps everything");
+    sites[0].archive.retention_days = Some(30);
+    assert_eq!(baton::archive::retention::policies(&sites), [("demo".to_owned(), 30)]);
 }

@@ -14,6 +14,7 @@
 pub mod archiver;
 pub mod privacy;
 pub mod request;
+pub mod retention;
 pub mod sql;
 
 use std::sync::Arc;
@@ -110,6 +111,9 @@ pub trait Archive: Send + Sync + 'static {
     /// from an event's `at` to its archive write.
     async fn lag(&self) -> Result<(u64, Option<i64>, Option<i64>), ArchiveError>;
     async fn ping(&self) -> Result<(), ArchiveError>;
+    /// Deletes `site`'s conversations (rows and events) whose newest event is older than
+    /// `before`; returns how many conversations and events went.
+    async fn expire(&self, site: &str, before: DateTime<Utc>) -> Result<privacy::Erased, ArchiveError>;
 }
 
 impl ArchivedConversation {

@@ -200,6 +200,27 @@ impl Archive for SqlArchive {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn expire(&self, site: &str, before: DateTime<Utc>) -> Result<super::privacy::Erased, ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        let events = sqlx::query(
+            "DELETE FROM events WHERE conversation_id IN \
+             (SELECT id FROM conversations WHERE site = $1 AND updated_at < $2)",
+        )
+        .bind(site.to_owned())
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let conversations = sqlx::query("DELETE FROM conversations WHERE site = $1 AND updated_at < $2")
+            .bind(site.to_owned())
+            .bind(millis(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(super::privacy::Erased { conversations, events })
+    }
 }
 
 /// Replaces the row whole, unless the stored row was written from a newer live change.
