@@ -30,6 +30,7 @@ const CONVERSATION_COLUMNS: &str =
 
 pub struct SqlArchive {
     pool: AnyPool,
+    sqlite: bool,
 }
 
 impl SqlArchive {
@@ -45,7 +46,7 @@ impl SqlArchive {
         let url = prepare_url(url)?;
         let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = options.connect_lazy(&url).context("archive.url is not a valid database URL")?;
-        Ok(SqlArchive { pool })
+        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:") })
     }
 }
 
@@ -105,8 +106,13 @@ fn state_name(conversation: &Conversation) -> String {
 
 #[async_trait]
 impl Archive for SqlArchive {
-    /// Runs the embedded migrations (`server/migrations/`).
+    /// Runs the embedded migrations (`server/migrations/`); a SQLite file is switched to WAL.
     async fn migrate(&self) -> Result<(), ArchiveError> {
+        if self.sqlite {
+            // Write-ahead logging (kept in the file): readers (exports) never block the
+            // archiver, and a commit appends to the log instead of rewriting a journal.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
+        }
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
