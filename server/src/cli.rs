@@ -1,4 +1,4 @@
-//! Command line: `baton serve` (the default) and `baton signals`.
+//! Command line: `baton serve` (the default), `baton signals`, `baton export`, `baton privacy`.
 
 use std::io::{BufRead, Write};
 
@@ -28,6 +28,53 @@ pub enum Command {
     /// Replay transcripts (JSON lines on stdin) through a site's escalation policy; prints
     /// one JSON line per visitor turn.
     Signals(SignalsArgs),
+    /// Print archived conversations, one JSON object a line, oldest first, with their events
+    /// as on the wire (notes included).
+    Export(ExportArgs),
+    /// Privacy requests about one visitor: everything Baton holds (`export`), or erase it.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Print all Baton holds about the visitor as one JSON object.
+    Export(SubjectArgs),
+    /// Erase all Baton holds about the visitor (archive and shared live store); prints the counts.
+    Erase(SubjectArgs),
+}
+
+/// Who a privacy request is about: exactly one of the two.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SubjectArgs {
+    /// The email address the visitor left.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The site's own id for the visitor (verified identity).
+    #[arg(long)]
+    pub user_id: Option<String>,
+}
+
+impl SubjectArgs {
+    pub fn subject(&self) -> crate::archive::privacy::Subject {
+        use crate::archive::privacy::Subject;
+        match (&self.email, &self.user_id) {
+            (Some(email), _) => Subject::Email(email.clone()),
+            // unwrap-free: clap requires exactly one of the two.
+            (None, user_id) => Subject::UserId(user_id.clone().unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this site's conversations.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only conversations started at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Args)]
@@ -126,4 +173,42 @@ fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow:
         writeln!(out).context("Failed to write stdout")?;
     }
     Ok(())
+}
+
+/// `baton privacy export|erase --email E | --user-id U`: prints one JSON object.
+pub async fn privacy(settings: Settings, command: PrivacyCommand) -> anyhow::Result<()> {
+    use crate::archive::request;
+    let answer = match &command {
+        PrivacyCommand::Export(args) => request::export(&settings, &args.subject()).await?,
+        PrivacyCommand::Erase(args) => request::erase(&settings, &args.subject()).await?,
+    };
+    println!("{answer}");
+    Ok(())
+}
+
+/// Conversations read from the archive per page of `baton export`.
+const EXPORT_PAGE: usize = 200;
+
+/// `baton export [--site SITE] [--since RFC3339]`: the archive, as JSON lines on stdout.
+pub async fn export(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+
+    use crate::archive::{Archive, ExportFilter};
+    let archive = crate::archive::sql::SqlArchive::connect(settings.archive.url.expose_secret()).await?;
+    archive.migrate().await.context("Failed to open the archive")?;
+    let filter = ExportFilter { site: args.site, since: args.since };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut cursor = None;
+    loop {
+        let page = archive.export(&filter, cursor.as_ref(), EXPORT_PAGE).await.context("Failed to read the archive")?;
+        for conversation in &page {
+            serde_json::to_writer(&mut out, conversation).context("Failed to write stdout")?;
+            writeln!(out).context("Failed to write stdout")?;
+        }
+        match page.last() {
+            Some(last) if page.len() == EXPORT_PAGE => cursor = Some(last.cursor()),
+            _ => break,
+        }
+    }
+    out.flush().context("Failed to write stdout")
 }

@@ -1,5 +1,5 @@
 //! The `baton` binary: `baton serve` (the default) runs the server, `baton signals` replays
-//! transcripts through the escalation policy. Everything else lives in the library.
+//! transcripts through the escalation policy, `baton export` prints the archive. Everything else lives in the library.
 
 use baton::cli::{Cli, Command, CommandExt};
 use baton::config::Settings;
@@ -21,5 +21,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or_default() {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Signals(args) => baton::cli::signals(settings, args),
+        Command::Export(args) => baton::cli::export(settings, args).await,
+        Command::Privacy(command) => baton::cli::privacy(settings, command).await,
     }
 }

@@ -51,6 +51,14 @@ pub struct Rating {
     pub at: DateTime<Utc>,
 }
 
+/// How the visitor asked to be reached (a message left for the team): what privacy requests
+/// find a visitor by (see `docs/data.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub email: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Every record of one conversation. The large ones are boxed: every live conversation
 /// carries this struct, and most never escalate, hand back or get rated (inline, the records
 /// cost an idle visitor about 400 bytes; boxed, under 100).
@@ -64,6 +72,7 @@ pub struct Records {
     pub summary: Option<String>,
     pub handback: Option<Box<Handback>>,
     pub rating: Option<Box<Rating>>,
+    pub contact: Option<Box<Contact>>,
 }
 
 /// One record, written whole.
@@ -76,6 +85,7 @@ pub enum Record {
     Summary(String),
     Handback(Handback),
     Rating(Rating),
+    Contact(Contact),
 }
 
 impl Record {
@@ -89,6 +99,7 @@ impl Record {
             Record::Summary(_) => "summary",
             Record::Handback(_) => "handback",
             Record::Rating(_) => "rating",
+            Record::Contact(_) => "contact",
         }
     }
 
@@ -102,6 +113,7 @@ impl Record {
             Record::Summary(record) => serde_json::to_string(record),
             Record::Handback(record) => serde_json::to_string(record),
             Record::Rating(record) => serde_json::to_string(record),
+            Record::Contact(record) => serde_json::to_string(record),
         };
         // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
         // written as null by serde_json, never an error.
@@ -119,6 +131,7 @@ impl Record {
             "summary" => Record::Summary(serde_json::from_str(json)?),
             "handback" => Record::Handback(serde_json::from_str(json)?),
             "rating" => Record::Rating(serde_json::from_str(json)?),
+            "contact" => Record::Contact(serde_json::from_str(json)?),
             _ => return Ok(None),
         }))
     }
@@ -135,7 +148,21 @@ impl Records {
             Record::Summary(record) => self.summary = Some(record),
             Record::Handback(record) => self.handback = Some(Box::new(record)),
             Record::Rating(record) => self.rating = Some(Box::new(record)),
+            Record::Contact(record) => self.contact = Some(Box::new(record)),
         }
+    }
+
+    /// Every record that is set, as written (the archive keeps them by field name).
+    pub fn list(&self) -> Vec<Record> {
+        let mut list = vec![Record::Policy(self.policy.clone())];
+        list.extend(self.escalation.as_deref().cloned().map(Record::Escalation));
+        list.extend(self.signals.as_deref().cloned().map(Record::Signals));
+        list.extend(self.model_confidence.map(Record::ModelConfidence));
+        list.extend(self.summary.clone().map(Record::Summary));
+        list.extend(self.handback.as_deref().cloned().map(Record::Handback));
+        list.extend(self.rating.as_deref().cloned().map(Record::Rating));
+        list.extend(self.contact.as_deref().cloned().map(Record::Contact));
+        list
     }
 
     /// Reads one stored field back into these records; unknown fields are skipped.
@@ -168,6 +195,7 @@ mod tests {
             Record::Summary("wants a refund".into()),
             Record::Handback(Handback { agent: "Ana".into(), said: "Sent the label.".into() }),
             Record::Rating(Rating { score: 4, comment: Some("quick".into()), at }),
+            Record::Contact(Contact { email: "ann@example.com".into(), at }),
         ];
         let mut written = Records::default();
         let mut read = Records::default();
@@ -176,6 +204,9 @@ mod tests {
             written.apply(record);
         }
         assert_eq!(read, written);
+        let mut listed = Records::default();
+        read.list().into_iter().for_each(|record| listed.apply(record));
+        assert_eq!(listed, written, "list gives every record back");
         assert_eq!(read.rating.as_ref().map(|r| r.score), Some(4));
     }
 

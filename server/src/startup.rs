@@ -17,6 +17,9 @@ use crate::agents::desk::Desk;
 use crate::agents::janitor::Janitor;
 use crate::agents::presence::Presences;
 use crate::agents::router::{Router, RouterHandoffs};
+use crate::archive::Archive;
+use crate::archive::archiver::Archiver;
+use crate::archive::sql::SqlArchive;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -43,6 +46,7 @@ pub struct Application {
     server: Server,
     shutdown: CancellationToken,
     stores: Stores,
+    archive: Arc<dyn Archive>,
     /// Upgraded sockets, which actix-server no longer counts as its connections.
     sockets: Arc<Sockets>,
     shutdown_timeout: Duration,
@@ -70,6 +74,7 @@ impl Application {
         let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
+        let archive = build_archive(&settings, &stores, &shutdown).await?;
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -101,7 +106,7 @@ impl Application {
             transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Application { port, server, shutdown, stores, sockets, shutdown_timeout })
+        Ok(Application { port, server, shutdown, stores, archive, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -111,6 +116,11 @@ impl Application {
     /// The store this node uses (tests and tools read conversations through it).
     pub fn stores(&self) -> Stores {
         self.stores.clone()
+    }
+
+    /// The archive this node copies its conversations to (tests and tools read it).
+    pub fn archive(&self) -> Arc<dyn Archive> {
+        self.archive.clone()
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).
@@ -167,6 +177,28 @@ async fn build_store(settings: &Settings, hub: &Hub) -> anyhow::Result<Stores> {
         }
     });
     Ok(Stores::new(store))
+}
+
+/// The archive `archive.url` names, and this node's archiver copying the live store into it
+/// until shutdown. A database that is down at start is not an error: the archiver waits.
+async fn build_archive(
+    settings: &Settings,
+    stores: &Stores,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<dyn Archive>> {
+    use secrecy::ExposeSecret;
+    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let archiver = Archiver {
+        log: stores.log.clone(),
+        feed: stores.feed.clone(),
+        archive: archive.clone(),
+        poll: settings.archive.poll(),
+        lease: settings.archive.lease(),
+    };
+    archiver.spawn(shutdown.clone());
+    let retention = crate::archive::retention::policies(&settings.sites);
+    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
+    Ok(archive)
 }
 
 /// The bot's answerer, the model for agent assistance and its probe (`None` when none is

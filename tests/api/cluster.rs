@@ -24,14 +24,24 @@ const START_WAIT: Duration = Duration::from_secs(30);
 const READY_WAIT: Duration = Duration::from_secs(15);
 
 /// One `baton serve` process. Killed with SIGKILL when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     /// The node's HTTP port, with typed socket helpers; its `store` reads the shared Redis.
-    app: TestApp,
+    pub(crate) app: TestApp,
 }
 
 impl Node {
     async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
+        Node::start_with(config, redis, namespace, &[]).await
+    }
+
+    /// A node with these environment variables besides (they win over the defaults here).
+    pub(crate) async fn start_with(
+        config: &Path,
+        redis: &RedisServer,
+        namespace: &str,
+        env: &[(&str, String)],
+    ) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .env("BATON_CONFIG", config)
             .env("BATON__SERVER__PORT", "0")
@@ -42,10 +52,12 @@ impl Node {
             .env("BATON__LIMITS__CONVERSATIONS_PER_IP_BURST", "1000000")
             .env("BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST", "1000000")
             .env("BATON__LIMITS__AUTH_FAILURES_PER_IP_BURST", "1000000")
+            .env("BATON__ARCHIVE__URL", format!("sqlite://{}/archive.sqlite", config.display()))
             .env("BATON_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
+            .envs(env.iter().map(|(key, value)| (*key, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -55,13 +67,20 @@ impl Node {
         let store = RedisStore::connect(&redis_settings(&redis.url(), namespace), Arc::new(|_| {}))
             .await
             .expect("the test's own view of the store");
-        let app = TestApp { port, llm: None, shutdown: CancellationToken::new(), store: Stores::new(Arc::new(store)) };
+        let app = TestApp {
+            port,
+            llm: None,
+            shutdown: CancellationToken::new(),
+            store: Stores::new(Arc::new(store)),
+            archive: None,
+            _dir: None,
+        };
         let node = Node { child, app };
         node.wait_ready(200).await;
         node
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -114,18 +133,18 @@ const LIFTED_RATE: &str = "[limits]\nrate_per_sec = 10000.0\nrate_burst = 10000\
 
 /// A configuration folder: the shipped demo site (with manual routing by default: agents
 /// pick chats, so two can race) and two agents, `ana` and `bo`.
-struct ClusterConfig {
-    dir: PathBuf,
+pub(crate) struct ClusterConfig {
+    pub(crate) dir: PathBuf,
 }
 
 impl ClusterConfig {
-    fn new() -> ClusterConfig {
+    pub(crate) fn new() -> ClusterConfig {
         ClusterConfig::with("manual", 5, "")
     }
 
     /// The demo site with this `routing`, agents with room for `max_chats`, and `extra`
     /// settings (TOML) for the nodes.
-    fn with(routing: &str, max_chats: u32, extra: &str) -> ClusterConfig {
+    pub(crate) fn with(routing: &str, max_chats: u32, extra: &str) -> ClusterConfig {
         let dir = std::env::temp_dir().join(format!("baton-cluster-{}", ConversationId::new()));
         copy_dir(&repo_root().join("config/sites"), &dir.join("sites"));
         let site = dir.join("sites/demo.toml");
@@ -177,7 +196,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A visitor on `visitor_node` whose escalated chat `ana` on `agent_node` has taken; both
 /// sockets have seen the takeover.
-async fn taken_across_nodes(visitor_node: &Node, agent_node: &Node) -> (Client, Client, Value) {
+pub(crate) async fn taken_across_nodes(visitor_node: &Node, agent_node: &Node) -> (Client, Client, Value) {
     let (mut visitor, welcome) = visitor_node.app.escalated_visitor().await;
     let (mut ana, ready) = agent_node.app.connect_agent("token-ana").await;
     let id = welcome["conversation_id"].clone();
@@ -190,7 +209,7 @@ async fn taken_across_nodes(visitor_node: &Node, agent_node: &Node) -> (Client, 
 }
 
 /// The agent writes; returns the `ack`.
-async fn agent_says(agent: &mut Client, id: &Value, client_id: &str, text: &str) -> Value {
+pub(crate) async fn agent_says(agent: &mut Client, id: &Value, client_id: &str, text: &str) -> Value {
     agent.send(json!({"type": "message", "conversation_id": id, "client_id": client_id, "text": text})).await;
     agent.next_of_type("ack").await
 }

@@ -2,8 +2,10 @@
 //! returns a [`TestApp`] with typed helpers for sockets and HTTP.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use baton::archive::Archive;
 use baton::config::{AgentConfig, Settings};
 use baton::protocol::ConversationId;
 use baton::startup::Application;
@@ -27,6 +29,32 @@ pub struct TestApp {
     pub llm: Option<ScriptedLlm>,
     pub shutdown: CancellationToken,
     pub store: Stores,
+    /// The node's archive (`None` for a node in another process).
+    pub archive: Option<Arc<dyn Archive>>,
+    /// Removed when the app is dropped: where its SQLite archive lives.
+    pub _dir: Option<TempDir>,
+}
+
+/// A folder of the temp directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(what: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("baton-{what}-{}", ConversationId::new()));
+        std::fs::create_dir_all(&dir).expect("create a temp folder");
+        TempDir(dir)
+    }
+
+    /// A SQLite archive URL in this folder.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}/archive.sqlite", self.0.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// An agent for test settings, with the SHA-256 of `token` as configuration keeps it.
@@ -79,13 +107,17 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     settings.llm.base_url = None;
     settings.llm.api_key = None;
     lift_address_limits(&mut settings);
+    let dir = TempDir::new("archive");
+    settings.archive.url = dir.sqlite_url().into();
+    settings.archive.poll_ms = 20;
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let shutdown = app.shutdown_token();
     let store = app.stores();
+    let archive = Some(app.archive());
     tokio::spawn(app.run_until_stopped());
-    TestApp { port, llm: None, shutdown, store }
+    TestApp { port, llm: None, shutdown, store, archive, _dir: Some(dir) }
 }
 
 /// Every test connects from 127.0.0.1: the per-address limits are lifted (the tests of those

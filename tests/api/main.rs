@@ -1,5 +1,8 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
+mod archive;
+mod archive_bench;
+mod archive_contract;
 mod bot;
 mod capacity;
 mod cluster;
@@ -8,7 +11,9 @@ mod handoff;
 mod health;
 mod helpers;
 mod hostile;
+mod postgres_server;
 mod preview;
+mod privacy;
 mod real_model;
 mod redis_server;
 mod scripted_llm;

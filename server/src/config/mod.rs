@@ -29,6 +29,7 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub limits: Limits,
     pub handoff: HandoffSettings,
+    pub archive: ArchiveSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -187,6 +188,29 @@ impl Limits {
     }
 }
 
+/// The durable record (see `docs/data.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// `sqlite://PATH` (relative to the working directory; the file and its folder are
+    /// created) or `postgres://USER:PASSWORD@HOST/DB` (may hold a password: never printed).
+    pub url: SecretString,
+    /// How often an idle archiver looks for conversations to copy.
+    pub poll_ms: u64,
+    /// A node's claim on a conversation to copy lapses after this; another node then copies
+    /// it (what a node killed mid-copy leaves is late by at most this much).
+    pub lease_secs: u64,
+}
+
+impl ArchiveSettings {
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+}
+
 /// Timings of the human handoff.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,8 +301,10 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+        let url = self.archive.url.expose_secret();
         let limits = &self.limits;
-        let checks: [(&str, bool, &str); 13] = [
+        let checks: [(&str, bool, &str); 16] = [
             ("limits.first_frame_bytes", limits.first_frame_bytes >= 256, "must be at least 256"),
             ("limits.conversation_rate_per_sec", limits.conversation_rate_per_sec > 0.0, "must be positive"),
             ("limits.tracked_keys", limits.tracked_keys > 0, "must be at least 1"),
@@ -295,6 +321,13 @@ impl Settings {
                 .all(|burst| *burst > 0),
                 "must be at least 1",
             ),
+            (
+                "archive.url",
+                ["sqlite://", "postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme)),
+                "must start with sqlite:// or postgres://",
+            ),
+            ("archive.poll_ms", self.archive.poll_ms > 0, "must be at least 1"),
+            ("archive.lease_secs", self.archive.lease_secs > 0, "must be at least 1"),
             ("limits.send_queue", self.limits.send_queue > 0, "must be at least 1"),
             ("limits.rate_per_sec", self.limits.rate_per_sec > 0.0, "must be positive"),
             ("limits.rate_burst", self.limits.rate_burst > 0, "must be at least 1"),

@@ -41,6 +41,17 @@ pub struct SiteConfig {
     /// Who takes escalated chats, and when.
     #[serde(default)]
     pub handoff: SiteHandoff,
+    /// How long the archive keeps this site's conversations (see `docs/data.md`).
+    #[serde(default)]
+    pub archive: SiteArchive,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteArchive {
+    /// Conversations idle (no new event) for longer than this many days are deleted from
+    /// the archive (unset: kept).
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

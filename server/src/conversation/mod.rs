@@ -38,7 +38,7 @@ use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
 };
-use crate::records::{Rating, Record};
+use crate::records::{Contact, Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
@@ -437,6 +437,8 @@ impl Conversations {
             at: event.at,
         };
         self.stores.handoff.add_left_message(left.clone()).await?;
+        let contact = Contact { email: email.clone(), at: event.at };
+        self.stores.log.set_record(id, Record::Contact(contact)).await?;
         let frame = AgentEvent::LeftMessage { message: left };
         self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
         self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await

@@ -6,6 +6,7 @@
 //! conversation at once, and what makes [`Handoff::transition`] one atomic step (its checks,
 //! its event and its records change under one lock hold).
 
+mod feed;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -44,6 +45,8 @@ struct Inner {
     presence: BTreeMap<String, Presence>,
     pickups: HashMap<String, VecDeque<u32>>,
     left: VecDeque<LeftMessage>,
+    /// What the archive has not copied yet (see [`crate::store::feed`]).
+    feed: feed::Feed,
 }
 
 struct Entry {
@@ -112,6 +115,7 @@ impl MemoryStore {
             inner.conversations.remove(id);
             inner.queue.remove(id);
             inner.assignments.remove(id);
+            inner.feed.forget(id);
         }
         // The token is not kept in the entry (one copy per conversation is enough).
         inner.by_token.retain(|_, id| !expired.contains(id));
@@ -121,6 +125,16 @@ impl MemoryStore {
     fn with_entry<T>(&self, id: ConversationId, f: impl FnOnce(&mut Entry) -> T) -> Result<T, StoreError> {
         let mut inner = self.lock();
         inner.conversations.get_mut(&id).map(|entry| f(entry)).ok_or(StoreError::NotFound)
+    }
+
+    /// [`Self::with_entry`] for a write: the conversation is marked unarchived in the same
+    /// lock hold (see [`crate::store::feed`]).
+    fn changing<T>(&self, id: ConversationId, f: impl FnOnce(&mut Entry) -> T) -> Result<T, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
+        let result = f(entry);
+        inner.feed.mark(id);
+        Ok(result)
     }
 }
 
@@ -149,6 +163,7 @@ impl EventLog for MemoryStore {
         let mut inner = self.lock();
         inner.by_token.insert(TokenKey::new(&new.token_hash), new.id);
         inner.conversations.insert(new.id, entry);
+        inner.feed.mark(new.id);
         Ok(conversation)
     }
 
@@ -169,7 +184,7 @@ impl EventLog for MemoryStore {
     async fn append(&self, id: ConversationId, draft: EventDraft) -> Result<Appended, StoreError> {
         let max_events = self.max_events;
         let deliver = &self.deliver;
-        self.with_entry(id, |entry| {
+        self.changing(id, |entry| {
             if let Some(seq) = draft.dedupe.as_ref().and_then(|key| entry.dedupe.get(key)) {
                 return Ok(Appended::Duplicate { seq: *seq });
             }
@@ -207,7 +222,7 @@ impl EventLog for MemoryStore {
     }
 
     async fn incr(&self, id: ConversationId, counter: Counter, by: i64) -> Result<i64, StoreError> {
-        self.with_entry(id, |entry| {
+        self.changing(id, |entry| {
             let value = entry.conversation.counters.entry(counter).or_insert(0);
             *value += by;
             *value
@@ -215,7 +230,7 @@ impl EventLog for MemoryStore {
     }
 
     async fn set_record(&self, id: ConversationId, record: Record) -> Result<(), StoreError> {
-        self.with_entry(id, |entry| entry.conversation.records.apply(record))
+        self.changing(id, |entry| entry.conversation.records.apply(record))
     }
 
     async fn claim_turn(&self, id: ConversationId, seq: u64, claimant: &str) -> Result<bool, StoreError> {
@@ -245,7 +260,7 @@ impl PubSub for MemoryStore {
 impl Handoff for MemoryStore {
     async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError> {
         let mut inner = self.lock();
-        let Inner { conversations, queue, assignments, .. } = &mut *inner;
+        let Inner { conversations, queue, assignments, feed, .. } = &mut *inner;
         let entry = conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
         if let Some(refused) = refusal(id, entry.conversation.state, &transition, assignments) {
             return Ok(refused);
@@ -254,6 +269,7 @@ impl Handoff for MemoryStore {
             return Err(StoreError::Full(self.max_events));
         }
         let event = entry.push(id, transition.event);
+        feed.mark(id);
         let dequeued = match transition.queue {
             QueueChange::Keep => None,
             QueueChange::Remove => queue.remove(&id),

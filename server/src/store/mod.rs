@@ -8,12 +8,14 @@
 //! - [`Handoff`]: the queue, assignments, pickups, left messages, and the atomic
 //!   [`Handoff::transition`] that is the only way a conversation changes hands.
 //! - [`AgentPresence`]: who is signed in, and until when.
+//! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
 //!
 //! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
 
+pub mod feed;
 pub mod memory;
 pub mod redis;
 
@@ -357,10 +359,17 @@ pub struct Stores {
     pub pubsub: Arc<dyn PubSub>,
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
+    pub feed: Arc<dyn feed::ArchiveFeed>,
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence>(store: Arc<S>) -> Stores {
-        Stores { log: store.clone(), pubsub: store.clone(), handoff: store.clone(), presence: store }
+    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+        Stores {
+            log: store.clone(),
+            pubsub: store.clone(),
+            handoff: store.clone(),
+            presence: store.clone(),
+            feed: store,
+        }
     }
 }

@@ -18,6 +18,7 @@
 //! | `{ns}:presence` | hash | agent id → presence JSON (with its `until`) |
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
+//! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
 //! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
 //! A payload carries the delivery's audience and [`crate::delivery::Kind`] in a small header
@@ -66,6 +67,8 @@
 //! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
 //! `mark_answered.lua` touches `assignments` only.
 
+mod erase;
+mod feed;
 mod handoff;
 mod keys;
 mod listener;
@@ -121,6 +124,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     keys: Keys,
     scripts: Scripts,
+    feed_scripts: feed::FeedScripts,
     max_events: u64,
     retention_secs: u64,
     /// Where the hub's watcher sends what this node follows (to the [`listener`] task).
@@ -166,6 +170,7 @@ impl RedisStore {
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
                 claim_turn: Script::new(include_str!("redis/claim_turn.lua")),
             },
+            feed_scripts: feed::FeedScripts::new(),
             max_events: settings.max_events_per_conversation,
             retention_secs: settings.retention_hours.saturating_mul(3600).max(1),
             changes,
@@ -262,6 +267,7 @@ impl RedisStore {
             call.key(key);
         }
         call.arg(op).arg(field).arg(value).arg(self.retention_secs);
+        call.arg(self.keys.archive_feed()).arg(id.to_string()).arg(Utc::now().timestamp_millis());
         let result: Option<i64> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         result.ok_or(StoreError::NotFound)
     }
@@ -296,12 +302,16 @@ impl EventLog for RedisStore {
         fields.retain(|(name, _)| *name != "provisional_ttl");
         fields.push(("provisional_ttl", provisional.to_string()));
         // The conversation first, then its token: a token never names a missing conversation.
+        // One transaction, with its place in the archive feed (see `store::feed`).
         let _: () = ::redis::pipe()
+            .atomic()
             .hset_multiple(&meta, &fields)
             .ignore()
             .expire(&meta, i64::try_from(provisional).unwrap_or(i64::MAX))
             .ignore()
             .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), provisional)
+            .ignore()
+            .zadd(self.keys.archive_feed(), new.id.to_string(), now.timestamp_millis())
             .ignore()
             .query_async(&mut self.conn())
             .await
@@ -356,7 +366,9 @@ impl EventLog for RedisStore {
             .arg(header)
             .arg(self.retention_secs)
             .arg(at.timestamp())
-            .arg(if super::keeps_conversation(&draft.body) { "1" } else { "0" });
+            .arg(if super::keeps_conversation(&draft.body) { "1" } else { "0" })
+            .arg(self.keys.archive_feed())
+            .arg(id.to_string());
         let (kind, value, token, state): (String, String, String, String) =
             call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));

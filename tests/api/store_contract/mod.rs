@@ -27,6 +27,7 @@ macro_rules! contract {
 }
 
 mod event_log;
+mod feed;
 mod handoff;
 mod presence;
 mod pubsub;

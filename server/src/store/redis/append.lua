@@ -18,6 +18,7 @@
 --       9 '1' when the event is a visitor message (a provisional conversation becomes a
 --         real one: its keys expire after the retention from now on, not after the
 --         `provisional_ttl` its meta hash holds)
+--      10 the archive feed (sorted set), 11 the conversation id: see feed.lua
 -- Returns {kind, value, token, state}:
 --   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
@@ -45,4 +46,7 @@ if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. digits .. ':' .. json)
+-- Unarchived, in this same step (see store/feed.rs): a new change number, due now unless claimed.
+redis.call('HINCRBY', meta, 'arev', 1)
+redis.call('ZADD', ARGV[10], 'NX', tonumber(ARGV[8]) * 1000, ARGV[11])
 return {'new', digits, token, state}

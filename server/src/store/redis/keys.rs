@@ -93,6 +93,11 @@ impl Keys {
         format!("{}:left", self.namespace)
     }
 
+    /// Sorted set: unarchived conversation ids, scored by when each is next due (Unix ms).
+    pub fn archive_feed(&self) -> String {
+        format!("{}:archive", self.namespace)
+    }
+
     /// The pub/sub channel of a topic.
     pub fn channel(&self, topic: &Topic) -> String {
         match topic {

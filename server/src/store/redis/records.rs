@@ -48,6 +48,8 @@ pub fn new_meta(new: &NewConversation, now: DateTime<Utc>) -> Vec<(&'static str,
         ("token_hash", new.token_hash.clone()),
         ("token_touched", now.timestamp().to_string()),
         ("provisional_ttl", crate::store::PROVISIONAL.as_secs().to_string()),
+        // The change number the archive feed goes by (see `store::feed`).
+        ("arev", "1".into()),
     ]
 }
 

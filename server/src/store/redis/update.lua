@@ -4,6 +4,7 @@
 --
 -- KEYS: 1 meta (hash), 2 events (list), 3 dedupe (hash)
 -- ARGV: 1 'incr' or 'set', 2 the field, 3 the increment or the value, 4 retention in seconds
+--       5 the archive feed (sorted set, see append.lua), 6 the conversation id, 7 now in ms
 -- Returns the counter's new value ('incr'), 1 ('set'), or nil when the conversation is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -18,4 +19,6 @@ end
 for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], retention)
 end
+redis.call('HINCRBY', KEYS[1], 'arev', 1)
+redis.call('ZADD', ARGV[5], 'NX', ARGV[7], ARGV[6])
 return result

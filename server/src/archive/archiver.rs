@@ -1,0 +1,130 @@
+//! The task, one per node, that copies the live log into the archive: it claims
+//! conversations from the live store's feed, reads their events after the archive's own high
+//! water, writes them (with the conversation's row) in one transaction, and reports them
+//! archived. A crash anywhere in between leaves the conversation in the feed (its claim
+//! lapses) and the next copy starts from the archive's high water again, so every event
+//! is written exactly once. While the database (or the live store) is down it backs off and
+//! tries again; the live chat never waits on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Archive, ArchiveError};
+use crate::store::feed::{ArchiveFeed, Unarchived};
+use crate::store::{EventLog, StoreError};
+
+/// Conversations claimed per round.
+const CLAIM: usize = 32;
+/// Events read from the live log per page (a conversation holds at most
+/// `store.max_events_per_conversation`).
+const PAGE: usize = 500;
+/// How long to wait after a failure: doubled up to the most, reset by a success.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MOST: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+enum CopyError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Archiver {
+    pub log: Arc<dyn EventLog>,
+    pub feed: Arc<dyn ArchiveFeed>,
+    pub archive: Arc<dyn Archive>,
+    /// How often an idle archiver looks at the feed.
+    pub poll: Duration,
+    /// A claim lapses after this: another node (or this one) copies the conversation then.
+    pub lease: Duration,
+}
+
+impl Archiver {
+    pub fn spawn(self, stop: CancellationToken) {
+        tokio::spawn(async move { self.run(stop).await });
+    }
+
+    async fn run(self, stop: CancellationToken) {
+        let mut backoff = BACKOFF_FIRST;
+        let mut migrated = false;
+        loop {
+            let result = match migrated {
+                true => self.round().await,
+                false => self.archive.migrate().await.map(|()| 1).map_err(|e| e.to_string()),
+            };
+            migrated |= result.is_ok();
+            let wait = match result {
+                Ok(0) => {
+                    backoff = BACKOFF_FIRST;
+                    self.poll
+                }
+                Ok(_) => {
+                    backoff = BACKOFF_FIRST;
+                    Duration::ZERO
+                }
+                Err(error) => {
+                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "archive: copy failed");
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(BACKOFF_MOST);
+                    wait
+                }
+            };
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Copies what one claim gives; returns how many conversations it copied. On a failure,
+    /// the claims not yet copied are released (due again at once) as far as the store allows.
+    pub async fn round(&self) -> Result<usize, String> {
+        let claimed = self.feed.claim_unarchived(CLAIM, self.lease).await.map_err(|e| e.to_string())?;
+        let total = claimed.len();
+        for (done, item) in claimed.iter().enumerate() {
+            if let Err(error) = self.copy(item).await {
+                for rest in &claimed[done..] {
+                    // Rev 0 never matches: the conversation is due again at once.
+                    let _ = self.feed.archived(rest.id, 0).await;
+                }
+                return Err(format!("{} ({})", error, item.id));
+            }
+        }
+        Ok(total)
+    }
+
+    /// One conversation: its events after the archive's high water, in pages, then its row.
+    async fn copy(&self, item: &Unarchived) -> Result<(), CopyError> {
+        let Some(conversation) = self.log.conversation(item.id).await? else {
+            // Expired from the live store: nothing left to copy.
+            self.feed.archived(item.id, item.rev).await?;
+            return Ok(());
+        };
+        let mut after = self.archive.high_water(item.id).await?;
+        loop {
+            let events = match self.log.events_after(item.id, after, PAGE).await {
+                Ok(events) => events,
+                Err(StoreError::NotFound) => Vec::new(),
+                Err(error) => return Err(error.into()),
+            };
+            let full = events.len() == PAGE;
+            self.archive.write(&conversation, &events, item.rev).await?;
+            after = events.last().map_or(after, |event| event.seq);
+            if !full {
+                break;
+            }
+        }
+        self.feed.archived(item.id, item.rev).await?;
+        Ok(())
+    }
+
+    /// Copies until the feed is empty (tools and tests; the task does this on its own).
+    pub async fn drain(&self) -> Result<(), String> {
+        while self.round().await? > 0 {}
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! Erasure on request (`baton privacy erase`): a conversation's every key, and the left
+//! messages of one email address. Not part of the store's traits: the command runs in its
+//! own process, and only a shared store outlives the server's (the memory store forgets
+//! everything when its process ends, and idle conversations after the retention).
+
+use ::redis::{AsyncCommands, Script};
+
+use super::{RedisStore, unavailable};
+use crate::protocol::ConversationId;
+use crate::store::StoreError;
+
+impl RedisStore {
+    /// Removes a conversation's keys, its resume token, queue entry, assignment and place
+    /// in the archive feed; returns whether it existed.
+    pub async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError> {
+        let token: Option<String> = self.conn().hget(self.keys.meta(id), "token_hash").await.map_err(unavailable)?;
+        let field = id.to_string();
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        for key in self.keys.conversation(id) {
+            pipe.del(key).ignore();
+        }
+        if let Some(token) = &token {
+            pipe.del(self.keys.token(token)).ignore();
+        }
+        pipe.hdel(self.keys.queue(), &field).ignore();
+        pipe.hdel(self.keys.assignments(), &field).ignore();
+        pipe.zrem(self.keys.archive_feed(), &field).ignore();
+        let _: () = pipe.query_async(&mut self.conn()).await.map_err(unavailable)?;
+        Ok(token.is_some())
+    }
+
+    /// Removes the left messages of `email` (any case); returns the conversations they named.
+    pub async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
+        let script = Script::new(include_str!("erase_left.lua"));
+        let mut call = script.key(self.keys.left_messages());
+        call.arg(email.trim().to_lowercase());
+        let ids: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        ids.iter().map(|id| super::records::conversation_id(id)).collect()
+    }
+
+    /// The left messages of `email` (any case), for an access request.
+    pub async fn left_messages_of(&self, email: &str) -> Result<Vec<crate::store::LeftMessage>, StoreError> {
+        let email = email.trim().to_lowercase();
+        let all = crate::store::Handoff::left_messages(self).await?;
+        Ok(all.into_iter().filter(|m| m.email.to_lowercase() == email).collect())
+    }
+}
