@@ -32,3 +32,37 @@ pub fn uci(dir: &Path) -> Vec<(String, usize)> {
     }
     out
 }
+
+/// One MWOZ dialogue: (visitor?, text, mean rating of a user turn).
+pub type Dialogue = Vec<(bool, String, Option<f32>)>;
+
+/// The MWOZ per-turn satisfaction dialogues (`uss/MWOZ.txt`).
+pub fn mwoz(dir: &Path) -> Vec<Dialogue> {
+    let mut dialogues = vec![Vec::new()];
+    for line in read(&dir.join("uss").join("MWOZ.txt")).lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if line.trim().is_empty() {
+            dialogues.push(Vec::new());
+            continue;
+        }
+        if fields.len() < 2 || fields[1] == "OVERALL" {
+            continue;
+        }
+        let ratings: Vec<f32> = fields.get(3).map_or(vec![], |r| r.split(',').filter_map(|x| x.parse().ok()).collect());
+        let mean = (!ratings.is_empty()).then(|| ratings.iter().sum::<f32>() / ratings.len() as f32);
+        if let Some(last) = dialogues.last_mut() {
+            last.push((fields[0] == "USER", fields[1].to_string(), mean));
+        }
+    }
+    dialogues.retain(|d| !d.is_empty());
+    dialogues
+}
+
+/// The fixed dialogue-level split: dialogue `i` (0-based, in file order) is validation
+/// when the low bit of splitmix64(i) is set. Chosen before any model was fitted.
+pub fn is_validation_dialogue(i: usize) -> bool {
+    let mut z = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) & 1 == 1
+}

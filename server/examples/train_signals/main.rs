@@ -7,6 +7,7 @@
 //! once, at the end, for the report. Runs are deterministic.
 
 mod data;
+mod escalation;
 mod linear;
 mod sentiment;
 
@@ -19,5 +20,8 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     if matches!(what, "sentiment" | "all") {
         sentiment::run(&dir, quick);
+    }
+    if matches!(what, "escalation" | "all") {
+        escalation::run(&dir);
     }
 }

@@ -23,6 +23,7 @@ mod language;
 mod lexicon;
 mod markers;
 mod model;
+mod needs;
 mod repeat;
 mod sentiment;
 mod text;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 pub use confidence::model_confidence;
 pub use features::{BUCKETS, DENSE, SparseFeatures};
 pub use model::{LinearModel, ModelError, softmax};
+pub use needs::{NEEDS_FEATURES, NeedsModel};
 pub use language::Lang;
 pub use topics::{TopicMatch, TopicRule};
 
@@ -121,6 +123,10 @@ pub struct TurnSignals {
     pub bot_errors: u32,
     /// How much this turn needs a person, 0 … 1: see [`TurnSignals::compute_score`].
     pub escalation_score: f32,
+    /// The learned probability that the visitor would want a person now, from this turn's
+    /// mood, shape, repeats and the bot's last reply (`needs`); `None` if no model loaded.
+    #[serde(default)]
+    pub needs_person: Option<f32>,
 }
 
 /// Cut points that turn a sentiment into negative / neutral / positive (for the agent
@@ -177,6 +183,16 @@ impl Signals {
 
     /// Scores one visitor turn in its conversation.
     pub fn score(&self, ctx: &TurnContext) -> TurnSignals {
+        self.score_with_features(ctx).0
+    }
+
+    /// The inputs of the learned "needs a person" part, named by [`NEEDS_FEATURES`], for
+    /// its trainer (`examples/train_signals`).
+    pub fn escalation_features(&self, ctx: &TurnContext) -> [f32; 12] {
+        self.score_with_features(ctx).1
+    }
+
+    fn score_with_features(&self, ctx: &TurnContext) -> (TurnSignals, [f32; 12]) {
         let text = features::unescape(ctx.text);
         let tokens = tokenize(&text);
         let lang = detect(&text, &tokens);
@@ -202,9 +218,22 @@ impl Signals {
             bot_turns: count(ctx.history, Role::Bot),
             bot_errors: ctx.bot_errors,
             escalation_score: 0.0,
+            needs_person: None,
         };
+        let features = needs::NeedsInput {
+            lang,
+            tokens: &tokens,
+            sentiment,
+            lexicon_sentiment: sentiment::score(lang, &tokens),
+            trend: signals.sentiment_trend,
+            repeat_similarity,
+            bot_declined: signals.bot_declined,
+            bot_turns: signals.bot_turns,
+        }
+        .features();
+        signals.needs_person = needs::probability(&features);
         signals.escalation_score = signals.compute_score();
-        signals
+        (signals, features)
     }
 }
 
@@ -229,10 +258,32 @@ pub fn sentiment_model_loaded() -> bool {
 }
 
 impl TurnSignals {
-    /// A continuous "needs a person" score in [0, 1]: the noisy-OR of the signals, each
-    /// scaled by its weight (`1 − Π(1 − wᵢ·xᵢ)`), so signals add up without one weak
-    /// signal ever reaching what an explicit request reaches alone.
+    /// A continuous "needs a person" score in [0, 1]: a noisy-OR (`1 − Π(1 − pᵢ)`) of the
+    /// learned [`TurnSignals::needs_person`] and the signals the rating data cannot teach
+    /// (an explicit request or handoff tool 1.0, a topic 0.9, low knowledge-base and model
+    /// confidence, bot errors), so signals add up without one weak signal ever reaching
+    /// what an explicit request reaches alone. Without a learned part, the fixed weights
+    /// of [`TurnSignals::noisy_or_score`].
     pub fn compute_score(&self) -> f32 {
+        let Some(learned) = self.needs_person else {
+            return self.noisy_or_score();
+        };
+        let low = |c: Option<f32>| c.map_or(0.0, |c| 1.0 - c);
+        let parts = [
+            if self.explicit_request || self.handoff_tool_called { 1.0 } else { 0.0 },
+            if self.topic.is_some() { W_TOPIC } else { 0.0 },
+            learned,
+            W_LOW_KB * low(self.confidence),
+            W_LOW_MODEL * low(self.model_confidence),
+            1.0 - (1.0 - W_BOT_ERROR).powi(self.bot_errors.min(10) as i32),
+        ];
+        let keep = parts.iter().map(|p| 1.0 - p.clamp(0.0, 1.0)).product::<f32>();
+        (1.0 - keep).clamp(0.0, 1.0)
+    }
+
+    /// The score with every signal at a fixed prior weight (the score before the learned
+    /// part; kept as the fallback and the baseline it is measured against).
+    pub fn noisy_or_score(&self) -> f32 {
         let low = |c: Option<f32>| c.map_or(0.0, |c| 1.0 - c);
         let parts = [
             if self.explicit_request || self.handoff_tool_called { 1.0 } else { 0.0 },
