@@ -18,6 +18,7 @@
 
 mod confidence;
 mod explicit;
+mod explicit_more;
 mod features;
 mod language;
 mod lexicon;
@@ -35,9 +36,9 @@ use serde::{Deserialize, Serialize};
 
 pub use confidence::model_confidence;
 pub use features::{BUCKETS, DENSE, SparseFeatures};
+pub use language::Lang;
 pub use model::{LinearModel, ModelError, softmax};
 pub use needs::{NEEDS_FEATURES, NeedsModel};
-pub use language::Lang;
 pub use topics::{TopicMatch, TopicRule};
 
 use language::{candidates, detect};
@@ -197,6 +198,7 @@ impl Signals {
         let tokens = tokenize(&text);
         let lang = detect(&text, &tokens);
         let words = joined(&tokens);
+        let more = explicit_more::detect(&text);
         let past = past_visitor_turns(ctx.history);
         let sentiment = sentiment::turn_score(lang, &tokens);
         let mut moods: Vec<f32> = past.iter().map(|p| p.sentiment).collect();
@@ -204,10 +206,11 @@ impl Signals {
         let answered: Vec<HashSet<String>> = past.into_iter().filter(|p| p.answered).map(|p| p.terms).collect();
         let repeat_similarity = repeat::repeat_similarity(lang, &tokens, &words, &answered);
         let mut signals = TurnSignals {
-            language: lang.code().to_string(),
+            language: more.unwrap_or(lang.code()).to_string(),
             sentiment,
             sentiment_trend: sentiment::trend(&moods),
-            explicit_request: explicit::is_request(&candidates(&text, &tokens), &tokens),
+            explicit_request: explicit::is_request(&candidates(&text, &tokens), &tokens)
+                || explicit_more::request_language(&text, more).is_some_and(|l| explicit_more::is_request(&text, l)),
             confidence: ctx.kb_confidence.map(|c| c.clamp(0.0, 1.0)),
             model_confidence: ctx.model_confidence.map(|c| c.clamp(0.0, 1.0)),
             handoff_tool_called: ctx.handoff_tool_called,
