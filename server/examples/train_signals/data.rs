@@ -66,3 +66,10 @@ pub fn is_validation_dialogue(i: usize) -> bool {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     (z ^ (z >> 31)) & 1 == 1
 }
+
+/// The in-scope CLINC150 training requests (text only).
+pub fn clinc_requests(dir: &Path) -> Vec<String> {
+    let data: serde_json::Value = serde_json::from_str(&read(&dir.join("clinc150-dev.json"))).expect("CLINC150 JSON");
+    let rows = data["train"].as_array().cloned().unwrap_or_default();
+    rows.iter().filter_map(|r| r[0].as_str().map(String::from)).collect()
+}

@@ -54,7 +54,8 @@ pub fn run(dir: &Path) {
     for (name, w) in NEEDS_FEATURES.iter().zip(&model.weights) {
         println!("  {name:<22} {w:+.3}");
     }
-    std::fs::write(MODEL_PATH, to_json(&model)).expect("write the weights");
+    std::fs::write(MODEL_PATH, to_json(&model.features, &model.mean, &model.scale, &model.weights, model.bias))
+        .expect("write the weights");
     println!("wrote {MODEL_PATH}");
     report(&val, &model);
 }
@@ -85,9 +86,8 @@ fn rate(dialogues: &[Dialogue], signals: &Signals) -> Vec<Rated> {
 fn standardise(rows: &[&Rated]) -> (Vec<f32>, Vec<f32>) {
     let n = rows.len() as f32;
     let mean: Vec<f32> = (0..12).map(|j| rows.iter().map(|r| r.x[j]).sum::<f32>() / n).collect();
-    let scale = (0..12)
-        .map(|j| (rows.iter().map(|r| (r.x[j] - mean[j]).powi(2)).sum::<f32>() / n).sqrt().max(1e-3))
-        .collect();
+    let scale =
+        (0..12).map(|j| (rows.iter().map(|r| (r.x[j] - mean[j]).powi(2)).sum::<f32>() / n).sqrt().max(1e-3)).collect();
     (mean, scale)
 }
 
@@ -100,24 +100,31 @@ fn fit(rows: &[&Rated], mean: &[f32], scale: &[f32], l2: f32) -> NeedsModel {
     let positives = ys.iter().sum::<usize>().max(1) as f32;
     let negatives = (ys.len() as f32 - positives).max(1.0);
     // Balanced classes for the fit; the intercept is re-set to the prior afterwards.
-    let ws: Vec<f32> = ys.iter().map(|y| if *y == 1 { 0.5 / positives } else { 0.5 / negatives } * ys.len() as f32).collect();
+    let ws: Vec<f32> =
+        ys.iter().map(|y| if *y == 1 { 0.5 / positives } else { 0.5 / negatives } * ys.len() as f32).collect();
     let refs: Vec<&SparseFeatures> = xs.iter().collect();
     let w = train(&refs, &ys, &ws, 12, 2, Fit { l2, epochs: 30, rate: 0.1 });
     let weights: Vec<f32> = (0..12).map(|j| w.w[j * 2 + 1] - w.w[j * 2]).collect();
     // Balanced weighting makes the intercept that of a 50% base rate; move it to PRIOR.
     let bias = w.b[1] - w.b[0] + (PRIOR / (1.0 - PRIOR)).ln();
-    NeedsModel { features: NEEDS_FEATURES.iter().map(|s| s.to_string()).collect(), mean: mean.to_vec(), scale: scale.to_vec(), weights, bias }
+    NeedsModel {
+        features: NEEDS_FEATURES.iter().map(|s| s.to_string()).collect(),
+        mean: mean.to_vec(),
+        scale: scale.to_vec(),
+        weights,
+        bias,
+    }
 }
 
-fn to_json(m: &NeedsModel) -> String {
+/// A small JSON weight file, one list per line, six decimals.
+pub fn to_json(features: &[String], mean: &[f32], scale: &[f32], weights: &[f32], bias: f32) -> String {
     let list = |v: &[f32]| v.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(", ");
-    let names = m.features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ");
+    let names = features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ");
     format!(
-        "{{\n  \"features\": [{names}],\n  \"mean\": [{}],\n  \"scale\": [{}],\n  \"weights\": [{}],\n  \"bias\": {:.6}\n}}\n",
-        list(&m.mean),
-        list(&m.scale),
-        list(&m.weights),
-        m.bias
+        "{{\n  \"features\": [{names}],\n  \"mean\": [{}],\n  \"scale\": [{}],\n  \"weights\": [{}],\n  \"bias\": {bias:.6}\n}}\n",
+        list(mean),
+        list(scale),
+        list(weights)
     )
 }
 
@@ -125,14 +132,23 @@ fn report(val: &[&Rated], model: &NeedsModel) {
     let learned: Vec<(f32, bool)> = val.iter().map(|r| (model.probability(&r.x), r.y)).collect();
     let noisy: Vec<(f32, bool)> = val.iter().map(|r| (r.noisy_or, r.y)).collect();
     let lexicon: Vec<(f32, bool)> = val.iter().map(|r| (r.lexicon, r.y)).collect();
-    println!("validation AUROC: learned {:.3}, noisy-OR (fixed weights) {:.3}, −lexicon sentiment {:.3}",
-        auroc(&learned), auroc(&noisy), auroc(&lexicon));
+    println!(
+        "validation AUROC: learned {:.3}, noisy-OR (fixed weights) {:.3}, −lexicon sentiment {:.3}",
+        auroc(&learned),
+        auroc(&noisy),
+        auroc(&lexicon)
+    );
     println!("| threshold | flagged turns | precision | recall |\n|---|---|---|---|");
     let positives = learned.iter().filter(|s| s.1).count().max(1) as f32;
     for t in [0.05, 0.1, 0.2, 0.3, 0.4, 0.5] {
         let flagged: Vec<&(f32, bool)> = learned.iter().filter(|s| s.0 >= t).collect();
         let tp = flagged.iter().filter(|s| s.1).count() as f32;
-        println!("| {t:.2} | {} ({:.1}%) | {:.3} | {:.3} |", flagged.len(), 100.0 * flagged.len() as f32 / learned.len() as f32,
-            tp / flagged.len().max(1) as f32, tp / positives);
+        println!(
+            "| {t:.2} | {} ({:.1}%) | {:.3} | {:.3} |",
+            flagged.len(),
+            100.0 * flagged.len() as f32 / learned.len() as f32,
+            tp / flagged.len().max(1) as f32,
+            tp / positives
+        );
     }
 }

@@ -56,14 +56,7 @@ impl Rng {
 }
 
 /// Fits `classes`-way logistic regression; `weights[i]` scales example i's loss.
-pub fn train(
-    xs: &[&SparseFeatures],
-    ys: &[usize],
-    weights: &[f32],
-    dim: usize,
-    classes: usize,
-    fit: Fit,
-) -> Weights {
+pub fn train(xs: &[&SparseFeatures], ys: &[usize], weights: &[f32], dim: usize, classes: usize, fit: Fit) -> Weights {
     let mut model = Weights { classes, w: vec![0.0; dim * classes], b: vec![0.0; classes] };
     let mut g2 = vec![1e-6f32; dim * classes];
     let mut g2b = vec![1e-6f32; classes];

@@ -9,6 +9,7 @@
 mod data;
 mod escalation;
 mod linear;
+mod retrieval;
 mod sentiment;
 
 use std::path::PathBuf;
@@ -23,5 +24,8 @@ fn main() {
     }
     if matches!(what, "escalation" | "all") {
         escalation::run(&dir);
+    }
+    if matches!(what, "retrieval" | "all") {
+        retrieval::run(&dir);
     }
 }

@@ -147,7 +147,8 @@ mod tests {
 
     #[test]
     fn a_model_survives_a_round_trip_through_its_file() {
-        let model = LinearModel::quantise(4, 1, vec![0.1, -0.1], vec![1.0, -1.0], &[0.5, -0.5, 0.0, 1.0, 0.2, 0.0, 0.0, 0.0]);
+        let model =
+            LinearModel::quantise(4, 1, vec![0.1, -0.1], vec![1.0, -1.0], &[0.5, -0.5, 0.0, 1.0, 0.2, 0.0, 0.0, 0.0]);
         let read = LinearModel::from_bytes(&model.to_bytes()).expect("round trip");
         assert_eq!(read, model);
         let p = read.predict(&SparseFeatures { entries: vec![(0, 1.0), (4, 1.0)] });

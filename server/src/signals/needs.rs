@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::lexicon::{Entry, lookup};
 use super::language::Lang;
+use super::lexicon::{Entry, lookup};
 use super::text::{Kind, Tokens};
 
 /// The features, in the order of [`NeedsInput::features`] and of the weight file.
