@@ -26,6 +26,9 @@ const EXPLICIT_SET: &str = include_str!("../src/signals/testdata/explicit_reques
 /// reported as seen. The second one was written before that revision and never edited.
 const EXPLICIT_HOLDOUT_V1: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v1.tsv");
 const EXPLICIT_HOLDOUT_V2: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v2.tsv");
+/// Written before Russian, Turkish, Japanese, Arabic and Hindi had any rules, and before
+/// the typo, indirect and mixed-language changes; never edited afterwards.
+const EXPLICIT_HOLDOUT_V3: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v3.tsv");
 const ENGLISH_LEXICON: &str = include_str!("../src/signals/lexicon/sentiment_en.txt");
 
 fn main() {
@@ -47,6 +50,7 @@ fn main() {
     explicit(&signals, "explicit_requests.tsv (development: rules fixed on it)", EXPLICIT_SET);
     explicit(&signals, "explicit_requests_holdout_v1.tsv (seen during the second revision)", EXPLICIT_HOLDOUT_V1);
     explicit(&signals, "explicit_requests_holdout_v2.tsv (held out)", EXPLICIT_HOLDOUT_V2);
+    explicit(&signals, "explicit_requests_holdout_v3.tsv (held out, new languages)", EXPLICIT_HOLDOUT_V3);
     bench(&dialogues, &signals);
 }
 

@@ -14,9 +14,23 @@
 //! newest weighted most, with a neutral prior, so one angry word moves it a little and
 //! frustration that builds over several turns moves it a lot.
 
+use std::sync::LazyLock;
+
+use super::features;
 use super::language::Lang;
 use super::lexicon::{EMOJI, Entry, lexicon, lookup};
+use super::model::LinearModel;
 use super::text::{Kind, Token, Tokens};
+
+/// The learned model (`models/README.md`): multinomial logistic regression over hashed
+/// n-grams and the lexicon score, trained by `examples/train_signals`. `None` only if the
+/// shipped file is unreadable, which a unit test rules out; the lexicon then stands alone.
+static MODEL: LazyLock<Option<LinearModel>> =
+    LazyLock::new(|| LinearModel::from_bytes(include_bytes!("models/sentiment.bin")).ok());
+
+/// Languages the model was trained on (`und` too: short turns of those languages, emoji).
+/// Other languages keep the lexicon score, which their unit tests check.
+const LEARNED: [Lang; 7] = [Lang::En, Lang::Fr, Lang::De, Lang::It, Lang::Pt, Lang::Es, Lang::Unknown];
 
 /// How many following words a negator reaches (VADER looks three words back).
 const NEGATION_WINDOW: u8 = 3;
@@ -94,7 +108,25 @@ impl Walk {
     }
 }
 
-/// The sentiment of one turn, in [−1, 1].
+/// The sentiment of one turn in [−1, 1] as the signals report it: the learned model's
+/// P(positive) − P(negative) for the languages it was trained on, else the lexicon's.
+pub(crate) fn turn_score(lang: Lang, tokens: &Tokens) -> f32 {
+    let lexicon = score(lang, tokens);
+    match MODEL.as_ref() {
+        Some(model) if LEARNED.contains(&lang) => {
+            let p = model.predict(&features::extract(lang, tokens, lexicon));
+            (p[2] - p[0]).clamp(-1.0, 1.0)
+        }
+        _ => lexicon,
+    }
+}
+
+/// Whether the shipped model loaded (for tests and the evaluation).
+pub(crate) fn model_loaded() -> bool {
+    MODEL.is_some()
+}
+
+/// The lexicon (VADER-style) sentiment of one turn, in [−1, 1].
 pub(crate) fn score(lang: Lang, tokens: &Tokens) -> f32 {
     normalise(raw_sum(lang, tokens), tokens.exclamations)
 }
