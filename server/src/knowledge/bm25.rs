@@ -57,21 +57,13 @@ pub(crate) struct Bm25 {
     unseen_idf: f32,
     /// Per passage, the distinct term ids of its own heading, for the confidence.
     headings: Vec<Vec<u32>>,
-    /// Per passage, each sentence (or line) of its body as sorted distinct term ids: a
-    /// question is answered when one sentence holds most of it, not when its words are
-    /// scattered over a long section (the confidence's sentence features).
-    sentences: Vec<Vec<Vec<u32>>>,
 }
-
-/// How many of the best passages are searched for the best-matching sentence.
-const SENTENCE_PASSAGES: usize = 3;
 
 /// A passage's terms, field by field.
 struct Fields {
     heading: Vec<String>,
     context: Vec<String>,
     body: Vec<String>,
-    sentences: Vec<Vec<String>>,
 }
 
 impl Fields {
@@ -81,7 +73,6 @@ impl Fields {
             heading: analyzer.terms(heading),
             context: analyzer.terms(context),
             body: analyzer.terms(&passage.text),
-            sentences: split_sentences(&passage.text).map(|s| analyzer.terms(s)).filter(|t| !t.is_empty()).collect(),
         }
     }
 }
@@ -102,7 +93,6 @@ impl Bm25 {
             idf: Vec::new(),
             unseen_idf: idf(fields.len() as f32, 0.0),
             headings: Vec::with_capacity(fields.len()),
-            sentences: Vec::with_capacity(fields.len()),
         };
         for (passage, fields) in fields.iter().enumerate() {
             index.add(passage as u32, fields, averages);
@@ -129,17 +119,6 @@ impl Bm25 {
         heading.sort_unstable();
         heading.dedup();
         self.headings.push(heading);
-        let sentences = fields
-            .sentences
-            .iter()
-            .map(|terms| {
-                let mut ids: Vec<u32> = terms.iter().map(|t| self.term_id(t)).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            })
-            .collect();
-        self.sentences.push(sentences);
         for (id, frequency) in frequencies {
             self.postings[id as usize].push(Posting { passage, frequency });
         }
@@ -177,58 +156,23 @@ impl Bm25 {
     }
 
     /// The weights behind the confidence; `best` is the top passage, if any matched.
-    /// The best sentence of the top passages: the IDF-weighted share of the query it holds
-    /// (recall) and the share of the sentence the query holds (precision), best by F1.
-    fn best_sentence(&self, terms: &[Option<u32>], top: &[(usize, f32)], evidence: &mut Evidence) {
-        let mut known: Vec<u32> = terms.iter().flatten().copied().collect();
-        known.sort_unstable();
-        let mut best_f1 = 0.0;
-        for &(passage, _) in top.iter().take(SENTENCE_PASSAGES) {
-            for sentence in &self.sentences[passage] {
-                let weight: f32 = sentence.iter().map(|id| self.idf[*id as usize]).sum();
-                let matched: f32 =
-                    sentence.iter().filter(|id| known.binary_search(id).is_ok()).map(|id| self.idf[*id as usize]).sum();
-                let (recall, precision) = (matched / evidence.query_weight.max(1e-6), matched / weight.max(1e-6));
-                let f1 = if matched > 0.0 { 2.0 * recall * precision / (recall + precision) } else { 0.0 };
-                if f1 > best_f1 {
-                    best_f1 = f1;
-                    evidence.sentence_recall = recall.min(1.0);
-                    evidence.sentence_precision = precision.min(1.0);
-                }
-            }
-        }
-    }
-
-    fn evidence(&self, terms: &[Option<u32>], top: &[(usize, f32)]) -> Evidence {
-        let best = top.first().copied();
-        let second = top.get(1).map_or(0.0, |h| h.1);
+    fn evidence(&self, terms: &[Option<u32>], best: Option<(usize, f32)>) -> Evidence {
         let weight = |id: &Option<u32>| id.map_or(self.unseen_idf, |id| self.idf[id as usize]);
         let mut evidence = Evidence {
             query_weight: terms.iter().map(weight).sum(),
             unseen_weight: self.unseen_idf,
-            unseen_query_weight: terms.iter().filter(|t| t.is_none()).count() as f32 * self.unseen_idf,
-            query_terms: terms.len() as f32,
-            passages: self.headings.len() as f32,
             ..Evidence::default()
         };
         let Some((passage, score)) = best else {
-            evidence.unmatched_max_weight = terms.iter().map(weight).fold(0.0, f32::max);
             return evidence;
         };
         evidence.best_score = score;
-        evidence.second_score = second;
-        for id in terms {
-            let matched = id.is_some_and(|id| {
-                self.postings[id as usize].binary_search_by_key(&(passage as u32), |p| p.passage).is_ok()
-            });
-            if matched {
-                evidence.matched_weight += weight(id);
-                evidence.matched_terms += 1.0;
-            } else {
-                evidence.unmatched_max_weight = evidence.unmatched_max_weight.max(weight(id));
+        for &id in terms.iter().flatten() {
+            let postings = &self.postings[id as usize];
+            if postings.binary_search_by_key(&(passage as u32), |p| p.passage).is_ok() {
+                evidence.matched_weight += self.idf[id as usize];
             }
         }
-        self.best_sentence(terms, top, &mut evidence);
         for &id in &self.headings[passage] {
             evidence.heading_weight += self.idf[id as usize];
             if terms.contains(&Some(id)) {
@@ -246,23 +190,15 @@ impl Ranker for Bm25 {
         let mut ranked: Vec<(usize, f32)> = scores.into_iter().enumerate().filter(|&(_, s)| s > 0.0).collect();
         // Ties go to the earlier passage, so results do not depend on sort internals.
         let order = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        // A few are kept whatever the limit: the confidence looks at the runner-up's margin
-        // and at the sentences of the best three.
-        let keep = limit.max(SENTENCE_PASSAGES);
-        if ranked.len() > keep {
-            ranked.select_nth_unstable_by(keep - 1, order);
-            ranked.truncate(keep);
+        if ranked.len() > limit.max(1) {
+            ranked.select_nth_unstable_by(limit.max(1) - 1, order);
+            ranked.truncate(limit.max(1));
         }
         ranked.sort_unstable_by(order);
-        let evidence = self.evidence(&terms, &ranked);
+        let confidence = self.evidence(&terms, ranked.first().copied()).confidence();
         ranked.truncate(limit);
-        Ranking { hits: ranked, confidence: evidence.confidence(), features: evidence.features().to_vec() }
+        Ranking { hits: ranked, confidence }
     }
-}
-
-/// A passage's body cut into sentences and lines.
-fn split_sentences(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['\n', '.', '?', '!', ';', '。', '？', '！']).filter(|s| !s.trim().is_empty())
 }
 
 /// BM25's length normalisation of one field: `1 - B + B * length / average`.

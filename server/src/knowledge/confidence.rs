@@ -31,72 +31,6 @@
 //! a long section score close together, so a small margin means "covered several times",
 //! not "not covered".
 
-use std::sync::LazyLock;
-
-use super::bm25::K1;
-
-/// The calibration's inputs, in the order of [`Evidence::features`] and of the weight file
-/// (`server/models/retrieval_confidence.json`).
-pub const CONFIDENCE_FEATURES: [&str; 12] = [
-    "coverage",
-    "strength",
-    "heading_match",
-    "prior_confidence",
-    "score_vs_ideal",
-    "unseen_share",
-    "margin",
-    "unmatched_max_idf",
-    "log_query_terms",
-    "matched_term_share",
-    "sentence_recall",
-    "sentence_precision",
-];
-
-/// A logistic calibration of the features: `sigmoid(w · (x − mean) / scale + bias)`,
-/// fitted by `examples/train_signals` on CLINC150 *train* requests against knowledge
-/// bases built from random halves of its intents (`server/models/README.md`).
-#[derive(Debug, serde::Deserialize)]
-pub struct ConfidenceModel {
-    pub features: Vec<String>,
-    pub mean: Vec<f32>,
-    pub scale: Vec<f32>,
-    pub weights: Vec<f32>,
-    pub bias: f32,
-}
-
-impl ConfidenceModel {
-    pub fn probability(&self, x: &[f32]) -> f32 {
-        let z: f32 = x
-            .iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .zip(&self.weights)
-            .map(|(((x, m), s), w)| w * (x - m) / s.max(1e-6))
-            .sum::<f32>()
-            + self.bias;
-        1.0 / (1.0 + (-z).exp())
-    }
-}
-
-/// The shipped calibration; `None` only if the file is unusable (a test rules that out),
-/// and the confidence is then the geometric mean of coverage and support alone.
-static MODEL: LazyLock<Option<ConfidenceModel>> = LazyLock::new(|| {
-    let model: ConfidenceModel = serde_json::from_str(include_str!("../../models/retrieval_confidence.json")).ok()?;
-    let fits = model.features.iter().map(String::as_str).eq(CONFIDENCE_FEATURES)
-        && [&model.mean, &model.scale, &model.weights].iter().all(|v| v.len() == CONFIDENCE_FEATURES.len());
-    fits.then_some(model)
-});
-
-/// Whether the shipped calibration loaded.
-#[cfg(test)]
-pub(crate) fn model_loaded() -> bool {
-    MODEL.is_some()
-}
-
-/// Below this many passages, word rarity (IDF) is too coarse for the learned calibration,
-/// which was fitted on bases of hundreds, and the prior confidence is used.
-pub(crate) const MIN_CALIBRATED_PASSAGES: f32 = 10.0;
-
 /// How many "rarest possible terms" of score make the strength reach 1 - 1/e (63%).
 /// On CLINC150 anything from 1.5 to 4 is within 0.005 AUROC of the best.
 pub(crate) const STRENGTH_SCALE: f32 = 3.0;
@@ -120,21 +54,6 @@ pub(crate) struct Evidence {
     pub(crate) heading_weight: f32,
     /// The summed IDF of those heading terms that the query contains.
     pub(crate) heading_matched_weight: f32,
-    /// The runner-up's BM25 score; 0 when fewer than two passages matched.
-    pub(crate) second_score: f32,
-    /// The summed IDF of the query terms the base has never seen.
-    pub(crate) unseen_query_weight: f32,
-    /// The largest IDF among the query terms the best passage lacks.
-    pub(crate) unmatched_max_weight: f32,
-    /// Distinct query terms, and how many of them the best passage contains.
-    pub(crate) query_terms: f32,
-    pub(crate) matched_terms: f32,
-    /// The best-matching sentence of the top passages: the IDF-weighted share of the query
-    /// it contains, and the share of it that the query contains.
-    pub(crate) sentence_recall: f32,
-    pub(crate) sentence_precision: f32,
-    /// Passages in the knowledge base.
-    pub(crate) passages: f32,
 }
 
 impl Evidence {
@@ -161,49 +80,8 @@ impl Evidence {
         1.0 - (1.0 - self.strength()) * (1.0 - HEADING_SHARE * self.heading_match())
     }
 
-    /// The calibration's inputs, named by [`CONFIDENCE_FEATURES`].
-    pub(crate) fn features(&self) -> [f32; 12] {
-        // The most any passage could score: every query term, known or not, saturated.
-        let ideal = (K1 + 1.0) * self.query_weight;
-        let margin = if self.best_score > 0.0 { 1.0 - self.second_score / self.best_score } else { 0.0 };
-        [
-            self.coverage(),
-            self.strength(),
-            self.heading_match(),
-            self.prior_confidence(),
-            fraction(self.best_score, ideal),
-            fraction(self.unseen_query_weight, self.query_weight),
-            margin,
-            fraction(self.unmatched_max_weight, self.unseen_weight),
-            (1.0 + self.query_terms).ln(),
-            fraction(self.matched_terms, self.query_terms),
-            self.sentence_recall,
-            self.sentence_precision,
-        ]
-    }
-
-    /// The confidence in [0, 1]: the learned calibration of [`Evidence::features`], or
-    /// without it the prior; 0 whenever the best passage shares nothing with the query.
+    /// The confidence: the geometric mean of coverage and support, in [0, 1].
     pub(crate) fn confidence(&self) -> f32 {
-        if self.coverage() <= 0.0 {
-            return 0.0;
-        }
-        match MODEL.as_ref().filter(|_| self.passages >= MIN_CALIBRATED_PASSAGES) {
-            // A question that restates the best passage's own heading is answered there,
-            // whatever the statistics say: in a knowledge base of prose a section's words
-            // are few, so the learned part alone would doubt "How do I return an item?"
-            // against "How to return an item".
-            Some(model) => {
-                let learned = model.probability(&self.features()).clamp(0.0, 1.0);
-                let restated = HEADING_SHARE * self.heading_match() * self.coverage();
-                1.0 - (1.0 - learned) * (1.0 - restated)
-            }
-            None => self.prior_confidence(),
-        }
-    }
-
-    /// The hand-set confidence: the geometric mean of coverage and support, in [0, 1].
-    pub(crate) fn prior_confidence(&self) -> f32 {
         let product = self.coverage() * self.support();
         // Not `clamp`: an empty f32 sum is -0.0, and the confidence should print as 0.
         if product > 0.0 { product.sqrt().min(1.0) } else { 0.0 }
@@ -224,14 +102,14 @@ mod tests {
 
     #[test]
     fn nothing_matched_gives_zero() {
-        assert_eq!(evidence(5.0, 0.0, 0.0).prior_confidence(), 0.0);
-        assert_eq!(Evidence::default().prior_confidence(), 0.0);
-        assert!(evidence(5.0, -0.0, 0.0).prior_confidence().is_sign_positive());
+        assert_eq!(evidence(5.0, 0.0, 0.0).confidence(), 0.0);
+        assert_eq!(Evidence::default().confidence(), 0.0);
+        assert!(evidence(5.0, -0.0, 0.0).confidence().is_sign_positive());
     }
 
     #[test]
     fn a_fully_covered_strong_match_is_confident() {
-        assert!(evidence(6.0, 6.0, 40.0).prior_confidence() > 0.9);
+        assert!(evidence(6.0, 6.0, 40.0).confidence() > 0.9);
     }
 
     #[test]
@@ -239,14 +117,14 @@ mod tests {
         let all_seen = evidence(3.0, 3.0, 6.0);
         let one_unseen = evidence(3.0 + 4.0, 3.0, 6.0);
         assert!(one_unseen.coverage() < 0.5 && all_seen.coverage() == 1.0);
-        assert!(one_unseen.prior_confidence() < all_seen.prior_confidence());
+        assert!(one_unseen.confidence() < all_seen.confidence());
     }
 
     #[test]
     fn a_weak_match_of_a_common_word_is_not_confident() {
         let common_word_only = evidence(0.5, 0.5, 0.6);
         assert_eq!(common_word_only.coverage(), 1.0);
-        assert!(common_word_only.prior_confidence() < 0.3);
+        assert!(common_word_only.confidence() < 0.3);
     }
 
     #[test]
@@ -256,41 +134,7 @@ mod tests {
         assert!(restated.support() > plain.support() + 0.3);
         assert_eq!(restated.coverage(), plain.coverage());
         let uncovered = Evidence { matched_weight: 0.0, ..restated };
-        assert_eq!(uncovered.prior_confidence(), 0.0);
-    }
-
-    #[test]
-    fn the_shipped_calibration_loads() {
-        assert!(model_loaded());
-    }
-
-    #[test]
-    fn the_learned_confidence_rises_with_coverage_and_stays_within_bounds() {
-        let base = Evidence { unseen_weight: 6.0, passages: 200.0, query_terms: 3.0, ..Evidence::default() };
-        let strong = Evidence {
-            query_weight: 9.0,
-            matched_weight: 9.0,
-            matched_terms: 3.0,
-            best_score: 30.0,
-            sentence_recall: 1.0,
-            sentence_precision: 0.8,
-            ..base
-        };
-        let weak = Evidence {
-            query_weight: 9.0,
-            matched_weight: 2.0,
-            matched_terms: 1.0,
-            best_score: 3.0,
-            unmatched_max_weight: 6.0,
-            sentence_recall: 0.2,
-            sentence_precision: 0.2,
-            ..base
-        };
-        assert!(strong.confidence() > weak.confidence() + 0.3, "{} vs {}", strong.confidence(), weak.confidence());
-        for e in [strong, weak, Evidence::default()] {
-            assert!((0.0..=1.0).contains(&e.confidence()));
-        }
-        assert_eq!(Evidence { matched_weight: 0.0, ..strong }.confidence(), 0.0);
+        assert_eq!(uncovered.confidence(), 0.0);
     }
 
     #[test]
@@ -298,7 +142,7 @@ mod tests {
         for (q, m, s) in [(1.0, 2.0, 1e9), (1e-9, 1e-9, 1e-9), (3.0, 1.0, 0.1)] {
             let full = Evidence { heading_weight: 1.0, heading_matched_weight: 5.0, ..evidence(q, m, s) };
             for e in [evidence(q, m, s), full] {
-                assert!((0.0..=1.0).contains(&e.prior_confidence()), "{e:?}");
+                assert!((0.0..=1.0).contains(&e.confidence()), "{e:?}");
             }
         }
     }

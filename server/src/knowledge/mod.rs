@@ -32,7 +32,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use chunk::MAX_PASSAGE_CHARS;
-pub use confidence::{CONFIDENCE_FEATURES, ConfidenceModel};
 pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR};
 
 /// The language assumed when a site does not name one.
@@ -114,8 +113,6 @@ pub struct Ranking {
     /// (passage index, score), best first.
     pub hits: Vec<(usize, f32)>,
     pub confidence: f32,
-    /// The inputs of the confidence, named by [`CONFIDENCE_FEATURES`] (for its trainer).
-    pub features: Vec<f32>,
 }
 
 /// Why a knowledge base could not be loaded.
@@ -167,15 +164,6 @@ impl KnowledgeBase {
             .map(|(index, score)| Hit { passage: Arc::clone(&self.passages[index]), score })
             .collect();
         Retrieval { hits, confidence: ranking.confidence }
-    }
-
-    /// The inputs of [`Retrieval::confidence`] for `query`, named by
-    /// [`CONFIDENCE_FEATURES`]: for the calibration's trainer (`examples/train_signals`).
-    pub fn confidence_features(&self, query: &str) -> Vec<f32> {
-        if self.passages.is_empty() {
-            return vec![0.0; CONFIDENCE_FEATURES.len()];
-        }
-        self.ranker.rank(query, 0).features
     }
 
     /// The number of passages.
