@@ -1,7 +1,7 @@
 //! Trains Baton's learned signals and writes their weights under `src/signals/models/`
 //! (see the model card there, `src/signals/models/README.md`).
 //!
-//! `cargo run --release --example train_signals -- [sentiment|escalation|retrieval|all] [DATA_DIR]`
+//! `cargo run --release --example train_signals -- [sentiment|escalation|all] [DATA_DIR]`
 //! from `server/`; DATA_DIR defaults to `../../shared/data`. Every choice (hyper-parameters,
 //! cut points) is made by cross-validation on training data; validation data is scored
 //! once, at the end, for the report. Runs are deterministic.
@@ -9,7 +9,6 @@
 mod data;
 mod escalation;
 mod linear;
-mod retrieval;
 mod sentiment;
 
 use std::path::PathBuf;
@@ -24,8 +23,5 @@ fn main() {
     }
     if matches!(what, "escalation" | "all") {
         escalation::run(&dir);
-    }
-    if matches!(what, "retrieval" | "all") {
-        retrieval::run(&dir);
     }
 }
