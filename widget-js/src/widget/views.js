@@ -41,7 +41,7 @@
     this.xBtn = h('button', { class: 'x', type: 'button', onclick: function () { self.close(); } }, [icon(ICON_X)]);
     this.notice = h('p', { class: 'notice' });
     this.banner = h('div', { class: 'banner', role: 'status', hidden: true });
-    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'off', onscroll: function () { if (self.atEnd()) self.pill.hidden = true; } });
+    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'off', tabindex: '0', onscroll: function () { if (self.atEnd()) self.pill.hidden = true; } });
     this.pill = h('button', { class: 'pill', type: 'button', hidden: true, onclick: function () { self.follow(); } });
     this.preview = h('div', { class: 'preview', role: 'status', hidden: true, onclick: function () { self.open(); } });
     this.intro = h('div', { class: 'msg bot intro', hidden: true });
