@@ -8,6 +8,9 @@
 //! cost of `Signals::score`. `--tune` also searches the sentiment cut points on the XLM-T
 //! *train* split (the shipped constants came from that search).
 
+#[path = "common/metrics.rs"]
+mod metrics;
+
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -211,20 +214,9 @@ fn scored_turns(dialogues: &[Dialogue], signals: &Signals) -> Vec<(TurnSignals, 
     out
 }
 
-/// Area under the ROC curve (Mann–Whitney, ties count half).
+/// Area under the ROC curve, as the trainer measures it.
 fn auroc(scores: &[(f32, bool)]) -> f32 {
-    let mut sorted = scores.to_vec();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let positives = sorted.iter().filter(|s| s.1).count() as f64;
-    let negatives = sorted.len() as f64 - positives;
-    let (mut rank_sum, mut i) = (0.0f64, 0);
-    while i < sorted.len() {
-        let j = (i..sorted.len()).find(|&j| sorted[j].0 != sorted[i].0).unwrap_or(sorted.len());
-        let mean_rank = (i + 1 + j) as f64 / 2.0;
-        rank_sum += mean_rank * sorted[i..j].iter().filter(|s| s.1).count() as f64;
-        i = j;
-    }
-    ((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)) as f32
+    metrics::auroc(scores) as f32
 }
 
 fn mwoz_auroc(dialogues: &[Dialogue], signals: &Signals, vader: &Vader) {

@@ -8,7 +8,8 @@ use std::path::Path;
 use baton::signals::{NEEDS_FEATURES, NeedsModel, Role, Signals, SparseFeatures, Turn, TurnContext};
 
 use crate::data::{Dialogue, is_validation_dialogue, mwoz};
-use crate::linear::{Fit, auroc, train};
+use crate::linear::{Fit, train};
+use crate::metrics::auroc;
 
 const LOW_RATING: f32 = 2.0;
 const MODEL_PATH: &str = "src/signals/models/escalation.json";

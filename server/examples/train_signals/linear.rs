@@ -82,22 +82,6 @@ pub fn train(xs: &[&SparseFeatures], ys: &[usize], weights: &[f32], dim: usize, 
     model
 }
 
-/// Area under the ROC curve (Mann–Whitney, ties count half).
-pub fn auroc(scores: &[(f32, bool)]) -> f64 {
-    let mut sorted = scores.to_vec();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let positives = sorted.iter().filter(|s| s.1).count() as f64;
-    let negatives = sorted.len() as f64 - positives;
-    let (mut rank_sum, mut i) = (0.0f64, 0);
-    while i < sorted.len() {
-        let j = (i..sorted.len()).find(|&j| sorted[j].0 != sorted[i].0).unwrap_or(sorted.len());
-        let mean_rank = (i + 1 + j) as f64 / 2.0;
-        rank_sum += mean_rank * sorted[i..j].iter().filter(|s| s.1).count() as f64;
-        i = j;
-    }
-    (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)
-}
-
 /// Macro-F1 over three classes.
 pub fn macro_f1(gold: &[usize], predicted: &[usize]) -> f32 {
     let f1 = |c: usize| {

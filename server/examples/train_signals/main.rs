@@ -9,6 +9,8 @@
 mod data;
 mod escalation;
 mod linear;
+#[path = "../common/metrics.rs"]
+mod metrics;
 mod sentiment;
 
 use std::path::PathBuf;
