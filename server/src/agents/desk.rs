@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use super::roster::{Roster, Seen};
 use super::router::{Router, Taken};
 use super::{info, queue, views};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
+use crate::conversation::Notice;
 use crate::conversation::machine::Move;
 use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo};
 use crate::protocol::{
-    Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Reason, Speaker, State, Text,
+    Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Speaker, State, Text,
 };
 use crate::records::{Handback, Record};
 use crate::sites::{Site, Sites};
@@ -29,7 +31,6 @@ const HANDBACK_NOTE_CHARS: usize = 2_000;
 const SUGGEST_QUIET: Duration = Duration::from_millis(250);
 /// … and at least this often while messages keep coming without a pause.
 const SUGGEST_MAX_WAIT: Duration = Duration::from_secs(2);
-const TRANSFER_NOTICE: &str = "I'm passing you to a colleague who can help with this. Please stay here.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -39,6 +40,9 @@ pub enum DeskError {
     NotFound,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A transfer the named agent cannot take now, with who can.
+    #[error("{0}")]
+    TransferRefused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,6 +53,7 @@ impl DeskError {
             DeskError::AlreadyTaken => ErrorCode::AlreadyTaken,
             DeskError::NotFound => ErrorCode::NotFound,
             DeskError::Forbidden(_) => ErrorCode::Forbidden,
+            DeskError::TransferRefused(_) => ErrorCode::TransferRefused,
             DeskError::Store(_) => ErrorCode::Unavailable,
         }
     }
@@ -96,6 +101,18 @@ impl Desk {
     /// The agent is here with this status; routing may use them (or not, when away).
     pub async fn keep_present(&self, agent: &AgentConfig, status: AgentStatus) -> Result<(), StoreError> {
         self.router.presences().keep(&agent.id, status).await
+    }
+
+    /// The status another socket keeps this agent present with, if any.
+    pub async fn current_status(&self, agent: &AgentConfig) -> Option<AgentStatus> {
+        let presence = self.router.presences().all().await.ok()?;
+        presence.get(&agent.id).filter(|p| p.until >= chrono::Utc::now()).map(|p| p.status)
+    }
+
+    /// Who can take a chat now: agents with presence and free capacity, and teams.
+    pub async fn roster(&self) -> Result<Roster, StoreError> {
+        let presences = self.router.presences();
+        Ok(Roster::new(&presences.loads().await?, &presences.all().await?, chrono::Utc::now()))
     }
 
     pub async fn set_status(&self, agent: &AgentConfig, status: AgentStatus) -> Result<(), DeskError> {
@@ -228,28 +245,62 @@ impl Desk {
         Ok(())
     }
 
-    /// To another agent (who gets it at once, with everything) or back to a team's queue.
-    pub async fn transfer(&self, agent: &AgentConfig, id: ConversationId, to: TransferTo) -> Result<(), DeskError> {
+    /// To another agent (who gets it at once, with everything) or back to a team's queue,
+    /// with the giving agent's `note` for the next one. The visitor is told who continues. An
+    /// agent who cannot take it now (offline, away, full) is refused before anything moves.
+    pub async fn transfer(
+        &self,
+        agent: &AgentConfig,
+        id: ConversationId,
+        to: TransferTo,
+        note: Option<Text>,
+    ) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
-        match to {
-            TransferTo::Team(team) => {
-                let holder = Some(agent.id.clone());
-                if !self.router.requeue(id, holder, Some(Reason::Transfer), Some(team), TRANSFER_NOTICE).await? {
+        let target = match &to {
+            TransferTo::Agent(target_id) => {
+                let target = self.router.presences().directory().get(target_id).cloned().ok_or(DeskError::NotFound)?;
+                self.check_can_take(agent, &target).await?;
+                Some(target)
+            }
+            TransferTo::Team(_) => None,
+        };
+        if let Some(note) = note {
+            self.note(agent, id, note).await?;
+        }
+        match (to, target) {
+            (TransferTo::Team(team), _) => {
+                if !self.router.transfer_to_team(id, agent.id.clone(), team).await? {
                     return Err(DeskError::Forbidden("this chat is no longer yours"));
                 }
             }
-            TransferTo::Agent(target_id) => {
-                let target = self.router.presences().directory().get(&target_id).cloned().ok_or(DeskError::NotFound)?;
+            (TransferTo::Agent(_), Some(target)) => {
                 let site = self.site_of(id).await?;
                 match self.router.take(&site, id, &target, Some(&agent.id)).await? {
                     Taken::Yes => {}
                     Taken::AtCapacity => return Err(DeskError::Forbidden("that agent is at their chat limit")),
                     Taken::No | Taken::NotHolder => return Err(DeskError::Forbidden("this chat is no longer yours")),
                 }
+                let notice = Notice::TransferToAgent { name: target.name.clone(), team: target.teams.first().cloned() };
+                self.router.tell(id, notice).await?;
             }
+            (TransferTo::Agent(_), None) => return Err(DeskError::NotFound),
         }
         self.router.refresh().await?;
         Ok(())
+    }
+
+    /// Refuses a transfer to an agent who is offline, away or full, naming who can take it.
+    async fn check_can_take(&self, agent: &AgentConfig, target: &AgentConfig) -> Result<(), DeskError> {
+        let roster = self.roster().await?;
+        let Some(seen) = roster.agents.iter().find(|a| a.id == target.id) else { return Err(DeskError::NotFound) };
+        let why = match seen.presence {
+            _ if seen.free > 0 => return Ok(()),
+            Seen::Offline => "is offline",
+            Seen::Away => "is away",
+            Seen::Online => "is at their chat limit",
+        };
+        let who = roster.who_can_take(&agent.id);
+        Err(DeskError::TransferRefused(format!("{} {why}. Who can take it now: {who}.", target.name)))
     }
 
     /// Returns the chat to the bot, with what the agent said kept for its prompt.

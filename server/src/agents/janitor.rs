@@ -12,10 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::router::Router;
 use crate::config::HandoffSettings;
+use crate::conversation::Notice;
 use crate::store::{Handoff, StoreError};
 
-const LEFT: &str = "The person helping you had to leave. You're back at the front of the queue for the next one.";
-const SILENT: &str = "Sorry for the wait. You're back at the front of the queue for the next available person.";
 
 pub struct Janitor {
     router: Arc<Router>,
@@ -55,12 +54,12 @@ impl Janitor {
             let silent =
                 self.settings.answer_timeout_secs > 0 && !assignment.answered && assignment.since + timeout < now;
             let notice = match (present, silent) {
-                (false, _) => LEFT,
-                (true, true) => SILENT,
+                (false, _) => Notice::AgentLeft,
+                (true, true) => Notice::BackInQueue,
                 (true, false) => continue,
             };
             let holder = Some(assignment.agent_id.clone());
-            if self.router.requeue(assignment.conversation_id, holder, None, None, notice).await? {
+            if self.router.give_back(assignment.conversation_id, holder, notice).await? {
                 changed += 1;
             }
         }

@@ -8,6 +8,7 @@
 //! - [`janitor`]: gives back chats of agents who left or did not answer.
 //! - [`desk`]: what an agent does with a chat: accept, write, note, transfer, hand back,
 //!   resolve; and what their socket is sent (`ready`, views, suggestions).
+//! - [`roster`]: who can take a chat now (presence and free capacity), for transfers.
 //! - [`views`]: the queue items and conversation views agents are sent.
 //! - [`queue`], [`routing`]: the pure rules (order and estimates, who gets a chat).
 //!
@@ -21,6 +22,7 @@ pub mod directory;
 pub mod janitor;
 pub mod presence;
 pub mod queue;
+pub mod roster;
 pub mod router;
 pub mod routing;
 pub mod views;

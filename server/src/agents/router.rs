@@ -18,12 +18,12 @@ use super::{queue, routing, views};
 use crate::bot::assist::{Assist, AssistSource};
 use crate::config::{AgentConfig, Routing};
 use crate::conversation::machine::Move;
-use crate::conversation::{Conversations, Escalation, Handoffs, LEAVE_MESSAGE};
+use crate::conversation::{Conversations, Escalation, Handoffs, Notice};
 use crate::protocol::agent::AgentEvent;
-use crate::protocol::{Action, AgentRef, ConversationId, Ephemeral, Reason};
+use crate::protocol::{AgentRef, ConversationId, Ephemeral, Reason};
 use crate::records::Record;
 use crate::sites::{Site, Sites};
-use crate::store::{Delivery, EventLog, Handoff, PubSub, StoreError, Topic, Transitioned};
+use crate::store::{Counter, Delivery, EventLog, Handoff, PubSub, StoreError, Topic, Transitioned};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Availability {
@@ -105,7 +105,8 @@ impl Router {
         };
         match self.conversations.apply(id, m).await? {
             Transitioned::Done { event, dequeued } => {
-                if let Some(entry) = dequeued {
+                // A chat given back keeps its first clock: its wait is not a pickup time.
+                if let Some(entry) = dequeued.filter(|e| !e.returned) {
                     let waited = (event.at - entry.waiting_since).num_seconds().max(0);
                     self.handoff.record_pickup(&site.config.id, u32::try_from(waited).unwrap_or(u32::MAX)).await?;
                 }
@@ -124,28 +125,55 @@ impl Router {
         Ok(matches!(self.conversations.apply(id, m).await?, Transitioned::Done { .. }))
     }
 
-    /// Gives a chat held by an agent (`holder`, or whoever has it) back to the queue, ahead
-    /// of its peers, and tells the visitor. The chat keeps its original reason and team unless
-    /// `reason` and `team` say otherwise (a transfer to a team).
-    pub async fn requeue(
+    /// Gives a chat whose agent left or did not answer back to the queue, ahead of its peers,
+    /// with its original reason, team and waiting time. The visitor is told `notice` the first
+    /// time only: a chat that bounces again is not apologised for once per bounce.
+    pub async fn give_back(&self, id: ConversationId, holder: Option<String>, notice: Notice) -> Result<bool, StoreError> {
+        if !self.requeue(id, holder, None, None).await? {
+            return Ok(false);
+        }
+        if self.log.incr(id, Counter::Returns, 1).await? <= 1 {
+            self.tell(id, notice).await?;
+        }
+        Ok(true)
+    }
+
+    /// An agent's transfer to a team's queue: it waits there as a transfer, and the visitor is
+    /// told where they are going.
+    pub async fn transfer_to_team(&self, id: ConversationId, holder: String, team: String) -> Result<bool, StoreError> {
+        if !self.requeue(id, Some(holder), Some(Reason::Transfer), Some(team.clone())).await? {
+            return Ok(false);
+        }
+        self.tell(id, Notice::TransferToTeam { team }).await?;
+        Ok(true)
+    }
+
+    /// Moves a chat held by an agent (`holder`, or whoever has it) back to the queue. The chat
+    /// keeps its original reason and team unless `reason` and `team` say otherwise.
+    async fn requeue(
         &self,
         id: ConversationId,
         holder: Option<String>,
         reason: Option<Reason>,
         team: Option<String>,
-        notice: &str,
     ) -> Result<bool, StoreError> {
         let Some(conversation) = self.log.conversation(id).await? else { return Ok(false) };
-        let escalation = Escalation::back(conversation.records.escalation.map(|e| *e), team, notice);
+        let escalation = Escalation::back(conversation.records.escalation.map(|e| *e), team);
         let reason = reason.unwrap_or(escalation.record.reason);
         let entry = escalation.entry(&conversation.site, id, reason, true);
         if !self.release(id, Move::Requeue { holder, entry }).await? {
             return Ok(false);
         }
         self.log.set_record(id, Record::Escalation(escalation.record)).await?;
-        self.conversations.notice(id, notice.to_owned(), None).await?;
         tracing::info!(conversation_id = %id, ?reason, "returned to the queue");
         Ok(true)
+    }
+
+    /// Tells the visitor of conversation `id` a notice, in their language.
+    pub async fn tell(&self, id: ConversationId, notice: Notice) -> Result<(), StoreError> {
+        let Some(conversation) = self.log.conversation(id).await? else { return Ok(()) };
+        let Some(site) = self.sites.get(&conversation.site) else { return Ok(()) };
+        self.conversations.tell(&site, id, notice, None).await
     }
 
     pub async fn availability(&self, site: &Site, team: Option<&str>) -> Result<Availability, StoreError> {
@@ -159,15 +187,14 @@ impl Router {
         }
     }
 
-    /// What the visitor is told when no one can take the chat, with a way to leave a message.
-    async fn nobody_notice(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError> {
-        let handoff = &site.config.handoff;
-        let text = match self.availability(site, team).await? {
-            Availability::Available(_) => return Ok(None),
-            Availability::NoAgents => handoff.no_agents.clone(),
-            Availability::OutsideHours => handoff.outside_hours.clone(),
-        };
-        Ok(Some((text, Action { id: LEAVE_MESSAGE.into(), label: "Leave a message".into() })))
+    /// What the visitor is told when no one can take the chat (it comes with a way to leave
+    /// a message).
+    async fn nobody_notice(&self, site: &Site, team: Option<&str>) -> Result<Option<Notice>, StoreError> {
+        Ok(match self.availability(site, team).await? {
+            Availability::Available(_) => None,
+            Availability::NoAgents => Some(Notice::NoAgents),
+            Availability::OutsideHours => Some(Notice::OutsideHours),
+        })
     }
 
     /// Assigns what routing can, then tells agents and waiting visitors.
@@ -265,7 +292,7 @@ pub struct RouterHandoffs {
 
 #[async_trait]
 impl Handoffs for RouterHandoffs {
-    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError> {
+    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<Notice>, StoreError> {
         self.router.nobody_notice(site, team).await
     }
 

@@ -5,6 +5,7 @@
 //! value stops the process with the file and key named instead of failing on first use.
 
 pub mod hours;
+pub mod notices;
 mod origin;
 pub mod site;
 

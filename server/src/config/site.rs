@@ -44,6 +44,10 @@ pub struct SiteConfig {
     /// How long the archive keeps this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub archive: SiteArchive,
+    /// Baton's notices to the visitor, replaced per locale: `[notices.fr] no_agents = "…"`
+    /// (see `docs/notices.md`).
+    #[serde(default)]
+    pub notices: std::collections::BTreeMap<String, super::notices::NoticeTexts>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,6 +232,7 @@ impl SiteConfig {
         if self.widget.position != "right" && self.widget.position != "left" {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());
         }
+        super::notices::check_locales(self.notices.keys())?;
         Ok(())
     }
 

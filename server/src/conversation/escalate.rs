@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 
+use super::Notice;
 use crate::escalation::BotEscalation;
 use crate::protocol::{ConversationId, Reason};
 use crate::records::EscalationRecord;
@@ -16,8 +17,8 @@ use crate::store::QueueEntry;
 #[derive(Clone, Debug)]
 pub struct Escalation {
     pub record: EscalationRecord,
-    /// Told to the visitor.
-    pub notice: String,
+    /// Told to the visitor (in their language, when it is written).
+    pub notice: Notice,
 }
 
 impl Escalation {
@@ -27,7 +28,7 @@ impl Escalation {
         let handoff = &site.config.handoff;
         let topic = signals.as_ref().and_then(|s| s.topic.as_ref()).map(|t| t.name.as_str());
         let team = topic.and_then(|t| handoff.topic_teams.get(t)).or(handoff.team.as_ref()).cloned();
-        let notice = site.policy.message(reason).to_owned();
+        let notice = Notice::Escalated(reason);
         Escalation { record: EscalationRecord { reason, priority, detail, signals, team, at: Utc::now() }, notice }
     }
 
@@ -45,7 +46,7 @@ impl Escalation {
 
     /// A chat goes back to the queue from an agent: the original record stays (its reason,
     /// priority, and team, unless `team` names a new one, as a transfer to a team does).
-    pub fn back(previous: Option<EscalationRecord>, team: Option<String>, notice: &str) -> Escalation {
+    pub fn back(previous: Option<EscalationRecord>, team: Option<String>) -> Escalation {
         let mut record = previous.unwrap_or_else(|| EscalationRecord {
             reason: Reason::ExplicitRequest,
             priority: 5,
@@ -57,11 +58,13 @@ impl Escalation {
         if team.is_some() {
             record.team = team;
         }
-        Escalation { record, notice: notice.to_owned() }
+        let notice = Notice::Escalated(record.reason);
+        Escalation { record, notice }
     }
 
     /// The queue entry agents see, with `reason` on it (the escalation's own, or
-    /// [`Reason::Transfer`] for a transfer).
+    /// [`Reason::Transfer`] for a transfer). A chat `returned` from an agent keeps waiting
+    /// since it first escalated: the visitor's wait did not start again.
     pub fn entry(&self, site: &str, id: ConversationId, reason: Reason, returned: bool) -> QueueEntry {
         QueueEntry {
             conversation_id: id,
@@ -69,7 +72,7 @@ impl Escalation {
             team: self.record.team.clone(),
             reason,
             priority: self.record.priority,
-            waiting_since: Utc::now(),
+            waiting_since: if returned { self.record.at } else { Utc::now() },
             returned,
         }
     }

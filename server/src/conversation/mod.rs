@@ -19,6 +19,7 @@
 
 pub mod escalate;
 pub mod machine;
+pub mod notices;
 mod replies;
 pub mod turn;
 
@@ -48,6 +49,7 @@ use crate::store::{
 };
 pub use escalate::Escalation;
 use machine::Move;
+pub use notices::Notice;
 use replies::Running;
 use turn::TurnFacts;
 
@@ -83,8 +85,8 @@ struct VisitorTurn {
 #[async_trait]
 pub trait Handoffs: Send + Sync + 'static {
     /// What to tell the visitor instead of the escalation's notice when no one can take a
-    /// chat for `team` now (no agents, outside hours), with its quick reply.
-    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<(String, Action)>, StoreError>;
+    /// chat for `team` now (no agents, outside hours); it comes with the leave-a-message reply.
+    async fn nobody_available(&self, site: &Site, team: Option<&str>) -> Result<Option<Notice>, StoreError>;
     /// The conversation was just queued (to `team`): route it, tell agents.
     async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
     /// The visitor wrote to a chat a person has.
@@ -344,6 +346,8 @@ impl Conversations {
             model_confidence: conversation.records.model_confidence,
         };
         let evaluated = turn::evaluate(site, &turn::turns(earlier), text, facts, &mut state);
+        let locale = conversation.visitor.locale.as_deref();
+        let lang = notices::language(&site.config, locale, Some(&evaluated.signals.language));
         log.set_record(id, Record::Signals(evaluated.signals)).await?;
         if state != conversation.records.policy {
             log.set_record(id, Record::Policy(state)).await?;
@@ -351,10 +355,11 @@ impl Conversations {
         Ok(match evaluated.decision {
             Decision::Continue => Some(None),
             // The bot still answers; the offer follows its reply.
-            Decision::Offer { message, action_label, .. } => {
-                let mut offer = bot_message(site, message);
+            Decision::Offer { .. } => {
+                let mut offer = bot_message(site, notices::text(&site.config, lang, &Notice::Offer));
                 if let EventBody::Message { actions, .. } = &mut offer {
-                    actions.push(Action { id: TALK_TO_PERSON.into(), label: action_label });
+                    let label = notices::text(&site.config, lang, &Notice::OfferAction);
+                    actions.push(Action { id: TALK_TO_PERSON.into(), label });
                 }
                 Some(Some(offer))
             }
@@ -384,11 +389,11 @@ impl Conversations {
         let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
         tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
-        let Some(handoffs) = self.handoffs.get() else { return self.notice(id, escalation.notice, None).await };
+        let Some(handoffs) = self.handoffs.get() else { return self.tell(site, id, escalation.notice, None).await };
         // One notice: "a person will take over" is not true when nobody can.
         match handoffs.nobody_available(site, team.as_deref()).await? {
-            Some((text, action)) => self.notice(id, text, Some(action)).await?,
-            None => self.notice(id, escalation.notice, None).await?,
+            Some(nobody) => self.tell(site, id, nobody, Some((LEAVE_MESSAGE, Notice::LeaveMessageAction))).await?,
+            None => self.tell(site, id, escalation.notice, None).await?,
         }
         handoffs.queued(site, id, team.as_deref()).await
     }
@@ -403,13 +408,22 @@ impl Conversations {
         Ok(done)
     }
 
-    /// A system message to the visitor, with one quick reply when `action` is set.
-    pub async fn notice(&self, id: ConversationId, text: String, action: Option<Action>) -> Result<(), StoreError> {
-        let mut notice = system_message(text);
-        if let (EventBody::Message { actions, .. }, Some(action)) = (&mut notice, action) {
-            actions.push(action);
+    /// A system message to the visitor in the conversation's language ([`notices`]), with
+    /// one quick reply (its `id` and label) when `action` is set.
+    pub async fn tell(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        notice: Notice,
+        action: Option<(&str, Notice)>,
+    ) -> Result<(), StoreError> {
+        let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        let lang = notices::conversation_language(&site.config, &conversation);
+        let mut body = system_message(notices::text(&site.config, lang, &notice));
+        if let (EventBody::Message { actions, .. }, Some((action_id, label))) = (&mut body, action) {
+            actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
-        self.stores.log.append(id, EventDraft::new(notice)).await.map(drop)
+        self.stores.log.append(id, EventDraft::new(body)).await.map(drop)
     }
 
     /// The visitor left a message for the team (no one could take the chat): kept as an
@@ -441,7 +455,7 @@ impl Conversations {
         self.stores.log.set_record(id, Record::Contact(contact)).await?;
         let frame = AgentEvent::LeftMessage { message: left };
         self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
-        self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await
+        self.tell(site, id, Notice::LeftMessage { email }, None).await
     }
 
     pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {

@@ -128,7 +128,7 @@ impl Conversations {
         };
         let Some(escalation) = site.policy.after_bot(event) else {
             if let Outcome::Failed(_) = outcome {
-                self.notice(id, site.config.bot.error_message.clone(), None).await?;
+                self.tell(site, id, super::Notice::ModelFailure, None).await?;
             }
             return Ok(());
         };

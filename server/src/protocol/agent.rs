@@ -25,16 +25,26 @@ struct Target {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum RawAgentFrame {
-    Auth { token: String },
+    Auth {
+        token: String,
+        #[serde(default)]
+        status: Option<AgentStatus>,
+    },
     Status { status: AgentStatus },
     Accept { conversation_id: ConversationId },
     Message { conversation_id: ConversationId, client_id: String, text: String },
     Note { conversation_id: ConversationId, text: String },
     Typing { conversation_id: ConversationId, on: bool },
-    Transfer { conversation_id: ConversationId, to: Target },
+    Transfer {
+        conversation_id: ConversationId,
+        to: Target,
+        #[serde(default)]
+        note: Option<String>,
+    },
     Handback { conversation_id: ConversationId },
     Resolve { conversation_id: ConversationId },
     Preview { conversation_id: ConversationId },
+    Roster,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +56,11 @@ pub enum TransferTo {
 /// A validated agent frame.
 #[derive(Debug, Clone)]
 pub enum AgentFrame {
+    /// `status`: the one the console had before (a reconnect keeps an agent away); absent:
+    /// the agent's current one if another socket keeps them present, else online.
     Auth {
         token: String,
+        status: Option<AgentStatus>,
     },
     Status {
         status: AgentStatus,
@@ -68,9 +81,11 @@ pub enum AgentFrame {
         conversation_id: ConversationId,
         on: bool,
     },
+    /// `note`: for the next agent (an internal note, stored before the chat changes hands).
     Transfer {
         conversation_id: ConversationId,
         to: TransferTo,
+        note: Option<Text>,
     },
     Handback {
         conversation_id: ConversationId,
@@ -82,6 +97,8 @@ pub enum AgentFrame {
     Preview {
         conversation_id: ConversationId,
     },
+    /// Who can take a chat now (for the transfer form): answered with a `roster` frame.
+    Roster,
 }
 
 impl AgentFrame {
@@ -89,7 +106,7 @@ impl AgentFrame {
         let raw: RawAgentFrame =
             serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
         Ok(match raw {
-            RawAgentFrame::Auth { token } => AgentFrame::Auth { token },
+            RawAgentFrame::Auth { token, status } => AgentFrame::Auth { token, status },
             RawAgentFrame::Status { status } => AgentFrame::Status { status },
             RawAgentFrame::Accept { conversation_id } => AgentFrame::Accept { conversation_id },
             RawAgentFrame::Message { conversation_id, client_id, text } => AgentFrame::Message {
@@ -101,17 +118,19 @@ impl AgentFrame {
                 AgentFrame::Note { conversation_id, text: Text::parse(text)? }
             }
             RawAgentFrame::Typing { conversation_id, on } => AgentFrame::Typing { conversation_id, on },
-            RawAgentFrame::Transfer { conversation_id, to } => {
+            RawAgentFrame::Transfer { conversation_id, to, note } => {
                 let to = match (to.agent_id, to.team) {
                     (Some(agent), None) => TransferTo::Agent(agent),
                     (None, Some(team)) => TransferTo::Team(team),
                     _ => return Err(FrameError::Invalid("transfer `to` needs exactly one of agent_id or team".into())),
                 };
-                AgentFrame::Transfer { conversation_id, to }
+                let note = note.filter(|n| !n.trim().is_empty()).map(Text::parse).transpose()?;
+                AgentFrame::Transfer { conversation_id, to, note }
             }
             RawAgentFrame::Handback { conversation_id } => AgentFrame::Handback { conversation_id },
             RawAgentFrame::Preview { conversation_id } => AgentFrame::Preview { conversation_id },
             RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
+            RawAgentFrame::Roster => AgentFrame::Roster,
         })
     }
 }
@@ -140,6 +159,38 @@ pub struct QueueItem {
     pub sentiment: Option<f32>,
     pub last_message: Option<String>,
     pub team: Option<String>,
+}
+
+/// An agent's presence as other agents see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seen {
+    Online,
+    Away,
+    Offline,
+}
+
+/// An agent in the `roster` frame.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RosterAgent {
+    pub id: String,
+    pub name: String,
+    pub teams: Vec<String>,
+    pub presence: Seen,
+    pub chats: u32,
+    pub max_chats: u32,
+    /// Chats they could take now: 0 unless online.
+    pub free: u32,
+}
+
+/// A team in the `roster` frame.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RosterTeam {
+    pub team: String,
+    /// Agents of the team online now.
+    pub online: u32,
+    /// Chats the team's online agents could take now.
+    pub free: u32,
 }
 
 /// What the visitor told us about themselves.
@@ -236,6 +287,11 @@ pub enum AgentEvent {
     /// The answer to `preview`: a waiting chat's view, sent to the asking socket only.
     Preview {
         conversation: Box<ConversationView>,
+    },
+    /// The answer to `roster`: every agent with presence and free capacity, every team.
+    Roster {
+        agents: Vec<RosterAgent>,
+        teams: Vec<RosterTeam>,
     },
 }
 

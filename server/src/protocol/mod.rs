@@ -160,6 +160,8 @@ pub enum ErrorCode {
     AlreadyTaken,
     Forbidden,
     Unavailable,
+    /// A transfer to an agent who cannot take the chat now (offline, away, full).
+    TransferRefused,
 }
 
 /// Frames the server sends that are not stored events.

@@ -42,10 +42,10 @@ struct Agent {
 
 pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Frames, client: IpAddr) {
     let auth = |text: &str| match AgentFrame::parse(text)? {
-        AgentFrame::Auth { token } => Ok::<_, crate::protocol::FrameError>(Some(token)),
+        AgentFrame::Auth { token, status } => Ok::<_, crate::protocol::FrameError>(Some((token, status))),
         _ => Ok(None),
     };
-    let Some(token) = super::first_frame(&mut session, &mut stream, &state.limits, "auth", auth).await else { return };
+    let Some((token, status)) = super::first_frame(&mut session, &mut stream, &state.limits, "auth", auth).await else { return };
     // Guessing tokens is throttled per address: past its refusals, the token is not even checked.
     if !state.guards.auth_failures.would_allow(&client) {
         return close(session, codes::RATE_LIMITED, "too many failed logins: retry later").await;
@@ -60,7 +60,13 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
     let (outbox, mut inbox) = Outbox::socket(state.limits.send_queue, true);
     let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
     let _mine = state.hub.subscribe(Topic::Agent(agent.id.clone()), outbox.clone());
-    let mut this = Agent { state, agent, session, outbox, status: AgentStatus::Online, following: HashMap::new() };
+    // An agent who was away stays away through a reconnect or a second tab: routing must not
+    // hand them a chat in the moment before the console repeats its status.
+    let status = match status {
+        Some(status) => status,
+        None => state.desk.current_status(&agent).await.unwrap_or(AgentStatus::Online),
+    };
+    let mut this = Agent { state, agent, session, outbox, status, following: HashMap::new() };
     match this.start().await {
         Ok(Flow::Continue) => {}
         Ok(Flow::Stop) => return,
@@ -228,12 +234,17 @@ impl Agent {
             }
             AgentFrame::Note { conversation_id, text } => desk.note(agent, conversation_id, text).await?,
             AgentFrame::Typing { conversation_id, on } => desk.typing(agent, conversation_id, on).await?,
-            AgentFrame::Transfer { conversation_id, to } => desk.transfer(agent, conversation_id, to).await?,
+            AgentFrame::Transfer { conversation_id, to, note } => desk.transfer(agent, conversation_id, to, note).await?,
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
             AgentFrame::Preview { conversation_id } => {
                 let conversation = Box::new(desk.preview(conversation_id).await?);
                 return Ok(flow(send(&mut self.session, &AgentEvent::Preview { conversation }).await));
+            }
+            AgentFrame::Roster => {
+                let roster = desk.roster().await?;
+                let frame = AgentEvent::Roster { agents: roster.agents, teams: roster.teams };
+                return Ok(flow(send(&mut self.session, &frame).await));
             }
         }
         Ok(Flow::Continue)

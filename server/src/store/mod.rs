@@ -57,6 +57,9 @@ pub enum Counter {
     BotErrors,
     /// Bot replies completed.
     BotTurns,
+    /// Times the chat went back to the queue from an agent who left or did not answer (the
+    /// visitor is told the first time only).
+    Returns,
 }
 
 #[derive(Clone, Debug, PartialEq)]

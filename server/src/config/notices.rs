@@ -1,0 +1,92 @@
+//! The texts of Baton's own notices to the visitor (escalation, queue, nobody available,
+//! left message, transfer, model failure), one field per notice, as a site writes them under
+//! `[notices.LOCALE]` to replace the built-in text of that locale. The built-in texts of
+//! every locale are data files read into the same struct (`conversation/notices/`).
+//!
+//! Unknown keys are an error, so a typo is reported when the site loads.
+
+use serde::Deserialize;
+
+/// The locales Baton writes its notices in: the widget's locales, in the same order.
+pub const NOTICE_LOCALES: [&str; 14] = ["en", "es", "fr", "de", "pt", "it", "nl", "ro", "bg", "lv", "pl", "zh", "ar", "he"];
+
+/// Defines [`NoticeTexts`] (one optional text per notice) and [`NoticeKey`] (its names),
+/// from one list, so the two cannot drift apart.
+macro_rules! notice_keys {
+    ($($(#[doc = $doc:expr])* $field:ident => $variant:ident),* $(,)?) => {
+        /// One locale's texts; an absent one falls back (site → built-in → English).
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct NoticeTexts {
+            $($(#[doc = $doc])* pub $field: Option<String>,)*
+        }
+
+        /// Which notice.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum NoticeKey {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl NoticeKey {
+            pub const ALL: &[NoticeKey] = &[$(NoticeKey::$variant,)*];
+
+            /// The key as written in the files.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(NoticeKey::$variant => stringify!($field),)*
+                }
+            }
+        }
+
+        impl NoticeTexts {
+            pub fn get(&self, key: NoticeKey) -> Option<&str> {
+                match key {
+                    $(NoticeKey::$variant => self.$field.as_deref(),)*
+                }
+            }
+        }
+    };
+}
+
+notice_keys! {
+    /// Escalated because the visitor asked for a person.
+    explicit_request => ExplicitRequest,
+    negative_sentiment => NegativeSentiment,
+    low_confidence => LowConfidence,
+    repeated_question => RepeatedQuestion,
+    topic => Topic,
+    bot_error => BotError,
+    max_turns => MaxTurns,
+    /// Escalated through an agent's transfer.
+    transfer => Transfer,
+    model_handoff => ModelHandoff,
+    /// The bot's offer of a person, and its quick reply's label.
+    offer => Offer,
+    offer_action => OfferAction,
+    /// Nobody can take the chat: no agent online or all full; outside the site's hours.
+    no_agents => NoAgents,
+    outside_hours => OutsideHours,
+    /// The label of the quick reply that opens the leave-a-message form.
+    leave_message_action => LeaveMessageAction,
+    /// The confirmation of a left message; `{email}` is the visitor's address.
+    left_message => LeftMessage,
+    /// A transfer to a person: `{name}`, and `{team}` in the second.
+    transfer_to_agent => TransferToAgent,
+    transfer_to_agent_team => TransferToAgentTeam,
+    /// A transfer to a team's queue: `{team}`.
+    transfer_to_team => TransferToTeam,
+    /// The agent left (or lost the connection) and the chat went back to the queue.
+    agent_left => AgentLeft,
+    /// The agent did not answer in time and the chat went back to the queue.
+    back_in_queue => BackInQueue,
+    /// The model failed and the bot keeps the chat.
+    model_failure => ModelFailure,
+}
+
+/// Checks a site's `[notices]` tables: each names a locale Baton has.
+pub fn check_locales<'a>(mut locales: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    match locales.find(|l| !NOTICE_LOCALES.contains(&l.as_str())) {
+        Some(locale) => Err(format!("notices.{locale}: no such locale (one of {})", NOTICE_LOCALES.join(", "))),
+        None => Ok(()),
+    }
+}
