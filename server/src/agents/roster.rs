@@ -53,14 +53,20 @@ impl Roster {
         Roster { agents, teams: teams.into_values().collect() }
     }
 
-    /// "Ana (billing, 2 free), team billing (2 free)": who could take a chat now, apart
-    /// from `except` (the agent asking); "nobody" when no one.
+    /// "Ana (billing, 2 free), team billing (2 free)": who could take a chat now apart from
+    /// `except` (the agent asking, whose own room does not count for their teams either);
+    /// "nobody" when no one.
     pub fn who_can_take(&self, except: &str) -> String {
-        let agents = self.agents.iter().filter(|a| a.free > 0 && a.id != except).map(|a| {
+        let others: Vec<&RosterAgent> = self.agents.iter().filter(|a| a.free > 0 && a.id != except).collect();
+        let mut teams: BTreeMap<&str, u32> = BTreeMap::new();
+        for agent in &others {
+            agent.teams.iter().for_each(|t| *teams.entry(t).or_default() += agent.free);
+        }
+        let agents = others.iter().map(|a| {
             let teams = if a.teams.is_empty() { String::new() } else { format!("{}, ", a.teams.join("/")) };
             format!("{} ({teams}{} free)", a.name, a.free)
         });
-        let teams = self.teams.iter().filter(|t| t.free > 0).map(|t| format!("team {} ({} free)", t.team, t.free));
+        let teams = teams.iter().map(|(team, free)| format!("team {team} ({free} free)"));
         let all: Vec<String> = agents.chain(teams).collect();
         if all.is_empty() { "nobody".to_owned() } else { all.join(", ") }
     }
@@ -93,6 +99,6 @@ mod tests {
         assert_eq!(seen, [(Seen::Online, 2), (Seen::Away, 0), (Seen::Online, 0)]);
         assert_eq!(roster.teams, [RosterTeam { team: "billing".into(), online: 1, free: 2 }]);
         assert_eq!(roster.who_can_take("cy"), "ana (billing, 2 free), team billing (2 free)");
-        assert_eq!(roster.who_can_take("ana"), "team billing (2 free)");
+        assert_eq!(roster.who_can_take("ana"), "nobody", "the asking agent does not count for their team");
     }
 }

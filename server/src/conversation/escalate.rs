@@ -63,8 +63,8 @@ impl Escalation {
     }
 
     /// The queue entry agents see, with `reason` on it (the escalation's own, or
-    /// [`Reason::Transfer`] for a transfer). A chat `returned` from an agent keeps waiting
-    /// since it first escalated: the visitor's wait did not start again.
+    /// [`Reason::Transfer`] for a transfer). It waits since the escalation, also when it
+    /// comes back from an agent (`returned`): the visitor's wait did not start again.
     pub fn entry(&self, site: &str, id: ConversationId, reason: Reason, returned: bool) -> QueueEntry {
         QueueEntry {
             conversation_id: id,
@@ -72,7 +72,7 @@ impl Escalation {
             team: self.record.team.clone(),
             reason,
             priority: self.record.priority,
-            waiting_since: if returned { self.record.at } else { Utc::now() },
+            waiting_since: self.record.at,
             returned,
         }
     }
