@@ -26,6 +26,8 @@
 //!   signals into a decision with a reason. [`sites`]: the sites served, with their
 //!   knowledge loaded.
 //! - [`hub`]: which sockets on this node follow which topics; fan-out.
+//! - [`mail`]: email to visitors (SMTP through a durable outbox in the archive), and the
+//!   signed resume links in it.
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
 //!   live store by an archiver on every node; exports read it.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
@@ -44,6 +46,7 @@ pub mod escalation;
 pub mod http;
 pub mod hub;
 pub mod knowledge;
+pub mod mail;
 pub mod protocol;
 pub mod records;
 pub mod session;

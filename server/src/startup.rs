@@ -20,6 +20,7 @@ use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
 use crate::archive::sql::SqlArchive;
+use crate::mail::{Mail, ResumeLinks, Sender};
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -66,15 +67,20 @@ impl Application {
             let probe = probe.clone();
             tokio::spawn(async move { probe.check_at_start().await });
         }
-        let conversations = Conversations::new(stores.clone(), replier).with_model_probe(probe);
+        let shutdown = CancellationToken::new();
+        let sql = build_archive(&settings, &stores, &shutdown).await?;
+        let archive: Arc<dyn Archive> = sql.clone();
+        let mail = build_mail(&settings, &sql, &shutdown).await?;
+        let mut conversations = Conversations::new(stores.clone(), replier).with_model_probe(probe);
+        if let Some((mail, links)) = mail.clone() {
+            conversations = conversations.with_mail(mail, links);
+        }
         let directory = Directory::new(settings.agents.clone());
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_mail(mail.map(|(mail, _)| mail));
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
-        let shutdown = CancellationToken::new();
-        let archive = build_archive(&settings, &stores, &shutdown).await?;
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -185,9 +191,10 @@ async fn build_archive(
     settings: &Settings,
     stores: &Stores,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Arc<dyn Archive>> {
+) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let archive: Arc<dyn Archive> = sql.clone();
     let archiver = Archiver {
         log: stores.log.clone(),
         feed: stores.feed.clone(),
@@ -197,8 +204,27 @@ async fn build_archive(
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);
-    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
-    Ok(archive)
+    crate::archive::retention::spawn(archive, retention, shutdown.clone());
+    Ok(sql)
+}
+
+/// Email, when `email.smtp_host` is set: the handle that queues emails, the resume links,
+/// and this node's sender. The outbox lives in the archive, so its schema is brought up to
+/// date first (the archiver does the same; both are idempotent).
+async fn build_mail(
+    settings: &Settings,
+    archive: &Arc<SqlArchive>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<(Mail, Arc<ResumeLinks>)>> {
+    let Some(sender) = Sender::new(archive.clone(), &settings.email)? else { return Ok(None) };
+    if let Err(error) = archive.migrate().await {
+        tracing::warn!(%error, "archive not ready at start; emails wait for it");
+    }
+    let email = &settings.email;
+    let links = Arc::new(ResumeLinks::new(email.link_secret.as_ref(), email.link_ttl_hours));
+    sender.spawn(shutdown.clone());
+    tracing::info!(host = email.host().unwrap_or_default(), "email on");
+    Ok(Some((Mail::new(archive.clone(), links.clone(), email), links)))
 }
 
 /// The bot's answerer, the model for agent assistance and its probe (`None` when none is

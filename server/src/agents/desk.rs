@@ -15,6 +15,7 @@ use super::{info, queue, views};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::Notice;
+use crate::mail::Mail;
 use crate::conversation::machine::Move;
 use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo};
 use crate::protocol::{
@@ -73,6 +74,8 @@ pub struct Desk {
     /// Conversations whose agent is about to get fresh suggestions, with the time of the
     /// visitor's newest message. Short-held: no lock is kept across an await.
     suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
+    /// Email (`None`: off): answers to left messages go out by email too.
+    mail: Option<Mail>,
 }
 
 impl Desk {
@@ -85,7 +88,13 @@ impl Desk {
             sites,
             assist,
             suggesting: Arc::default(),
+            mail: None,
         }
+    }
+
+    pub fn with_mail(mut self, mail: Option<Mail>) -> Desk {
+        self.mail = mail;
+        self
     }
 
     /// The agent whose token this is.
@@ -135,7 +144,12 @@ impl Desk {
             }
         }
         let left_messages = self.handoff.left_messages().await?;
-        Ok((AgentEvent::Ready { agent: info(agent), queue: items, conversations, left_messages }, following))
+        let mail = match &self.mail {
+            Some(mail) => super::follow_up::mail_views(mail, &left_messages).await,
+            None => Vec::new(),
+        };
+        let ready = AgentEvent::Ready { agent: info(agent), queue: items, conversations, left_messages, mail };
+        Ok((ready, following))
     }
 
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
@@ -206,10 +220,11 @@ impl Desk {
         text: Text,
     ) -> Result<u64, DeskError> {
         let assignment = self.mine(agent, id).await?;
+        let text = text.into_inner();
         let body = EventBody::Message {
             id: Uuid::new_v4(),
             from: Speaker::Agent,
-            text: text.into_inner(),
+            text: text.clone(),
             author: Some(Author { name: agent.name.clone() }),
             client_id: Some(client_id.as_str().to_owned()),
             sources: vec![],
@@ -218,7 +233,12 @@ impl Desk {
         let draft =
             EventDraft::new(body).dedupe(format!("a:{}:{}", agent.id, client_id.as_str())).expect(&[State::Agent]);
         let seq = match self.log.append(id, draft).await? {
-            Appended::New { event, .. } => event.seq,
+            Appended::New { event, .. } => {
+                if let Some(mail) = &self.mail {
+                    super::follow_up::email_reply(mail, self.log.as_ref(), &self.sites, &agent.name, id, &text).await?;
+                }
+                event.seq
+            }
             Appended::Duplicate { seq } => seq,
             Appended::Refused { .. } => return Err(DeskError::Forbidden("this chat is no longer yours")),
         };

@@ -9,6 +9,7 @@
 //! - [`desk`]: what an agent does with a chat: accept, write, note, transfer, hand back,
 //!   resolve; and what their socket is sent (`ready`, views, suggestions).
 //! - [`roster`]: who can take a chat now (presence and free capacity), for transfers.
+//! - [`follow_up`]: an agent's answer to a left message, emailed to the visitor.
 //! - [`views`]: the queue items and conversation views agents are sent.
 //! - [`queue`], [`routing`]: the pure rules (order and estimates, who gets a chat).
 //!
@@ -19,6 +20,7 @@
 
 pub mod desk;
 pub mod directory;
+pub mod follow_up;
 pub mod janitor;
 pub mod presence;
 pub mod queue;

@@ -12,6 +12,7 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod outbox;
 pub mod privacy;
 pub mod request;
 pub mod retention;

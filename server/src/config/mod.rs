@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+pub mod email;
 pub mod hours;
 pub mod notices;
 mod origin;
@@ -31,6 +32,7 @@ pub struct Settings {
     pub limits: Limits,
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
+    pub email: email::EmailSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.

@@ -18,6 +18,7 @@
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 
 pub mod escalate;
+pub mod follow_up;
 pub mod machine;
 pub mod notices;
 mod replies;
@@ -35,16 +36,16 @@ use uuid::Uuid;
 use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::escalation::Decision;
-use crate::protocol::agent::AgentEvent;
+use crate::mail::{Mail, ResumeLinks};
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
 };
-use crate::records::{Contact, Rating, Record};
+use crate::records::{Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
 use crate::store::{
-    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Stores, Topic, Transitioned,
+    Appended, Conversation, Counter, EventDraft, NewConversation, Stores, Transitioned,
     Visitor,
 };
 pub use escalate::Escalation;
@@ -121,6 +122,9 @@ pub struct Conversations {
     settling: Arc<AtomicUsize>,
     /// The model endpoint's reachability, for `/readyz` (`None`: no model configured).
     model_probe: Option<Arc<ModelProbe>>,
+    /// Email to visitors and the resume links in it (`None`: email is off).
+    mail: Option<Mail>,
+    links: Option<Arc<ResumeLinks>>,
 }
 
 impl Conversations {
@@ -133,7 +137,21 @@ impl Conversations {
             handoffs: Arc::default(),
             settling: Arc::default(),
             model_probe: None,
+            mail: None,
+            links: None,
         }
+    }
+
+    /// Turns email on: left messages are confirmed by email, resume links open conversations.
+    pub fn with_mail(mut self, mail: Mail, links: Arc<ResumeLinks>) -> Conversations {
+        self.mail = Some(mail);
+        self.links = Some(links);
+        self
+    }
+
+    /// Whether Baton sends email (the widget offers it only then).
+    pub fn email_on(&self) -> bool {
+        self.mail.is_some()
     }
 
     pub fn with_model_probe(mut self, probe: Option<Arc<ModelProbe>>) -> Conversations {
@@ -165,7 +183,14 @@ impl Conversations {
     pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
         let log = &self.stores.log;
         if let Some(token) = &hello.token {
-            let conversation = log.conversation_by_token(&hash_token(token)).await?;
+            let conversation = match (&self.links, ResumeLinks::is_link(token)) {
+                (Some(links), true) => match links.verify(token, chrono::Utc::now()) {
+                    Some(id) => log.conversation(id).await?,
+                    None => None,
+                },
+                (None, true) => None,
+                (_, false) => log.conversation_by_token(&hash_token(token)).await?,
+            };
             return match conversation {
                 Some(conversation) if conversation.site == site.config.id => {
                     Ok(Opened { conversation, token: token.clone() })
@@ -189,6 +214,13 @@ impl Conversations {
         let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
         Ok(Opened { conversation, token })
+    }
+
+    /// The site of the conversation a resume link opens now (`None`: forged, expired, or email
+    /// off).
+    pub async fn resume_site(&self, link: &str) -> Result<Option<String>, StoreError> {
+        let Some(id) = self.links.as_ref().and_then(|l| l.verify(link, chrono::Utc::now())) else { return Ok(None) };
+        Ok(self.stores.log.conversation(id).await?.map(|c| c.site))
     }
 
     /// Events after `after`, oldest first, at most `limit`: what a socket replays.
@@ -424,38 +456,6 @@ impl Conversations {
             actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
         self.stores.log.append(id, EventDraft::new(body)).await.map(drop)
-    }
-
-    /// The visitor left a message for the team (no one could take the chat): kept as an
-    /// internal note, so agents see it in the transcript, and confirmed to the visitor.
-    pub async fn leave_message(
-        &self,
-        site: &Site,
-        id: ConversationId,
-        email: String,
-        text: Text,
-    ) -> Result<(), StoreError> {
-        let note = EventBody::Note {
-            text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()),
-            author: Author { name: "Visitor".into() },
-        };
-        let event = match self.stores.log.append(id, EventDraft::new(note)).await? {
-            Appended::New { event, .. } => event,
-            _ => return Ok(()),
-        };
-        let left = LeftMessage {
-            conversation_id: id,
-            site: site.config.id.clone(),
-            email: email.clone(),
-            text: text.as_str().to_owned(),
-            at: event.at,
-        };
-        self.stores.handoff.add_left_message(left.clone()).await?;
-        let contact = Contact { email: email.clone(), at: event.at };
-        self.stores.log.set_record(id, Record::Contact(contact)).await?;
-        let frame = AgentEvent::LeftMessage { message: left };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
-        self.tell(site, id, Notice::LeftMessage { email }, None).await
     }
 
     pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
 pub mod assets;
+pub mod resume;
 pub mod routes;
 pub mod transport;
 

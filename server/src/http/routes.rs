@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
-use super::{Http, HttpError, assets};
+use super::{Http, HttpError, assets, resume};
 use crate::session::{self, Frames};
 
 /// Every route of the app.
@@ -25,6 +25,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(assets::widget_js)
         .service(widget_settings)
         .service(visitor_ws)
+        .service(resume::resume_page)
         .service(agent_ws)
         .service(assets::console_page)
         .service(assets::console_js)

@@ -251,6 +251,19 @@ pub struct LeftMessage {
     pub at: DateTime<Utc>,
 }
 
+/// An email to a visitor, as the console shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MailView {
+    pub conversation_id: ConversationId,
+    /// `confirmation`, `reply` or `transcript`.
+    pub kind: String,
+    pub recipient: String,
+    /// `pending` (not yet sent), `sent`, or `failed` (given up after its attempts).
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
 /// Frames only agents receive.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -260,6 +273,9 @@ pub enum AgentEvent {
         queue: Vec<QueueItem>,
         conversations: Vec<ConversationView>,
         left_messages: Vec<LeftMessage>,
+        /// The emails of those left messages' conversations, and where each stands
+        /// (`pending`: not yet sent). Empty when email is off.
+        mail: Vec<MailView>,
     },
     QueueSnapshot {
         items: Vec<QueueItem>,

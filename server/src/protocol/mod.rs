@@ -168,7 +168,17 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Ephemeral {
-    Welcome { conversation_id: ConversationId, token: String, state: State, last_seq: u64, ai_notice: String },
+    /// `email`: whether this server sends email (the widget offers transcripts only then).
+    Welcome {
+        conversation_id: ConversationId,
+        token: String,
+        state: State,
+        last_seq: u64,
+        ai_notice: String,
+        email: bool,
+    },
+    /// The transcript the visitor asked for is in the outbox.
+    TranscriptQueued { conversation_id: ConversationId },
     Ack { client_id: String, seq: u64 },
     BotDelta { conversation_id: ConversationId, reply_id: Uuid, text: String },
     BotCancelled { conversation_id: ConversationId, reply_id: Uuid },
@@ -231,6 +241,10 @@ enum RawVisitorFrame {
         comment: Option<String>,
     },
     End {},
+    EmailTranscript {
+        #[serde(default)]
+        email: Option<String>,
+    },
 }
 
 /// A validated visitor frame.
@@ -244,6 +258,8 @@ pub enum VisitorFrame {
     LeaveMessage { email: String, text: Text },
     Csat { score: u8, comment: Option<Text> },
     End,
+    /// Email the transcript, to `email` or else the address the visitor left.
+    EmailTranscript { email: Option<String> },
 }
 
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
@@ -289,6 +305,9 @@ impl VisitorFrame {
                 VisitorFrame::Csat { score, comment }
             }
             RawVisitorFrame::End {} => VisitorFrame::End,
+            RawVisitorFrame::EmailTranscript { email } => {
+                VisitorFrame::EmailTranscript { email: email.map(Email::parse).transpose()?.map(|e| e.0) }
+            }
         })
     }
 }

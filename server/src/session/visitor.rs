@@ -154,6 +154,7 @@ impl Visitor {
             state: opened.conversation.state,
             last_seq: opened.conversation.last_seq,
             ai_notice: self.site.config.persona.ai_notice.clone(),
+            email: self.state.conversations.email_on(),
         };
         send(&mut self.session, &welcome).await
     }
@@ -210,6 +211,12 @@ impl Visitor {
             }
             VisitorFrame::Csat { score, comment } => conversations.csat(id, score, comment).await,
             VisitorFrame::End => conversations.end(id).await,
+            VisitorFrame::EmailTranscript { email } => {
+                return match conversations.email_transcript(&self.site, id, email).await {
+                    Ok(()) => send(&mut self.session, &Ephemeral::TranscriptQueued { conversation_id: id }).await,
+                    Err(error) => send_error(&mut self.session, ErrorCode::Unavailable, error.to_string()).await,
+                };
+            }
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {

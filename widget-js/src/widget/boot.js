@@ -33,7 +33,7 @@
       return;
     }
     var data = {};
-    ['color', 'position', 'greeting', 'title', 'locale'].forEach(function (k) {
+    ['color', 'position', 'greeting', 'title', 'locale', 'resume'].forEach(function (k) {
       var v = script.getAttribute('data-' + k);
       if (v) data[k] = v;
     });
