@@ -105,10 +105,20 @@ async fn a_mail_server_that_is_down_loses_nothing_and_the_console_shows_not_yet_
     let port = free_port();
     let app = spawn_app_with(email_on(port, None)).await;
     let (_visitor, welcome) = left_a_message(&app, "sam@example.com", "Call me back please").await;
-    let (_ana, ready) = app.connect_agent("token-ana").await;
-    let mail = &ready["mail"][0];
-    assert_eq!((mail["kind"].as_str(), mail["status"].as_str()), (Some("confirmation"), Some("pending")));
+    // The console shows it as not yet sent, with why, once an attempt failed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        assert!(tokio::time::Instant::now() < deadline, "no attempt was made");
+        let (_ana, ready) = app.connect_agent("token-ana").await;
+        let mail = ready["mail"][0].clone();
+        assert_eq!((mail["kind"].as_str(), mail["status"].as_str()), (Some("confirmation"), Some("pending")));
+        if mail["attempts"].as_u64() >= Some(1) {
+            break mail;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(mail["conversation_id"], welcome["conversation_id"]);
+    assert!(mail["last_error"].as_str().unwrap().contains("SMTP"), "{mail}");
     // The server comes up on that port: the retry delivers it.
     let smtp = SmtpServer::on_port(port, None);
     let delivered = smtp.wait_for(1).await;
