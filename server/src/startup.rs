@@ -79,7 +79,8 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_mail(mail.map(|(mail, _)| mail));
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_mail(mail.map(|(mail, _)| mail))
+            .with_answer_timeout(settings.handoff.answer_timeout_secs);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());

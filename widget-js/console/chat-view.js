@@ -7,17 +7,20 @@
     var desk = this.desk;
     this.chatTitle = h('h2', { class: 'chat-title' });
     this.chatMeta = h('div', { class: 'chat-meta' });
-    this.transferTo = h('input', { class: 'transfer-to', 'aria-label': 'Team or agent id', placeholder: 'team or agent id', list: 'teams' });
-    this.transferKind = h('select', { 'aria-label': 'Transfer to' }, [h('option', { value: 'team', text: 'Team' }), h('option', { value: 'agent', text: 'Agent' })]);
-    this.teams = h('datalist', { id: 'teams' });
+    this.transferTo = h('select', { class: 'transfer-to', 'aria-label': 'Transfer to' });
+    this.transferNote = h('textarea', { class: 'transfer-note', rows: '2', maxlength: String(MAX_TEXT),
+      'aria-label': 'Note for the next agent', placeholder: 'Note for the next agent (only agents see it)' });
     this.transferForm = h('form', { class: 'transfer', hidden: true, onsubmit: function (e) {
       e.preventDefault();
-      var v = self.transferTo.value.trim();
+      var v = self.transferTo.value;
       if (!v) return;
-      desk.transfer(desk.active, self.transferKind.value === 'agent' ? { agent_id: v } : { team: v });
+      var to = v.indexOf('team:') === 0 ? { team: v.slice(5) } : { agent_id: v.slice(6) };
+      desk.transfer(desk.active, to, self.transferNote.value);
+      self.transferNote.value = '';
       self.transferForm.hidden = true;
-    } }, [this.transferKind, this.transferTo, this.teams, h('button', { type: 'submit', text: 'Transfer' }),
-      h('button', { type: 'button', class: 'ghost', text: 'Cancel', onclick: function () { self.transferForm.hidden = true; } })]);
+    } }, [this.transferTo, this.transferNote, h('div', { class: 'transfer-row' }, [
+      h('button', { type: 'submit', class: 'primary', text: 'Transfer' }),
+      h('button', { type: 'button', class: 'ghost', text: 'Cancel', onclick: function () { self.transferForm.hidden = true; } })])]);
     this.detailsBtn = h('button', { type: 'button', class: 'act-details', title: 'Alt+I', 'aria-controls': 'context', 'aria-expanded': 'false',
       onclick: function () { self.drawer(!self.drawerOpen); } }, ['Details', h('kbd', { text: 'Alt I' })]);
     this.actions = h('div', { class: 'actions' }, [
@@ -75,7 +78,9 @@
     this.chatTitle.textContent = visitorLabel(c);
     var v = c.visitor || {};
     var page = v.page || {};
-    this.chatMeta.replaceChildren(this.chip(c.reason), this.h('span', { class: 'meta', text: [c.site, v.locale, page.title].filter(Boolean).join(' \u00b7 ') }));
+    this.countdown = this.h('span', { class: 'countdown', role: 'timer', 'aria-live': 'off' });
+    this.chatMeta.replaceChildren(this.chip(c.reason), this.h('span', { class: 'meta', text: [c.site, v.locale, page.title].filter(Boolean).join(' \u00b7 ') }), this.countdown);
+    this.renderCountdown();
     this.actions.hidden = !!c.ended;
     this.closeBtn.hidden = !c.ended;
     this.renderBanner(c);
@@ -275,6 +280,23 @@
     }
   };
 
+  /** "Answer within 2:41": the time left before an unanswered chat goes back to the queue;
+   * hidden once this agent has written in it. Ticks with the queue's wait timers. */
+  View.prototype.renderCountdown = function () {
+    var el = this.countdown;
+    var c = this.desk.chats[this.desk.active];
+    if (!el) return;
+    var answered = c && c.events.some(function (e) { return e.seq > c.answerAfter && e.type === 'message' && e.from === 'agent'; });
+    if (!c || !c.answerBy || c.ended || answered) {
+      el.hidden = true;
+      return;
+    }
+    var left = Math.max(0, Math.floor((c.answerBy - this.desk.now()) / 1000));
+    el.hidden = false;
+    el.className = 'countdown' + (left <= 30 ? ' urgent' : '');
+    el.textContent = left > 0 ? 'Answer within ' + Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0') : 'Answer now or it goes back to the queue';
+  };
+
   /** Whether the context panel is a drawer now (the layout's own breakpoint). */
   View.prototype.narrow = function () {
     var w = this.doc.defaultView;
@@ -285,5 +307,34 @@
     var c = this.desk.chats[this.desk.active];
     if (!c || c.ended) return;
     this.transferForm.hidden = false;
+    this.desk.askRoster();
     if (this.transferTo.focus) this.transferTo.focus();
+  };
+
+  /** The transfer form's choices: teams and agents with presence and free capacity, the ones
+   * who can take the chat now first; the others listed but not selectable. */
+  View.prototype.renderRoster = function () {
+    var h = this.h.bind(this);
+    var r = this.desk.roster;
+    var me = this.desk.agent && this.desk.agent.id;
+    var keep = this.transferTo.value;
+    if (!r) {
+      this.transferTo.replaceChildren(h('option', { value: '', text: 'Loading who is online\u2026' }));
+      return;
+    }
+    var teams = r.teams.map(function (t) {
+      var label = 'Team ' + t.team + ' \u00b7 ' + (t.free ? t.free + ' free' : t.online ? 'all full (waits in queue)' : 'nobody online (waits in queue)');
+      return h('option', { value: 'team:' + t.team, text: label });
+    });
+    var agents = r.agents.filter(function (a) { return a.id !== me; }).map(function (a) {
+      var state = a.presence === 'online' ? (a.free ? a.free + ' of ' + a.max_chats + ' free' : 'full') : a.presence;
+      var teamsText = a.teams && a.teams.length ? ' (' + a.teams.join(', ') + ')' : '';
+      return h('option', { value: 'agent:' + a.id, disabled: a.free ? null : 'disabled', text: a.name + teamsText + ' \u00b7 ' + state });
+    });
+    this.transferTo.replaceChildren(h('optgroup', { label: 'Agents' }, agents), h('optgroup', { label: 'Teams' }, teams));
+    if (keep) this.transferTo.value = keep;
+    if (!this.transferTo.value) {
+      var first = agents.filter(function (o) { return !o.disabled; })[0] || teams[0];
+      if (first) this.transferTo.value = first.value;
+    }
   };

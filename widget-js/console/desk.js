@@ -49,6 +49,10 @@
     this.accepting = {};
     this.dropped = [];
     this.left = [];
+    /** The emails of left messages' conversations (`ready.mail`), by conversation. */
+    this.mail = {};
+    /** Who can take a chat now (`roster` frame), while the transfer form is open. */
+    this.roster = null;
     this.visible = true;
     this.notice = null;
   };
@@ -87,7 +91,8 @@
       WebSocket: o.WebSocket,
       clock: o.clock,
       store: this.store,
-      hello: function () { return { type: 'auth', token: token }; },
+      // The status goes with auth, so a reconnect never makes an away agent routable.
+      hello: function () { return { type: 'auth', token: token, status: self.status }; },
       keep: function (frame, ready) { return self.keeps(frame, ready); }
     });
     this.client.on('status', function (s) {
@@ -255,8 +260,19 @@
   };
   Desk.prototype.handback = function (id) { return this.act('handback', id); };
   Desk.prototype.resolve = function (id) { return this.act('resolve', id); };
-  /** to: {team} or {agent_id}. */
-  Desk.prototype.transfer = function (id, to) { return this.act('transfer', id, { to: to }); };
+  /** to: {team} or {agent_id}; note: for the next agent (optional). */
+  Desk.prototype.transfer = function (id, to, note) {
+    var extra = { to: to };
+    if (note && note.trim()) extra.note = note.trim();
+    return this.act('transfer', id, extra);
+  };
+
+  /** Asks who can take a chat now (the transfer form lists them); a `roster` frame answers. */
+  Desk.prototype.askRoster = function () {
+    this.roster = null;
+    this.send({ type: 'roster' });
+    this.changed('roster');
+  };
 
   /** A left message marked handled stays handled in this browser (it is not a server fact). */
   Desk.prototype.markHandled = function (m) {

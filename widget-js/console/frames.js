@@ -28,6 +28,10 @@
     suggestions: function (d, f) {
       d.withChat(f.conversation_id, function (c) { c.suggestions = (f.replies || []).map(String); });
     },
+    roster: function (d, f) {
+      d.roster = { agents: f.agents || [], teams: f.teams || [] };
+      d.changed('roster');
+    },
     error: function (d, f) { d.onError(f); }
   };
 
@@ -62,6 +66,8 @@
       if (!live[id] && !c.ended) self.bump(c, function () { c.ended = 'gone'; });
     });
     this.restorePending();
+    this.mail = {};
+    (f.mail || []).forEach(function (m) { (self.mail[m.conversation_id] = self.mail[m.conversation_id] || []).push(m); });
     this.addLeft(f.left_messages || [], false);
     this.setQueue(f.queue || []);
     if (this.status !== 'online') this.client.send({ type: 'status', status: this.status });
@@ -158,6 +164,9 @@
     if (Array.isArray(view.suggestions)) c.suggestions = view.suggestions.map(String);
     if (Array.isArray(view.canned)) c.canned = view.canned;
     c.events = mergeEvents(c.events, view.events);
+    // The deadline to answer by (handoff.answer_timeout_secs), until this agent writes.
+    c.answerBy = view.answer_by ? Date.parse(view.answer_by) : null;
+    c.answerAfter = c.events.length ? c.events[c.events.length - 1].seq : 0;
     c.events.forEach(function (e) { settlePending(c, e); });
     c.ended = endedBy(c.state, lastAgent(c.events), this.agent);
     if (!c.ended) c.closing = null;
@@ -237,6 +246,13 @@
       too_long: 'That message is too long.'
     }[f.code] || f.message || 'Something went wrong (' + f.code + ').';
     if (f.code === 'already_taken') this.accepting = {};
+    if (f.code === 'transfer_refused') {
+      // Nothing moved: the chat is still this agent's, and the message says who can take it.
+      for (var id in this.chats) {
+        var c = this.chats[id];
+        if (c.closing === 'transfer') this.bump(c, function () { c.closing = null; });
+      }
+    }
     this.say(text, 'error');
   };
 

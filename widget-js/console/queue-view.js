@@ -8,6 +8,19 @@
     return 'mailto:' + address;
   }
 
+  var MAIL_KIND = { confirmation: 'Confirmation', reply: 'Reply', transcript: 'Transcript' };
+
+  /** The emails Baton sent (or could not yet send) about a left message, one line. */
+  function mailLine(h, list) {
+    if (!list || !list.length) return null;
+    return h('div', { class: 'left-mail' }, list.map(function (m) {
+      var state = m.status === 'sent' ? 'sent' : m.status === 'failed' ? 'failed' : 'not yet sent';
+      var tries = m.status !== 'sent' && m.attempts ? ' (' + m.attempts + (m.attempts === 1 ? ' try' : ' tries') + ')' : '';
+      return h('span', { class: 'mail-' + (m.status === 'sent' ? 'sent' : m.status === 'failed' ? 'failed' : 'pending'),
+        title: m.last_error || null, text: (MAIL_KIND[m.kind] || m.kind) + ' email ' + state + tries });
+    }));
+  }
+
   /** What visitors left when no one could take their chat: reply by email, mark handled. */
   View.prototype.renderLeft = function () {
     var h = this.h.bind(this);
@@ -24,6 +37,7 @@
           h('span', { class: 'grow' }), h('span', { class: 'fine', text: [m.site, clock(m.at)].filter(Boolean).join(' \u00b7 ') })
         ]),
         h('div', { class: 'left-text', text: String(m.text || '') }),
+        mailLine(h, desk.mail[m.conversation_id]),
         h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m); } })
       ]);
     });
@@ -104,6 +118,7 @@
 
   View.prototype.tick = function () {
     for (var id in this.queueEls) this.setWait(this.queueEls[id].wait, this.queueEls[id].item);
+    this.renderCountdown();
   };
 
   var ENDED = { handed_back: 'Handed back to the bot', resolved: 'Resolved', transferred: 'Transferred', gone: 'No longer yours' };

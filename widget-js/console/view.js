@@ -129,6 +129,7 @@
     if (what === 'conn' || what === 'agent') this.renderTop();
     if (what === 'queue') this.renderQueue();
     if (what === 'notice') this.renderNotice();
+    if (what === 'roster') this.renderRoster();
     if (what === 'left') {
       this.renderLeft();
       this.renderChat(false);

@@ -76,6 +76,8 @@ pub struct Desk {
     suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
     /// Email (`None`: off): answers to left messages go out by email too.
     mail: Option<Mail>,
+    /// `handoff.answer_timeout_secs` (`None`: no limit): views carry the deadline.
+    answer_timeout: Option<chrono::Duration>,
 }
 
 impl Desk {
@@ -89,7 +91,14 @@ impl Desk {
             assist,
             suggesting: Arc::default(),
             mail: None,
+            answer_timeout: None,
         }
+    }
+
+    /// Views of a chat its agent has not answered yet carry the deadline (`0`: no limit).
+    pub fn with_answer_timeout(mut self, secs: u64) -> Desk {
+        self.answer_timeout = (secs > 0).then(|| chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)));
+        self
     }
 
     pub fn with_mail(mut self, mail: Option<Mail>) -> Desk {
@@ -155,7 +164,12 @@ impl Desk {
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
     /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        let view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        let mut view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        if let (Some(view), Some(timeout)) = (&mut view, self.answer_timeout)
+            && let Some(assignment) = self.handoff.assignment(id).await?.filter(|a| !a.answered)
+        {
+            view.answer_by = Some(assignment.since + timeout);
+        }
         if let Some(view) = &view
             && self.assist.has_model()
             && let Some(site) = self.sites.get(&view.site)

@@ -85,6 +85,7 @@ pub async fn conversation_view(
         events,
         suggestions,
         canned,
+        answer_by: None,
     }))
 }
 

@@ -239,6 +239,9 @@ pub struct ConversationView {
     /// `suggestions` frame).
     pub suggestions: Vec<String>,
     pub canned: Vec<CannedReply>,
+    /// When the agent who has the chat must have written to the visitor by, or lose it to
+    /// the queue (`handoff.answer_timeout_secs`); `None` once they have, or with no limit.
+    pub answer_by: Option<DateTime<Utc>>,
 }
 
 /// A message a visitor left when no one could take the chat.
