@@ -30,7 +30,6 @@
 
   View.prototype.renderContext = function (c) {
     var h = this.h.bind(this);
-    var self = this;
     var info = reasonInfo(c.reason);
     var sections = [
       h('section', { class: 'why' }, [h('h3', { text: 'Why it came to you' }), this.chip(c.reason), info.text ? h('p', { text: info.text }) : null,
@@ -56,7 +55,6 @@
     rows.push(h('dt', { text: 'Chat' }), h('dd', { class: 'mono', text: c.id }));
     sections.push(h('section', { class: 'visitor' }, [h('h3', { text: 'Visitor' }), h('dl', {}, rows)]));
     this.contextBody.replaceChildren.apply(this.contextBody, sections);
-    this.teams.replaceChildren.apply(this.teams, ((self.desk.agent && self.desk.agent.teams) || []).map(function (t) { return h('option', { value: t }); }));
   };
 
   View.prototype.signalsSection = function (c) {
