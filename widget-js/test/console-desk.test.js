@@ -57,13 +57,13 @@ test('the first frame is auth with the token; the token is kept in session stora
   const ws = FakeWebSocket.last();
   assert.equal(ws.url, 'ws://baton.test/v1/agent/ws');
   ws.open();
-  assert.deepEqual(ws.sent, [{ type: 'auth', token: 'demo-agent-token' }]);
+  assert.deepEqual(ws.sent, [{ type: 'auth', token: 'demo-agent-token', status: 'online' }]);
   assert.equal(storage.map.get('baton:console:token'), '"demo-agent-token"');
   // A reload of the tab signs in again from session storage.
   const again = setup({ storage });
   assert.equal(again.desk.resume(), true);
   FakeWebSocket.last().open();
-  assert.deepEqual(FakeWebSocket.last().sent, [{ type: 'auth', token: 'demo-agent-token' }]);
+  assert.deepEqual(FakeWebSocket.last().sent, [{ type: 'auth', token: 'demo-agent-token', status: 'online' }]);
 });
 
 test('a wrong token (4001) signs out with a message, drops the token and stops reconnecting', () => {
@@ -337,7 +337,7 @@ test('visitor typing, suggestion updates and the away status (kept across reconn
   clock.fire();
   ws = FakeWebSocket.last();
   ready(ws, { conversations: [view('c1')] });
-  assert.deepEqual(ws.sent, [{ type: 'auth', token: 't' }, { type: 'status', status: 'away' }], 'typing is volatile; the status is restored');
+  assert.deepEqual(ws.sent, [{ type: 'auth', token: 't', status: 'away' }, { type: 'status', status: 'away' }], 'typing is volatile; the status is restored, in auth already');
 });
 
 test('signing out forgets the token, the outbox and every chat', () => {

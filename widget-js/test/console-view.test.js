@@ -66,7 +66,7 @@ test('signed out, only the sign-in form shows; submitting it connects and clears
   assert.equal(ui.view.token.getAttribute('type'), 'password');
   assert.equal(ui.view.signin.getAttribute('method'), 'post', 'even without the script the token never goes into a URL');
   const ws = signIn(ui);
-  assert.deepEqual(ws.sent[0], { type: 'auth', token: 'demo-agent-token' });
+  assert.deepEqual(ws.sent[0], { type: 'auth', token: 'demo-agent-token', status: 'online' });
   assert.equal(ui.view.token.value, '');
   assert.equal(ui.view.signin.hidden, true);
   assert.equal(ui.view.work.hidden, false);
@@ -249,9 +249,15 @@ test('an ended chat says why, hides its actions and closes with Alt+W', () => {
   assert.equal(ui.desk.active, 'c2');
   ui.key('t', ui.view.input, { altKey: true, code: 'KeyT' });
   assert.equal(ui.view.transferForm.hidden, false);
-  ui.view.transferTo.value = 'billing';
+  assert.deepEqual(ws.sent.at(-1), { type: 'roster' }, 'the form asks who can take the chat');
+  ws.receive({ type: 'roster', agents: [{ id: 'bo', name: 'Bo', teams: ['billing'], presence: 'away', chats: 0, max_chats: 2, free: 0 }],
+    teams: [{ team: 'billing', online: 0, free: 0 }] });
+  assert.match(ui.view.transferTo.textContent, /Bo \(billing\) · away/);
+  assert.match(ui.view.transferTo.textContent, /Team billing · nobody online/);
+  ui.view.transferTo.value = 'team:billing';
+  ui.view.transferNote.value = 'Wants a refund';
   ui.view.transferForm.dispatch('submit');
-  assert.deepEqual(ws.sent.at(-1), { type: 'transfer', conversation_id: 'c2', to: { team: 'billing' } });
+  assert.deepEqual(ws.sent.at(-1), { type: 'transfer', conversation_id: 'c2', to: { team: 'billing' }, note: 'Wants a refund' });
 });
 
 test('offline: a banner says replies wait for the connection, and the pending bubble says so too', () => {

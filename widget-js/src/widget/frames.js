@@ -35,6 +35,7 @@
         w.notice.textContent = f.ai_notice;
       }
       w.welcomeState = f.state;
+      w.emailOn = !!f.email;
       if ((f.last_seq || 0) <= w.client.lastSeq(f.conversation_id)) w.setState({ state: f.state });
     },
     message: function (w, f) {
@@ -124,6 +125,10 @@
     },
     csat_request: function (w) {
       w.showRating();
+    },
+    transcript_queued: function (w) {
+      var f = w.transcriptForm;
+      if (f) f.replaceChildren(h('p', { role: 'status', text: '\u2713 ' + f.elements[0].value }));
     },
     error: function (w, f) {
       if (saysUnavailable(f)) w.showLeave();

@@ -21,7 +21,6 @@
     try { session = root.sessionStorage; session.getItem('baton:probe'); } catch (e) { session = null; }
     this.session = new P.Store('baton:' + this.site + ':', session);
     this.readSeq = this.store.get('read') || 0;
-    // A resume link from an email (data-resume): that conversation, opened, whole thread.
     if (this.data.resume && this.store.get('token') !== this.data.resume) {
       this.store.set('token', this.data.resume);
       this.store.remove('conversation');

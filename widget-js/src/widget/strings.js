@@ -14,7 +14,8 @@
   var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
     'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
-    'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend'];
+    'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
+    'transcript'];
 
   var STRINGS = {
     en: `Open chat
@@ -52,7 +53,8 @@ Cancel
 Leave message
 Terrible|Bad|OK|Good|Great
 Add a comment (optional)
-Send rating`,
+Send rating
+Email me this conversation`,
     es: `Abrir chat
 Cerrar chat
 Mensaje
@@ -88,7 +90,8 @@ Cancelar
 Dejar mensaje
 Pésimo|Malo|Normal|Bueno|Excelente
 Añade un comentario (opcional)
-Enviar valoración`,
+Enviar valoración
+Envíame esta conversación por correo`,
     fr: `Ouvrir le chat
 Fermer le chat
 Message
@@ -124,7 +127,8 @@ Annuler
 Laisser un message
 Très mauvais|Mauvais|Correct|Bon|Excellent
 Ajoutez un commentaire (facultatif)
-Envoyer la note`,
+Envoyer la note
+M'envoyer cette conversation par e-mail`,
     de: `Chat öffnen
 Chat schließen
 Nachricht
@@ -160,7 +164,8 @@ Abbrechen
 Nachricht hinterlassen
 Sehr schlecht|Schlecht|Okay|Gut|Sehr gut
 Kommentar hinzufügen (optional)
-Bewertung senden`,
+Bewertung senden
+Diesen Chat per E-Mail senden`,
     pt: `Abrir chat
 Fechar chat
 Mensagem
@@ -196,7 +201,8 @@ Cancelar
 Deixar mensagem
 Péssimo|Mau|Razoável|Bom|Ótimo
 Adicione um comentário (opcional)
-Enviar avaliação`,
+Enviar avaliação
+Enviar esta conversa para o meu e-mail`,
     it: `Apri la chat
 Chiudi la chat
 Messaggio
@@ -232,7 +238,8 @@ Annulla
 Lascia un messaggio
 Pessimo|Scarso|Discreto|Buono|Ottimo
 Aggiungi un commento (facoltativo)
-Invia valutazione`,
+Invia valutazione
+Inviami questa conversazione via email`,
     nl: `Chat openen
 Chat sluiten
 Bericht
@@ -268,7 +275,8 @@ Annuleren
 Bericht achterlaten
 Heel slecht|Slecht|Oké|Goed|Uitstekend
 Voeg een opmerking toe (optioneel)
-Beoordeling versturen`,
+Beoordeling versturen
+Stuur me dit gesprek per e-mail`,
     ro: `Deschide chatul
 Închide chatul
 Mesaj
@@ -304,7 +312,8 @@ Anulează
 Lasă un mesaj
 Foarte rău|Rău|Acceptabil|Bine|Excelent
 Adaugă un comentariu (opțional)
-Trimite evaluarea`,
+Trimite evaluarea
+Trimite-mi conversația pe e-mail`,
     bg: `Отвори чата
 Затвори чата
 Съобщение
@@ -340,7 +349,8 @@ Trimite evaluarea`,
 Оставете съобщение
 Ужасно|Лошо|Добре|Много добре|Отлично
 Добавете коментар (по желание)
-Изпрати оценката`,
+Изпрати оценката
+Изпратете ми разговора по имейл`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
 Ziņa
@@ -376,7 +386,8 @@ Atcelt
 Atstāt ziņu
 Ļoti slikti|Slikti|Normāli|Labi|Lieliski
 Pievienojiet komentāru (pēc izvēles)
-Sūtīt vērtējumu`,
+Sūtīt vērtējumu
+Nosūtīt man šo sarunu e-pastā`,
     pl: `Otwórz czat
 Zamknij czat
 Wiadomość
@@ -412,7 +423,8 @@ Anuluj
 Zostaw wiadomość
 Fatalnie|Źle|W porządku|Dobrze|Świetnie
 Dodaj komentarz (opcjonalnie)
-Wyślij ocenę`,
+Wyślij ocenę
+Wyślij mi tę rozmowę e-mailem`,
     zh: `打开聊天
 关闭聊天
 消息
@@ -448,7 +460,8 @@ Wyślij ocenę`,
 留言
 很差|差|一般|好|很好
 添加评论（可选）
-提交评价`,
+提交评价
+把这次对话发到我的邮箱`,
     ar: `فتح الدردشة
 إغلاق الدردشة
 رسالة
@@ -484,7 +497,8 @@ Wyślij ocenę`,
 اترك رسالة
 سيئ جدًا|سيئ|مقبول|جيد|ممتاز
 أضف تعليقًا (اختياري)
-إرسال التقييم`,
+إرسال التقييم
+أرسل لي هذه المحادثة بالبريد الإلكتروني`,
     he: `פתיחת הצ'אט
 סגירת הצ'אט
 הודעה
@@ -520,7 +534,8 @@ Wyślij ocenę`,
 השארת הודעה
 גרוע מאוד|גרוע|סביר|טוב|מצוין
 הוסיפו הערה (לא חובה)
-שליחת הדירוג`
+שליחת הדירוג
+שלחו לי את השיחה באימייל`
   };
 
   /** Locales written right to left: the panel's `dir` follows the locale. */

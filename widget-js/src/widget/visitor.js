@@ -77,8 +77,19 @@
           self.follow();
         } }, [h('span', { 'aria-hidden': 'true', text: String(n) }), h('small', { text: labels[n - 1] }), h('span', { class: 'sr', text: ' ' + t('stars', { n: n }) })]));
     });
-    card.replaceChildren(h('p', { text: t('rate') }), stars, more);
+    card.replaceChildren.apply(card, [h('p', { text: t('rate') }), stars, more, this.transcriptOffer()].filter(Boolean));
     this.append(card, false, true);
+  };
+
+  Widget.prototype.transcriptOffer = function () {
+    if (!this.emailOn) return null;
+    var t = this.t;
+    var self = this;
+    var email = h('input', { class: 'field', type: 'email', required: true, 'aria-label': t('email'), placeholder: t('email') });
+    return (this.transcriptForm = h('form', { onsubmit: function (e) {
+      e.preventDefault();
+      self.client.send({ type: 'email_transcript', email: email.value.trim() });
+    } }, [h('p', { text: t('transcript') }), email, h('button', { type: 'submit', text: t('send') })]));
   };
 
   /** A short preview of a new message beside the closed launcher. */
