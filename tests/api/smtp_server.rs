@@ -35,13 +35,14 @@ impl Delivered {
         })
     }
 
-    /// The body, decoded from quoted-printable when it is so encoded.
+    /// The body, decoded from quoted-printable or base64 (lettre picks the shorter one when
+    /// a line is too long for 7bit).
     pub fn body(&self) -> String {
         let body = self.raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        if self.header("Content-Transfer-Encoding").is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable")) {
-            decode_quoted_printable(body)
-        } else {
-            body.replace("\r\n", "\n")
+        match self.header("Content-Transfer-Encoding").map(|e| e.to_ascii_lowercase()).as_deref() {
+            Some("quoted-printable") => decode_quoted_printable(body),
+            Some("base64") => decode_base64(body),
+            _ => body.replace("\r\n", "\n"),
         }
     }
 
@@ -141,4 +142,21 @@ fn decode_quoted_printable(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn decode_base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut bits, mut count) = (0u32, 0);
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let Some(value) = ALPHABET.iter().position(|a| *a == c) else { continue };
+        bits = bits << 6 | value as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
 }
