@@ -89,7 +89,7 @@
     return (this.transcriptForm = h('form', { onsubmit: function (e) {
       e.preventDefault();
       self.client.send({ type: 'email_transcript', email: email.value.trim() });
-    } }, [h('p', { text: t('transcript') }), email, h('button', { type: 'submit', text: t('send') })]));
+    } }, [h('p', { text: t('transcript') }), email, h('button', { class: 'primary', type: 'submit', text: t('send') })]));
   };
 
   /** A short preview of a new message beside the closed launcher. */
