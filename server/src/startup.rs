@@ -20,7 +20,6 @@ use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
 use crate::archive::sql::SqlArchive;
-use crate::mail::{Mail, ResumeLinks, Sender};
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -33,6 +32,7 @@ use crate::conversation::Conversations;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
 use crate::hub::Hub;
+use crate::mail::{Mail, ResumeLinks, Sender};
 use crate::session::{AgentContext, Guards, VisitorContext};
 use crate::sites::Sites;
 use crate::store::Stores;
@@ -79,7 +79,8 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_mail(mail.map(|(mail, _)| mail))
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist)
+            .with_mail(mail.map(|(mail, _)| mail))
             .with_answer_timeout(settings.handoff.answer_timeout_secs);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());

@@ -137,7 +137,8 @@ async fn a_transfer_tells_the_visitor_who_continues_and_gives_the_next_agent_the
     let assigned = bo.next_of_type("assigned").await;
     let events = assigned["conversation"]["events"].as_array().unwrap();
     assert!(events.iter().any(|e| e["type"] == "note" && e["text"].as_str().unwrap().contains("order 1042")));
-    let frames = visitor.collect_until(|f| f["from"] == "system" && f["text"].as_str().unwrap().contains("continue")).await;
+    let frames =
+        visitor.collect_until(|f| f["from"] == "system" && f["text"].as_str().unwrap().contains("continue")).await;
     assert_eq!(frames.last().unwrap()["text"], "Agent bo from billing will continue this chat with you.");
     assert!(frames.iter().all(|f| f["type"] != "note"), "the note is for agents only");
 }
@@ -157,7 +158,10 @@ async fn a_transfer_to_an_agent_who_is_away_or_offline_is_refused_with_who_can_t
     ana.send(json!({"type": "transfer", "conversation_id": id_of(&welcome), "to": {"agent_id": "bo"}})).await;
     let error = ana.next_of_type("error").await;
     assert_eq!(error["code"], "transfer_refused");
-    assert_eq!(error["message"], "Agent bo is offline. Who can take it now: Agent cy (billing, 1 free), team billing (1 free).");
+    assert_eq!(
+        error["message"],
+        "Agent bo is offline. Who can take it now: Agent cy (billing, 1 free), team billing (1 free)."
+    );
     cy.send(json!({"type": "status", "status": "away"})).await;
     cy.drain(Duration::from_millis(300)).await;
     ana.send(json!({"type": "transfer", "conversation_id": id_of(&welcome), "to": {"agent_id": "cy"}})).await;
@@ -186,7 +190,10 @@ async fn the_roster_lists_agents_and_teams_with_presence_and_free_capacity() {
         .map(|a| (a["id"].as_str().unwrap(), a["presence"].as_str().unwrap(), a["free"].as_u64().unwrap()))
         .collect();
     assert_eq!(agents, [("ana", "online", 2), ("bo", "away", 0)]);
-    assert_eq!(roster["teams"], json!([{"team": "billing", "online": 0, "free": 0}, {"team": "support", "online": 1, "free": 2}]));
+    assert_eq!(
+        roster["teams"],
+        json!([{"team": "billing", "online": 0, "free": 0}, {"team": "support", "online": 1, "free": 2}])
+    );
 }
 
 #[tokio::test]

@@ -15,12 +15,10 @@ use super::{info, queue, views};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::Notice;
-use crate::mail::Mail;
 use crate::conversation::machine::Move;
+use crate::mail::Mail;
 use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo};
-use crate::protocol::{
-    Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Speaker, State, Text,
-};
+use crate::protocol::{Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Speaker, State, Text};
 use crate::records::{Handback, Record};
 use crate::sites::{Site, Sites};
 use crate::store::{Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic};

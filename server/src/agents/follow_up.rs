@@ -24,9 +24,9 @@ pub async fn email_reply(
     let Some(conversation) = log.conversation(id).await? else { return Ok(()) };
     let Some(contact) = conversation.records.contact.as_deref() else { return Ok(()) };
     let events = log.recent_events(id, LOOK_BACK).await?;
-    let back = events.iter().any(|e| {
-        e.at > contact.at && matches!(&e.body, EventBody::Message { from: Speaker::Visitor, .. })
-    });
+    let back = events
+        .iter()
+        .any(|e| e.at > contact.at && matches!(&e.body, EventBody::Message { from: Speaker::Visitor, .. }));
     let Some(site) = sites.get(&conversation.site) else { return Ok(()) };
     if back {
         return Ok(());

@@ -15,7 +15,6 @@ use crate::config::HandoffSettings;
 use crate::conversation::Notice;
 use crate::store::{Handoff, StoreError};
 
-
 pub struct Janitor {
     router: Arc<Router>,
     handoff: Arc<dyn Handoff>,

@@ -128,7 +128,12 @@ impl Router {
     /// Gives a chat whose agent left or did not answer back to the queue, ahead of its peers,
     /// with its original reason, team and waiting time. The visitor is told `notice` the first
     /// time only: a chat that bounces again is not apologised for once per bounce.
-    pub async fn give_back(&self, id: ConversationId, holder: Option<String>, notice: Notice) -> Result<bool, StoreError> {
+    pub async fn give_back(
+        &self,
+        id: ConversationId,
+        holder: Option<String>,
+        notice: Notice,
+    ) -> Result<bool, StoreError> {
         if !self.requeue(id, holder, None, None).await? {
             return Ok(false);
         }

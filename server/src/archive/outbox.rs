@@ -114,7 +114,11 @@ impl SqlArchive {
 
     /// Up to `limit` due emails, each claimed for `lease` (no other sender takes it meanwhile),
     /// with the attempts made so far.
-    pub async fn claim_due_mail(&self, lease: Duration, limit: usize) -> Result<Vec<(OutgoingMail, u32)>, ArchiveError> {
+    pub async fn claim_due_mail(
+        &self,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<(OutgoingMail, u32)>, ArchiveError> {
         let now = millis(Utc::now());
         let rows = sqlx::query(
             "SELECT id, site, conversation_id, kind, recipient, subject, body, attempts, next_at FROM mail_outbox \
@@ -151,7 +155,12 @@ impl SqlArchive {
     }
 
     /// An attempt failed: tried again at `retry_at`, or given up when `None`.
-    pub async fn mail_failed(&self, id: &str, retry_at: Option<DateTime<Utc>>, error: &str) -> Result<(), ArchiveError> {
+    pub async fn mail_failed(
+        &self,
+        id: &str,
+        retry_at: Option<DateTime<Utc>>,
+        error: &str,
+    ) -> Result<(), ArchiveError> {
         let (status, next_at) = match retry_at {
             Some(at) => ("pending", millis(at)),
             None => ("failed", millis(Utc::now())),

@@ -27,7 +27,13 @@ pub enum TranscriptError {
 
 impl Conversations {
     /// The visitor left a message for the team (no one could take the chat).
-    pub async fn leave_message(&self, site: &Site, id: ConversationId, email: String, text: Text) -> Result<(), StoreError> {
+    pub async fn leave_message(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        email: String,
+        text: Text,
+    ) -> Result<(), StoreError> {
         let note = EventBody::Note {
             text: format!("Message left for the team (reply to {email}):\n{}", text.as_str()),
             author: Author { name: "Visitor".into() },
@@ -59,7 +65,12 @@ impl Conversations {
     }
 
     /// Emails the visitor the conversation so far: to `email`, else to the address they left.
-    pub async fn email_transcript(&self, site: &Site, id: ConversationId, email: Option<String>) -> Result<(), TranscriptError> {
+    pub async fn email_transcript(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        email: Option<String>,
+    ) -> Result<(), TranscriptError> {
         let Some(mail) = &self.mail else { return Err(TranscriptError::Off) };
         let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         let to = email.or_else(|| conversation.records.contact.as_ref().map(|c| c.email.clone()));

@@ -44,10 +44,7 @@ use crate::records::{Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{
-    Appended, Conversation, Counter, EventDraft, NewConversation, Stores, Transitioned,
-    Visitor,
-};
+use crate::store::{Appended, Conversation, Counter, EventDraft, NewConversation, Stores, Transitioned, Visitor};
 pub use escalate::Escalation;
 use machine::Move;
 pub use notices::Notice;

@@ -23,9 +23,9 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::archive::ArchiveError;
 use crate::archive::outbox::{MailKind, MailStatus, OutboxError, OutgoingMail};
 use crate::archive::sql::SqlArchive;
-use crate::archive::ArchiveError;
 use crate::config::email::{EmailSettings, SmtpSecurity};
 use crate::protocol::ConversationId;
 pub use links::ResumeLinks;
@@ -105,7 +105,8 @@ impl Sender {
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
         }
-        let from = settings.from.parse().with_context(|| format!("email.from {:?} is not an address", settings.from))?;
+        let from =
+            settings.from.parse().with_context(|| format!("email.from {:?} is not an address", settings.from))?;
         Ok(Some(Sender { outbox, transport: builder.build(), from, settings: settings.clone() }))
     }
 
@@ -135,8 +136,9 @@ impl Sender {
                 }
                 Err(error) => {
                     let tried = attempts + 1;
-                    let retry_at = (tried < self.settings.max_attempts)
-                        .then(|| Utc::now() + chrono::Duration::from_std(self.settings.backoff(tried)).unwrap_or_default());
+                    let retry_at = (tried < self.settings.max_attempts).then(|| {
+                        Utc::now() + chrono::Duration::from_std(self.settings.backoff(tried)).unwrap_or_default()
+                    });
                     tracing::warn!(%error, tried, gives_up = retry_at.is_none(), "email not sent");
                     self.outbox.mail_failed(&mail.id, retry_at, &format!("{error:#}")).await?;
                 }

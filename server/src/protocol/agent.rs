@@ -30,20 +30,40 @@ enum RawAgentFrame {
         #[serde(default)]
         status: Option<AgentStatus>,
     },
-    Status { status: AgentStatus },
-    Accept { conversation_id: ConversationId },
-    Message { conversation_id: ConversationId, client_id: String, text: String },
-    Note { conversation_id: ConversationId, text: String },
-    Typing { conversation_id: ConversationId, on: bool },
+    Status {
+        status: AgentStatus,
+    },
+    Accept {
+        conversation_id: ConversationId,
+    },
+    Message {
+        conversation_id: ConversationId,
+        client_id: String,
+        text: String,
+    },
+    Note {
+        conversation_id: ConversationId,
+        text: String,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        on: bool,
+    },
     Transfer {
         conversation_id: ConversationId,
         to: Target,
         #[serde(default)]
         note: Option<String>,
     },
-    Handback { conversation_id: ConversationId },
-    Resolve { conversation_id: ConversationId },
-    Preview { conversation_id: ConversationId },
+    Handback {
+        conversation_id: ConversationId,
+    },
+    Resolve {
+        conversation_id: ConversationId,
+    },
+    Preview {
+        conversation_id: ConversationId,
+    },
     Roster,
 }
 

@@ -178,14 +178,39 @@ pub enum Ephemeral {
         email: bool,
     },
     /// The transcript the visitor asked for is in the outbox.
-    TranscriptQueued { conversation_id: ConversationId },
-    Ack { client_id: String, seq: u64 },
-    BotDelta { conversation_id: ConversationId, reply_id: Uuid, text: String },
-    BotCancelled { conversation_id: ConversationId, reply_id: Uuid },
-    Typing { conversation_id: ConversationId, from: Speaker, on: bool },
-    Queue { conversation_id: ConversationId, position: u32, eta_seconds: Option<u32> },
-    CsatRequest { conversation_id: ConversationId },
-    Error { code: ErrorCode, message: String },
+    TranscriptQueued {
+        conversation_id: ConversationId,
+    },
+    Ack {
+        client_id: String,
+        seq: u64,
+    },
+    BotDelta {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+        text: String,
+    },
+    BotCancelled {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        from: Speaker,
+        on: bool,
+    },
+    Queue {
+        conversation_id: ConversationId,
+        position: u32,
+        eta_seconds: Option<u32>,
+    },
+    CsatRequest {
+        conversation_id: ConversationId,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 impl Ephemeral {
@@ -251,15 +276,30 @@ enum RawVisitorFrame {
 #[derive(Debug, Clone)]
 pub enum VisitorFrame {
     Hello(Hello),
-    Message { client_id: ClientId, text: Text },
-    Typing { on: bool },
+    Message {
+        client_id: ClientId,
+        text: Text,
+    },
+    Typing {
+        on: bool,
+    },
     RequestHuman,
-    Action { id: String },
-    LeaveMessage { email: String, text: Text },
-    Csat { score: u8, comment: Option<Text> },
+    Action {
+        id: String,
+    },
+    LeaveMessage {
+        email: String,
+        text: Text,
+    },
+    Csat {
+        score: u8,
+        comment: Option<Text>,
+    },
     End,
     /// Email the transcript, to `email` or else the address the visitor left.
-    EmailTranscript { email: Option<String> },
+    EmailTranscript {
+        email: Option<String>,
+    },
 }
 
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.

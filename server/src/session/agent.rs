@@ -45,7 +45,9 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
         AgentFrame::Auth { token, status } => Ok::<_, crate::protocol::FrameError>(Some((token, status))),
         _ => Ok(None),
     };
-    let Some((token, status)) = super::first_frame(&mut session, &mut stream, &state.limits, "auth", auth).await else { return };
+    let Some((token, status)) = super::first_frame(&mut session, &mut stream, &state.limits, "auth", auth).await else {
+        return;
+    };
     // Guessing tokens is throttled per address: past its refusals, the token is not even checked.
     if !state.guards.auth_failures.would_allow(&client) {
         return close(session, codes::RATE_LIMITED, "too many failed logins: retry later").await;
@@ -234,7 +236,9 @@ impl Agent {
             }
             AgentFrame::Note { conversation_id, text } => desk.note(agent, conversation_id, text).await?,
             AgentFrame::Typing { conversation_id, on } => desk.typing(agent, conversation_id, on).await?,
-            AgentFrame::Transfer { conversation_id, to, note } => desk.transfer(agent, conversation_id, to, note).await?,
+            AgentFrame::Transfer { conversation_id, to, note } => {
+                desk.transfer(agent, conversation_id, to, note).await?
+            }
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
             AgentFrame::Preview { conversation_id } => {

@@ -26,10 +26,17 @@ pub enum Notice {
     NoAgents,
     OutsideHours,
     LeaveMessageAction,
-    LeftMessage { email: String },
+    LeftMessage {
+        email: String,
+    },
     /// A transfer to a person, of a team when `team` is set.
-    TransferToAgent { name: String, team: Option<String> },
-    TransferToTeam { team: String },
+    TransferToAgent {
+        name: String,
+        team: Option<String>,
+    },
+    TransferToTeam {
+        team: String,
+    },
     AgentLeft,
     BackInQueue,
     ModelFailure,
