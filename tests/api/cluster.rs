@@ -499,7 +499,11 @@ async fn a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assi
     for (round, kill_after_ms) in [10, 40, 80, 150, 300].into_iter().enumerate() {
         let mut node_a = Node::start(&config.dir, &redis, &ns).await;
         let node_b = Node::start(&config.dir, &redis, &ns).await;
-        let (mut ana, _) = node_b.app.connect_agent("token-ana").await;
+        // Ana went away at the end of the last round, and her presence outlives that node by
+        // the grace period: a sign-in keeps that status unless it says otherwise.
+        let mut ana = node_b.app.open_agent().await;
+        ana.send(json!({"type": "auth", "token": "token-ana", "status": "online"})).await;
+        ana.next_of_type("ready").await;
         let mut ids = Vec::new();
         let mut visitors = Vec::new();
         for _ in 0..30 {
