@@ -27,6 +27,8 @@ const WIDGET_JS: &str = concat!(
     "\n",
     include_str!("../../../widget-js/src/widget/frames.js"),
     "\n",
+    include_str!("../../../widget-js/src/widget/files.js"),
+    "\n",
     include_str!("../../../widget-js/src/widget/visitor.js"),
     "\n",
     include_str!("../../../widget-js/src/widget/boot.js")
