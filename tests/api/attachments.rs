@@ -119,6 +119,20 @@ async fn a_refused_file_gets_a_clear_error_and_leaves_nothing_behind() {
         assert!(!error["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(upload(&app, conversation, "not-a-token", "a.png", PNG).await.status(), 401);
+    // From the site's page: the refusal is readable there (CORS), and the preflight answers.
+    let url = app.url(&format!("/v1/attachments/demo/{}?name=x.exe", conversation.as_str().unwrap()));
+    let http = reqwest::Client::new();
+    let from_page = http.post(&url).bearer_auth(token).header("Origin", "http://localhost:3000").body(&b"MZ\x90\0"[..]);
+    let refused = from_page.send().await.unwrap();
+    assert_eq!(refused.status(), 415);
+    assert_eq!(refused.headers()["access-control-allow-origin"], "http://localhost:3000");
+    let preflight =
+        http.request(reqwest::Method::OPTIONS, &url).header("Origin", "http://localhost:3000").send().await.unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert!(preflight.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let stranger =
+        http.request(reqwest::Method::OPTIONS, &url).header("Origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(stranger.status(), 403);
     assert_eq!(upload(&app, conversation, token, "notes.txt", b"it works").await.status(), 201);
     let event = visitor.next_of_type("attachment").await;
     assert_eq!((event["name"].clone(), event["content_type"].clone()), (json!("notes.txt"), json!("text/plain")));

@@ -138,7 +138,7 @@ test('a refused file gets a clear line, whether the widget or the server refuses
     await picker.setInputFiles({ name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ\x90\x00') });
     await page.locator('baton-widget .ferr', { hasText: 'setup.exe: this file type is not accepted.' }).waitFor();
     await picker.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
-    await page.locator('baton-widget .ferr', { hasText: 'huge.png: larger than 10.5 MB.' }).waitFor();
+    await page.locator('baton-widget .ferr', { hasText: 'huge.png: larger than 10 MB.' }).waitFor();
     // Named and typed as a picture, but the bytes are a web page: the server refuses it.
     await picker.setInputFiles({ name: 'cat.png', mimeType: 'image/png', buffer: Buffer.from('<html><script>alert(1)</script></html>') });
     await page.locator('baton-widget .ferr', { hasText: 'cat.png: this file type is not accepted.' }).waitFor();
@@ -216,9 +216,6 @@ test('the console shows the visitor\'s rating and comment once the resolved chat
     const rating = page.locator('.context .rating');
     await rating.waitFor();
     assert.match(await rating.textContent(), /4 \/ 5 Good.*Quick and kind, thanks/);
-    await page.reload();
-    await page.locator('.done-box .tab', { hasText: /Rating check|Visitor/ }).first().click();
-    await page.locator('.context .rating', { hasText: 'Quick and kind' }).waitFor();
     await shoot(page, 'files-rating');
     assert.deepEqual(await axeViolations(page), [], 'rating');
     assert.deepEqual(errors, []);

@@ -29,6 +29,7 @@ enum Sender {
     Agent(AgentConfig),
 }
 
+/// A refusal carries the CORS headers too, so the widget on the site's page can read why.
 #[post("/v1/attachments/{site}/{conversation}")]
 pub async fn upload(
     req: HttpRequest,
@@ -36,13 +37,34 @@ pub async fn upload(
     query: web::Query<UploadQuery>,
     body: web::Payload,
     http: web::Data<Http>,
+) -> HttpResponse {
+    let site = http.sites.get(&path.0);
+    let origin = site.as_ref().and_then(|site| cors_origin(&req, site).ok().flatten()).map(str::to_owned);
+    let mut response = match receive(&req, path.into_inner(), &query.name, body, &http).await {
+        Ok(response) => response,
+        Err(error) => actix_web::ResponseError::error_response(&error),
+    };
+    if let Some(origin) = origin
+        && let Ok(value) = header::HeaderValue::from_str(&origin)
+    {
+        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        response.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+async fn receive(
+    req: &HttpRequest,
+    (site_id, id): (String, ConversationId),
+    name: &str,
+    body: web::Payload,
+    http: &Http,
 ) -> Result<HttpResponse, HttpError> {
-    let (site_id, id) = path.into_inner();
-    http.admit(&req)?;
+    http.admit(req)?;
     let site = http.sites.get(&site_id).ok_or(HttpError::UnknownSite)?;
-    let origin = cors_origin(&req, &site)?;
+    cors_origin(req, &site)?;
     let files = &http.visitor.attachments;
-    let sender = sender(&req, &http, &site_id, id)?;
+    let sender = sender(req, http, &site_id, id)?;
     let policy = &site.config.attachments;
     if !policy.enabled {
         return Err(AttachmentError::Disabled.into());
@@ -53,19 +75,15 @@ pub async fn upload(
     }
     let _permit = files.admit_upload()?;
     let bytes = read_bounded(body, policy.max_bytes).await?;
-    let stored = files.put(&site_id, id, &query.name, bytes.freeze(), policy).await?;
-    let seq = match post_event(&http, &site, id, &sender, &stored).await {
+    let stored = files.put(&site_id, id, name, bytes.freeze(), policy).await?;
+    let seq = match post_event(http, &site, id, &sender, &stored).await {
         Ok(seq) => seq,
         Err(error) => {
             files.remove(&site_id, id, stored.id).await;
             return Err(error);
         }
     };
-    let mut response = HttpResponse::Created();
-    if let Some(origin) = origin {
-        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)).insert_header((header::VARY, "Origin"));
-    }
-    Ok(response.json(serde_json::json!({
+    Ok(HttpResponse::Created().json(serde_json::json!({
         "id": stored.id, "name": stored.name, "size": stored.size, "content_type": stored.content_type, "seq": seq,
     })))
 }

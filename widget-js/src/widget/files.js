@@ -4,9 +4,9 @@
 
   var ICON_CLIP = 'M20 11.5l-8.1 8.1a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8';
 
-  /** "1.2 MB", "340 KB", "12 B". */
+  /** "1.2 MB", "340 KB", "12 B" (binary units, as the limits are set). */
   function fileSize(n) {
-    return n >= 1e6 ? (n / 1e6).toFixed(1).replace(/\.0$/, '') + ' MB' : n >= 1e3 ? Math.round(n / 1e3) + ' KB' : n + ' B';
+    return n >= 1048576 ? (n / 1048576).toFixed(1).replace(/\.0$/, '') + ' MB' : n >= 1024 ? Math.round(n / 1024) + ' KB' : n + ' B';
   }
 
   /** The paperclip and its hidden file input, shown once the server grants files. */
