@@ -60,6 +60,7 @@ async fn visitor_sends_a_picture(app: &TestApp) -> (Client, Value, Value) {
     assert_eq!(fetched.status(), 200);
     assert_eq!(fetched.headers()["content-type"], "image/png");
     assert_eq!(fetched.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(fetched.headers()["content-length"], PNG.len().to_string().as_str());
     assert_eq!(&fetched.bytes().await.unwrap()[..], PNG);
 
     let forged = format!("{}.{}", i64::MAX, "0".repeat(64));

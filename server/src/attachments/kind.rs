@@ -45,6 +45,21 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     (std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0)).then_some("text/plain")
 }
 
+/// Bytes enough to recognise every known type from a file's start.
+pub const SNIFF_BYTES: usize = 512;
+
+/// [`sniff`] on a file's first bytes only (at most [`SNIFF_BYTES`]): a multi-byte character
+/// cut at the end still counts as text.
+pub fn sniff_prefix(head: &[u8]) -> Option<&'static str> {
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    match std::str::from_utf8(head) {
+        Err(error) if error.error_len().is_none() && infer::get(head).is_none() && !head.contains(&0) => {
+            Some("text/plain")
+        }
+        _ => sniff(head),
+    }
+}
+
 /// The type named by the extension of `name`, if it is one of [`EXTENSIONS`].
 fn named_type(name: &str) -> Option<&'static str> {
     let (_, ext) = name.rsplit_once('.')?;
@@ -93,6 +108,9 @@ mod tests {
         assert_eq!(sniff(PDF), Some("application/pdf"));
         assert_eq!(sniff("plain words, é".as_bytes()), Some("text/plain"));
         assert_eq!(sniff(b"MZ\x90\0\x03\0\0\0"), None);
+        let text = "é".repeat(400);
+        assert_eq!(sniff_prefix(&text.as_bytes()[..SNIFF_BYTES - 1]), Some("text/plain"), "a character cut at the end");
+        assert_eq!(sniff_prefix(PNG), Some("image/png"));
     }
 
     #[test]

@@ -60,6 +60,13 @@ pub struct Stored {
     pub content_type: &'static str,
 }
 
+/// A file being read: its size, its type and its bytes.
+pub struct Opened {
+    pub size: u64,
+    pub content_type: &'static str,
+    pub bytes: futures_util::stream::BoxStream<'static, Result<Bytes, object_store::Error>>,
+}
+
 /// The file store, its link signer and its bound on uploads in flight. Cheap to clone.
 #[derive(Clone)]
 pub struct Attachments {
@@ -150,20 +157,26 @@ impl Attachments {
         Ok(stored)
     }
 
-    /// A kept file's bytes and type (judged again from the bytes: only accepted types are kept).
-    pub async fn get(
-        &self,
-        site: &str,
-        id: ConversationId,
-        file: Uuid,
-    ) -> Result<(Bytes, &'static str), AttachmentError> {
-        let bytes = match self.store.get(&path(site, id, file)).await {
-            Ok(found) => found.bytes().await?,
+    /// A kept file as a stream, with its size and type (judged again from its first bytes:
+    /// only accepted types are kept). Streamed, so a download holds one chunk at a time.
+    pub async fn open_file(&self, site: &str, id: ConversationId, file: Uuid) -> Result<Opened, AttachmentError> {
+        let found = match self.store.get(&path(site, id, file)).await {
+            Ok(found) => found,
             Err(object_store::Error::NotFound { .. }) => return Err(AttachmentError::NotFound),
             Err(error) => return Err(error.into()),
         };
-        let content_type = kind::sniff(&bytes).unwrap_or("application/octet-stream");
-        Ok((bytes, content_type))
+        let size = found.meta.size;
+        let mut rest = found.into_stream();
+        let mut head = bytes::BytesMut::new();
+        while head.len() < kind::SNIFF_BYTES {
+            match rest.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None => break,
+            }
+        }
+        let content_type = kind::sniff_prefix(&head).unwrap_or("application/octet-stream");
+        let head = futures_util::stream::once(async move { Ok(head.freeze()) });
+        Ok(Opened { size, content_type, bytes: head.chain(rest).boxed() })
     }
 
     /// Removes one file (an upload whose event could not be stored).

@@ -127,16 +127,17 @@ pub async fn fetch(
     if files.check(&query.t, &site, id).is_none() {
         return Err(HttpError::Forbidden("this link is not valid (or has expired)"));
     }
-    let (bytes, content_type) = files.get(&site, id, file).await?;
+    let opened = files.open_file(&site, id, file).await?;
     let name = crate::attachments::kind::clean_name(query.name.as_deref().unwrap_or("file"));
-    let disposition = if content_type.starts_with("image/") { "inline" } else { "attachment" };
+    let disposition = if opened.content_type.starts_with("image/") { "inline" } else { "attachment" };
     Ok(HttpResponse::Ok()
-        .content_type(content_type)
+        .content_type(opened.content_type)
         .insert_header((header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{name}\"")))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
         .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
-        .body(bytes))
+        .no_chunking(opened.size)
+        .streaming(opened.bytes))
 }
 
 /// The visitor's file token for this conversation, or an agent's own token.
