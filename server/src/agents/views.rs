@@ -86,6 +86,8 @@ pub async fn conversation_view(
         suggestions,
         canned,
         answer_by: None,
+        attachments: None,
+        rating: records.rating.as_deref().map(crate::records::Rating::view),
     }))
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::OriginPattern;
 use super::hours::{Hours, HoursConfig};
+use super::{OriginPattern, SiteAttachments};
 use crate::escalation::PolicyConfig;
 use crate::knowledge::KnowledgeOptions;
 
@@ -48,6 +48,9 @@ pub struct SiteConfig {
     /// (see `docs/notices.md`).
     #[serde(default)]
     pub notices: std::collections::BTreeMap<String, super::notices::NoticeTexts>,
+    /// Files visitors and agents may send (see `docs/attachments.md`).
+    #[serde(default)]
+    pub attachments: SiteAttachments,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -229,6 +232,7 @@ impl SiteConfig {
         if let Some(hours) = &self.handoff.hours {
             self.handoff.parsed_hours = Some(Hours::parse(hours).map_err(|why| format!("key `handoff.hours`: {why}"))?);
         }
+        self.attachments.validate()?;
         if self.widget.position != "right" && self.widget.position != "left" {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());
         }

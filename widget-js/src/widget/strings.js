@@ -15,6 +15,7 @@
     'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
     'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
+    'attach', 'tooBig', 'badType', 'upFail', 'shut',
     'transcript'];
 
   var STRINGS = {
@@ -54,6 +55,11 @@ Leave message
 Terrible|Bad|OK|Good|Great
 Add a comment (optional)
 Send rating
+Attach a file
+{name}: larger than {max}.
+{name}: this file type is not accepted.
+{name} was not sent. Try again.
+Close
 Email me this conversation`,
     es: `Abrir chat
 Cerrar chat
@@ -91,6 +97,11 @@ Dejar mensaje
 Pésimo|Malo|Normal|Bueno|Excelente
 Añade un comentario (opcional)
 Enviar valoración
+Adjuntar un archivo
+{name}: supera {max}.
+{name}: este tipo de archivo no se acepta.
+{name} no se envió. Inténtalo de nuevo.
+Cerrar
 Envíame esta conversación por correo`,
     fr: `Ouvrir le chat
 Fermer le chat
@@ -128,6 +139,11 @@ Laisser un message
 Très mauvais|Mauvais|Correct|Bon|Excellent
 Ajoutez un commentaire (facultatif)
 Envoyer la note
+Joindre un fichier
+{name} : dépasse {max}.
+{name} : ce type de fichier n'est pas accepté.
+{name} n'a pas été envoyé. Réessayez.
+Fermer
 M'envoyer cette conversation par e-mail`,
     de: `Chat öffnen
 Chat schließen
@@ -165,6 +181,11 @@ Nachricht hinterlassen
 Sehr schlecht|Schlecht|Okay|Gut|Sehr gut
 Kommentar hinzufügen (optional)
 Bewertung senden
+Datei anhängen
+{name}: größer als {max}.
+{name}: Dieser Dateityp wird nicht angenommen.
+{name} wurde nicht gesendet. Erneut versuchen.
+Schließen
 Diesen Chat per E-Mail senden`,
     pt: `Abrir chat
 Fechar chat
@@ -202,6 +223,11 @@ Deixar mensagem
 Péssimo|Mau|Razoável|Bom|Ótimo
 Adicione um comentário (opcional)
 Enviar avaliação
+Anexar um ficheiro
+{name}: maior que {max}.
+{name}: este tipo de ficheiro não é aceite.
+{name} não foi enviado. Tente novamente.
+Fechar
 Enviar esta conversa para o meu e-mail`,
     it: `Apri la chat
 Chiudi la chat
@@ -239,6 +265,11 @@ Lascia un messaggio
 Pessimo|Scarso|Discreto|Buono|Ottimo
 Aggiungi un commento (facoltativo)
 Invia valutazione
+Allega un file
+{name}: supera {max}.
+{name}: tipo di file non accettato.
+{name} non è stato inviato. Riprova.
+Chiudi
 Inviami questa conversazione via email`,
     nl: `Chat openen
 Chat sluiten
@@ -276,6 +307,11 @@ Bericht achterlaten
 Heel slecht|Slecht|Oké|Goed|Uitstekend
 Voeg een opmerking toe (optioneel)
 Beoordeling versturen
+Bestand bijvoegen
+{name}: groter dan {max}.
+{name}: dit bestandstype wordt niet geaccepteerd.
+{name} is niet verzonden. Probeer opnieuw.
+Sluiten
 Stuur me dit gesprek per e-mail`,
     ro: `Deschide chatul
 Închide chatul
@@ -313,6 +349,11 @@ Lasă un mesaj
 Foarte rău|Rău|Acceptabil|Bine|Excelent
 Adaugă un comentariu (opțional)
 Trimite evaluarea
+Atașează un fișier
+{name}: depășește {max}.
+{name}: acest tip de fișier nu este acceptat.
+{name} nu a fost trimis. Încearcă din nou.
+Închide
 Trimite-mi conversația pe e-mail`,
     bg: `Отвори чата
 Затвори чата
@@ -350,6 +391,11 @@ Trimite-mi conversația pe e-mail`,
 Ужасно|Лошо|Добре|Много добре|Отлично
 Добавете коментар (по желание)
 Изпрати оценката
+Прикачи файл
+{name}: над {max}.
+{name}: този вид файл не се приема.
+{name} не е изпратен. Опитайте отново.
+Затвори
 Изпратете ми разговора по имейл`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
@@ -387,6 +433,11 @@ Atstāt ziņu
 Ļoti slikti|Slikti|Normāli|Labi|Lieliski
 Pievienojiet komentāru (pēc izvēles)
 Sūtīt vērtējumu
+Pievienot failu
+{name}: lielāks par {max}.
+{name}: šāds faila veids netiek pieņemts.
+{name} netika nosūtīts. Mēģiniet vēlreiz.
+Aizvērt
 Nosūtīt man šo sarunu e-pastā`,
     pl: `Otwórz czat
 Zamknij czat
@@ -424,6 +475,11 @@ Zostaw wiadomość
 Fatalnie|Źle|W porządku|Dobrze|Świetnie
 Dodaj komentarz (opcjonalnie)
 Wyślij ocenę
+Dołącz plik
+{name}: większy niż {max}.
+{name}: ten typ pliku nie jest akceptowany.
+Nie wysłano {name}. Spróbuj ponownie.
+Zamknij
 Wyślij mi tę rozmowę e-mailem`,
     zh: `打开聊天
 关闭聊天
@@ -461,6 +517,11 @@ Wyślij mi tę rozmowę e-mailem`,
 很差|差|一般|好|很好
 添加评论（可选）
 提交评价
+附加文件
+{name}：超过 {max}。
+{name}：不接受此文件类型。
+{name} 未发送，请重试。
+关闭
 把这次对话发到我的邮箱`,
     ar: `فتح الدردشة
 إغلاق الدردشة
@@ -498,6 +559,11 @@ Wyślij mi tę rozmowę e-mailem`,
 سيئ جدًا|سيئ|مقبول|جيد|ممتاز
 أضف تعليقًا (اختياري)
 إرسال التقييم
+إرفاق ملف
+{name}: أكبر من {max}.
+{name}: نوع الملف غير مقبول.
+لم يُرسَل {name}. حاول مجددًا.
+إغلاق
 أرسل لي هذه المحادثة بالبريد الإلكتروني`,
     he: `פתיחת הצ'אט
 סגירת הצ'אט
@@ -535,6 +601,11 @@ Wyślij mi tę rozmowę e-mailem`,
 גרוע מאוד|גרוע|סביר|טוב|מצוין
 הוסיפו הערה (לא חובה)
 שליחת הדירוג
+צירוף קובץ
+{name}: גדול מ-{max}.
+{name}: סוג הקובץ אינו מתקבל.
+{name} לא נשלח. נסו שוב.
+סגירה
 שלחו לי את השיחה באימייל`
   };
 
