@@ -30,6 +30,7 @@ use crate::bot::reply::Replier;
 use crate::bot::slots::Slots;
 use crate::config::Settings;
 use crate::conversation::Conversations;
+use crate::http::api::Api;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
 use crate::hub::Hub;
@@ -77,7 +78,8 @@ impl Application {
         let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone());
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
-        let archive = build_archive(&settings, &stores, &shutdown).await?;
+        let sql_archive = build_archive(&settings, &stores, &shutdown).await?;
+        let archive: Arc<dyn Archive> = sql_archive.clone();
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -96,12 +98,14 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
+        let api = web::Data::new(Api::new(sql_archive, sites.clone(), settings.api.clone()));
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(tracing_actix())
                 .app_data(http.clone())
+                .app_data(api.clone())
                 .configure(routes::configure)
         };
         // Upgraded sockets leave the HTTP/1 dispatcher and its per-connection buffers (see
@@ -195,9 +199,10 @@ async fn build_archive(
     settings: &Settings,
     stores: &Stores,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Arc<dyn Archive>> {
+) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let archive: Arc<dyn Archive> = sql.clone();
     let archiver = Archiver {
         log: stores.log.clone(),
         feed: stores.feed.clone(),
@@ -207,8 +212,8 @@ async fn build_archive(
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);
-    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
-    Ok(archive)
+    crate::archive::retention::spawn(archive, retention, shutdown.clone());
+    Ok(sql)
 }
 
 /// The bot's answerer, the model for agent assistance and its probe (`None` when none is

@@ -12,6 +12,8 @@ mod handoff;
 mod health;
 mod helpers;
 mod hostile;
+mod openapi;
+mod owner_api;
 mod postgres_server;
 mod preview;
 mod privacy;

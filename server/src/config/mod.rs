@@ -33,6 +33,7 @@ pub struct Settings {
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
     pub attachments: AttachmentSettings,
+    pub api: ApiSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -189,6 +190,21 @@ impl Limits {
     pub fn client_timeout(&self) -> Duration {
         Duration::from_secs(self.client_timeout_secs)
     }
+}
+
+/// The owner API's limits (see `docs/api.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Requests per minute per key, on average; bursts of up to `burst`. Past it: 429.
+    pub requests_per_minute: u32,
+    pub burst: u32,
+    /// Keys whose allowance is tracked at once (a bounded table; see `session::limits`).
+    pub tracked_keys: usize,
+    /// A request body larger than this is refused with 413.
+    pub max_body_bytes: usize,
+    /// How long a POST's response is replayed for the same `Idempotency-Key`.
+    pub idempotency_hours: u64,
 }
 
 /// The durable record (see `docs/data.md`).

@@ -1,6 +1,7 @@
 //! Transport: HTTP routes, the socket upgrade path and the embedded browser code. It knows
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
+pub mod api;
 pub mod assets;
 pub mod routes;
 pub mod transport;

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
-use super::{Http, HttpError, assets, uploads};
+use super::{Http, HttpError, api, assets, uploads};
 use crate::session::{self, Frames};
 
 /// Every route of the app.
@@ -34,6 +34,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(uploads::upload)
         .service(uploads::upload_preflight)
         .service(uploads::fetch);
+    api::services(&mut utoipa_actix_web::service_config::ServiceConfig::new(config));
 }
 
 #[route("/healthz", method = "GET", method = "HEAD")]
