@@ -5,7 +5,6 @@
 use std::process::Command;
 use std::time::Duration;
 
-use baton::archive::Archive;
 use baton::archive::keys::Scope;
 use baton::archive::sql::SqlArchive;
 use baton::config::Settings;
