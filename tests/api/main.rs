@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod openapi;
 mod owner_api;
+mod owner_api_contract;
 mod postgres_server;
 mod preview;
 mod privacy;
