@@ -19,4 +19,5 @@ mod redis_server;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;
+mod tenants;
 mod visitor;

@@ -34,7 +34,6 @@ use uuid::Uuid;
 use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::escalation::Decision;
-use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
 };
@@ -43,8 +42,7 @@ use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
 use crate::store::{
-    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Stores, Topic, Transitioned,
-    Visitor,
+    Appended, Conversation, Counter, EventDraft, LeftMessage, NewConversation, Stores, Transitioned, Visitor,
 };
 pub use escalate::Escalation;
 use machine::Move;
@@ -89,6 +87,8 @@ pub trait Handoffs: Send + Sync + 'static {
     async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
     /// The visitor wrote to a chat a person has.
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId);
+    /// A visitor left a message for the team: tell the agents of its site (and only them).
+    async fn left_message(&self, message: &LeftMessage) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -439,8 +439,9 @@ impl Conversations {
         self.stores.handoff.add_left_message(left.clone()).await?;
         let contact = Contact { email: email.clone(), at: event.at };
         self.stores.log.set_record(id, Record::Contact(contact)).await?;
-        let frame = AgentEvent::LeftMessage { message: left };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
+        if let Some(handoffs) = self.handoffs.get() {
+            handoffs.left_message(&left).await?;
+        }
         self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await
     }
 

@@ -20,7 +20,7 @@
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
 //! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
-//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
+//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agent:<id>`.
 //! A payload carries the delivery's audience and [`crate::delivery::Kind`] in a small header
 //! before the JSON (see [`records`] for the encoding), so a receiving node rebuilds the exact
 //! [`Delivery`] without parsing the JSON.

@@ -102,7 +102,6 @@ impl Keys {
     pub fn channel(&self, topic: &Topic) -> String {
         match topic {
             Topic::Conversation(id) => format!("{}:t:c:{{{id}}}", self.namespace),
-            Topic::Agents => format!("{}:t:agents", self.namespace),
             Topic::Agent(agent_id) => format!("{}:t:agent:{agent_id}", self.namespace),
         }
     }
@@ -126,7 +125,6 @@ mod tests {
         let (before, after) = keys.meta_parts();
         assert_eq!(format!("{before}{id}{after}"), keys.meta(id), "scripts build the same names");
         assert_eq!(keys.agent_chats("a:b"), "baton:agent:a:b:chats");
-        assert_eq!(keys.channel(&Topic::Agents), "baton:t:agents");
         assert_eq!(keys.channel(&Topic::Agent("ana".into())), "baton:t:agent:ana");
     }
 }
