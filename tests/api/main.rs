@@ -6,6 +6,7 @@ mod archive_contract;
 mod bot;
 mod capacity;
 mod cluster;
+mod cluster_tenants;
 mod escalation;
 mod handoff;
 mod health;
