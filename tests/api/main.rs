@@ -12,6 +12,7 @@ mod handoff;
 mod health;
 mod helpers;
 mod hostile;
+mod identity;
 mod postgres_server;
 mod preview;
 mod privacy;

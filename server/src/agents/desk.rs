@@ -20,7 +20,9 @@ use crate::protocol::{
 };
 use crate::records::{Handback, Record};
 use crate::sites::{Site, Sites};
-use crate::store::{Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic};
+use crate::store::{
+    Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic, VisitorIndex,
+};
 
 /// Characters of an agent's words kept for the bot after a hand-back.
 const HANDBACK_NOTE_CHARS: usize = 2_000;
@@ -65,6 +67,7 @@ pub struct Desk {
     log: Arc<dyn EventLog>,
     handoff: Arc<dyn Handoff>,
     pubsub: Arc<dyn PubSub>,
+    visitors: Arc<dyn VisitorIndex>,
     sites: Sites,
     assist: Assist,
     /// Conversations whose agent is about to get fresh suggestions, with the time of the
@@ -79,6 +82,7 @@ impl Desk {
             log: stores.log.clone(),
             handoff: stores.handoff.clone(),
             pubsub: stores.pubsub.clone(),
+            visitors: stores.visitors.clone(),
             sites,
             assist,
             suggesting: Arc::default(),
@@ -128,7 +132,8 @@ impl Desk {
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
     /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        let view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        let (log, visitors) = (self.log.as_ref(), self.visitors.as_ref());
+        let view = views::conversation_view(log, visitors, &self.sites, &self.assist, id).await?;
         if let Some(view) = &view
             && self.assist.has_model()
             && let Some(site) = self.sites.get(&view.site)

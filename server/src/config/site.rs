@@ -44,6 +44,18 @@ pub struct SiteConfig {
     /// How long the archive keeps this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub archive: SiteArchive,
+    /// The secret the site's backend signs visitors' `user_id`s with (HMAC-SHA256); unset:
+    /// every identity is unverified. Never printed or logged.
+    #[serde(default)]
+    pub identity_secret: Option<secrecy::SecretString>,
+    /// A verified visitor starting a new conversation sees their conversations of the last
+    /// this many days (0: none).
+    #[serde(default = "default_history_days")]
+    pub identity_history_days: u32,
+}
+
+fn default_history_days() -> u32 {
+    30
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

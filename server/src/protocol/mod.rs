@@ -3,12 +3,15 @@
 //! never sees raw JSON. Names in this file are a contract with every client: add, never rename.
 
 pub mod agent;
+pub mod identity;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use identity::{IdentityStatus, VisitorIdentity};
 
 /// A frame larger than this closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -166,14 +169,53 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Ephemeral {
-    Welcome { conversation_id: ConversationId, token: String, state: State, last_seq: u64, ai_notice: String },
-    Ack { client_id: String, seq: u64 },
-    BotDelta { conversation_id: ConversationId, reply_id: Uuid, text: String },
-    BotCancelled { conversation_id: ConversationId, reply_id: Uuid },
-    Typing { conversation_id: ConversationId, from: Speaker, on: bool },
-    Queue { conversation_id: ConversationId, position: u32, eta_seconds: Option<u32> },
-    CsatRequest { conversation_id: ConversationId },
-    Error { code: ErrorCode, message: String },
+    Welcome {
+        conversation_id: ConversationId,
+        token: String,
+        state: State,
+        last_seq: u64,
+        ai_notice: String,
+        identity: IdentityStatus,
+    },
+    /// The answer to `identify`: what the conversation's identity is now.
+    Identity {
+        identity: IdentityStatus,
+    },
+    /// A verified visitor's recent conversations on this site (other devices included), sent
+    /// after `welcome` when a new conversation starts.
+    History {
+        conversations: Vec<PastConversation>,
+    },
+    Ack {
+        client_id: String,
+        seq: u64,
+    },
+    BotDelta {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+        text: String,
+    },
+    BotCancelled {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        from: Speaker,
+        on: bool,
+    },
+    Queue {
+        conversation_id: ConversationId,
+        position: u32,
+        eta_seconds: Option<u32>,
+    },
+    CsatRequest {
+        conversation_id: ConversationId,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 impl Ephemeral {
@@ -193,6 +235,28 @@ pub struct Hello {
     pub locale: Option<String>,
     #[serde(default)]
     pub page: Option<Page>,
+    /// Who the site says the visitor is (validated as it is parsed).
+    #[serde(default)]
+    pub visitor: Option<VisitorIdentity>,
+}
+
+/// One earlier conversation of a verified visitor, as the widget shows it: read-only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PastConversation {
+    pub conversation_id: ConversationId,
+    pub started_at: DateTime<Utc>,
+    pub state: State,
+    /// The newest messages the visitor could see (no notes), oldest first.
+    pub messages: Vec<PastMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PastMessage {
+    pub from: Speaker,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -229,19 +293,39 @@ enum RawVisitorFrame {
         comment: Option<String>,
     },
     End {},
+    Identify {
+        visitor: VisitorIdentity,
+    },
 }
 
 /// A validated visitor frame.
 #[derive(Debug, Clone)]
 pub enum VisitorFrame {
     Hello(Hello),
-    Message { client_id: ClientId, text: Text },
-    Typing { on: bool },
+    Message {
+        client_id: ClientId,
+        text: Text,
+    },
+    Typing {
+        on: bool,
+    },
     RequestHuman,
-    Action { id: String },
-    LeaveMessage { email: String, text: Text },
-    Csat { score: u8, comment: Option<Text> },
+    Action {
+        id: String,
+    },
+    LeaveMessage {
+        email: String,
+        text: Text,
+    },
+    Csat {
+        score: u8,
+        comment: Option<Text>,
+    },
     End,
+    /// Who the visitor is, said after `hello` (a sign-in on the page).
+    Identify {
+        visitor: VisitorIdentity,
+    },
 }
 
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
@@ -287,6 +371,7 @@ impl VisitorFrame {
                 VisitorFrame::Csat { score, comment }
             }
             RawVisitorFrame::End {} => VisitorFrame::End,
+            RawVisitorFrame::Identify { visitor } => VisitorFrame::Identify { visitor },
         })
     }
 }
@@ -352,13 +437,13 @@ impl Text {
     }
 }
 
-struct Email(String);
+pub(crate) struct Email(pub(crate) String);
 
 impl Email {
     /// An address agents can write to and a `mailto:` link cannot be bent by: the local part
     /// of RFC 5322's dot-atoms (no quoted strings), a domain of letter-digit-hyphen labels
     /// with a dot, 254 bytes at most; so no `?`, `&`, `%`, `/`, `#` or spaces.
-    fn parse(raw: String) -> Result<Email, FrameError> {
+    pub(crate) fn parse(raw: String) -> Result<Email, FrameError> {
         let trimmed = raw.trim();
         let atom = |part: &str, extra: &str| {
             !part.is_empty()

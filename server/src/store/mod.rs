@@ -18,6 +18,7 @@
 pub mod feed;
 pub mod memory;
 pub mod redis;
+pub mod visitors;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use crate::delivery::{Audience, Deliver, Delivery, Topic};
 pub use crate::protocol::agent::{AgentStatus, LeftMessage};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
 use crate::records::{Record, Records};
+pub use visitors::{USER_CONVERSATIONS_KEPT, VisitorIndex};
 
 /// Recent pickup waits kept per site for the queue's wait estimate.
 pub const PICKUPS_KEPT: usize = 50;
@@ -356,6 +358,7 @@ fn misplaced_state_change(body: &EventBody, appending: bool) -> bool {
 #[derive(Clone)]
 pub struct Stores {
     pub log: Arc<dyn EventLog>,
+    pub visitors: Arc<dyn VisitorIndex>,
     pub pubsub: Arc<dyn PubSub>,
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
@@ -363,9 +366,12 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + VisitorIndex + feed::ArchiveFeed>(
+        store: Arc<S>,
+    ) -> Stores {
         Stores {
             log: store.clone(),
+            visitors: store.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),

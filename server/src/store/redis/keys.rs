@@ -52,6 +52,14 @@ impl Keys {
         format!("{}:ready", self.namespace)
     }
 
+    /// Sorted set: a site's verified user's conversation ids, scored by start (Unix ms). The
+    /// user id is hashed: any string a site uses stays one short, plain key.
+    pub fn user(&self, site: &str, user_id: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(user_id.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:user:{site}:{digest}", self.namespace)
+    }
+
     pub fn token(&self, token_hash: &str) -> String {
         format!("{}:token:{token_hash}", self.namespace)
     }
