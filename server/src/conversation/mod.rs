@@ -14,13 +14,15 @@
 //!
 //! # Layout
 //! - [`machine`]: the transition table; [`escalate`]: the one builder of escalations.
-//! - [`identity`]: who the visitor is, verified against the site's secret, and their history.
+//! - `open`: starting or resuming a conversation from `hello`; [`identity`]: who the
+//!   visitor is, verified against the site's secret, and their history.
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 
 pub mod escalate;
 pub mod identity;
 pub mod machine;
+mod open;
 mod replies;
 pub mod turn;
 
@@ -37,16 +39,14 @@ use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::escalation::Decision;
 use crate::protocol::{
-    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, IdentityStatus, PastConversation,
-    Speaker, State, Text, VisitorIdentity,
+    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker,
+    State, Text,
 };
 use crate::records::{Contact, Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{
-    Appended, Conversation, Counter, EventDraft, LeftMessage, NewConversation, Stores, Transitioned, Visitor,
-};
+use crate::store::{Appended, Conversation, Counter, EventDraft, LeftMessage, Stores, Transitioned};
 pub use escalate::Escalation;
 pub use identity::IdentifyError;
 use machine::Move;
@@ -165,75 +165,6 @@ impl Conversations {
     /// Whether the live store takes requests (`/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.stores.log.ping().await
-    }
-
-    /// Resumes the conversation `hello.token` names, or starts a new one with the greeting,
-    /// with the visitor's identity (`hello.visitor`) applied. A token of a conversation
-    /// verified as another user's starts a new one instead: it is not this visitor's. A
-    /// verified visitor's new conversation comes with their recent ones (`history`).
-    pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
-        let claim = hello.visitor.as_ref().filter(|claim| !claim.is_empty());
-        if let Some(token) = &hello.token {
-            let conversation = self.stores.log.conversation_by_token(&hash_token(token)).await?;
-            let Some(conversation) = conversation.filter(|c| c.site == site.config.id) else {
-                return Err(OpenError::BadToken);
-            };
-            let id = conversation.id;
-            match self.opened(site, conversation, token.clone(), claim).await {
-                Err(IdentifyError::OtherUser) => {
-                    tracing::info!(conversation_id = %id, "token of another verified visitor: starting anew");
-                }
-                Err(IdentifyError::Store(error)) => return Err(error.into()),
-                Ok(opened) => return Ok(opened),
-            }
-        }
-        let (conversation, token) = self.start(site, hello).await?;
-        let mut opened = match self.opened(site, conversation, token, claim).await {
-            Ok(opened) => opened,
-            Err(IdentifyError::Store(error)) => return Err(error.into()),
-            Err(IdentifyError::OtherUser) => return Err(StoreError::NotFound.into()),
-        };
-        if opened.identity == IdentityStatus::Verified {
-            let id = opened.conversation.id;
-            let stored = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
-            opened.history = self.history(site, stored.records.identity.as_deref(), id).await?;
-        }
-        Ok(opened)
-    }
-
-    async fn opened(
-        &self,
-        site: &Site,
-        conversation: Conversation,
-        token: String,
-        claim: Option<&VisitorIdentity>,
-    ) -> Result<Opened, IdentifyError> {
-        let identity = match claim {
-            Some(claim) => self.identify(site, &conversation, claim).await?,
-            None => identity::status(conversation.records.identity.as_deref()),
-        };
-        Ok(Opened { conversation, token, identity, history: Vec::new() })
-    }
-
-    /// A new conversation with the greeting; returns it and its resume token.
-    async fn start(&self, site: &Site, hello: &Hello) -> Result<(Conversation, String), StoreError> {
-        let log = &self.stores.log;
-        let token = new_token();
-        let visitor =
-            Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
-        let new = NewConversation {
-            id: ConversationId::new(),
-            site: site.config.id.clone(),
-            token_hash: hash_token(&token),
-            visitor,
-        };
-        let id = new.id;
-        log.create_conversation(new).await?;
-        let greeting = bot_message(site, site.config.persona.greeting.clone());
-        log.append(id, EventDraft::new(greeting)).await?;
-        let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
-        tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
-        Ok((conversation, token))
     }
 
     /// Events after `after`, oldest first, at most `limit`: what a socket replays.

@@ -1,9 +1,10 @@
 //! The visitor's identity as the site's page tells it (`hello.visitor`, `identify`), validated
 //! once here. Whether it is *verified* is decided later, against the site's secret.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Email;
+use super::{Author, ConversationId, Email, Speaker, State};
 
 /// The longest `user_id` a site may use, in characters.
 pub const MAX_USER_ID_CHARS: usize = 128;
@@ -77,6 +78,25 @@ pub enum IdentityStatus {
     Unverified,
     /// No identity given.
     None,
+}
+
+/// One earlier conversation of a verified visitor, as the widget shows it: read-only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PastConversation {
+    pub conversation_id: ConversationId,
+    pub started_at: DateTime<Utc>,
+    pub state: State,
+    /// The newest messages the visitor could see (no notes), oldest first.
+    pub messages: Vec<PastMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PastMessage {
+    pub from: Speaker,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    pub at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use identity::{IdentityStatus, VisitorIdentity};
+pub use identity::{IdentityStatus, PastConversation, PastMessage, VisitorIdentity};
 
 /// A frame larger than this closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -238,25 +238,6 @@ pub struct Hello {
     /// Who the site says the visitor is (validated as it is parsed).
     #[serde(default)]
     pub visitor: Option<VisitorIdentity>,
-}
-
-/// One earlier conversation of a verified visitor, as the widget shows it: read-only.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PastConversation {
-    pub conversation_id: ConversationId,
-    pub started_at: DateTime<Utc>,
-    pub state: State,
-    /// The newest messages the visitor could see (no notes), oldest first.
-    pub messages: Vec<PastMessage>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PastMessage {
-    pub from: Speaker,
-    pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author: Option<Author>,
-    pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
