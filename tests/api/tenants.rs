@@ -24,6 +24,7 @@ pub(crate) fn two_sites(settings: &mut Settings) {
     let mut shop = demo.clone();
     shop.id = "shop".into();
     shop.handoff.topic_teams.clear();
+    shop.identity_secret = None;
     settings.sites.push(shop);
     let with_sites = |mut a: baton::config::AgentConfig, sites: &[&str]| {
         a.sites = Some(sites.iter().map(|s| (*s).to_owned()).collect());

@@ -285,6 +285,16 @@ ai_notice = "AI here"
     }
 
     #[test]
+    fn the_identity_secret_is_read_but_never_printed() {
+        let with_secret = format!("identity_secret = \"hunter2-identity\"\n{MINIMAL}");
+        let site = parse(&with_secret).unwrap();
+        assert!(site.identity_secret.is_some());
+        assert_eq!(site.identity_history_days, 30);
+        assert!(!format!("{site:?}").contains("hunter2-identity"), "Debug shows the secret");
+        assert!(parse(MINIMAL).unwrap().identity_secret.is_none());
+    }
+
+    #[test]
     fn a_wrong_type_names_the_key() {
         let bad = MINIMAL.replace("bot_name = \"Nori\"", "bot_name = 3");
         let error = parse(&bad).unwrap_err();
