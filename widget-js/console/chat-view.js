@@ -85,7 +85,7 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.previous, c.site, d.left.length]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
@@ -97,7 +97,7 @@
     var h = this.h.bind(this);
     var self = this;
     var c = newChat(id);
-    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'previous'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
     c.events = mergeEvents([], view ? view.events : []);
     this.previewShown = true;
     this.renderedChat = null;

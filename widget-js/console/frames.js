@@ -152,7 +152,7 @@
       c = this.chats[id] = newChat(id);
       this.order.push(id);
     }
-    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals'].forEach(function (k) {
+    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'previous'].forEach(function (k) {
       if (view[k] != null) c[k] = view[k];
     });
     if (Array.isArray(view.suggestions)) c.suggestions = view.suggestions.map(String);

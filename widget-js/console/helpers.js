@@ -131,8 +131,9 @@
 
   function visitorLabel(view) {
     var v = (view && view.visitor) || {};
-    if (v.name) return String(v.name);
-    if (v.email) return String(v.email);
+    var who = v.identity || v;
+    if (who.name) return String(who.name);
+    if (who.email) return String(who.email);
     var id = String((view && (view.conversation_id || view.id)) || '');
     return 'Visitor ' + id.replace(/[^0-9a-z]/gi, '').slice(0, 4).toUpperCase();
   }

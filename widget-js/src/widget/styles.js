@@ -43,7 +43,7 @@ svg{display:block;flex:none}
 .x:hover{background:rgba(255,255,255,.16)}
 .notice{margin:0;font-size:12.5px;color:#4f566b;background:#f3f5fa;padding:6px 18px;border-bottom:1px solid #e5e8f0;flex:none}
 .signed{color:#1f7a4d}
-.past{display:flex;flex-direction:column;gap:8px;opacity:.7}
+.past{display:flex;flex-direction:column;gap:8px;padding-bottom:12px;border-bottom:1px dashed #b9bfcc}
 .banner{font-size:13px;background:#fff4ce;color:#5c4400;padding:6px 18px;flex:none}
 .wrap{flex:1;min-height:50%;position:relative;display:flex}
 .log{flex:1;position:relative;overflow-y:auto;padding:16px 14px;display:flex;flex-direction:column;gap:8px;overscroll-behavior:contain;background:#fff}
