@@ -116,8 +116,8 @@ async function shootPanel(p, name) {
       await p.getByRole('button', { name: /Details/ }).click();
       await p.locator('.context.open .visitor').waitFor();
       await p.waitForFunction(() => getComputedStyle(document.querySelector('.context')).transform === 'none');
-      await p.locator('.context .visitor').scrollIntoViewIfNeeded();
     }
+    await p.locator('.context .visitor').scrollIntoViewIfNeeded();
     await p.screenshot({ path: `${SHOTS}/${name}-${width}.png` });
     if (width <= 1100) {
       await p.keyboard.press('Escape');

@@ -136,11 +136,13 @@ async fn previous(
     for id in ids.into_iter().filter(|id| *id != except).take(MAX_PREVIOUS) {
         let Some(conversation) = store.conversation(id).await? else { continue };
         let recent = store.recent_events(id, RECENT_FOR_ITEM).await?;
+        // A conversation the visitor never wrote in (a page opened on another device) says nothing.
+        let Some(last_message) = last_visitor_message(&recent) else { continue };
         list.push(PreviousConversation {
             conversation_id: id,
             started_at: conversation.created_at,
             state: conversation.state,
-            last_message: last_visitor_message(&recent),
+            last_message: Some(last_message),
         });
     }
     Ok(list)

@@ -156,6 +156,9 @@ impl Conversations {
                     _ => None,
                 })
                 .collect();
+            if !messages.iter().any(|m| m.from == crate::protocol::Speaker::Visitor) {
+                continue; // opened, never written in: nothing to show
+            }
             messages.drain(..messages.len().saturating_sub(HISTORY_MESSAGES));
             past.push(PastConversation {
                 conversation_id: id,
