@@ -29,7 +29,8 @@
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
 //!   live store by an archiver on every node; exports read it.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
-//!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//!   atomic change of hands, presence, the verified visitors' index), in memory or on Redis
+//!   for many nodes.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 

@@ -50,6 +50,7 @@ fn history(frames: &[Value]) -> Option<&Value> {
 /// An agent's view of the conversation `welcome` names, after the visitor asked for a person.
 async fn agent_view(app: &TestApp, visitor: &mut Client, welcome: &Value) -> Value {
     visitor.send(json!({"type": "request_human"})).await;
+    while visitor.next_of_type("state").await["state"] != "queued" {}
     let (mut dev, _) = app.connect_agent("t-dev").await;
     dev.send(json!({"type": "preview", "conversation_id": welcome["conversation_id"]})).await;
     dev.next_of_type("preview").await["conversation"].clone()

@@ -8,9 +8,10 @@
 //! - [`Handoff`]: the queue, assignments, pickups, left messages, and the atomic
 //!   [`Handoff::transition`] that is the only way a conversation changes hands.
 //! - [`AgentPresence`]: who is signed in, and until when.
+//! - [`VisitorIndex`]: a verified visitor's conversations per site (their history).
 //! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
 //!
-//! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
+//! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
