@@ -36,7 +36,7 @@ pub fn verify(secret: &SecretString, user_id: &str, user_hash: &str) -> bool {
 fn from_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let bytes = text.as_bytes();
-    (bytes.len() % 2 == 0).then_some(())?;
+    bytes.len().is_multiple_of(2).then_some(())?;
     bytes.chunks_exact(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
 }
 

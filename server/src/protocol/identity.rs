@@ -47,10 +47,9 @@ impl TryFrom<RawIdentity> for VisitorIdentity {
     fn try_from(raw: RawIdentity) -> Result<VisitorIdentity, String> {
         let present = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let user_id = present(raw.user_id);
-        if let Some(id) = &user_id {
-            if id.chars().count() > MAX_USER_ID_CHARS || id.chars().any(char::is_control) {
-                return Err(format!("visitor.user_id must be 1-{MAX_USER_ID_CHARS} printable characters"));
-            }
+        if user_id.as_ref().is_some_and(|id| id.chars().count() > MAX_USER_ID_CHARS || id.chars().any(char::is_control))
+        {
+            return Err(format!("visitor.user_id must be 1-{MAX_USER_ID_CHARS} printable characters"));
         }
         let name = present(raw.name);
         if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control)) {

@@ -9,9 +9,12 @@ use super::MemoryStore;
 use crate::protocol::ConversationId;
 use crate::store::{StoreError, USER_CONVERSATIONS_KEPT, VisitorIndex};
 
-/// (site, user id) → the user's conversations with when each started, oldest first.
+/// A user's conversations with when each started, oldest first.
+type Links = VecDeque<(DateTime<Utc>, ConversationId)>;
+
+/// (site, user id) → the user's [`Links`].
 #[derive(Default)]
-pub(super) struct Users(HashMap<(Box<str>, Box<str>), VecDeque<(DateTime<Utc>, ConversationId)>>);
+pub(super) struct Users(HashMap<(Box<str>, Box<str>), Links>);
 
 impl Users {
     /// Forgets links to conversations that expired, and users left with none.
