@@ -3,6 +3,7 @@
 mod archive;
 mod archive_bench;
 mod archive_contract;
+mod attachments;
 mod bot;
 mod capacity;
 mod cluster;
@@ -18,6 +19,7 @@ mod preview;
 mod privacy;
 mod real_model;
 mod redis_server;
+mod s3_server;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;

@@ -102,6 +102,8 @@ pub async fn conversation_view(
         suggestions,
         canned,
         previous,
+        attachments: None,
+        rating: records.rating.as_deref().map(crate::records::Rating::view),
     }))
 }
 

@@ -5,6 +5,7 @@
 //! value stops the process with the file and key named instead of failing on first use.
 
 pub mod agent;
+mod attachments;
 pub mod hours;
 mod origin;
 pub mod site;
@@ -17,6 +18,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use agent::AgentConfig;
+pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
 
@@ -32,6 +34,7 @@ pub struct Settings {
     pub limits: Limits,
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
+    pub attachments: AttachmentSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -284,6 +287,13 @@ impl Settings {
         }
         if self.llm.api_key.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
             self.llm.api_key = None;
+        }
+        let attachments = &mut self.attachments;
+        if attachments.s3_bucket.as_deref().is_some_and(|bucket| bucket.trim().is_empty()) {
+            attachments.s3_bucket = None;
+        }
+        if attachments.secret.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
+            attachments.secret = None;
         }
         if self.llm.base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
             self.llm.base_url = None;

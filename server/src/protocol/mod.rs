@@ -134,6 +134,17 @@ pub enum EventBody {
     },
     /// Internal agent note: delivered to agents only, never to a visitor.
     Note { text: String, author: Author },
+    /// A file sent by the visitor or an agent; its bytes are fetched over HTTP with the
+    /// conversation's file token (see `docs/attachments.md`).
+    Attachment {
+        id: Uuid,
+        from: Speaker,
+        name: String,
+        size: u64,
+        content_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<Author>,
+    },
 }
 
 impl EventBody {
@@ -150,6 +161,16 @@ pub struct Event {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub body: EventBody,
+}
+
+/// What a socket may do with its conversation's files: the token for the HTTP endpoints
+/// (until `expires_at`) and the site's limits, so a client refuses what the server would.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttachmentGrant {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub max_bytes: u64,
+    pub types: Vec<String>,
 }
 
 /// Socket error codes (`{"type":"error","code":…}`).
@@ -175,6 +196,8 @@ pub enum Ephemeral {
         state: State,
         last_seq: u64,
         ai_notice: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attachments: Option<AttachmentGrant>,
         identity: IdentityStatus,
     },
     /// The answer to `identify`: what the conversation's identity is now.

@@ -39,7 +39,6 @@
       FRAMES.identity(w, f);
     },
     identity: function (w, f) {
-      // The name the site vouched for, with a check mark (no words to translate).
       var name = f.identity === 'verified' && w.identity && w.identity.name;
       w.signedIn.textContent = name ? '\u2713 ' + name : '';
       w.signedIn.hidden = !name;

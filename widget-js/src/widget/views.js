@@ -69,7 +69,7 @@
       } });
     this.sendBtn = h('button', { class: 'send', type: 'submit' });
     this.compose = h('form', { class: 'compose', onsubmit: function (e) { e.preventDefault(); self.submit(); } },
-      [this.input, this.sendBtn]);
+      this.mountFiles().concat([this.input, this.sendBtn]));
     this.newBtn = h('button', { class: 'primary', type: 'button', hidden: true, onclick: function () { self.newChat(); } });
     this.links = h('div', { class: 'links' }, [this.humanBtn, this.endBtn]);
     this.announcer = h('div', { class: 'sr', role: 'log', 'aria-live': 'polite' });
@@ -144,19 +144,17 @@
     if (s !== 'queued') this.queueCard.hidden = true;
   };
 
-  /** A verified visitor's earlier conversations (`history`), read-only, above this one. */
+  /** `history`: earlier conversations, read-only, above this one. */
   Widget.prototype.showHistory = function (list) {
-    var self = this;
     var past = this.past;
-    past.textContent = '';
-    list.slice().reverse().forEach(function (c) {
-      past.appendChild(h('div', { class: 'system', text: new Date(c.started_at).toLocaleDateString(self.locale) }));
+    past.hidden = !list.length;
+    list.reverse().forEach(function (c) {
+      past.appendChild(h('div', { class: 'system', text: new Date(c.started_at).toLocaleDateString() }));
       c.messages.forEach(function (m) {
-        var me = m.from === 'visitor';
-        if (m.from !== 'system') past.appendChild(h('div', { class: 'msg ' + (me ? 'visitor' : m.from === 'agent' ? 'agent' : 'bot') }, [me ? m.text : renderMarkdown(m.text)]));
+        var f = m.from;
+        if (f !== 'system') past.appendChild(h('div', { class: 'msg ' + (f == 'agent' ? f : f == 'visitor' ? f : 'bot') }, [f == 'visitor' ? m.text : renderMarkdown(m.text)]));
       });
     });
-    past.hidden = !list.length;
     this.follow();
   };
 
