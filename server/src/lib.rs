@@ -33,7 +33,8 @@
 //! - [`attachments`]: files sent in a chat, in a local folder or an S3-compatible bucket,
 //!   behind signed, expiring links; deleted by retention and by a privacy erase.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
-//!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//!   atomic change of hands, presence, the verified visitors' index), in memory or on Redis
+//!   for many nodes.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 

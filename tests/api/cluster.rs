@@ -31,7 +31,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
+    pub(crate) async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
         Node::start_with(config, redis, namespace, &[]).await
     }
 
@@ -183,7 +183,7 @@ fn with_routing(site: &str, routing: &str) -> String {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -86,7 +86,7 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length, c.rating]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.previous, c.site, d.left.length, c.rating]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
@@ -98,7 +98,7 @@
     var h = this.h.bind(this);
     var self = this;
     var c = newChat(id);
-    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'attachments', 'rating'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'attachments', 'rating', 'previous'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
     c.events = mergeEvents([], view ? view.events : []);
     this.previewChat = c;
     this.previewShown = true;

@@ -131,8 +131,11 @@
 
   function visitorLabel(view) {
     var v = (view && view.visitor) || {};
-    if (v.name) return String(v.name);
-    if (v.email) return String(v.email);
+    var who = v.identity || v;
+    // A name the site did not vouch for is said to be so wherever it is shown.
+    var mark = v.identity && !v.identity.verified ? ' (unverified)' : '';
+    if (who.name) return String(who.name) + mark;
+    if (who.email) return String(who.email) + mark;
     var id = String((view && (view.conversation_id || view.id)) || '');
     return 'Visitor ' + id.replace(/[^0-9a-z]/gi, '').slice(0, 4).toUpperCase();
   }

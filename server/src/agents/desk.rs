@@ -21,7 +21,9 @@ use crate::protocol::{
 };
 use crate::records::{Handback, Record};
 use crate::sites::{Site, Sites};
-use crate::store::{Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic};
+use crate::store::{
+    Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic, VisitorIndex,
+};
 
 /// Characters of an agent's words kept for the bot after a hand-back.
 const HANDBACK_NOTE_CHARS: usize = 2_000;
@@ -56,6 +58,8 @@ impl DeskError {
 }
 
 const NOT_YOURS: DeskError = DeskError::Forbidden("this chat is not yours");
+const NOT_YOUR_SITE: DeskError = DeskError::Forbidden("this chat belongs to a site you do not work for");
+const NOT_YOUR_TEAM: DeskError = DeskError::Forbidden("this chat is waiting for another team");
 const AT_CAPACITY: DeskError = DeskError::Forbidden("you are at your chat limit; resolve or hand back a chat first");
 
 #[derive(Clone)]
@@ -64,6 +68,7 @@ pub struct Desk {
     log: Arc<dyn EventLog>,
     handoff: Arc<dyn Handoff>,
     pubsub: Arc<dyn PubSub>,
+    visitors: Arc<dyn VisitorIndex>,
     sites: Sites,
     assist: Assist,
     attachments: Attachments,
@@ -80,6 +85,7 @@ impl Desk {
             log: stores.log.clone(),
             handoff: stores.handoff.clone(),
             pubsub: stores.pubsub.clone(),
+            visitors: stores.visitors.clone(),
             sites,
             assist,
             suggesting: Arc::default(),
@@ -110,7 +116,8 @@ impl Desk {
     /// newest `seq` of each, to follow them from), and the left messages.
     pub async fn ready(&self, agent: &AgentConfig) -> Result<(AgentEvent, Vec<(ConversationId, u64)>), StoreError> {
         let sorted = queue::sorted(self.handoff.queue().await?);
-        let items = views::queue_items(self.log.as_ref(), &sorted).await?;
+        let mut items = views::queue_items(self.log.as_ref(), &sorted).await?;
+        items.retain(|item| agent.may_see(&item.site, item.team.as_deref()));
         let mut conversations = Vec::new();
         let mut following = Vec::new();
         let mine = self.handoff.assignments().await?.into_iter().filter(|a| a.agent_id == agent.id);
@@ -120,14 +127,16 @@ impl Desk {
                 conversations.push(view);
             }
         }
-        let left_messages = self.handoff.left_messages().await?;
+        let mut left_messages = self.handoff.left_messages().await?;
+        left_messages.retain(|left| agent.serves(&left.site));
         Ok((AgentEvent::Ready { agent: info(agent), queue: items, conversations, left_messages }, following))
     }
 
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
     /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        let mut view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        let (log, visitors) = (self.log.as_ref(), self.visitors.as_ref());
+        let mut view = views::conversation_view(log, visitors, &self.sites, &self.assist, id).await?;
         if let Some(view) = &mut view
             && let Some(site) = self.sites.get(&view.site)
         {
@@ -149,12 +158,13 @@ impl Desk {
 
     /// A waiting chat's view for an agent deciding whether to take it; nothing changes hands
     /// and the agent does not follow it. Only queued chats: others belong to someone.
-    pub async fn preview(&self, id: ConversationId) -> Result<ConversationView, DeskError> {
+    pub async fn preview(&self, agent: &AgentConfig, id: ConversationId) -> Result<ConversationView, DeskError> {
         match self.log.state(id).await? {
             None => return Err(DeskError::NotFound),
             Some(State::Queued) => {}
             Some(_) => return Err(DeskError::Forbidden("only a waiting chat can be previewed")),
         }
+        self.may_take(agent, id).await?;
         self.view(id).await?.ok_or(DeskError::NotFound)
     }
 
@@ -166,6 +176,10 @@ impl Desk {
     /// Takes a waiting chat. Within capacity; exactly one racer wins.
     pub async fn accept(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         let site = self.site_of(id).await?;
+        if !agent.serves(&site.config.id) {
+            return Err(NOT_YOUR_SITE);
+        }
+        self.may_take(agent, id).await?;
         match self.router.take(&site, id, agent, None).await? {
             Taken::Yes => {}
             Taken::AtCapacity => return Err(AT_CAPACITY),
@@ -282,6 +296,9 @@ impl Desk {
             TransferTo::Agent(target_id) => {
                 let target = self.router.presences().directory().get(&target_id).cloned().ok_or(DeskError::NotFound)?;
                 let site = self.site_of(id).await?;
+                if !target.serves(&site.config.id) {
+                    return Err(DeskError::Forbidden("that agent does not work for this chat's site"));
+                }
                 match self.router.take(&site, id, &target, Some(&agent.id)).await? {
                     Taken::Yes => {}
                     Taken::AtCapacity => return Err(DeskError::Forbidden("that agent is at their chat limit")),
@@ -369,6 +386,16 @@ impl Desk {
         self.pubsub.deliver(Delivery::frame(Topic::Agent(assignment.agent_id), &frame)).await
     }
 
+    /// A waiting chat may be looked at and taken only by an agent who may see its line (its
+    /// site and, when it was routed to one, its team). Not waiting: the take itself says why.
+    async fn may_take(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
+        let queue = self.handoff.queue().await?;
+        match queue.iter().find(|entry| entry.conversation_id == id) {
+            Some(entry) if !agent.may_see(&entry.site, entry.team.as_deref()) => Err(NOT_YOUR_TEAM),
+            _ => Ok(()),
+        }
+    }
+
     async fn site_of(&self, id: ConversationId) -> Result<Arc<Site>, DeskError> {
         let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
         self.sites.get(&conversation.site).ok_or(DeskError::NotFound)
@@ -379,6 +406,7 @@ impl Desk {
     async fn mine(&self, agent: &AgentConfig, id: ConversationId) -> Result<Assignment, DeskError> {
         match self.handoff.assignment(id).await? {
             Some(assignment) if assignment.agent_id == agent.id => Ok(assignment),
+            Some(_) if !self.site_of(id).await.is_ok_and(|site| agent.serves(&site.config.id)) => Err(NOT_YOUR_SITE),
             Some(_) => Err(NOT_YOURS),
             None => match self.log.state(id).await? {
                 None => Err(DeskError::NotFound),

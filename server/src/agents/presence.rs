@@ -19,6 +19,8 @@ use crate::store::{AgentPresence, AgentStatus, Assignment, Handoff, Presence, St
 /// An agent with what routing needs to know about them now.
 pub struct Load {
     pub agent: AgentConfig,
+    /// Signed in (online or away) within the grace period: their sockets want the queue.
+    pub present: bool,
     pub online: bool,
     pub chats: u32,
     pub idle_secs: u64,
@@ -37,8 +39,9 @@ impl Load {
     }
 }
 
-pub fn candidates(loads: &[Load]) -> Vec<Candidate<'_>> {
-    loads.iter().map(Load::candidate).collect()
+/// The agents who could be given a chat of `site` (routing then checks team and room).
+pub fn candidates<'a>(loads: &'a [Load], site: &str) -> Vec<Candidate<'a>> {
+    loads.iter().filter(|load| load.agent.serves(site)).map(Load::candidate).collect()
 }
 
 #[derive(Clone)]
@@ -103,10 +106,17 @@ impl Presences {
             .iter()
             .map(|agent| {
                 let mine: Vec<&Assignment> = assignments.iter().filter(|a| a.agent_id == agent.id).collect();
-                let online = presence.get(&agent.id).is_some_and(|p| p.status == AgentStatus::Online && p.until >= now);
+                let here = presence.get(&agent.id).filter(|p| p.until >= now);
+                let online = here.is_some_and(|p| p.status == AgentStatus::Online);
                 let last = mine.iter().map(|a| a.since).max();
                 let idle_secs = last.map_or(u64::MAX, |since| u64::try_from((now - since).num_seconds()).unwrap_or(0));
-                Load { agent: agent.clone(), online, chats: u32::try_from(mine.len()).unwrap_or(u32::MAX), idle_secs }
+                Load {
+                    agent: agent.clone(),
+                    present: here.is_some(),
+                    online,
+                    chats: u32::try_from(mine.len()).unwrap_or(u32::MAX),
+                    idle_secs,
+                }
             })
             .collect())
     }

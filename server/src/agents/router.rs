@@ -19,7 +19,7 @@ use crate::bot::assist::{Assist, AssistSource};
 use crate::config::{AgentConfig, Routing};
 use crate::conversation::machine::Move;
 use crate::conversation::{Conversations, Escalation, Handoffs, LEAVE_MESSAGE};
-use crate::protocol::agent::AgentEvent;
+use crate::protocol::agent::{AgentEvent, LeftMessage};
 use crate::protocol::{Action, AgentRef, ConversationId, Ephemeral, Reason};
 use crate::records::Record;
 use crate::sites::{Site, Sites};
@@ -153,7 +153,7 @@ impl Router {
             return Ok(Availability::OutsideHours);
         }
         let loads = self.presences.loads().await?;
-        match routing::available(team, &candidates(&loads)) {
+        match routing::available(team, &candidates(&loads, &site.config.id)) {
             0 => Ok(Availability::NoAgents),
             n => Ok(Availability::Available(n)),
         }
@@ -190,9 +190,12 @@ impl Router {
             }
             let loads = self.presences.loads().await?;
             let last = self.picks().get(&entry.site).cloned();
-            let Some(agent_id) =
-                routing::pick(handoff.routing, entry.team.as_deref(), &candidates(&loads), last.as_deref())
-            else {
+            let Some(agent_id) = routing::pick(
+                handoff.routing,
+                entry.team.as_deref(),
+                &candidates(&loads, &entry.site),
+                last.as_deref(),
+            ) else {
                 continue;
             };
             let Some(agent) = self.presences.directory().get(agent_id).cloned() else { continue };
@@ -204,18 +207,24 @@ impl Router {
         Ok(assigned)
     }
 
-    /// Sends agents the queue and each waiting visitor their place in it, when it changed.
+    /// Sends each agent who is here the part of the queue they may see, and each waiting
+    /// visitor their place in it, when it changed.
     pub async fn broadcast(&self) -> Result<(), StoreError> {
         let sorted = queue::sorted(self.handoff.queue().await?);
         let items = views::queue_items(self.log.as_ref(), &sorted).await?;
-        self.pubsub.deliver(Delivery::frame(Topic::Agents, &AgentEvent::QueueSnapshot { items })).await?;
         let loads = self.presences.loads().await?;
-        let candidates = candidates(&loads);
+        for load in loads.iter().filter(|load| load.present) {
+            let agent = &load.agent;
+            let items = items.iter().filter(|i| agent.may_see(&i.site, i.team.as_deref())).cloned().collect();
+            let frame = AgentEvent::QueueSnapshot { items };
+            self.pubsub.deliver(Delivery::frame(Topic::Agent(agent.id.clone()), &frame)).await?;
+        }
         let mut sent = Vec::new();
         for entry in &sorted {
             let position = queue::position(&sorted, entry);
             let waits = self.handoff.pickups(&entry.site).await?;
-            let eta = queue::eta_seconds(position, &waits, routing::available(entry.team.as_deref(), &candidates));
+            let able = routing::available(entry.team.as_deref(), &candidates(&loads, &entry.site));
+            let eta = queue::eta_seconds(position, &waits, able);
             sent.push(entry.conversation_id);
             if self.last_frames().insert(entry.conversation_id, (position, eta)) != Some((position, eta)) {
                 let frame = Ephemeral::Queue { conversation_id: entry.conversation_id, position, eta_seconds: eta };
@@ -223,6 +232,16 @@ impl Router {
             }
         }
         self.last_frames().retain(|id, _| sent.contains(id));
+        Ok(())
+    }
+
+    /// Sends `frame` about a chat of `site` routed to `team` to every agent who may see it,
+    /// and to no one else. There is no topic for "every agent": this is the one way a frame
+    /// reaches agents who do not have the chat.
+    pub async fn tell_agents(&self, site: &str, team: Option<&str>, frame: &AgentEvent) -> Result<(), StoreError> {
+        for agent in self.presences.directory().audience(site, team) {
+            self.pubsub.deliver(Delivery::frame(Topic::Agent(agent.id.clone()), frame)).await?;
+        }
         Ok(())
     }
 
@@ -235,7 +254,8 @@ impl Router {
             let Some(site) = this.sites.get(&site) else { return };
             let Ok(Some(conversation)) = this.log.conversation(id).await else { return };
             let Ok(events) = this.log.events_after(id, 0, views::MAX_VIEW_EVENTS).await else { return };
-            let detail = conversation.records.escalation.as_ref().map(|e| e.detail.as_str());
+            let escalation = conversation.records.escalation.as_deref();
+            let detail = escalation.map(|e| e.detail.as_str());
             let summary = this.assist.model_summary(&site, &events, detail).await;
             if summary.source == AssistSource::Model {
                 if let Err(error) = this.log.set_record(id, Record::Summary(summary.value.clone())).await {
@@ -244,7 +264,8 @@ impl Router {
                 let _ = this.broadcast().await;
             }
             let frame = AgentEvent::Summary { conversation_id: id, text: summary.value, source: summary.source };
-            let _ = this.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await;
+            let team = escalation.and_then(|e| e.team.as_deref());
+            let _ = this.tell_agents(&conversation.site, team, &frame).await;
         });
     }
 
@@ -279,5 +300,10 @@ impl Handoffs for RouterHandoffs {
 
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId) {
         self.desk.suggest_soon(site, id);
+    }
+
+    async fn left_message(&self, message: &LeftMessage) -> Result<(), StoreError> {
+        let frame = AgentEvent::LeftMessage { message: message.clone() };
+        self.router.tell_agents(&message.site, None, &frame).await
     }
 }

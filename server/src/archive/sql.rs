@@ -89,6 +89,14 @@ fn parse_json(text: &str) -> Result<serde_json::Value, ArchiveError> {
     serde_json::from_str(text).map_err(|error| ArchiveError::Corrupt(format!("JSON: {error}")))
 }
 
+/// The email a privacy request finds the visitor by: the one they left, else the one the
+/// site's page gave (lowercase).
+fn subject_email(conversation: &Conversation) -> Option<String> {
+    let records = &conversation.records;
+    let left = records.contact.as_ref().map(|c| c.email.clone());
+    left.or_else(|| records.identity.as_ref().and_then(|i| i.email.clone())).map(|email| email.to_lowercase())
+}
+
 /// The conversation's records as one JSON object, by field name.
 fn records_json(conversation: &Conversation) -> String {
     let map: serde_json::Map<String, serde_json::Value> = conversation
@@ -140,8 +148,8 @@ impl Archive for SqlArchive {
             .bind(json_text(&visitor_json(&conversation.visitor)))
             .bind(records_json(conversation))
             .bind(json_text(&conversation.counters))
-            .bind(conversation.records.contact.as_ref().map(|c| c.email.to_lowercase()))
-            .bind(Option::<String>::None)
+            .bind(subject_email(conversation))
+            .bind(conversation.records.identity.as_ref().and_then(|i| i.user_id.clone()))
             .bind(i64::try_from(rev).unwrap_or(i64::MAX))
             .execute(&mut *tx)
             .await?;

@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+pub mod agent;
 mod attachments;
 pub mod hours;
 mod origin;
@@ -16,6 +17,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use agent::AgentConfig;
 pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
@@ -250,19 +252,6 @@ impl HandoffSettings {
     }
 }
 
-/// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
-/// not leak credentials and nothing can log the token itself.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentConfig {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub teams: Vec<String>,
-    pub max_chats: u32,
-    pub token_sha256: String,
-}
-
 impl Settings {
     /// Loads from `BATON_CONFIG` or `./config`.
     pub fn load() -> anyhow::Result<Settings> {
@@ -290,6 +279,7 @@ impl Settings {
         settings.normalise_empty();
         settings.validate()?;
         settings.sites = site::load_all(&dir.join("sites"))?;
+        agent::validate_sites(&settings.agents, &settings.sites)?;
         Ok(settings)
     }
 

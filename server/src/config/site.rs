@@ -47,6 +47,18 @@ pub struct SiteConfig {
     /// Files visitors and agents may send (see `docs/attachments.md`).
     #[serde(default)]
     pub attachments: SiteAttachments,
+    /// The secret the site's backend signs visitors' `user_id`s with (HMAC-SHA256); unset:
+    /// every identity is unverified. Never printed or logged.
+    #[serde(default)]
+    pub identity_secret: Option<secrecy::SecretString>,
+    /// A verified visitor starting a new conversation sees their conversations of the last
+    /// this many days (0: none).
+    #[serde(default = "default_history_days")]
+    pub identity_history_days: u32,
+}
+
+fn default_history_days() -> u32 {
+    30
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -274,6 +286,16 @@ ai_notice = "AI here"
         let site = parse(MINIMAL).unwrap();
         assert_eq!(site.widget.position, "right");
         assert!(site.llm.model.is_none());
+    }
+
+    #[test]
+    fn the_identity_secret_is_read_but_never_printed() {
+        let with_secret = format!("identity_secret = \"hunter2-identity\"\n{MINIMAL}");
+        let site = parse(&with_secret).unwrap();
+        assert!(site.identity_secret.is_some());
+        assert_eq!(site.identity_history_days, 30);
+        assert!(!format!("{site:?}").contains("hunter2-identity"), "Debug shows the secret");
+        assert!(parse(MINIMAL).unwrap().identity_secret.is_none());
     }
 
     #[test]

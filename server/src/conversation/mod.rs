@@ -14,13 +14,17 @@
 //!
 //! # Layout
 //! - [`machine`]: the transition table; [`escalate`]: the one builder of escalations.
+//! - `open`: starting or resuming a conversation from `hello`; [`identity`]: who the
+//!   visitor is, verified against the site's secret, and their history.
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 //! - `attachment`: a visitor's file, once kept, into the transcript.
 
 mod attachment;
 pub mod escalate;
+pub mod identity;
 pub mod machine;
+mod open;
 mod replies;
 pub mod turn;
 
@@ -38,17 +42,16 @@ use crate::bot::reply::Replier;
 use crate::escalation::Decision;
 use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
-    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
+    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker,
+    State, Text,
 };
 use crate::records::{Contact, Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{
-    Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Stores, Topic, Transitioned,
-    Visitor,
-};
+use crate::store::{Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
 pub use escalate::Escalation;
+pub use identity::IdentifyError;
 use machine::Move;
 use replies::Running;
 use turn::TurnFacts;
@@ -93,6 +96,8 @@ pub trait Handoffs: Send + Sync + 'static {
     async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
     /// The visitor wrote to a chat a person has.
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId);
+    /// A visitor left a message for the team: tell the agents of its site (and only them).
+    async fn left_message(&self, message: &LeftMessage) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +114,10 @@ pub struct Opened {
     /// The resume token: only the hash is stored, so a resumed conversation echoes the
     /// client's own token back.
     pub token: String,
+    /// The identity the conversation has now (`welcome.identity`).
+    pub identity: IdentityStatus,
+    /// A verified visitor's recent conversations, for a new conversation (`history`).
+    pub history: Vec<PastConversation>,
 }
 
 #[derive(Clone)]
@@ -161,36 +170,6 @@ impl Conversations {
     /// Whether the live store takes requests (`/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.stores.log.ping().await
-    }
-
-    /// Resumes the conversation `hello.token` names, or starts a new one with the greeting.
-    pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
-        let log = &self.stores.log;
-        if let Some(token) = &hello.token {
-            let conversation = log.conversation_by_token(&hash_token(token)).await?;
-            return match conversation {
-                Some(conversation) if conversation.site == site.config.id => {
-                    Ok(Opened { conversation, token: token.clone() })
-                }
-                _ => Err(OpenError::BadToken),
-            };
-        }
-        let token = new_token();
-        let visitor =
-            Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
-        let new = NewConversation {
-            id: ConversationId::new(),
-            site: site.config.id.clone(),
-            token_hash: hash_token(&token),
-            visitor,
-        };
-        let id = new.id;
-        log.create_conversation(new).await?;
-        let greeting = bot_message(site, site.config.persona.greeting.clone());
-        log.append(id, EventDraft::new(greeting)).await?;
-        let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
-        tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
-        Ok(Opened { conversation, token })
     }
 
     /// Events after `after`, oldest first, at most `limit`: what a socket replays.
@@ -443,8 +422,9 @@ impl Conversations {
         self.stores.handoff.add_left_message(left.clone()).await?;
         let contact = Contact { email: email.clone(), at: event.at };
         self.stores.log.set_record(id, Record::Contact(contact)).await?;
-        let frame = AgentEvent::LeftMessage { message: left };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
+        if let Some(handoffs) = self.handoffs.get() {
+            handoffs.left_message(&left).await?;
+        }
         self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await
     }
 

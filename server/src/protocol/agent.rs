@@ -147,6 +147,27 @@ pub struct QueueItem {
 pub struct VisitorView {
     pub page: Option<Page>,
     pub locale: Option<String>,
+    /// Who the site says the visitor is; `verified` only when its backend signed the user id.
+    #[serde(default)]
+    pub identity: Option<IdentityView>,
+}
+
+/// The visitor's identity as agents see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub verified: bool,
+}
+
+/// One earlier conversation of the same verified visitor on the same site.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PreviousConversation {
+    pub conversation_id: ConversationId,
+    pub started_at: DateTime<Utc>,
+    pub state: State,
+    pub last_message: Option<String>,
 }
 
 /// A ready-made reply.
@@ -188,6 +209,9 @@ pub struct ConversationView {
     /// `suggestions` frame).
     pub suggestions: Vec<String>,
     pub canned: Vec<CannedReply>,
+    /// The same verified visitor's recent conversations on this site, newest first (empty
+    /// for an unverified or anonymous visitor: a claim alone shows no one's history).
+    pub previous: Vec<PreviousConversation>,
     /// A read token for the conversation's files (agents send files with their own token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<super::AttachmentGrant>,

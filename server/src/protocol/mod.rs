@@ -3,12 +3,15 @@
 //! never sees raw JSON. Names in this file are a contract with every client: add, never rename.
 
 pub mod agent;
+pub mod identity;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use identity::{IdentityStatus, PastConversation, PastMessage, VisitorIdentity};
 
 /// A frame larger than this closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -195,6 +198,16 @@ pub enum Ephemeral {
         ai_notice: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         attachments: Option<AttachmentGrant>,
+        identity: IdentityStatus,
+    },
+    /// The answer to `identify`: what the conversation's identity is now.
+    Identity {
+        identity: IdentityStatus,
+    },
+    /// A verified visitor's recent conversations on this site (other devices included), sent
+    /// after `welcome` when a new conversation starts.
+    History {
+        conversations: Vec<PastConversation>,
     },
     Ack {
         client_id: String,
@@ -245,6 +258,9 @@ pub struct Hello {
     pub locale: Option<String>,
     #[serde(default)]
     pub page: Option<Page>,
+    /// Who the site says the visitor is (validated as it is parsed).
+    #[serde(default)]
+    pub visitor: Option<VisitorIdentity>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -281,19 +297,39 @@ enum RawVisitorFrame {
         comment: Option<String>,
     },
     End {},
+    Identify {
+        visitor: VisitorIdentity,
+    },
 }
 
 /// A validated visitor frame.
 #[derive(Debug, Clone)]
 pub enum VisitorFrame {
     Hello(Hello),
-    Message { client_id: ClientId, text: Text },
-    Typing { on: bool },
+    Message {
+        client_id: ClientId,
+        text: Text,
+    },
+    Typing {
+        on: bool,
+    },
     RequestHuman,
-    Action { id: String },
-    LeaveMessage { email: String, text: Text },
-    Csat { score: u8, comment: Option<Text> },
+    Action {
+        id: String,
+    },
+    LeaveMessage {
+        email: String,
+        text: Text,
+    },
+    Csat {
+        score: u8,
+        comment: Option<Text>,
+    },
     End,
+    /// Who the visitor is, said after `hello` (a sign-in on the page).
+    Identify {
+        visitor: VisitorIdentity,
+    },
 }
 
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
@@ -339,6 +375,7 @@ impl VisitorFrame {
                 VisitorFrame::Csat { score, comment }
             }
             RawVisitorFrame::End {} => VisitorFrame::End,
+            RawVisitorFrame::Identify { visitor } => VisitorFrame::Identify { visitor },
         })
     }
 }
@@ -404,13 +441,13 @@ impl Text {
     }
 }
 
-struct Email(String);
+pub(crate) struct Email(pub(crate) String);
 
 impl Email {
     /// An address agents can write to and a `mailto:` link cannot be bent by: the local part
     /// of RFC 5322's dot-atoms (no quoted strings), a domain of letter-digit-hyphen labels
     /// with a dot, 254 bytes at most; so no `?`, `&`, `%`, `/`, `#` or spaces.
-    fn parse(raw: String) -> Result<Email, FrameError> {
+    pub(crate) fn parse(raw: String) -> Result<Email, FrameError> {
         let trimmed = raw.trim();
         let atom = |part: &str, extra: &str| {
             !part.is_empty()

@@ -1,8 +1,8 @@
 //! The agent socket: `auth` → `ready` → live frames for the queue, the agent's own chats,
 //! and everything that happens in them.
 //!
-//! The session follows `Topic::Agents` (queue snapshots, left messages), `Topic::Agent(id)`
-//! (assignments, suggestions) and each conversation the agent has. When a chat is assigned
+//! The session follows `Topic::Agent(id)` (its share of the queue, left messages of its
+//! sites, assignments, suggestions) and each conversation the agent has. When a chat is assigned
 //! to the agent, the session asks the desk for its view, sends `assigned` and follows the
 //! conversation from the view's last `seq` (a [`Cursor`] fills any gap); a `state` event that
 //! gives the conversation to anyone else makes it stop. While the socket
@@ -58,7 +58,6 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
     stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
     tracing::info!(agent = %agent.id, "agent connected");
     let (outbox, mut inbox) = Outbox::socket(state.limits.send_queue, true);
-    let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
     let _mine = state.hub.subscribe(Topic::Agent(agent.id.clone()), outbox.clone());
     let mut this = Agent { state, agent, session, outbox, status: AgentStatus::Online, following: HashMap::new() };
     match this.start().await {
@@ -160,7 +159,7 @@ impl Agent {
                 }
                 flow
             }
-            (Topic::Agent(_) | Topic::Agents, _) => flow(self.session.text(delivery.json.to_string()).await),
+            (Topic::Agent(_), _) => flow(self.session.text(delivery.json.to_string()).await),
         }
     }
 
@@ -232,7 +231,7 @@ impl Agent {
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
             AgentFrame::Preview { conversation_id } => {
-                let conversation = Box::new(desk.preview(conversation_id).await?);
+                let conversation = Box::new(desk.preview(agent, conversation_id).await?);
                 return Ok(flow(send(&mut self.session, &AgentEvent::Preview { conversation }).await));
             }
         }

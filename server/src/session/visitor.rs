@@ -15,7 +15,7 @@ use super::{
     send, send_error,
 };
 use crate::attachments::Scope;
-use crate::conversation::{LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
+use crate::conversation::{IdentifyError, LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
 use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
@@ -155,9 +155,30 @@ impl Visitor {
             state: opened.conversation.state,
             last_seq: opened.conversation.last_seq,
             ai_notice: self.site.config.persona.ai_notice.clone(),
+            identity: opened.identity,
             attachments: self.state.attachments.grant(Scope::Visitor, &self.site.config, opened.conversation.id),
         };
-        send(&mut self.session, &welcome).await
+        send(&mut self.session, &welcome).await?;
+        if !opened.history.is_empty() {
+            send(&mut self.session, &Ephemeral::History { conversations: opened.history.clone() }).await?;
+        }
+        Ok(())
+    }
+
+    /// A later `identify` (the visitor signed in on the page): answered with the identity the
+    /// conversation has now, or `forbidden` when it is verified as someone else's.
+    async fn identify(&mut self, claim: crate::protocol::VisitorIdentity) -> Result<(), actix_ws::Closed> {
+        let conversations = &self.state.conversations;
+        match conversations.identify_later(&self.site, self.conversation_id, &claim).await {
+            Ok(identity) => send(&mut self.session, &Ephemeral::Identity { identity }).await,
+            Err(error @ IdentifyError::OtherUser) => {
+                send_error(&mut self.session, ErrorCode::Forbidden, error.to_string()).await
+            }
+            Err(IdentifyError::Store(error)) => {
+                tracing::warn!(%error, "identify failed");
+                send_error(&mut self.session, ErrorCode::Unavailable, "temporarily unavailable, try again").await
+            }
+        }
     }
 
     async fn incoming(&mut self, message: Option<Result<Incoming, Refused>>, limiter: &mut RateLimiter) -> Flow {
@@ -212,6 +233,7 @@ impl Visitor {
             }
             VisitorFrame::Csat { score, comment } => conversations.csat(id, score, comment).await,
             VisitorFrame::End => conversations.end(id).await,
+            VisitorFrame::Identify { visitor } => return Box::pin(self.identify(visitor)).await,
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {

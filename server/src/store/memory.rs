@@ -8,6 +8,7 @@
 
 mod feed;
 mod token;
+mod visitors;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,6 +48,8 @@ struct Inner {
     left: VecDeque<LeftMessage>,
     /// What the archive has not copied yet (see [`crate::store::feed`]).
     feed: feed::Feed,
+    /// Verified visitors' conversations (see [`crate::store::VisitorIndex`]).
+    users: visitors::Users,
 }
 
 struct Entry {
@@ -119,6 +122,7 @@ impl MemoryStore {
         }
         // The token is not kept in the entry (one copy per conversation is enough).
         inner.by_token.retain(|_, id| !expired.contains(id));
+        inner.users.forget(&expired);
         expired.len()
     }
 

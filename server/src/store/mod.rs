@@ -8,9 +8,10 @@
 //! - [`Handoff`]: the queue, assignments, pickups, left messages, and the atomic
 //!   [`Handoff::transition`] that is the only way a conversation changes hands.
 //! - [`AgentPresence`]: who is signed in, and until when.
+//! - [`VisitorIndex`]: a verified visitor's conversations per site (their history).
 //! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
 //!
-//! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
+//! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
@@ -18,6 +19,7 @@
 pub mod feed;
 pub mod memory;
 pub mod redis;
+pub mod visitors;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ pub use crate::delivery::{Audience, Deliver, Delivery, Topic};
 pub use crate::protocol::agent::{AgentStatus, LeftMessage};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
 use crate::records::{Record, Records};
+pub use visitors::{USER_CONVERSATIONS_KEPT, VisitorIndex};
 
 /// Recent pickup waits kept per site for the queue's wait estimate.
 pub const PICKUPS_KEPT: usize = 50;
@@ -356,6 +359,7 @@ fn misplaced_state_change(body: &EventBody, appending: bool) -> bool {
 #[derive(Clone)]
 pub struct Stores {
     pub log: Arc<dyn EventLog>,
+    pub visitors: Arc<dyn VisitorIndex>,
     pub pubsub: Arc<dyn PubSub>,
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
@@ -363,9 +367,12 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + VisitorIndex + feed::ArchiveFeed>(
+        store: Arc<S>,
+    ) -> Stores {
         Stores {
             log: store.clone(),
+            visitors: store.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),

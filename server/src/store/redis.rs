@@ -17,10 +17,11 @@
 //! | `{ns}:agent:<agent id>:chats` | set | the conversation ids assigned to the agent (the capacity index) |
 //! | `{ns}:presence` | hash | agent id → presence JSON (with its `until`) |
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
+//! | `{ns}:user:<site>:<sha256 of user id>` | sorted set | a verified visitor's conversation ids, scored by start (Unix ms), the newest [`crate::store::USER_CONVERSATIONS_KEPT`]; expires with the retention after the last link |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
 //! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
-//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
+//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agent:<id>`.
 //! A payload carries the delivery's audience and [`crate::delivery::Kind`] in a small header
 //! before the JSON (see [`records`] for the encoding), so a receiving node rebuilds the exact
 //! [`Delivery`] without parsing the JSON.
@@ -73,6 +74,7 @@ mod handoff;
 mod keys;
 mod listener;
 mod records;
+mod visitors;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -32,6 +32,7 @@ mod handoff;
 mod presence;
 mod pubsub;
 mod shared;
+mod visitors;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

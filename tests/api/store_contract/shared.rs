@@ -100,7 +100,7 @@ async fn deliveries_keep_their_kind_across_nodes() {
     // Frames of every kind, sent by one node to another (not stored).
     let other = ConversationId::new();
     b_delivered.lock().unwrap().clear();
-    for topic in [Topic::Conversation(other), Topic::Agents] {
+    for topic in [Topic::Conversation(other)] {
         b_follow(topic).await;
     }
     let sent = every_kind(other, agent);
@@ -157,15 +157,18 @@ async fn a_node_hears_only_the_topics_it_follows() {
     let (_b, b_delivered, b_follow) = redis_node(&server.url(), &ns).await;
     let (followed, other) = (new_conversation(&a, "f1").await, new_conversation(&a, "f2").await);
     b_follow(Topic::Conversation(followed)).await;
-    b_follow(Topic::Agents).await;
+    b_follow(Topic::Agent("ana".into())).await;
     a.log.append(other, EventDraft::new(note("not for b"))).await.unwrap();
     a.log.append(followed, EventDraft::new(note("for b"))).await.unwrap();
     // Redis sends one subscriber its messages in publish order: once the marker is in,
     // anything published before it would be too.
-    a.pubsub.deliver(Delivery::frame(Topic::Agents, &serde_json::json!({"type": "marker"}))).await.unwrap();
+    a.pubsub
+        .deliver(Delivery::frame(Topic::Agent("ana".into()), &serde_json::json!({"type": "marker"})))
+        .await
+        .unwrap();
     wait_for(&b_delivered, "the marker", |d| d.iter().any(|d| d.json.contains("marker"))).await;
     let topics: Vec<Topic> = b_delivered.lock().unwrap().iter().map(|d| d.topic.clone()).collect();
-    assert_eq!(topics, [Topic::Conversation(followed), Topic::Agents]);
+    assert_eq!(topics, [Topic::Conversation(followed), Topic::Agent("ana".into())]);
 }
 
 #[tokio::test]
