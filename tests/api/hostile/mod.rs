@@ -5,6 +5,7 @@
 mod frames;
 mod limits;
 pub mod raw;
+mod shared_limits;
 mod stall;
 
 use std::process::{Child, Command, Stdio};
