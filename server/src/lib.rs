@@ -30,6 +30,8 @@
 //!   live store by an archiver on every node; exports read it.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
 //!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//! - [`fuzzing`]: entry points for the fuzzers (`fuzz/`) and their corpus replay: each
+//!   parser of outside input with the properties it keeps whatever arrives.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
@@ -41,6 +43,7 @@ pub mod config;
 pub mod conversation;
 pub mod delivery;
 pub mod escalation;
+pub mod fuzzing;
 pub mod http;
 pub mod hub;
 pub mod knowledge;
