@@ -3,6 +3,7 @@
 //! `/proc/<pid>/status`), the rest through the real socket and HTTP paths.
 
 mod frames;
+mod input;
 mod limits;
 pub mod raw;
 mod shared_limits;
