@@ -26,8 +26,11 @@ use crate::store::EventLog;
 /// Error messages sent back to a client are at most this long, whatever it sent.
 pub const MAX_ERROR_CHARS: usize = 300;
 
+/// One fuzz target: it panics when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus folder and fuzz binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("visitor_frame", visitor_frame),
     ("agent_frame", agent_frame),
     ("frames", frames),
@@ -189,8 +192,32 @@ mod tests {
     /// Strings a hostile client likes: markup, quotes, invisible and bidi characters, long runs.
     fn nasty() -> impl Strategy<Value = String> {
         let pieces = prop::sample::select(vec![
-            "", " ", "\n", "\u{200b}", "\u{202e}", "\u{0}", "\"", "\\", "<script>", "é", "@", ".", "?bcc=", "a",
-            "[x](javascript:alert(1))", "**", "`", "#", "- ", "1. ", "```", "---", "url: ", "%", "\u{feff}", "😀",
+            "",
+            " ",
+            "\n",
+            "\u{200b}",
+            "\u{202e}",
+            "\u{0}",
+            "\"",
+            "\\",
+            "<script>",
+            "é",
+            "@",
+            ".",
+            "?bcc=",
+            "a",
+            "[x](javascript:alert(1))",
+            "**",
+            "`",
+            "#",
+            "- ",
+            "1. ",
+            "```",
+            "---",
+            "url: ",
+            "%",
+            "\u{feff}",
+            "😀",
         ]);
         (prop::collection::vec(pieces, 0..24), any::<String>(), 0usize..5000).prop_map(|(parts, tail, run)| {
             let mut s = parts.concat();
@@ -204,11 +231,36 @@ mod tests {
 
     fn frame_json() -> impl Strategy<Value = String> {
         let kind = prop::sample::select(vec![
-            "hello", "message", "typing", "request_human", "action", "leave_message", "csat", "end", "auth", "status",
-            "accept", "note", "transfer", "handback", "resolve", "preview", "other",
+            "hello",
+            "message",
+            "typing",
+            "request_human",
+            "action",
+            "leave_message",
+            "csat",
+            "end",
+            "auth",
+            "status",
+            "accept",
+            "note",
+            "transfer",
+            "handback",
+            "resolve",
+            "preview",
+            "other",
         ]);
         let field = prop::sample::select(vec![
-            "text", "client_id", "email", "id", "token", "score", "comment", "on", "conversation_id", "to", "status",
+            "text",
+            "client_id",
+            "email",
+            "id",
+            "token",
+            "score",
+            "comment",
+            "on",
+            "conversation_id",
+            "to",
+            "status",
         ]);
         let value = prop_oneof![
             nasty().prop_map(serde_json::Value::from),

@@ -6,8 +6,8 @@
 //! is not usable). An unusable one falls back to the same extractive summary or passages,
 //! marked as such ([`AssistSource`]).
 
-use std::sync::Arc;
 use futures_util::StreamExt;
+use std::sync::Arc;
 use tokio::time::{Instant, timeout_at};
 
 use super::echo::Echo;

@@ -17,6 +17,7 @@
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 
+pub mod allowance;
 pub mod escalate;
 pub mod machine;
 mod replies;
@@ -42,7 +43,6 @@ use crate::records::{Contact, Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::allowance::Bucket;
 use crate::store::{
     Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, NewConversation, Stores, Topic, Transitioned,
     Visitor,
@@ -158,33 +158,6 @@ impl Conversations {
     /// Whether the live store takes requests (`/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.stores.log.ping().await
-    }
-
-    /// Takes a new conversation from the client's and the site's allowances shared by every
-    /// node (`limits.conversations_per_*`, counted in the store): `false` when either is
-    /// spent. `client` is the address as limits count it (an IPv6 client by its /64). A store
-    /// that cannot answer does not refuse: opening the conversation then reports it.
-    pub async fn may_start(&self, client: std::net::IpAddr, site: &str, limits: &crate::config::Limits) -> bool {
-        let hourly = |n: u32| f64::from(n) / 3600.0;
-        let buckets = [
-            Bucket {
-                key: format!("conversations:ip:{client}"),
-                rate: hourly(limits.conversations_per_ip_per_hour),
-                burst: limits.conversations_per_ip_burst,
-            },
-            Bucket {
-                key: format!("conversations:site:{site}"),
-                rate: hourly(limits.conversations_per_site_per_hour),
-                burst: limits.conversations_per_site_burst,
-            },
-        ];
-        match self.stores.allowances.take(&buckets).await {
-            Ok(taken) => taken,
-            Err(error) => {
-                tracing::warn!(%error, "shared conversation limits unavailable; counting this node's only");
-                true
-            }
-        }
     }
 
     /// Resumes the conversation `hello.token` names, or starts a new one with the greeting.

@@ -15,7 +15,8 @@ use crate::redis_server::{RedisServer, namespace};
 async fn a_left_message_address_with_link_parameters_is_refused_and_a_plain_one_taken() {
     let app = spawn_app().await;
     let (mut visitor, _) = app.connect_visitor().await;
-    for email in ["a@b.c?bcc=attacker@evil.example&body=x", "a@b.example%0Abcc:x@evil.example", "a b@c.example", "a@b"] {
+    for email in ["a@b.c?bcc=attacker@evil.example&body=x", "a@b.example%0Abcc:x@evil.example", "a b@c.example", "a@b"]
+    {
         visitor.send(json!({"type": "leave_message", "email": email, "text": "Call me"})).await;
         let error = visitor.next_of_type("error").await;
         assert_eq!(error["code"], "invalid_frame", "{email}: {error}");

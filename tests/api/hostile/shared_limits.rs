@@ -50,10 +50,8 @@ async fn new_conversations_per_address_are_limited_across_nodes() {
 
 #[tokio::test]
 async fn new_conversations_per_site_are_limited_across_nodes() {
-    let (_redis, _config, a, b) = two_nodes(
-        "BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST",
-        "BATON__LIMITS__CONVERSATIONS_PER_SITE_PER_HOUR",
-    )
-    .await;
+    let (_redis, _config, a, b) =
+        two_nodes("BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST", "BATON__LIMITS__CONVERSATIONS_PER_SITE_PER_HOUR")
+            .await;
     the_allowance_is_shared(&a, &b).await;
 }
