@@ -35,6 +35,8 @@
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
 //!   atomic change of hands, presence, the verified visitors' index), in memory or on Redis
 //!   for many nodes.
+//! - [`fuzzing`]: entry points for the fuzzers (`fuzz/`) and their corpus replay: each
+//!   parser of outside input with the properties it keeps whatever arrives.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
@@ -47,6 +49,7 @@ pub mod config;
 pub mod conversation;
 pub mod delivery;
 pub mod escalation;
+pub mod fuzzing;
 pub mod http;
 pub mod hub;
 pub mod knowledge;

@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod identity;
+mod model_assist;
 mod openapi;
 mod owner_api;
 mod owner_api_contract;

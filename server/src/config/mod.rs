@@ -99,6 +99,9 @@ pub struct LlmSettings {
     /// The first token must arrive within this once the request is sent (a hung server is
     /// noticed early); so must each next one.
     pub first_token_timeout_secs: u64,
+    /// An agent's summary or draft replies are cut this long after their first token; what
+    /// arrived by then is kept (and judged like a whole one).
+    pub assist_timeout_secs: u64,
     /// Requests in flight to the model endpoint from this node (replies, summaries and
     /// suggestions together); more wait in a queue. 1 for a one-slot local server; 0: no limit.
     pub max_concurrent: usize,
@@ -131,6 +134,9 @@ impl LlmSettings {
     pub fn queue_timeout(&self) -> Duration {
         Duration::from_secs(self.queue_timeout_secs)
     }
+    pub fn assist_timeout(&self) -> Duration {
+        Duration::from_secs(self.assist_timeout_secs)
+    }
 }
 
 /// Per-socket limits. The frame (64 KiB) and text (4,000 characters) limits are the
@@ -160,10 +166,11 @@ pub struct Limits {
     /// Socket upgrades per client address and minute, and burst: past it, HTTP 429.
     pub upgrades_per_ip_per_min: u32,
     pub upgrades_per_ip_burst: u32,
-    /// New conversations per client address and hour, and burst: past it, close 4008.
+    /// New conversations per client address and hour, and burst: past it, close 4008. Both
+    /// this and the per-site limit are counted on each node and in the store (every node).
     pub conversations_per_ip_per_hour: u32,
     pub conversations_per_ip_burst: u32,
-    /// New conversations per site and hour (on this node), and burst: past it, close 4008.
+    /// New conversations per site and hour, and burst: past it, close 4008.
     pub conversations_per_site_per_hour: u32,
     pub conversations_per_site_burst: u32,
     /// Refused agent `auth`s per client address and minute, and burst: past it, close 4008
@@ -257,6 +264,20 @@ impl Settings {
     pub fn load() -> anyhow::Result<Settings> {
         let dir = std::env::var_os("BATON_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("config"));
         Settings::load_from(&dir)
+    }
+
+    /// The settings one TOML text gives over the embedded defaults, as `local.toml` would
+    /// (no files, no variables, no sites), validated.
+    pub fn from_toml(text: &str) -> anyhow::Result<Settings> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(EMBEDDED_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .context("Failed to read the settings")?;
+        let mut settings: Settings = raw.try_deserialize().context("Failed to parse the settings")?;
+        settings.normalise_empty();
+        settings.validate()?;
+        Ok(settings)
     }
 
     pub fn load_from(dir: &Path) -> anyhow::Result<Settings> {

@@ -190,11 +190,18 @@ pub fn load_all(dir: &Path) -> anyhow::Result<Vec<SiteConfig>> {
 
 pub fn load(path: &Path) -> anyhow::Result<SiteConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
-    let mut site = parse(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     // unwrap: the path came from a directory listing filtered on the `.toml` extension.
-    site.id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut site = from_text(&id, &text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     site.kb_dir = path.with_extension("").join("kb");
-    site.validate().map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    Ok(site)
+}
+
+/// One site file's text, parsed and validated as site `id` (its file name without `.toml`).
+pub fn from_text(id: &str, text: &str) -> Result<SiteConfig, String> {
+    let mut site = parse(text)?;
+    site.id = id.to_owned();
+    site.validate()?;
     Ok(site)
 }
 

@@ -20,6 +20,7 @@
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 //! - `attachment`: a visitor's file, once kept, into the transcript.
 
+pub mod allowance;
 mod attachment;
 pub mod escalate;
 pub mod identity;

@@ -381,16 +381,24 @@ impl VisitorFrame {
 }
 
 /// serde's messages are precise but name Rust types; keep the useful part for clients.
+/// Long values the client sent are clipped: an error never echoes a whole frame back.
 pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
     let message = error.to_string();
     if message.starts_with("unknown variant") {
         let kind = message.split('`').nth(1).unwrap_or("?");
-        return format!("unknown frame type {kind:?}");
+        return format!("unknown frame type {:?}", clip_chars(kind, 40));
     }
     if message.contains("missing field `type`") {
         return "a frame needs a \"type\"".into();
     }
-    format!("malformed frame: {message}")
+    format!("malformed frame: {}", clip_chars(&message, 200))
+}
+
+fn clip_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// A client's idempotency key: 1-64 characters.

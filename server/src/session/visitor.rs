@@ -47,7 +47,7 @@ pub fn run(
 ) -> impl Future<Output = ()> + 'static {
     async move {
         let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
-        if hello.token.is_none() && !state.guards.new_conversation(client, &site.config.id) {
+        if hello.token.is_none() && !may_start(&state, client, &site.config.id).await {
             tracing::info!(%client, site = %site.config.id, "too many new conversations; refusing one");
             return close(session, codes::RATE_LIMITED, "too many new conversations: retry later").await;
         }
@@ -55,6 +55,13 @@ pub fn run(
         let Some((mut visitor, mut inbox)) = Box::pin(start(state, site, session, hello)).await else { return };
         visitor.serve(&mut stream, &mut inbox).await;
     }
+}
+
+/// Whether `client` may start a conversation on `site`: this node's buckets first (a flood
+/// is turned away without a store round trip), then the ones every node shares.
+async fn may_start(state: &VisitorContext, client: IpAddr, site: &str) -> bool {
+    let client = super::client_key(client);
+    state.guards.new_conversation(client, site) && state.conversations.may_start(client, site, &state.limits).await
 }
 
 /// Opens (or resumes) the conversation, follows it, sends `welcome` and replays what the

@@ -10,12 +10,14 @@
 //! - [`AgentPresence`]: who is signed in, and until when.
 //! - [`VisitorIndex`]: a verified visitor's conversations per site (their history).
 //! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
+//! - [`allowance::Allowances`]: token buckets every node shares (cluster-wide limits).
 //!
 //! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
 
+pub mod allowance;
 pub mod feed;
 pub mod memory;
 pub mod redis;
@@ -364,19 +366,22 @@ pub struct Stores {
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
     pub feed: Arc<dyn feed::ArchiveFeed>,
+    pub allowances: Arc<dyn allowance::Allowances>,
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + VisitorIndex + feed::ArchiveFeed>(
-        store: Arc<S>,
-    ) -> Stores {
+    pub fn new<S>(store: Arc<S>) -> Stores
+    where
+        S: EventLog + PubSub + Handoff + AgentPresence + VisitorIndex + feed::ArchiveFeed + allowance::Allowances,
+    {
         Stores {
             log: store.clone(),
             visitors: store.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),
-            feed: store,
+            feed: store.clone(),
+            allowances: store,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
 //! | `{ns}:user:<site>:<sha256 of user id>` | sorted set | a verified visitor's conversation ids, scored by start (Unix ms), the newest [`crate::store::USER_CONVERSATIONS_KEPT`]; expires with the retention after the last link |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
+//! | `{ns}:allow:<key>` | hash | one shared token bucket: `t` tokens left, `at` when counted (Redis ms); expires once it would be full again (see [`crate::store::allowance`]) |
 //! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
 //! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agent:<id>`.
@@ -68,6 +69,7 @@
 //! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
 //! `mark_answered.lua` touches `assignments` only.
 
+mod allowance;
 mod erase;
 mod feed;
 mod handoff;
@@ -119,6 +121,7 @@ struct Scripts {
     update: Script,
     mark_answered: Script,
     claim_turn: Script,
+    allowance: Script,
 }
 
 pub struct RedisStore {
@@ -168,9 +171,10 @@ impl RedisStore {
             scripts: Scripts {
                 append: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/append.lua"))),
                 transition: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/transition.lua"))),
-                update: Script::new(include_str!("redis/update.lua")),
+                update: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/update.lua"))),
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
                 claim_turn: Script::new(include_str!("redis/claim_turn.lua")),
+                allowance: Script::new(include_str!("redis/allowance.lua")),
             },
             feed_scripts: feed::FeedScripts::new(),
             max_events: settings.max_events_per_conversation,
@@ -304,7 +308,8 @@ impl EventLog for RedisStore {
         fields.retain(|(name, _)| *name != "provisional_ttl");
         fields.push(("provisional_ttl", provisional.to_string()));
         // The conversation first, then its token: a token never names a missing conversation.
-        // One transaction, with its place in the archive feed (see `store::feed`).
+        // Not in the archive feed yet: a provisional conversation joins it when the visitor
+        // writes (see `store::feed` and `event.lua`).
         let _: () = ::redis::pipe()
             .atomic()
             .hset_multiple(&meta, &fields)
@@ -312,8 +317,6 @@ impl EventLog for RedisStore {
             .expire(&meta, i64::try_from(provisional).unwrap_or(i64::MAX))
             .ignore()
             .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), provisional)
-            .ignore()
-            .zadd(self.keys.archive_feed(), new.id.to_string(), now.timestamp_millis())
             .ignore()
             .query_async(&mut self.conn())
             .await
@@ -370,7 +373,8 @@ impl EventLog for RedisStore {
             .arg(at.timestamp())
             .arg(if super::keeps_conversation(&draft.body) { "1" } else { "0" })
             .arg(self.keys.archive_feed())
-            .arg(id.to_string());
+            .arg(id.to_string())
+            .arg(at.timestamp_millis());
         let (kind, value, token, state): (String, String, String, String) =
             call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));

@@ -26,6 +26,7 @@ macro_rules! contract {
     };
 }
 
+mod allowance;
 mod event_log;
 mod feed;
 mod handoff;

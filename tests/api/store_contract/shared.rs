@@ -260,6 +260,46 @@ async fn every_key_is_namespaced_and_a_conversation_expires_after_the_retention(
     }
 }
 
+#[tokio::test]
+async fn a_conversation_without_a_visitor_message_expires_in_minutes_and_a_written_one_after_the_retention() {
+    let server = RedisServer::start();
+    let ns = namespace();
+    let (stores, _, _) = redis_node(&server.url(), &ns).await;
+    let id = new_conversation(&stores, "p1").await;
+    // The greeting and a note are writes too, but not the visitor's: still provisional.
+    let greeting = EventBody::Message {
+        id: uuid::Uuid::new_v4(),
+        from: baton::protocol::Speaker::Bot,
+        text: "Hi!".into(),
+        author: None,
+        client_id: None,
+        sources: vec![],
+        actions: vec![],
+    };
+    stores.log.append(id, EventDraft::new(greeting)).await.unwrap();
+    stores.log.append(id, EventDraft::new(note("n"))).await.unwrap();
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let tagged = |part: &str| format!("{ns}:c:{{{id}}}:{part}");
+    let keys = [tagged("events"), tagged("meta"), format!("{ns}:token:p1")];
+    let provisional = i64::try_from(baton::store::PROVISIONAL.as_secs()).unwrap();
+    for key in &keys {
+        let ttl: i64 = ::redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap();
+        assert!((provisional - 10..=provisional).contains(&ttl), "{key} is kept minutes, not {ttl} s");
+    }
+    // The visitor's first message: the full retention (1 h here) for every key, token included.
+    stores.log.append(id, EventDraft::new(message("hello")).dedupe("v:1".into())).await.unwrap();
+    for key in keys.iter().chain([&tagged("dedupe")]) {
+        let ttl: i64 = ::redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap();
+        assert!((3590..=3600).contains(&ttl), "{key} expires with the retention now, not in {ttl} s");
+    }
+    // Later writes by anyone keep the retention.
+    stores.log.append(id, EventDraft::new(note("later"))).await.unwrap();
+    let ttl: i64 = ::redis::cmd("TTL").arg(tagged("meta")).query_async(&mut conn).await.unwrap();
+    assert!(ttl > provisional, "a kept conversation does not fall back to minutes: {ttl} s");
+    assert!(stores.log.conversation(id).await.unwrap().is_some());
+}
+
 async fn wait_until_ready(stores: &Stores) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while stores.log.ping().await.is_err() {

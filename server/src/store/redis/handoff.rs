@@ -163,7 +163,7 @@ impl RedisStore {
         call.arg(self.keys.channel(&Topic::Conversation(id))).arg(before).arg(after);
         call.arg(assigning.channel).arg(assigning.payload).arg(self.retention_secs).arg(at.timestamp());
         call.arg(meta_before).arg(meta_after).arg(chats_before).arg(chats_after);
-        call.arg(self.keys.archive_feed());
+        call.arg(self.keys.archive_feed()).arg(at.timestamp_millis());
         call
     }
 

@@ -60,6 +60,11 @@ impl Keys {
         format!("{}:user:{site}:{digest}", self.namespace)
     }
 
+    /// Hash: one shared token bucket (see `store::allowance`).
+    pub fn allowance(&self, key: &str) -> String {
+        format!("{}:allow:{key}", self.namespace)
+    }
+
     pub fn token(&self, token_hash: &str) -> String {
         format!("{}:token:{token_hash}", self.namespace)
     }
