@@ -11,6 +11,7 @@ mod handoff;
 mod health;
 mod helpers;
 mod hostile;
+mod knowledge_bench;
 mod postgres_server;
 mod preview;
 mod privacy;
