@@ -29,6 +29,8 @@ const SITES: usize = 100;
 const AGENTS: usize = 200;
 /// Each measurement is taken this many times; the median is printed.
 const SAMPLES: usize = 5;
+/// An agent socket this long without a frame has had every snapshot sent so far.
+const QUIET: Duration = Duration::from_secs(1);
 /// Store writes in flight while seeding.
 const SEED_CONCURRENCY: usize = 64;
 
@@ -106,6 +108,8 @@ async fn measure(app: &TestApp, waiting: usize, memory: impl Fn() -> f64) -> Fig
     first_snapshot(&mut agent).await;
     let mut ticks = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
+        // Signing in refreshes too: wait until every earlier pass has sent its snapshot.
+        agent.drain(QUIET).await;
         let started = Instant::now();
         agent.send(json!({"type": "status", "status": "online"})).await;
         agent.next_of_type("queue_snapshot").await;
@@ -121,7 +125,7 @@ async fn measure(app: &TestApp, waiting: usize, memory: impl Fn() -> f64) -> Fig
     for _ in 0..SAMPLES {
         let (mut visitor, _) = app.connect_visitor().await;
         // Snapshots that other sign-ins caused are not this escalation's.
-        agent.drain(Duration::from_millis(200)).await;
+        agent.drain(QUIET).await;
         let started = Instant::now();
         visitor.send(json!({"type": "request_human"})).await;
         agent.next_of_type("queue_snapshot").await;
@@ -196,7 +200,8 @@ async fn seed_waiting(stores: &Stores, waiting: usize) {
 async fn queued_chat(stores: &Stores, i: usize) -> ConversationId {
     let site = site_id(i % SITES);
     let id = ConversationId::new();
-    let new = NewConversation { id, site: site.clone(), token_hash: format!("bench-{id}"), visitor: Default::default() };
+    let new =
+        NewConversation { id, site: site.clone(), token_hash: format!("bench-{id}"), visitor: Default::default() };
     stores.log.create_conversation(new).await.unwrap();
     let entry = QueueEntry {
         conversation_id: id,
@@ -234,7 +239,9 @@ fn take(agent_id: &str) -> Transition {
 
 fn report(store: &str, figures: &[Figures]) {
     println!("\nscale bench, {store}: {SITES} sites, {AGENTS} agents online (medians of {SAMPLES})");
-    println!("| waiting | routing tick | agent queue snapshot | new escalation | queue read | bytes per waiting chat |");
+    println!(
+        "| waiting | routing tick | agent queue snapshot | new escalation | queue read | bytes per waiting chat |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|");
     for f in figures {
         println!(
@@ -300,7 +307,8 @@ async fn scale_bench_redis_queue_reads_alone() {
             reads.push(started.elapsed());
         }
         let read = median(reads);
-        let growth = previous.map(|p| format!(" ({:.1}x the previous)", ms(read) / ms(p).max(1e-6))).unwrap_or_default();
+        let growth =
+            previous.map(|p| format!(" ({:.1}x the previous)", ms(read) / ms(p).max(1e-6))).unwrap_or_default();
         println!("{waiting} waiting: {:.2} ms{growth}", ms(read));
         previous = Some(read);
     }

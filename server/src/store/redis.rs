@@ -60,6 +60,11 @@
 //! it trying while idle), so service returns by itself when Redis does. A node also starts
 //! when Redis is down, serving 503 on `/readyz` until it is reachable.
 //!
+//! # TLS
+//! A `rediss://` URL speaks TLS (rustls) on the command connection and the pub/sub link
+//! alike, checking the server's certificate against `store.redis_ca_file` when set, else the
+//! system's roots (see [`client`]).
+//!
 //! Cluster note: the layout is Redis Cluster–ready where it costs nothing (one slot per
 //! conversation; global records are single keys), but this store connects to one Redis
 //! endpoint (a primary, or a proxy in front of a cluster). `append.lua` and `update.lua`
@@ -293,8 +298,8 @@ fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Client
         return Client::open(url).context("store.redis_url is not a valid Redis URL");
     };
     anyhow::ensure!(url.starts_with("rediss://"), "store.redis_ca_file is set but store.redis_url is not rediss://");
-    let pem = std::fs::read(ca_file)
-        .with_context(|| format!("store.redis_ca_file: cannot read {}", ca_file.display()))?;
+    let pem =
+        std::fs::read(ca_file).with_context(|| format!("store.redis_ca_file: cannot read {}", ca_file.display()))?;
     let certificates = ::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
     Client::build_with_tls(url, certificates)
         .context("store.redis_url is not a valid Redis URL, or store.redis_ca_file holds no usable PEM certificate")
