@@ -7,13 +7,13 @@
 //! each is one atomic move of the conversation's state machine, so exactly one of any number
 //! of racers wins and no agent goes past their capacity, whichever nodes they are on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::presence::{Presences, candidates};
+use super::presence::{Load, Presences, candidates};
 use super::{queue, routing, views};
 use crate::bot::assist::{Assist, AssistSource};
 use crate::config::{AgentConfig, Routing};
@@ -177,10 +177,20 @@ impl Router {
     }
 
     /// Assigns what routing can; returns how many chats it assigned.
+    ///
+    /// One pass reads the queue and every agent's load once, and keeps its copy of the loads
+    /// true as it assigns: its cost grows with the queue plus the agents, never with their
+    /// product of store reads. Takes stay atomic in the store, so a load another node changed
+    /// meanwhile costs one refused take, and the pass stops as soon as nobody has room.
     pub async fn route_waiting(&self) -> Result<usize, StoreError> {
         let _one_pass = self.routing.lock().await;
+        let waiting = queue::sorted(self.handoff.queue().await?);
+        let mut loads = self.presences.loads().await?;
         let mut assigned = 0;
-        for entry in queue::sorted(self.handoff.queue().await?) {
+        for entry in waiting {
+            if !loads.iter().any(Load::has_room) {
+                break;
+            }
             let Some(site) = self.sites.get(&entry.site) else { continue };
             let handoff = &site.config.handoff;
             if handoff.routing == Routing::Manual
@@ -188,19 +198,19 @@ impl Router {
             {
                 continue;
             }
-            let loads = self.presences.loads().await?;
             let last = self.picks().get(&entry.site).cloned();
-            let Some(agent_id) = routing::pick(
+            let picked = routing::pick(
                 handoff.routing,
                 entry.team.as_deref(),
                 &candidates(&loads, &entry.site),
                 last.as_deref(),
-            ) else {
-                continue;
-            };
-            let Some(agent) = self.presences.directory().get(agent_id).cloned() else { continue };
-            if self.take(&site, entry.conversation_id, &agent, None).await? == Taken::Yes {
-                self.picks().insert(entry.site.clone(), agent.id.clone());
+            )
+            .map(str::to_owned);
+            let Some(load) = picked.and_then(|id| loads.iter_mut().find(|load| load.agent.id == id)) else { continue };
+            let taken = self.take(&site, entry.conversation_id, &load.agent, None).await?;
+            load.note(taken);
+            if taken == Taken::Yes {
+                self.picks().insert(entry.site.clone(), load.agent.id.clone());
                 assigned += 1;
             }
         }
@@ -208,7 +218,8 @@ impl Router {
     }
 
     /// Sends each agent who is here the part of the queue they may see, and each waiting
-    /// visitor their place in it, when it changed.
+    /// visitor their place in it, when it changed. Positions come from one pass over the
+    /// queue, pickup waits from one read per site.
     pub async fn broadcast(&self) -> Result<(), StoreError> {
         let sorted = queue::sorted(self.handoff.queue().await?);
         let items = views::queue_items(self.log.as_ref(), &sorted).await?;
@@ -219,13 +230,19 @@ impl Router {
             let frame = AgentEvent::QueueSnapshot { items };
             self.pubsub.deliver(Delivery::frame(Topic::Agent(agent.id.clone()), &frame)).await?;
         }
-        let mut sent = Vec::new();
-        for entry in &sorted {
-            let position = queue::position(&sorted, entry);
-            let waits = self.handoff.pickups(&entry.site).await?;
-            let able = routing::available(entry.team.as_deref(), &candidates(&loads, &entry.site));
-            let eta = queue::eta_seconds(position, &waits, able);
-            sent.push(entry.conversation_id);
+        let mut waits: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut available: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        let mut sent = HashSet::with_capacity(sorted.len());
+        for (entry, position) in sorted.iter().zip(queue::positions(&sorted)) {
+            if !waits.contains_key(entry.site.as_str()) {
+                waits.insert(&entry.site, self.handoff.pickups(&entry.site).await?);
+            }
+            let team = entry.team.as_deref();
+            let able = *available
+                .entry((entry.site.as_str(), team))
+                .or_insert_with(|| routing::available(team, &candidates(&loads, &entry.site)));
+            let eta = queue::eta_seconds(position, &waits[entry.site.as_str()], able);
+            sent.insert(entry.conversation_id);
             if self.last_frames().insert(entry.conversation_id, (position, eta)) != Some((position, eta)) {
                 let frame = Ephemeral::Queue { conversation_id: entry.conversation_id, position, eta_seconds: eta };
                 self.pubsub.publish(entry.conversation_id, &frame).await?;

@@ -74,6 +74,10 @@ pub struct StoreSettings {
     /// Absent or empty: the in-memory store (one process).
     #[serde(default)]
     pub redis_url: Option<SecretString>,
+    /// A PEM file of the certificate authorities a `rediss://` Redis's certificate must chain
+    /// to, instead of the system's roots (a private CA). Unset: the system's roots.
+    #[serde(default)]
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// Key prefix, so several deployments (or test runs) can share one Redis.
     pub namespace: String,
     /// The most events a conversation keeps; an append beyond it is refused with `unavailable`.

@@ -62,6 +62,11 @@
 //! it trying while idle), so service returns by itself when Redis does. A node also starts
 //! when Redis is down, serving 503 on `/readyz` until it is reachable.
 //!
+//! # TLS
+//! A `rediss://` URL speaks TLS (rustls) on the command connection and the pub/sub link
+//! alike, checking the server's certificate against `store.redis_ca_file` when set, else the
+//! system's roots (see [`client`]).
+//!
 //! Cluster note: the layout is Redis Cluster–ready where it costs nothing (one slot per
 //! conversation; global records are single keys), but this store connects to one Redis
 //! endpoint (a primary, or a proxy in front of a cluster). `append.lua` and `update.lua`
@@ -152,8 +157,7 @@ impl RedisStore {
     /// URL is.
     pub async fn connect(settings: &StoreSettings, deliver: Deliver) -> anyhow::Result<RedisStore> {
         let url = settings.redis_url.as_ref().context("store.redis_url is not set")?;
-        // The URL may hold a password: the error names the setting, never the value.
-        let client = Client::open(url.expose_secret()).context("store.redis_url is not a valid Redis URL")?;
+        let client = client(url.expose_secret(), settings.redis_ca_file.as_deref())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -290,6 +294,21 @@ impl RedisStore {
         }
         page.iter().map(|json| from_json(json).map(Arc::new)).collect()
     }
+}
+
+/// The client for `url`; a `rediss://` one checks the server's certificate against the CAs of
+/// `ca_file` when given (else the system's roots). The URL may hold a password: errors name
+/// the setting, never the value.
+fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Client> {
+    let Some(ca_file) = ca_file else {
+        return Client::open(url).context("store.redis_url is not a valid Redis URL");
+    };
+    anyhow::ensure!(url.starts_with("rediss://"), "store.redis_ca_file is set but store.redis_url is not rediss://");
+    let pem =
+        std::fs::read(ca_file).with_context(|| format!("store.redis_ca_file: cannot read {}", ca_file.display()))?;
+    let certificates = ::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+    Client::build_with_tls(url, certificates)
+        .context("store.redis_url is not a valid Redis URL, or store.redis_ca_file holds no usable PEM certificate")
 }
 
 fn unavailable(error: RedisError) -> StoreError {
