@@ -30,6 +30,8 @@
 //!   live store by an archiver on every node; exports read it.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
 //!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//! - [`redact`]: masking personal data (emails, phone, card and IBAN numbers, national ids)
+//!   before text reaches a model, the logs or (when a site asks) the archive.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
@@ -46,6 +48,7 @@ pub mod hub;
 pub mod knowledge;
 pub mod protocol;
 pub mod records;
+pub mod redact;
 pub mod session;
 pub mod signals;
 pub mod sites;

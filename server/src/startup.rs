@@ -19,6 +19,8 @@ use crate::agents::presence::Presences;
 use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
+use crate::archive::audit::AuditLog;
+use crate::archive::masking::ArchiveMasks;
 use crate::archive::sql::SqlArchive;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
@@ -71,10 +73,12 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
-        conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
-        let archive = build_archive(&settings, &stores, &shutdown).await?;
+        let record = build_archive(&settings, &stores, &shutdown).await?;
+        let audit = AuditLog::spawn(record.clone(), shutdown.clone());
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_audit(audit);
+        conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
+        let archive: Arc<dyn Archive> = record.clone();
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -91,7 +95,8 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
-        let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
+        let erase = stores.erase.clone();
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: record, erase });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
@@ -185,20 +190,22 @@ async fn build_archive(
     settings: &Settings,
     stores: &Stores,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Arc<dyn Archive>> {
+) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let record = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let archive: Arc<dyn Archive> = record.clone();
     let archiver = Archiver {
         log: stores.log.clone(),
         feed: stores.feed.clone(),
         archive: archive.clone(),
         poll: settings.archive.poll(),
         lease: settings.archive.lease(),
+        masks: ArchiveMasks::from_sites(&settings.sites),
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);
-    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
-    Ok(archive)
+    crate::archive::retention::spawn(archive, retention, shutdown.clone());
+    Ok(record)
 }
 
 /// The bot's answerer, the model for agent assistance and its probe (`None` when none is

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::router::{Router, Taken};
 use super::{info, queue, views};
+use crate::archive::audit::{AuditEntry, AuditLog};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::machine::Move;
@@ -68,6 +69,8 @@ pub struct Desk {
     /// Conversations whose agent is about to get fresh suggestions, with the time of the
     /// visitor's newest message. Short-held: no lock is kept across an await.
     suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
+    /// Where the agents' actions are recorded (none: not recorded, as in unit tests).
+    audit: Option<AuditLog>,
 }
 
 impl Desk {
@@ -80,7 +83,24 @@ impl Desk {
             sites,
             assist,
             suggesting: Arc::default(),
+            audit: None,
         }
+    }
+
+    /// Records every take, transfer, note, hand-back and resolve in `audit`.
+    pub fn with_audit(mut self, audit: AuditLog) -> Desk {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Records that `agent` did `action` on the chat (never what a note or message said).
+    async fn audited(&self, agent: &AgentConfig, action: &str, id: ConversationId, detail: serde_json::Value) {
+        let Some(audit) = &self.audit else { return };
+        let site = match self.log.conversation(id).await {
+            Ok(Some(conversation)) => conversation.site,
+            _ => String::new(),
+        };
+        audit.record(AuditEntry::now(&agent.id, action, &site, id.to_string(), detail));
     }
 
     /// The agent whose token this is.
@@ -163,6 +183,7 @@ impl Desk {
             Taken::AtCapacity => return Err(AT_CAPACITY),
             Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
+        self.audited(agent, "take", id, serde_json::json!({})).await;
         self.router.broadcast().await?;
         Ok(())
     }
@@ -218,7 +239,11 @@ impl Desk {
         // The assignment said "yours"; the state is checked with the append, as for messages.
         match self.log.append(id, EventDraft::new(note).expect(&[State::Agent])).await? {
             Appended::Refused { .. } => Err(DeskError::Forbidden("this chat is no longer yours")),
-            Appended::New { .. } | Appended::Duplicate { .. } => Ok(()),
+            Appended::New { event, .. } => {
+                self.audited(agent, "note", id, serde_json::json!({ "seq": event.seq })).await;
+                Ok(())
+            }
+            Appended::Duplicate { .. } => Ok(()),
         }
     }
 
@@ -231,6 +256,10 @@ impl Desk {
     /// To another agent (who gets it at once, with everything) or back to a team's queue.
     pub async fn transfer(&self, agent: &AgentConfig, id: ConversationId, to: TransferTo) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
+        let detail = match &to {
+            TransferTo::Team(team) => serde_json::json!({ "to_team": team }),
+            TransferTo::Agent(target) => serde_json::json!({ "to_agent": target }),
+        };
         match to {
             TransferTo::Team(team) => {
                 let holder = Some(agent.id.clone());
@@ -248,6 +277,7 @@ impl Desk {
                 }
             }
         }
+        self.audited(agent, "transfer", id, detail).await;
         self.router.refresh().await?;
         Ok(())
     }
@@ -268,13 +298,16 @@ impl Desk {
             note.truncate(cut);
         }
         self.log.set_record(id, Record::Handback(Handback { agent: agent.name.clone(), said: note })).await?;
-        self.release(id, Move::HandBack { holder: agent.id.clone() }).await
+        self.release(id, Move::HandBack { holder: agent.id.clone() }).await?;
+        self.audited(agent, "handback", id, serde_json::json!({})).await;
+        Ok(())
     }
 
     /// Closes the chat and asks the visitor for a rating.
     pub async fn resolve(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
+        self.audited(agent, "resolve", id, serde_json::json!({})).await;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
         Ok(())
     }

@@ -12,9 +12,13 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod audit;
+pub mod erasure;
+pub mod masking;
 pub mod privacy;
 pub mod request;
 pub mod retention;
+pub mod search;
 pub mod sql;
 
 use std::sync::Arc;

@@ -233,7 +233,7 @@ impl HandoffSettings {
 
 /// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
 /// not leak credentials and nothing can log the token itself.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub id: String,
@@ -242,6 +242,36 @@ pub struct AgentConfig {
     pub teams: Vec<String>,
     pub max_chats: u32,
     pub token_sha256: String,
+    /// The sites whose conversations the agent may read in the archive (absent or `["*"]`:
+    /// every site).
+    #[serde(default)]
+    pub sites: Vec<String>,
+    /// `admin` may read the audit log and erase a visitor's data; `agent` (the default) not.
+    #[serde(default)]
+    pub role: AgentRole,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    #[default]
+    Agent,
+    Admin,
+}
+
+impl AgentConfig {
+    /// The sites this agent serves; `None`: every site.
+    pub fn site_scope(&self) -> Option<&[String]> {
+        if self.sites.is_empty() || self.sites.iter().any(|site| site == "*") { None } else { Some(&self.sites) }
+    }
+
+    pub fn serves(&self, site: &str) -> bool {
+        self.site_scope().is_none_or(|sites| sites.iter().any(|s| s == site))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == AgentRole::Admin
+    }
 }
 
 impl Settings {

@@ -1,6 +1,7 @@
 //! Transport: HTTP routes, the socket upgrade path and the embedded browser code. It knows
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
+pub mod archive;
 pub mod assets;
 pub mod routes;
 pub mod transport;
@@ -21,6 +22,9 @@ pub struct Http {
     pub agent: Arc<AgentContext>,
     /// Browser origins besides Baton's own that may open an agent socket.
     pub agent_origins: Vec<OriginPattern>,
+    /// The archive (search, transcripts, audit log, erasure) and the live store's eraser.
+    pub archive: Arc<crate::archive::sql::SqlArchive>,
+    pub erase: Arc<dyn crate::store::erase::Erase>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,14 @@ pub enum HttpError {
     NoRoute,
     #[error("too many requests from this address: retry later")]
     RateLimited,
+    #[error("missing or wrong agent token (Authorization: Bearer TOKEN)")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such conversation")]
+    NotFound,
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ResponseError for HttpError {
@@ -47,13 +59,19 @@ impl ResponseError for HttpError {
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::NoRoute => StatusCode::NOT_FOUND,
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::NotFound => StatusCode::NOT_FOUND,
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
-            HttpError::UnknownSite | HttpError::NoRoute => "not_found",
-            HttpError::ForbiddenOrigin => "forbidden",
+            HttpError::UnknownSite | HttpError::NoRoute | HttpError::NotFound => "not_found",
+            HttpError::ForbiddenOrigin | HttpError::Forbidden(_) => "forbidden",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::Unavailable(_) => "unavailable",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",
         };

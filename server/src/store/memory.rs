@@ -6,6 +6,7 @@
 //! conversation at once, and what makes [`Handoff::transition`] one atomic step (its checks,
 //! its event and its records change under one lock hold).
 
+mod erase;
 mod feed;
 mod token;
 

@@ -15,6 +15,7 @@
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
 //! part of the server the roles it uses, all backed by one store.
 
+pub mod erase;
 pub mod feed;
 pub mod memory;
 pub mod redis;
@@ -360,16 +361,20 @@ pub struct Stores {
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
     pub feed: Arc<dyn feed::ArchiveFeed>,
+    pub erase: Arc<dyn erase::Erase>,
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed + erase::Erase>(
+        store: Arc<S>,
+    ) -> Stores {
         Stores {
             log: store.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),
-            feed: store,
+            feed: store.clone(),
+            erase: store,
         }
     }
 }
