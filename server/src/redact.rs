@@ -160,7 +160,7 @@ pub fn luhn(digits: &[u32]) -> bool {
         .enumerate()
         .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 13616: the country and check digits moved to the end, letters as 10-35, mod 97 is 1.

@@ -69,6 +69,11 @@ async fn two_conversations(app: &TestApp) -> (ConversationId, ConversationId) {
     let (mut dev, _) = app.connect_agent("demo-agent-token").await;
     dev.send(json!({"type": "accept", "conversation_id": ann_id})).await;
     dev.next_of_type("assigned").await;
+    // Passed to the team's queue and taken again: a transfer between two takes.
+    dev.send(json!({"type": "transfer", "conversation_id": ann_id, "to": {"team": "support"}})).await;
+    ann.collect_until(|f| f["type"] == "state" && f["state"] == "queued").await;
+    dev.send(json!({"type": "accept", "conversation_id": ann_id})).await;
+    ann.collect_until(|f| f["type"] == "state" && f["state"] == "agent").await;
     dev.send(json!({"type": "note", "conversation_id": ann_id, "text": "Asked the carrier"})).await;
     dev.collect_until(|f| f["type"] == "note").await;
     dev.send(json!({"type": "resolve", "conversation_id": ann_id})).await;
@@ -83,23 +88,23 @@ async fn archived_conversations_are_found_by_every_filter_and_opened_read_only(a
     let (ann, bob) = (ann.to_string(), bob.to_string());
     let dev = "demo-agent-token";
 
-    assert_eq!(found(&app, "", dev).await, [bob.clone(), ann.clone()], "newest first");
-    assert_eq!(found(&app, "text=parcel", dev).await, [ann.clone()]);
-    assert_eq!(found(&app, "text=TEAPOTS", dev).await, [bob.clone()], "any case");
-    assert_eq!(found(&app, "text=carrier", dev).await, [ann.clone()], "notes are searched");
+    assert_eq!(found(&app, "", dev).await, [bob.as_str(), ann.as_str()], "newest first");
+    assert_eq!(found(&app, "text=parcel", dev).await, [ann.as_str()]);
+    assert_eq!(found(&app, "text=TEAPOTS", dev).await, [bob.as_str()], "any case");
+    assert_eq!(found(&app, "text=carrier", dev).await, [ann.as_str()], "notes are searched");
     assert_eq!(found(&app, "text=50%25", dev).await, Vec::<String>::new(), "a % is a character, not a wildcard");
-    assert_eq!(found(&app, "email=ann%40example.com", dev).await, [ann.clone()]);
-    assert_eq!(found(&app, "reason=explicit_request", dev).await, [ann.clone()]);
+    assert_eq!(found(&app, "email=ann%40example.com", dev).await, [ann.as_str()]);
+    assert_eq!(found(&app, "reason=explicit_request", dev).await, [ann.as_str()]);
     assert_eq!(found(&app, "reason=topic", dev).await, Vec::<String>::new());
-    assert_eq!(found(&app, "agent=dev", dev).await, [ann.clone()]);
+    assert_eq!(found(&app, "agent=dev", dev).await, [ann.as_str()]);
     assert_eq!(found(&app, "agent=bea", dev).await, Vec::<String>::new());
-    assert_eq!(found(&app, &format!("visitor={}", &bob[..8]), dev).await, [bob.clone()]);
-    assert_eq!(found(&app, "visitor=EXAMPLE.com", dev).await, [ann.clone()], "part of the email");
-    assert_eq!(found(&app, "site=demo&text=late&agent=dev", dev).await, [ann.clone()]);
+    assert_eq!(found(&app, &format!("visitor={}", &bob[..8]), dev).await, [bob.as_str()]);
+    assert_eq!(found(&app, "visitor=EXAMPLE.com", dev).await, [ann.as_str()], "part of the email");
+    assert_eq!(found(&app, "site=demo&text=late&agent=dev", dev).await, [ann.as_str()]);
     assert_eq!(found(&app, "from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z", dev).await.len(), 2);
     assert_eq!(found(&app, "from=2999-01-01T00:00:00Z", dev).await, Vec::<String>::new());
     assert_eq!(found(&app, "to=2000-01-01T00:00:00Z", dev).await, Vec::<String>::new());
-    assert_eq!(found(&app, "limit=1", dev).await, [bob.clone()]);
+    assert_eq!(found(&app, "limit=1", dev).await, [bob.as_str()]);
     let (status, body) = get_json(&app, "/v1/agent/archive?text=teapots", Some(dev)).await;
     assert_eq!((status, body["items"][0]["first_message"].as_str()), (200, Some("Do you sell Teapots?")));
     assert_eq!(body["items"][0]["email"], Value::Null);
@@ -123,10 +128,11 @@ async fn archived_conversations_are_found_by_every_filter_and_opened_read_only(a
 
     // The audit log: the agent's take, note and resolve, readable by an admin only.
     assert_eq!(get_json(&app, "/v1/admin/audit", Some(dev)).await.0, 403);
-    let audit = audit_of(&app, &ann, 3).await;
+    let audit = audit_of(&app, &ann, 5).await;
     let actions: Vec<(&str, &str)> =
         audit.iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
-    assert_eq!(actions, [("dev", "take"), ("dev", "note"), ("dev", "resolve")]);
+    assert_eq!(actions, [("dev", "take"), ("dev", "transfer"), ("dev", "take"), ("dev", "note"), ("dev", "resolve")]);
+    assert_eq!(audit[1]["detail"], r#"{"to_team":"support"}"#);
     assert!(audit.iter().all(|e| e["site"] == "demo" && e["at"].is_string()));
     assert!(!audit.iter().any(|e| e.to_string().contains("carrier")), "a note's text stays out of the audit");
 }

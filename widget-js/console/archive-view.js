@@ -53,7 +53,7 @@
     this.archiveStatus = h('p', { class: 'archive-status', role: 'status', 'aria-live': 'polite' });
     this.archiveList = h('ul', { class: 'archive-list', 'aria-label': 'Archived conversations' });
     this.archiveOpen = h('div', { class: 'archive-open', role: 'log', 'aria-label': 'Archived transcript' });
-    this.archiveHead = h('div', { class: 'archive-head' });
+    this.archiveHead = h('div', { class: 'archive-head' }, [h('p', { class: 'archive-pick', text: 'Pick a conversation to read its transcript.' })]);
     var form = h('form', { class: 'archive-form', role: 'search', onsubmit: function (e) { e.preventDefault(); self.searchArchive(); } },
       fields.concat([h('div', { class: 'afield afield-go' }, [h('button', { type: 'submit', class: 'primary', text: 'Search' })])]));
     return h('section', { class: 'archive', hidden: true, 'aria-labelledby': 'archive-h' }, [
