@@ -93,14 +93,22 @@ impl Desk {
         self
     }
 
-    /// Records that `agent` did `action` on the chat (never what a note or message said).
-    async fn audited(&self, agent: &AgentConfig, action: &str, id: ConversationId, detail: serde_json::Value) {
-        let Some(audit) = &self.audit else { return };
-        let site = match self.log.conversation(id).await {
-            Ok(Some(conversation)) => conversation.site,
-            _ => String::new(),
-        };
-        audit.record(AuditEntry::now(&agent.id, action, &site, id.to_string(), detail));
+    /// The audit entry of `agent` doing `action` on the chat, made (timed) when the action
+    /// starts, so that entries keep the order the actions were asked in; recorded by
+    /// [`Self::audited`] once the action succeeded. Never what a note or message said.
+    fn audit_entry(&self, agent: &AgentConfig, action: &str, id: ConversationId) -> Option<AuditEntry> {
+        self.audit.as_ref()?;
+        let mut entry = AuditEntry::now(&agent.id, action, "{}".to_owned());
+        entry.conversation_id = Some(id.to_string());
+        Some(entry)
+    }
+
+    async fn audited(&self, entry: Option<AuditEntry>, id: ConversationId) {
+        let (Some(audit), Some(mut entry)) = (&self.audit, entry) else { return };
+        if let Ok(Some(conversation)) = self.log.conversation(id).await {
+            entry.site = Some(conversation.site);
+        }
+        audit.record(entry);
     }
 
     /// The agent whose token this is.
@@ -178,12 +186,13 @@ impl Desk {
     /// Takes a waiting chat. Within capacity; exactly one racer wins.
     pub async fn accept(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         let site = self.site_of(id).await?;
+        let entry = self.audit_entry(agent, "take", id);
         match self.router.take(&site, id, agent, None).await? {
             Taken::Yes => {}
             Taken::AtCapacity => return Err(AT_CAPACITY),
             Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
-        self.audited(agent, "take", id, serde_json::json!({})).await;
+        self.audited(entry, id).await;
         self.router.broadcast().await?;
         Ok(())
     }
@@ -236,11 +245,15 @@ impl Desk {
     pub async fn note(&self, agent: &AgentConfig, id: ConversationId, text: Text) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
         let note = EventBody::Note { text: text.into_inner(), author: Author { name: agent.name.clone() } };
+        let mut entry = self.audit_entry(agent, "note", id);
         // The assignment said "yours"; the state is checked with the append, as for messages.
         match self.log.append(id, EventDraft::new(note).expect(&[State::Agent])).await? {
             Appended::Refused { .. } => Err(DeskError::Forbidden("this chat is no longer yours")),
             Appended::New { event, .. } => {
-                self.audited(agent, "note", id, serde_json::json!({ "seq": event.seq })).await;
+                if let Some(entry) = &mut entry {
+                    entry.detail = serde_json::json!({ "seq": event.seq }).to_string();
+                }
+                self.audited(entry, id).await;
                 Ok(())
             }
             Appended::Duplicate { .. } => Ok(()),
@@ -256,10 +269,14 @@ impl Desk {
     /// To another agent (who gets it at once, with everything) or back to a team's queue.
     pub async fn transfer(&self, agent: &AgentConfig, id: ConversationId, to: TransferTo) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
-        let detail = match &to {
-            TransferTo::Team(team) => serde_json::json!({ "to_team": team }),
-            TransferTo::Agent(target) => serde_json::json!({ "to_agent": target }),
-        };
+        let mut entry = self.audit_entry(agent, "transfer", id);
+        if let Some(entry) = &mut entry {
+            entry.detail = match &to {
+                TransferTo::Team(team) => serde_json::json!({ "to_team": team }),
+                TransferTo::Agent(target) => serde_json::json!({ "to_agent": target }),
+            }
+            .to_string();
+        }
         match to {
             TransferTo::Team(team) => {
                 let holder = Some(agent.id.clone());
@@ -277,7 +294,7 @@ impl Desk {
                 }
             }
         }
-        self.audited(agent, "transfer", id, detail).await;
+        self.audited(entry, id).await;
         self.router.refresh().await?;
         Ok(())
     }
@@ -297,17 +314,19 @@ impl Desk {
         if let Some((cut, _)) = note.char_indices().nth(HANDBACK_NOTE_CHARS) {
             note.truncate(cut);
         }
+        let entry = self.audit_entry(agent, "handback", id);
         self.log.set_record(id, Record::Handback(Handback { agent: agent.name.clone(), said: note })).await?;
         self.release(id, Move::HandBack { holder: agent.id.clone() }).await?;
-        self.audited(agent, "handback", id, serde_json::json!({})).await;
+        self.audited(entry, id).await;
         Ok(())
     }
 
     /// Closes the chat and asks the visitor for a rating.
     pub async fn resolve(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
+        let entry = self.audit_entry(agent, "resolve", id);
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
-        self.audited(agent, "resolve", id, serde_json::json!({})).await;
+        self.audited(entry, id).await;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
         Ok(())
     }

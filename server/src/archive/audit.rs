@@ -8,6 +8,7 @@
 //! task, so an agent never waits on the database: while it is down the writer retries (the
 //! queue holds what waits); when the queue is full, a new entry is dropped with a warning.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +31,10 @@ pub const MAX_ENTRIES: usize = 1000;
 /// One action, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEntry {
+    /// Sorts in the order entries were made within a process (see [`ordered_id`]); reads
+    /// sort by `at`, then `id`.
+    #[serde(skip)]
+    pub id: String,
     pub at: DateTime<Utc>,
     /// An agent's id, or `cli` for the command line.
     pub actor: String,
@@ -43,14 +48,16 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub fn now(actor: &str, action: &str, site: &str, conversation_id: String, detail: serde_json::Value) -> Self {
+    /// An entry made now, of no site nor conversation yet.
+    pub fn now(actor: &str, action: &str, detail: String) -> Self {
         AuditEntry {
+            id: ordered_id(),
             at: Utc::now(),
             actor: actor.to_owned(),
             action: action.to_owned(),
-            site: Some(site.to_owned()),
-            conversation_id: Some(conversation_id),
-            detail: detail.to_string(),
+            site: None,
+            conversation_id: None,
+            detail,
         }
     }
 }
@@ -58,14 +65,7 @@ impl AuditEntry {
 impl SqlArchive {
     /// Records an action now (the command line's privacy requests).
     pub async fn audit(&self, actor: &str, action: &str, site: Option<&str>, detail: &str) -> Result<(), ArchiveError> {
-        let entry = AuditEntry {
-            at: Utc::now(),
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            site: site.map(str::to_owned),
-            conversation_id: None,
-            detail: detail.to_owned(),
-        };
+        let entry = AuditEntry { site: site.map(str::to_owned), ..AuditEntry::now(actor, action, detail.to_owned()) };
         let mut tx = self.pool().begin().await?;
         insert(&mut tx, &entry).await?;
         tx.commit().await?;
@@ -81,14 +81,7 @@ impl SqlArchive {
         site: Option<&str>,
         detail: &str,
     ) -> Result<(), ArchiveError> {
-        let entry = AuditEntry {
-            at: Utc::now(),
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            site: site.map(str::to_owned),
-            conversation_id: None,
-            detail: detail.to_owned(),
-        };
+        let entry = AuditEntry { site: site.map(str::to_owned), ..AuditEntry::now(actor, action, detail.to_owned()) };
         insert(tx, &entry).await
     }
 
@@ -111,7 +104,7 @@ impl SqlArchive {
             None => String::new(),
         };
         let sql = format!(
-            "SELECT at, actor, action, site, conversation_id, detail FROM audit {scope} ORDER BY at DESC, id DESC LIMIT {limit}"
+            "SELECT id, at, actor, action, site, conversation_id, detail FROM audit {scope} ORDER BY at DESC, id DESC LIMIT {limit}"
         );
         let mut query = sqlx::query(&sql);
         for site in sites.unwrap_or_default() {
@@ -121,6 +114,7 @@ impl SqlArchive {
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {
+                    id: row.try_get("id")?,
                     at: from_millis(row.try_get("at")?)?,
                     actor: row.try_get("actor")?,
                     action: row.try_get("action")?,
@@ -147,6 +141,16 @@ async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entry: &AuditEntry) -
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// An id that sorts (as text) by the time it was made, then by a counter of this process,
+/// then a random part that keeps ids of different nodes apart: entries of one millisecond
+/// keep the order they were made in.
+fn ordered_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{ms:012x}-{n:016x}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Where agents' actions are recorded: a cloneable handle to the writer task's queue.
