@@ -22,6 +22,7 @@ use crate::archive::archiver::Archiver;
 use crate::archive::audit::AuditLog;
 use crate::archive::masking::ArchiveMasks;
 use crate::archive::sql::SqlArchive;
+use crate::attachments::Attachments;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -49,6 +50,7 @@ pub struct Application {
     shutdown: CancellationToken,
     stores: Stores,
     archive: Arc<dyn Archive>,
+    attachments: Attachments,
     /// Upgraded sockets, which actix-server no longer counts as its connections.
     sockets: Arc<Sockets>,
     shutdown_timeout: Duration,
@@ -73,10 +75,11 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
+        let attachments = Attachments::open(&settings.attachments, &settings.sites)?;
         let shutdown = CancellationToken::new();
         let record = build_archive(&settings, &stores, &shutdown).await?;
         let audit = AuditLog::spawn(record.clone(), shutdown.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist).with_audit(audit);
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone()).with_audit(audit);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let archive: Arc<dyn Archive> = record.clone();
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
@@ -86,8 +89,10 @@ impl Application {
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let limits = settings.limits.clone();
         let guards = Arc::new(Guards::new(&limits));
+        attachments.spawn_retention(crate::archive::retention::policies(&settings.sites), shutdown.clone());
         let visitor = Arc::new(VisitorContext {
             conversations: conversations.clone(),
+            attachments: attachments.clone(),
             hub: hub.clone(),
             limits: limits.clone(),
             guards: guards.clone(),
@@ -111,7 +116,7 @@ impl Application {
             transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Application { port, server, shutdown, stores, archive, sockets, shutdown_timeout })
+        Ok(Application { port, server, shutdown, stores, archive, attachments, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -129,6 +134,11 @@ impl Application {
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).
+    /// The file store: what a privacy erase calls [`Attachments::erase_conversation`] on.
+    pub fn attachments(&self) -> Attachments {
+        self.attachments.clone()
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }

@@ -2,6 +2,9 @@
 //! attachments, then the archive, with an audit entry that holds counts, never the address
 //! or id asked for. Live first, so no archiver copies back what the archive just lost.
 //!
+//! The attachments are erased through their hook ([`Attachments::erase_conversation`]) for
+//! each of the visitor's conversations.
+//!
 //! Two callers: the server (`POST /v1/admin/privacy/erase`, which can reach an in-memory
 //! live store, since it lives in that process) and `baton privacy erase` without `--server`
 //! (archive, and Redis when `store.redis_url` is set).
@@ -11,6 +14,7 @@ use serde::Serialize;
 use super::ArchiveError;
 use super::privacy::{Erased, Subject};
 use super::sql::SqlArchive;
+use crate::attachments::Attachments;
 use crate::protocol::ConversationId;
 use crate::store::StoreError;
 use crate::store::erase::Erase;
@@ -19,6 +23,8 @@ use crate::store::erase::Erase;
 pub enum EraseError {
     #[error("the archive: {0}")]
     Archive(#[from] ArchiveError),
+    #[error("the attachments: {0}")]
+    Attachments(crate::attachments::AttachmentError),
     #[error("the live store, {0}: {1}")]
     Live(&'static str, StoreError),
 }
@@ -42,6 +48,7 @@ pub struct LiveErased {
 pub async fn erase(
     archive: &SqlArchive,
     live: Option<&dyn Erase>,
+    attachments: Option<&Attachments>,
     subject: &Subject,
     actor: &str,
 ) -> Result<EraseReport, EraseError> {
@@ -61,7 +68,11 @@ pub async fn erase(
             report.live.conversations += u64::from(existed);
         }
     }
-    report.attachments = erase_attachments(&ids).await;
+    if let Some(attachments) = attachments {
+        for id in &ids {
+            report.attachments += attachments.erase_conversation(*id).await.map_err(EraseError::Attachments)?;
+        }
+    }
     report.archive = archive.erase(subject, actor, &ids).await?;
     Ok(report)
 }
@@ -73,12 +84,4 @@ async fn archived_ids(archive: &SqlArchive, subject: &Subject) -> Result<Vec<Con
         ids.push(ConversationId(id));
     }
     Ok(ids)
-}
-
-/// The attachments' erase hook: attachments are not stored by this version, so there is
-/// nothing to remove. When they are, this is the one call site that removes those of `ids`
-/// and returns how many went.
-async fn erase_attachments(ids: &[ConversationId]) -> u64 {
-    let _ = ids;
-    0
 }

@@ -37,7 +37,7 @@ impl ArchiveMasks {
 pub fn event(event: &Arc<Event>, redactor: &Redactor) -> Arc<Event> {
     let text = match &event.body {
         EventBody::Message { text, .. } | EventBody::Note { text, .. } => text,
-        EventBody::State { .. } => return event.clone(),
+        EventBody::State { .. } | EventBody::Attachment { .. } => return event.clone(),
     };
     let masked = redactor.mask(text);
     if masked == text.as_str() {
@@ -47,7 +47,7 @@ pub fn event(event: &Arc<Event>, redactor: &Redactor) -> Arc<Event> {
     let mut copy = (**event).clone();
     match &mut copy.body {
         EventBody::Message { text, .. } | EventBody::Note { text, .. } => *text = masked,
-        EventBody::State { .. } => {}
+        EventBody::State { .. } | EventBody::Attachment { .. } => {}
     }
     Arc::new(copy)
 }

@@ -65,7 +65,7 @@ pub(crate) fn searchable(body: &EventBody) -> (Option<String>, Option<String>) {
             (speaker, Some(text.clone()))
         }
         EventBody::Note { text, .. } => (Some("note".to_owned()), Some(text.clone())),
-        EventBody::State { .. } => (None, None),
+        EventBody::State { .. } | EventBody::Attachment { .. } => (None, None),
     }
 }
 

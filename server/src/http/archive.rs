@@ -150,8 +150,14 @@ pub async fn erase(
         (None, Some(user_id)) => Subject::UserId(user_id),
         _ => return Err(HttpError::BadRequest("give exactly one of `email` and `user_id`".into())),
     };
-    let report = crate::archive::erasure::erase(&http.archive, Some(&*http.erase), &subject, &admin.id)
-        .await
-        .map_err(unavailable)?;
+    let report = crate::archive::erasure::erase(
+        &http.archive,
+        Some(&*http.erase),
+        Some(&http.visitor.attachments),
+        &subject,
+        &admin.id,
+    )
+    .await
+    .map_err(unavailable)?;
     Ok(HttpResponse::Ok().json(report))
 }
