@@ -63,8 +63,19 @@ pub struct CreateKeyArgs {
 pub enum PrivacyCommand {
     /// Print all Baton holds about the visitor as one JSON object.
     Export(SubjectArgs),
-    /// Erase all Baton holds about the visitor (archive and shared live store); prints the counts.
-    Erase(SubjectArgs),
+    /// Erase all Baton holds about the visitor; prints the counts. With `--server`, a running
+    /// server erases it (its live store, memory or Redis, and the archive), the admin token
+    /// read from `BATON_ADMIN_TOKEN`; without, the archive and a Redis live store.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// A running server's base URL (`http://host:port`).
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 /// Who a privacy request is about: exactly one of the two.
@@ -203,7 +214,14 @@ pub async fn privacy(settings: Settings, command: PrivacyCommand) -> anyhow::Res
     use crate::archive::request;
     let answer = match &command {
         PrivacyCommand::Export(args) => request::export(&settings, &args.subject()).await?,
-        PrivacyCommand::Erase(args) => request::erase(&settings, &args.subject()).await?,
+        PrivacyCommand::Erase(EraseArgs { subject, server: None }) => {
+            request::erase(&settings, &subject.subject()).await?
+        }
+        PrivacyCommand::Erase(EraseArgs { subject, server: Some(server) }) => {
+            let token = std::env::var("BATON_ADMIN_TOKEN")
+                .context("--server needs an admin agent's token in BATON_ADMIN_TOKEN")?;
+            request::remote_erase(server, &token, &subject.subject()).await?
+        }
     };
     println!("{answer}");
     Ok(())

@@ -37,6 +37,8 @@
 //!   for many nodes.
 //! - [`fuzzing`]: entry points for the fuzzers (`fuzz/`) and their corpus replay: each
 //!   parser of outside input with the properties it keeps whatever arrives.
+//! - [`redact`]: masking personal data (emails, phone, card and IBAN numbers, national ids)
+//!   before text reaches a model, the logs or (when a site asks) the archive.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
@@ -55,6 +57,7 @@ pub mod hub;
 pub mod knowledge;
 pub mod protocol;
 pub mod records;
+pub mod redact;
 pub mod session;
 pub mod signals;
 pub mod sites;

@@ -19,6 +19,8 @@ use crate::agents::presence::Presences;
 use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
+use crate::archive::audit::AuditLog;
+use crate::archive::masking::ArchiveMasks;
 use crate::archive::sql::SqlArchive;
 use crate::attachments::Attachments;
 use crate::bot::Llm;
@@ -75,10 +77,11 @@ impl Application {
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
         let attachments = Attachments::open(&settings.attachments, &settings.sites)?;
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone());
-        conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
         let sql_archive = build_archive(&settings, &stores, &shutdown).await?;
+        let audit = AuditLog::spawn(sql_archive.clone(), shutdown.clone());
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone()).with_audit(audit);
+        conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let archive: Arc<dyn Archive> = sql_archive.clone();
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
@@ -98,8 +101,9 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
-        let api = web::Data::new(Api::new(sql_archive, sites.clone(), settings.api.clone()));
-        let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
+        let api = web::Data::new(Api::new(sql_archive.clone(), sites.clone(), settings.api.clone()));
+        let erase = stores.erase.clone();
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql_archive, erase });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
@@ -209,6 +213,7 @@ async fn build_archive(
         archive: archive.clone(),
         poll: settings.archive.poll(),
         lease: settings.archive.lease(),
+        masks: ArchiveMasks::from_sites(&settings.sites),
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);

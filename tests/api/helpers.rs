@@ -70,6 +70,7 @@ pub fn agent(id: &str, token: &str, teams: &[&str], max_chats: u32) -> AgentConf
         sites: None,
         max_chats,
         token_sha256,
+        ..AgentConfig::default()
     }
 }
 

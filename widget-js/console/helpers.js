@@ -15,7 +15,8 @@
  *   knows nothing of the DOM.
  * - view.js, queue-view.js, chat-view.js, context-view.js: the View. Builds the page once and
  *   updates its parts from the desk. Network text goes in as text nodes only (the shared
- *   renderer builds whitelisted elements and safe links).
+ *   renderer builds whitelisted elements and safe links). archive-view.js: the archive page
+ *   (search over HTTP with the agent's token, a read-only transcript).
  * - shortcuts.js: the key map, the shortcut sheet, running an action.
  * - boot.js: runs when the page has #baton-console.
  */

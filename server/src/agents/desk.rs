@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::router::{Router, Taken};
 use super::{info, queue, views};
+use crate::archive::audit::{AuditEntry, AuditLog};
 use crate::attachments::{Attachments, Scope, Stored};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
@@ -75,6 +76,8 @@ pub struct Desk {
     /// Conversations whose agent is about to get fresh suggestions, with the time of the
     /// visitor's newest message. Short-held: no lock is kept across an await.
     suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
+    /// Where the agents' actions are recorded (none: not recorded, as in unit tests).
+    audit: Option<AuditLog>,
 }
 
 impl Desk {
@@ -89,7 +92,32 @@ impl Desk {
             sites,
             assist,
             suggesting: Arc::default(),
+            audit: None,
         }
+    }
+
+    /// Records every take, transfer, note, hand-back and resolve in `audit`.
+    pub fn with_audit(mut self, audit: AuditLog) -> Desk {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The audit entry of `agent` doing `action` on the chat, made (timed) when the action
+    /// starts, so that entries keep the order the actions were asked in; recorded by
+    /// [`Self::audited`] once the action succeeded. Never what a note or message said.
+    fn audit_entry(&self, agent: &AgentConfig, action: &str, id: ConversationId) -> Option<AuditEntry> {
+        self.audit.as_ref()?;
+        let mut entry = AuditEntry::now(&agent.id, action, "{}".to_owned());
+        entry.conversation_id = Some(id.to_string());
+        Some(entry)
+    }
+
+    async fn audited(&self, entry: Option<AuditEntry>, id: ConversationId) {
+        let (Some(audit), Some(mut entry)) = (&self.audit, entry) else { return };
+        if let Ok(Some(conversation)) = self.log.conversation(id).await {
+            entry.site = Some(conversation.site);
+        }
+        audit.record(entry);
     }
 
     /// The agent whose token this is.
@@ -180,11 +208,13 @@ impl Desk {
             return Err(NOT_YOUR_SITE);
         }
         self.may_take(agent, id).await?;
+        let entry = self.audit_entry(agent, "take", id);
         match self.router.take(&site, id, agent, None).await? {
             Taken::Yes => {}
             Taken::AtCapacity => return Err(AT_CAPACITY),
             Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
+        self.audited(entry, id).await;
         self.router.broadcast().await?;
         Ok(())
     }
@@ -270,10 +300,18 @@ impl Desk {
     pub async fn note(&self, agent: &AgentConfig, id: ConversationId, text: Text) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
         let note = EventBody::Note { text: text.into_inner(), author: Author { name: agent.name.clone() } };
+        let mut entry = self.audit_entry(agent, "note", id);
         // The assignment said "yours"; the state is checked with the append, as for messages.
         match self.log.append(id, EventDraft::new(note).expect(&[State::Agent])).await? {
             Appended::Refused { .. } => Err(DeskError::Forbidden("this chat is no longer yours")),
-            Appended::New { .. } | Appended::Duplicate { .. } => Ok(()),
+            Appended::New { event, .. } => {
+                if let Some(entry) = &mut entry {
+                    entry.detail = serde_json::json!({ "seq": event.seq }).to_string();
+                }
+                self.audited(entry, id).await;
+                Ok(())
+            }
+            Appended::Duplicate { .. } => Ok(()),
         }
     }
 
@@ -286,6 +324,14 @@ impl Desk {
     /// To another agent (who gets it at once, with everything) or back to a team's queue.
     pub async fn transfer(&self, agent: &AgentConfig, id: ConversationId, to: TransferTo) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
+        let mut entry = self.audit_entry(agent, "transfer", id);
+        if let Some(entry) = &mut entry {
+            entry.detail = match &to {
+                TransferTo::Team(team) => serde_json::json!({ "to_team": team }),
+                TransferTo::Agent(target) => serde_json::json!({ "to_agent": target }),
+            }
+            .to_string();
+        }
         match to {
             TransferTo::Team(team) => {
                 let holder = Some(agent.id.clone());
@@ -306,6 +352,7 @@ impl Desk {
                 }
             }
         }
+        self.audited(entry, id).await;
         self.router.refresh().await?;
         Ok(())
     }
@@ -325,14 +372,19 @@ impl Desk {
         if let Some((cut, _)) = note.char_indices().nth(HANDBACK_NOTE_CHARS) {
             note.truncate(cut);
         }
+        let entry = self.audit_entry(agent, "handback", id);
         self.log.set_record(id, Record::Handback(Handback { agent: agent.name.clone(), said: note })).await?;
-        self.release(id, Move::HandBack { holder: agent.id.clone() }).await
+        self.release(id, Move::HandBack { holder: agent.id.clone() }).await?;
+        self.audited(entry, id).await;
+        Ok(())
     }
 
     /// Closes the chat and asks the visitor for a rating.
     pub async fn resolve(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
+        let entry = self.audit_entry(agent, "resolve", id);
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
+        self.audited(entry, id).await;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
         Ok(())
     }

@@ -12,11 +12,15 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod audit;
+pub mod erasure;
 pub mod keys;
 pub mod listing;
+pub mod masking;
 pub mod privacy;
 pub mod request;
 pub mod retention;
+pub mod search;
 pub mod sql;
 
 use std::sync::Arc;

@@ -22,7 +22,7 @@ use crate::store::Conversation;
 const MAX_CONNECTIONS: u32 = 4;
 /// A connection that cannot be had within this fails the call (the archiver retries).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Events per `INSERT` (six parameters each, well under both databases' limits).
+/// Events per `INSERT` (eight parameters each, well under both databases' limits).
 const EVENTS_PER_INSERT: usize = 100;
 
 pub(crate) const CONVERSATION_COLUMNS: &str =
@@ -151,6 +151,7 @@ impl Archive for SqlArchive {
             .bind(subject_email(conversation))
             .bind(conversation.records.identity.as_ref().and_then(|i| i.user_id.clone()))
             .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .bind(conversation.records.escalation.as_ref().map(|e| super::search::reason_name(e.reason)))
             .execute(&mut *tx)
             .await?;
         let now = millis(Utc::now());
@@ -239,8 +240,8 @@ impl Archive for SqlArchive {
 
 /// Replaces the row whole, unless the stored row was written from a newer live change.
 const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
-    (id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id, rev) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    (id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id, rev, reason) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
     ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
       updated_at = CASE WHEN excluded.updated_at > conversations.updated_at \
                         THEN excluded.updated_at ELSE conversations.updated_at END, \
@@ -248,7 +249,8 @@ const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
                       THEN excluded.last_seq ELSE conversations.last_seq END, \
       visitor = excluded.visitor, records = excluded.records, counters = excluded.counters, \
       email = COALESCE(excluded.email, conversations.email), \
-      user_id = COALESCE(excluded.user_id, conversations.user_id), rev = excluded.rev \
+      user_id = COALESCE(excluded.user_id, conversations.user_id), rev = excluded.rev, \
+      reason = COALESCE(excluded.reason, conversations.reason) \
     WHERE conversations.rev <= excluded.rev";
 
 /// One multi-row `INSERT … ON CONFLICT DO NOTHING`; returns how many rows were new.
@@ -262,12 +264,13 @@ async fn insert_events(
     }
     let values: Vec<String> = (0..events.len())
         .map(|i| {
-            let p = i * 6;
-            format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+            let p = i * 8;
+            let params: Vec<String> = (p + 1..=p + 8).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
         })
         .collect();
     let sql = format!(
-        "INSERT INTO events (conversation_id, seq, at, kind, body, archived_at) VALUES {} \
+        "INSERT INTO events (conversation_id, seq, at, kind, body, archived_at, speaker, text) VALUES {} \
          ON CONFLICT (conversation_id, seq) DO NOTHING",
         values.join(", ")
     );
@@ -275,13 +278,16 @@ async fn insert_events(
     for event in events {
         let body = serde_json::to_value(&**event).map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
         let kind = body["type"].as_str().unwrap_or_default().to_owned();
+        let (speaker, text) = super::search::searchable(&event.body);
         query = query
             .bind(event.conversation_id.to_string())
             .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
             .bind(millis(event.at))
             .bind(kind)
             .bind(body.to_string())
-            .bind(now);
+            .bind(now)
+            .bind(speaker)
+            .bind(text);
     }
     Ok(query.execute(&mut **tx).await?.rows_affected())
 }

@@ -114,6 +114,8 @@ impl Assist {
     /// anything usable, what arrived (clean of echoes) otherwise.
     async fn ask(&self, site: &Site, system: String, conversation: String) -> Option<String> {
         let model = self.model.as_ref()?;
+        // The transcript reaches the model masked; the agent's console shows it as typed.
+        let conversation = site.redactor.mask(&conversation).into_owned();
         let echo = Echo::new(&system, &conversation, Vec::new(), 0);
         let prompt = Prompt {
             system,

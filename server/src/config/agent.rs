@@ -11,7 +11,7 @@ pub const ALL_SITES: &str = "*";
 
 /// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
 /// not leak credentials and nothing can log the token itself.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub id: String,
@@ -23,9 +23,33 @@ pub struct AgentConfig {
     pub sites: Option<Vec<String>>,
     pub max_chats: u32,
     pub token_sha256: String,
+    /// `admin` may read reports, the audit log and erase a visitor's data (within its
+    /// sites); `agent` (the default) may not.
+    #[serde(default)]
+    pub role: AgentRole,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    #[default]
+    Agent,
+    Admin,
 }
 
 impl AgentConfig {
+    /// The sites this agent serves; `None`: every site.
+    pub fn site_scope(&self) -> Option<&[String]> {
+        match &self.sites {
+            Some(sites) if !sites.iter().any(|s| s == ALL_SITES) => Some(sites),
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == AgentRole::Admin
+    }
+
     /// The agent works for `site`.
     pub fn serves(&self, site: &str) -> bool {
         self.sites.as_ref().is_none_or(|sites| sites.iter().any(|s| s == ALL_SITES || s == site))
@@ -69,6 +93,7 @@ mod tests {
             sites: sites.map(|s| s.iter().map(|s| (*s).to_owned()).collect()),
             max_chats: 2,
             token_sha256: String::new(),
+            role: AgentRole::Agent,
         }
     }
 

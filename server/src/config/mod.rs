@@ -17,7 +17,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-pub use agent::AgentConfig;
+pub use agent::{AgentConfig, AgentRole};
 pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};

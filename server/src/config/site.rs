@@ -55,10 +55,37 @@ pub struct SiteConfig {
     /// this many days (0: none).
     #[serde(default = "default_history_days")]
     pub identity_history_days: u32,
+    /// What is masked before text reaches a model, the logs or the archive.
+    #[serde(default)]
+    pub privacy: SitePrivacy,
 }
 
 fn default_history_days() -> u32 {
     30
+}
+
+/// Redaction (see [`crate::redact`] and `docs/data.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SitePrivacy {
+    /// The kinds masked in prompts to a model and in logs: any of `email`, `phone`, `card`,
+    /// `iban`, `national_id` (default: all; `[]`: none).
+    pub redact: Vec<crate::redact::Kind>,
+    /// Mask them in the archive too (what exports and the console's archive show). The live
+    /// chat always shows what the visitor typed.
+    pub redact_archive: bool,
+}
+
+impl Default for SitePrivacy {
+    fn default() -> Self {
+        SitePrivacy { redact: crate::redact::Kind::ALL.to_vec(), redact_archive: false }
+    }
+}
+
+impl SitePrivacy {
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(&self.redact)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -85,6 +85,22 @@ pub enum AgentFrame {
 }
 
 impl AgentFrame {
+    /// The frame's `type`: what logs print (never the frame: it holds tokens and text).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AgentFrame::Auth { .. } => "auth",
+            AgentFrame::Status { .. } => "status",
+            AgentFrame::Accept { .. } => "accept",
+            AgentFrame::Message { .. } => "message",
+            AgentFrame::Note { .. } => "note",
+            AgentFrame::Typing { .. } => "typing",
+            AgentFrame::Transfer { .. } => "transfer",
+            AgentFrame::Handback { .. } => "handback",
+            AgentFrame::Resolve { .. } => "resolve",
+            AgentFrame::Preview { .. } => "preview",
+        }
+    }
+
     pub fn parse(json: &str) -> Result<AgentFrame, FrameError> {
         let raw: RawAgentFrame =
             serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;

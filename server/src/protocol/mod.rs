@@ -332,6 +332,23 @@ pub enum VisitorFrame {
     },
 }
 
+impl VisitorFrame {
+    /// The frame's `type`: what logs print (never the frame: it holds what the visitor typed).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VisitorFrame::Hello(_) => "hello",
+            VisitorFrame::Message { .. } => "message",
+            VisitorFrame::Typing { .. } => "typing",
+            VisitorFrame::RequestHuman => "request_human",
+            VisitorFrame::Action { .. } => "action",
+            VisitorFrame::LeaveMessage { .. } => "leave_message",
+            VisitorFrame::Csat { .. } => "csat",
+            VisitorFrame::End => "end",
+            VisitorFrame::Identify { .. } => "identify",
+        }
+    }
+}
+
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {

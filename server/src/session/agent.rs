@@ -210,7 +210,7 @@ impl Agent {
 
     #[tracing::instrument(name = "agent_frame", skip_all, fields(agent = %self.agent.id))]
     async fn handle(&mut self, frame: AgentFrame) -> Result<Flow, DeskError> {
-        tracing::debug!(?frame, "frame");
+        tracing::debug!(kind = frame.kind(), "frame");
         let desk = self.state.desk.clone();
         let agent = &self.agent;
         match frame {

@@ -208,7 +208,7 @@ impl Visitor {
 
     #[tracing::instrument(name = "visitor_frame", skip_all, fields(conversation_id = %self.conversation_id))]
     async fn handle(&mut self, frame: VisitorFrame) -> Result<(), actix_ws::Closed> {
-        tracing::debug!(?frame, "frame");
+        tracing::debug!(kind = frame.kind(), "frame");
         let conversations = self.state.conversations.clone();
         let id = self.conversation_id;
         let result = match frame {

@@ -7,6 +7,7 @@
 //! its event and its records change under one lock hold).
 
 mod allowance;
+mod erase;
 mod feed;
 mod token;
 mod visitors;

@@ -18,6 +18,7 @@
 //! part of the server the roles it uses, all backed by one store.
 
 pub mod allowance;
+pub mod erase;
 pub mod feed;
 pub mod memory;
 pub mod redis;
@@ -367,12 +368,20 @@ pub struct Stores {
     pub presence: Arc<dyn AgentPresence>,
     pub feed: Arc<dyn feed::ArchiveFeed>,
     pub allowances: Arc<dyn allowance::Allowances>,
+    pub erase: Arc<dyn erase::Erase>,
 }
 
 impl Stores {
     pub fn new<S>(store: Arc<S>) -> Stores
     where
-        S: EventLog + PubSub + Handoff + AgentPresence + VisitorIndex + feed::ArchiveFeed + allowance::Allowances,
+        S: EventLog
+            + PubSub
+            + Handoff
+            + AgentPresence
+            + VisitorIndex
+            + feed::ArchiveFeed
+            + allowance::Allowances
+            + erase::Erase,
     {
         Stores {
             log: store.clone(),
@@ -381,7 +390,8 @@ impl Stores {
             handoff: store.clone(),
             presence: store.clone(),
             feed: store.clone(),
-            allowances: store,
+            allowances: store.clone(),
+            erase: store,
         }
     }
 }
