@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::PolicyState;
 use crate::protocol::Reason;
+use crate::protocol::agent::Verdict;
 use crate::signals::TurnSignals;
 
 /// Why a conversation went to people, as agents and owners see it.
@@ -59,6 +60,18 @@ pub struct Contact {
     pub at: DateTime<Utc>,
 }
 
+/// An agent's one-click judgement of the escalation they handled: what the reports measure
+/// the escalation policy's precision and lateness by, and `baton signals --tune` learns from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerdictRecord {
+    /// The agent's id.
+    pub agent: String,
+    pub verdict: Verdict,
+    /// The escalation's reason the verdict is about.
+    pub reason: Reason,
+    pub at: DateTime<Utc>,
+}
+
 /// Every record of one conversation. The large ones are boxed: every live conversation
 /// carries this struct, and most never escalate, hand back or get rated (inline, the records
 /// cost an idle visitor about 400 bytes; boxed, under 100).
@@ -73,6 +86,7 @@ pub struct Records {
     pub handback: Option<Box<Handback>>,
     pub rating: Option<Box<Rating>>,
     pub contact: Option<Box<Contact>>,
+    pub verdict: Option<Box<VerdictRecord>>,
 }
 
 /// One record, written whole.
@@ -86,6 +100,7 @@ pub enum Record {
     Handback(Handback),
     Rating(Rating),
     Contact(Contact),
+    Verdict(VerdictRecord),
 }
 
 impl Record {
@@ -100,6 +115,7 @@ impl Record {
             Record::Handback(_) => "handback",
             Record::Rating(_) => "rating",
             Record::Contact(_) => "contact",
+            Record::Verdict(_) => "verdict",
         }
     }
 
@@ -114,6 +130,7 @@ impl Record {
             Record::Handback(record) => serde_json::to_string(record),
             Record::Rating(record) => serde_json::to_string(record),
             Record::Contact(record) => serde_json::to_string(record),
+            Record::Verdict(record) => serde_json::to_string(record),
         };
         // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
         // written as null by serde_json, never an error.
@@ -132,6 +149,7 @@ impl Record {
             "handback" => Record::Handback(serde_json::from_str(json)?),
             "rating" => Record::Rating(serde_json::from_str(json)?),
             "contact" => Record::Contact(serde_json::from_str(json)?),
+            "verdict" => Record::Verdict(serde_json::from_str(json)?),
             _ => return Ok(None),
         }))
     }
@@ -149,6 +167,7 @@ impl Records {
             Record::Handback(record) => self.handback = Some(Box::new(record)),
             Record::Rating(record) => self.rating = Some(Box::new(record)),
             Record::Contact(record) => self.contact = Some(Box::new(record)),
+            Record::Verdict(record) => self.verdict = Some(Box::new(record)),
         }
     }
 
@@ -162,6 +181,7 @@ impl Records {
         list.extend(self.handback.as_deref().cloned().map(Record::Handback));
         list.extend(self.rating.as_deref().cloned().map(Record::Rating));
         list.extend(self.contact.as_deref().cloned().map(Record::Contact));
+        list.extend(self.verdict.as_deref().cloned().map(Record::Verdict));
         list
     }
 

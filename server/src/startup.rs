@@ -91,7 +91,7 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
-        let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: archive.clone() });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
@@ -187,7 +187,12 @@ async fn build_archive(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<dyn Archive>> {
     use secrecy::ExposeSecret;
-    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let windows = settings
+        .sites
+        .iter()
+        .map(|site| (site.id.clone(), Duration::from_secs(site.reports.reopen_window_secs)));
+    let archive = SqlArchive::connect(settings.archive.url.expose_secret()).await?.with_reopen_windows(windows);
+    let archive: Arc<dyn Archive> = Arc::new(archive);
     let archiver = Archiver {
         log: stores.log.clone(),
         feed: stores.feed.clone(),

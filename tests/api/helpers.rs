@@ -67,6 +67,7 @@ pub fn agent(id: &str, token: &str, teams: &[&str], max_chats: u32) -> AgentConf
         teams: teams.iter().map(|t| (*t).to_owned()).collect(),
         max_chats,
         token_sha256,
+        role: Default::default(),
     }
 }
 

@@ -16,6 +16,7 @@ mod preview;
 mod privacy;
 mod real_model;
 mod redis_server;
+mod reports;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;

@@ -3,6 +3,7 @@
 //! what both speak: `$N` parameters, `ON CONFLICT`, `BIGINT` and `TEXT` columns. Times are
 //! Unix milliseconds (`BIGINT`), JSON is `TEXT` (each event exactly as it went on the wire).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+use super::reports::{Report, ReportQuery};
 use super::{Archive, ArchiveError, ArchivedConversation, Cursor, ExportFilter, visitor_json};
 use crate::protocol::{ConversationId, Event};
 use crate::store::Conversation;
@@ -31,6 +33,9 @@ const CONVERSATION_COLUMNS: &str =
 pub struct SqlArchive {
     pool: AnyPool,
     sqlite: bool,
+    /// Each site's reopen window in milliseconds (`reports.reopen_window_secs`): a
+    /// conversation resolved with no person counts as the bot's unless reopened within it.
+    reopen_windows: HashMap<String, i64>,
 }
 
 impl SqlArchive {
@@ -46,9 +51,23 @@ impl SqlArchive {
         let url = prepare_url(url)?;
         let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = options.connect_lazy(&url).context("archive.url is not a valid database URL")?;
-        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:") })
+        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:"), reopen_windows: HashMap::new() })
+    }
+
+    /// Each site's reopen window (sites not named get [`DEFAULT_REOPEN_WINDOW`]).
+    pub fn with_reopen_windows(mut self, windows: impl IntoIterator<Item = (String, Duration)>) -> SqlArchive {
+        self.reopen_windows =
+            windows.into_iter().map(|(site, window)| (site, i64::try_from(window.as_millis()).unwrap_or(i64::MAX))).collect();
+        self
+    }
+
+    fn reopen_window_ms(&self, site: &str) -> i64 {
+        self.reopen_windows.get(site).copied().unwrap_or(DEFAULT_REOPEN_WINDOW.as_millis() as i64)
     }
 }
+
+/// The reopen window of a site the archive was not told about (the site setting's default).
+pub const DEFAULT_REOPEN_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// A `sqlite://` URL with its folder created and `mode=rwc` (create the file) unless a mode
 /// is given; any other URL as it is.
@@ -150,6 +169,7 @@ impl Archive for SqlArchive {
         for chunk in events.chunks(EVENTS_PER_INSERT) {
             written += insert_events(&mut tx, chunk, now).await?;
         }
+        super::reports::sql::record(&mut tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -200,6 +220,10 @@ impl Archive for SqlArchive {
             lags.get(index).copied()
         };
         Ok((lags.len() as u64, at(0.5), at(0.99)))
+    }
+
+    async fn report(&self, query: &ReportQuery) -> Result<Report, ArchiveError> {
+        super::reports::sql::report(&self.pool, query).await
     }
 
     async fn ping(&self) -> Result<(), ArchiveError> {

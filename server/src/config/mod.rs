@@ -242,6 +242,17 @@ pub struct AgentConfig {
     pub teams: Vec<String>,
     pub max_chats: u32,
     pub token_sha256: String,
+    /// `agent` (default) or `admin`: admins also see the Reports page.
+    #[serde(default)]
+    pub role: AgentRole,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    #[default]
+    Agent,
+    Admin,
 }
 
 impl Settings {

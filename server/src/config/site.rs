@@ -44,6 +44,23 @@ pub struct SiteConfig {
     /// How long the archive keeps this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub archive: SiteArchive,
+    /// How the reports count this site's conversations (see `docs/data.md`).
+    #[serde(default)]
+    pub reports: SiteReports,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteReports {
+    /// A conversation resolved with no person counts as resolved by the bot unless the
+    /// visitor reopens it within this many seconds of the resolution.
+    pub reopen_window_secs: u64,
+}
+
+impl Default for SiteReports {
+    fn default() -> SiteReports {
+        SiteReports { reopen_window_secs: 24 * 3600 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -2,6 +2,7 @@
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
 pub mod assets;
+pub mod reports;
 pub mod routes;
 pub mod transport;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::archive::Archive;
 use crate::config::OriginPattern;
 use crate::session::{AgentContext, VisitorContext};
 use crate::sites::Sites;
@@ -21,6 +23,8 @@ pub struct Http {
     pub agent: Arc<AgentContext>,
     /// Browser origins besides Baton's own that may open an agent socket.
     pub agent_origins: Vec<OriginPattern>,
+    /// The durable record: the Reports page's numbers.
+    pub archive: Arc<dyn Archive>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,12 @@ pub enum HttpError {
     NoRoute,
     #[error("too many requests from this address: retry later")]
     RateLimited,
+    #[error("a valid agent token is needed (Authorization: Bearer TOKEN)")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("the archive is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ResponseError for HttpError {
@@ -47,13 +57,18 @@ impl ResponseError for HttpError {
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::NoRoute => StatusCode::NOT_FOUND,
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
             HttpError::UnknownSite | HttpError::NoRoute => "not_found",
-            HttpError::ForbiddenOrigin => "forbidden",
+            HttpError::ForbiddenOrigin | HttpError::Forbidden(_) => "forbidden",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::Unavailable(_) => "unavailable",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",
         };

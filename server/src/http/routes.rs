@@ -26,6 +26,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(widget_settings)
         .service(visitor_ws)
         .service(agent_ws)
+        .service(super::reports::agent_reports)
         .service(assets::console_page)
         .service(assets::console_js)
         .service(assets::console_css)

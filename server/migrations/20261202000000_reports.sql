@@ -1,0 +1,26 @@
+-- Reports (see docs/data.md, "Reports"). Both tables are written by the archive in the same
+-- transaction as the events they are folded from, so the figures count every event once.
+
+-- Per conversation, what the reports have folded from its events so far (JSON, see
+-- server/src/archive/reports/facts.rs): firsts and lasts, never text. `folded_seq` is the
+-- last event folded; a write whose fold raced another's is refused and retried.
+CREATE TABLE report_facts (
+    id TEXT PRIMARY KEY,
+    folded_seq BIGINT NOT NULL,
+    facts TEXT NOT NULL
+);
+
+-- The rollup the reports read: how many conversations (or events of one) fall in each
+-- metric's bucket, per site, UTC day (of the conversation's start), team and agent ('' for
+-- none). Counts are kept by metric name; durations as whole-second buckets (exact up to ten
+-- minutes, coarser above, see reports/facts.rs); a rating as its score.
+CREATE TABLE report_tally (
+    site TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    metric TEXT NOT NULL,
+    team TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (site, day, metric, team, agent, bucket)
+);

@@ -1,0 +1,234 @@
+//! What the reports know about one conversation, folded from its events in `seq` order (and
+//! from its records: rating, left message, verdict), and what it adds to the rollup.
+//!
+//! A conversation's figures all count on the UTC day it started. Durations go into
+//! whole-second buckets, each named by its lower bound: exact below ten minutes, then ten
+//! seconds wide to an hour, a minute wide to a day, an hour wide above.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::TALK_TO_PERSON;
+use crate::protocol::agent::Verdict;
+use crate::protocol::{Event, EventBody, Reason, Speaker, State};
+use crate::records::Records;
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The rollup's metric names (`report_tally.metric`). Counts have bucket 0.
+pub mod metric {
+    pub const CONVERSATIONS: &str = "conversations";
+    pub const ESCALATED: &str = "escalated";
+    pub const RESOLVED_BY_BOT: &str = "resolved_by_bot";
+    pub const OFFERS: &str = "offers";
+    pub const OFFERS_TAKEN: &str = "offers_taken";
+    pub const LEFT_MESSAGES: &str = "left_messages";
+    pub const LEFT_ANSWERED: &str = "left_answered";
+    /// `reason:<reason>`: escalations by their first reason.
+    pub const REASON: &str = "reason:";
+    /// `verdict:<reason>:<verdict>`.
+    pub const VERDICT: &str = "verdict:";
+    /// Durations (buckets in seconds).
+    pub const FIRST_BOT_ANSWER: &str = "secs:first_bot_answer";
+    pub const WAIT_FOR_AGENT: &str = "secs:wait_for_agent";
+    pub const FIRST_RESPONSE: &str = "secs:first_response";
+    pub const HANDLE: &str = "secs:handle";
+    pub const LEFT_ANSWER: &str = "secs:left_answer";
+    /// Ratings (bucket: the score), of conversations no person / a person took part in.
+    pub const CSAT_BOT: &str = "csat:bot";
+    pub const CSAT_HUMAN: &str = "csat:human";
+}
+
+/// One conversation's facts so far. Times are Unix milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Facts {
+    pub site: String,
+    pub day: i64,
+    /// The team the escalation asked for (`""`: anyone).
+    pub team: String,
+    /// The first agent who took it (`""`: none).
+    pub agent: String,
+    pub state: Option<State>,
+    pub first_visitor_at: Option<i64>,
+    pub first_bot_at: Option<i64>,
+    pub offered: bool,
+    pub offer_taken: bool,
+    /// The first escalation.
+    pub queued_at: Option<i64>,
+    pub reason: Option<Reason>,
+    pub assigned_at: Option<i64>,
+    pub first_agent_reply_at: Option<i64>,
+    /// When the first agent's stint ended (resolved, handed back, requeued).
+    pub handled_until: Option<i64>,
+    /// The first resolution, and whether a person had been asked for before it.
+    pub resolved_at: Option<i64>,
+    pub person_before_resolved: bool,
+    /// The first reopening after that resolution.
+    pub reopened_at: Option<i64>,
+    pub left_at: Option<i64>,
+    pub left_answered_at: Option<i64>,
+    pub rating: Option<u8>,
+    pub verdict: Option<(Reason, Verdict)>,
+    /// Whether the rollup counts it in `resolved_by_bot` (decided when it was folded, with
+    /// the site's reopen window then, so the count it added is the count it takes back).
+    pub counted_resolved_by_bot: bool,
+}
+
+/// One count the conversation adds to the rollup (`n = 1`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tally {
+    pub site: String,
+    pub metric: String,
+    pub day: i64,
+    pub team: String,
+    pub agent: String,
+    pub bucket: i64,
+}
+
+/// The bucket (its lower bound, seconds) a duration of `ms` falls in.
+pub fn bucket(ms: i64) -> i64 {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..600 => secs,
+        600..3_600 => secs / 10 * 10,
+        3_600..86_400 => secs / 60 * 60,
+        _ => secs / 3_600 * 3_600,
+    }
+}
+
+/// The wire name of a reason.
+pub fn reason_name(reason: Reason) -> String {
+    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl Facts {
+    pub fn new(site: &str, started_at_ms: i64) -> Facts {
+        Facts { site: site.to_owned(), day: started_at_ms.div_euclid(DAY_MS), ..Facts::default() }
+    }
+
+    /// Takes what the records say now (they are replaced whole, so always the latest).
+    pub fn read_records(&mut self, records: &Records) {
+        self.team = records.escalation.as_ref().and_then(|e| e.team.clone()).unwrap_or_default();
+        self.rating = records.rating.as_ref().map(|r| r.score);
+        self.left_at = records.contact.as_ref().map(|c| c.at.timestamp_millis());
+        self.verdict = records.verdict.as_ref().map(|v| (v.reason, v.verdict));
+    }
+
+    /// Folds one event in (events come in `seq` order, each once).
+    pub fn fold(&mut self, event: &Event) {
+        let at = event.at.timestamp_millis();
+        match &event.body {
+            EventBody::Message { from, actions, .. } => self.message(*from, actions, at),
+            EventBody::State { state, reason, agent } => {
+                self.state_change(*state, *reason, agent.as_ref().map(|a| a.id.as_str()), at)
+            }
+            EventBody::Note { .. } => {}
+        }
+    }
+
+    fn message(&mut self, from: Speaker, actions: &[crate::protocol::Action], at: i64) {
+        match from {
+            Speaker::Visitor => {
+                self.first_visitor_at.get_or_insert(at);
+            }
+            Speaker::Bot => {
+                if self.first_visitor_at.is_some() {
+                    self.first_bot_at.get_or_insert(at);
+                }
+                self.offered |= actions.iter().any(|a| a.id == TALK_TO_PERSON);
+            }
+            Speaker::Agent => {
+                if self.assigned_at.is_some() && self.handled_until.is_none() {
+                    self.first_agent_reply_at.get_or_insert(at);
+                }
+                if self.left_at.is_some_and(|left| left <= at) {
+                    self.left_answered_at.get_or_insert(at);
+                }
+            }
+            Speaker::System => {}
+        }
+    }
+
+    fn state_change(&mut self, state: State, reason: Option<Reason>, agent: Option<&str>, at: i64) {
+        let was = self.state.replace(state);
+        match state {
+            State::Queued if self.queued_at.is_none() => {
+                self.queued_at = Some(at);
+                self.reason = reason;
+                self.offer_taken = self.offered && reason == Some(Reason::ExplicitRequest);
+            }
+            State::Agent if self.assigned_at.is_none() => {
+                self.assigned_at = Some(at);
+                self.agent = agent.unwrap_or_default().to_owned();
+            }
+            State::Resolved if self.resolved_at.is_none() => {
+                self.resolved_at = Some(at);
+                self.person_before_resolved = self.queued_at.is_some();
+            }
+            State::Bot if was == Some(State::Resolved) && self.reopened_at.is_none() => {
+                self.reopened_at = Some(at);
+            }
+            _ => {}
+        }
+        if self.assigned_at.is_some() && self.handled_until.is_none() && state != State::Agent {
+            self.handled_until = Some(at);
+        }
+    }
+
+    /// Resolved with no person asked for, and not reopened within `reopen_window_ms`.
+    pub fn resolved_by_bot(&self, reopen_window_ms: i64) -> bool {
+        let Some(resolved) = self.resolved_at.filter(|_| !self.person_before_resolved) else { return false };
+        !self.reopened_at.is_some_and(|reopened| reopened - resolved <= reopen_window_ms)
+    }
+
+    /// Every count this conversation adds to the rollup now.
+    pub fn tallies(&self) -> Vec<Tally> {
+        let mut out = Vec::new();
+        let mut add = |metric: &str, bucket: i64| {
+            out.push(Tally {
+                site: self.site.clone(),
+                metric: metric.to_owned(),
+                day: self.day,
+                team: self.team.clone(),
+                agent: self.agent.clone(),
+                bucket,
+            })
+        };
+        add(metric::CONVERSATIONS, 0);
+        let mut flag = |on: bool, name: &str| {
+            if on {
+                add(name, 0)
+            }
+        };
+        flag(self.queued_at.is_some(), metric::ESCALATED);
+        flag(self.counted_resolved_by_bot, metric::RESOLVED_BY_BOT);
+        flag(self.offered, metric::OFFERS);
+        flag(self.offer_taken, metric::OFFERS_TAKEN);
+        flag(self.left_at.is_some(), metric::LEFT_MESSAGES);
+        flag(self.left_answered_at.is_some(), metric::LEFT_ANSWERED);
+        drop(flag);
+        if let Some(reason) = self.reason.filter(|_| self.queued_at.is_some()) {
+            add(&format!("{}{}", metric::REASON, reason_name(reason)), 0);
+        }
+        if let Some((reason, verdict)) = self.verdict {
+            add(&format!("{}{}:{}", metric::VERDICT, reason_name(reason), verdict.name()), 0);
+        }
+        let spans = [
+            (metric::FIRST_BOT_ANSWER, self.first_visitor_at, self.first_bot_at),
+            (metric::WAIT_FOR_AGENT, self.queued_at, self.assigned_at),
+            (metric::FIRST_RESPONSE, self.assigned_at, self.first_agent_reply_at),
+            (metric::HANDLE, self.assigned_at, self.handled_until),
+            (metric::LEFT_ANSWER, self.left_at, self.left_answered_at),
+        ];
+        for (name, from, to) in spans {
+            if let (Some(from), Some(to)) = (from, to) {
+                add(name, bucket(to - from));
+            }
+        }
+        if let Some(score) = self.rating {
+            let name = if self.assigned_at.is_some() { metric::CSAT_HUMAN } else { metric::CSAT_BOT };
+            add(name, i64::from(score));
+        }
+        out
+    }
+}
