@@ -10,10 +10,11 @@ CREATE TABLE report_facts (
     facts TEXT NOT NULL
 );
 
--- The rollup the reports read: how many conversations (or events of one) fall in each
--- metric's bucket, per site, UTC day (of the conversation's start), team and agent ('' for
--- none). Counts are kept by metric name; durations as whole-second buckets (exact up to ten
--- minutes, coarser above, see reports/facts.rs); a rating as its score.
+-- The rollup the reports read: how many conversations fall in each metric's bucket, per
+-- site, UTC day (of the conversation's start), team and agent. Each conversation counts at
+-- three levels: team = agent = '*' (all), its team with agent '*', and its team with its
+-- agent ('' for no team). Counts are kept by metric name with bucket 0; durations in
+-- buckets named by their lower bound in seconds (reports/facts.rs); a rating as its score.
 CREATE TABLE report_tally (
     site TEXT NOT NULL,
     day BIGINT NOT NULL,
@@ -22,5 +23,5 @@ CREATE TABLE report_tally (
     agent TEXT NOT NULL,
     bucket BIGINT NOT NULL,
     n BIGINT NOT NULL,
-    PRIMARY KEY (site, day, metric, team, agent, bucket)
+    PRIMARY KEY (site, team, agent, day, metric, bucket)
 );

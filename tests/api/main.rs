@@ -17,6 +17,7 @@ mod privacy;
 mod real_model;
 mod redis_server;
 mod reports;
+mod reports_bench;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;

@@ -148,28 +148,7 @@ impl Archive for SqlArchive {
 
     async fn write(&self, conversation: &Conversation, events: &[Arc<Event>], rev: u64) -> Result<u64, ArchiveError> {
         let mut tx = self.pool.begin().await?;
-        let updated = events.last().map_or(conversation.created_at, |event| event.at);
-        sqlx::query(UPSERT_CONVERSATION)
-            .bind(conversation.id.to_string())
-            .bind(conversation.site.clone())
-            .bind(state_name(conversation))
-            .bind(millis(conversation.created_at))
-            .bind(millis(updated))
-            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
-            .bind(json_text(&visitor_json(&conversation.visitor)))
-            .bind(records_json(conversation))
-            .bind(json_text(&conversation.counters))
-            .bind(conversation.records.contact.as_ref().map(|c| c.email.to_lowercase()))
-            .bind(Option::<String>::None)
-            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        let now = millis(Utc::now());
-        let mut written = 0;
-        for chunk in events.chunks(EVENTS_PER_INSERT) {
-            written += insert_events(&mut tx, chunk, now).await?;
-        }
-        super::reports::sql::record(&mut tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
+        let written = self.write_in(&mut tx, conversation, events, rev).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -303,6 +282,51 @@ async fn insert_events(
 }
 
 impl SqlArchive {
+    /// Many conversations' writes (each as [`Archive::write`]) in one transaction: bulk
+    /// imports and the reports' benchmark, which load a million conversations.
+    pub async fn write_batch(&self, batch: &[(Conversation, Vec<Arc<Event>>)], rev: u64) -> Result<u64, ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for (conversation, events) in batch {
+            written += self.write_in(&mut tx, conversation, events, rev).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// The row, the events after the high water, and the reports' fold, inside `tx`.
+    async fn write_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        conversation: &Conversation,
+        events: &[Arc<Event>],
+        rev: u64,
+    ) -> Result<u64, ArchiveError> {
+        let updated = events.last().map_or(conversation.created_at, |event| event.at);
+        sqlx::query(UPSERT_CONVERSATION)
+            .bind(conversation.id.to_string())
+            .bind(conversation.site.clone())
+            .bind(state_name(conversation))
+            .bind(millis(conversation.created_at))
+            .bind(millis(updated))
+            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
+            .bind(json_text(&visitor_json(&conversation.visitor)))
+            .bind(records_json(conversation))
+            .bind(json_text(&conversation.counters))
+            .bind(conversation.records.contact.as_ref().map(|c| c.email.to_lowercase()))
+            .bind(Option::<String>::None)
+            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .execute(&mut **tx)
+            .await?;
+        let now = millis(Utc::now());
+        let mut written = 0;
+        for chunk in events.chunks(EVENTS_PER_INSERT) {
+            written += insert_events(tx, chunk, now).await?;
+        }
+        super::reports::sql::record(tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
+        Ok(written)
+    }
+
     async fn with_events(&self, mut conversation: ArchivedConversation) -> Result<ArchivedConversation, ArchiveError> {
         let rows = sqlx::query("SELECT body FROM events WHERE conversation_id = $1 ORDER BY seq")
             .bind(conversation.conversation_id.to_string())

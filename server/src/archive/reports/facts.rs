@@ -2,8 +2,8 @@
 //! from its records: rating, left message, verdict), and what it adds to the rollup.
 //!
 //! A conversation's figures all count on the UTC day it started. Durations go into
-//! whole-second buckets, each named by its lower bound: exact below ten minutes, then ten
-//! seconds wide to an hour, a minute wide to a day, an hour wide above.
+//! [`BUCKETS`], each named by its lower bound in seconds: a fixed, roughly logarithmic scale,
+//! so the rollup holds a few dozen rows per metric and day however many conversations.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,8 @@ use crate::protocol::{Event, EventBody, Reason, Speaker, State};
 use crate::records::Records;
 
 pub const DAY_MS: i64 = 86_400_000;
+/// The rollup's "every team" / "every agent" key (a team or agent id is never `*`).
+pub const ANY: &str = "*";
 
 /// The rollup's metric names (`report_tally.metric`). Counts have bucket 0.
 pub mod metric {
@@ -85,15 +87,22 @@ pub struct Tally {
     pub bucket: i64,
 }
 
+/// The duration buckets' lower bounds, seconds: exact to 10 s, then 5 s, 10 s, 15 s, 30 s,
+/// 1 min, 5 min wide and wider up to a day; longer durations go by whole days.
+pub const BUCKETS: [i64; 46] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60, 75, 90, 105, 120, 150, 180, 240, 300, 360, 420,
+    480, 540, 600, 900, 1_200, 1_500, 1_800, 2_400, 3_000, 3_600, 5_400, 7_200, 10_800, 14_400, 21_600, 28_800,
+    43_200, 86_400,
+];
+
 /// The bucket (its lower bound, seconds) a duration of `ms` falls in.
 pub fn bucket(ms: i64) -> i64 {
     let secs = ms.max(0) / 1000;
-    match secs {
-        0..600 => secs,
-        600..3_600 => secs / 10 * 10,
-        3_600..86_400 => secs / 60 * 60,
-        _ => secs / 3_600 * 3_600,
+    if secs >= 86_400 {
+        return secs / 86_400 * 86_400;
     }
+    let index = BUCKETS.partition_point(|bound| *bound <= secs);
+    BUCKETS[index.saturating_sub(1)]
 }
 
 /// The wire name of a reason.
@@ -181,37 +190,49 @@ impl Facts {
         !self.reopened_at.is_some_and(|reopened| reopened - resolved <= reopen_window_ms)
     }
 
-    /// Every count this conversation adds to the rollup now.
+    /// Every count this conversation adds to the rollup now, each under three keys: all
+    /// teams and agents ([`ANY`], [`ANY`]), its team (`team`, [`ANY`]), and its agent with
+    /// that team (`team`, `agent`; only once an agent took it). A report reads one level, so
+    /// its cost does not grow with the agents.
     pub fn tallies(&self) -> Vec<Tally> {
         let mut out = Vec::new();
-        let mut add = |metric: &str, bucket: i64| {
-            out.push(Tally {
-                site: self.site.clone(),
-                metric: metric.to_owned(),
-                day: self.day,
-                team: self.team.clone(),
-                agent: self.agent.clone(),
-                bucket,
-            })
-        };
-        add(metric::CONVERSATIONS, 0);
-        let mut flag = |on: bool, name: &str| {
-            if on {
-                add(name, 0)
+        for (metric, bucket) in self.counts() {
+            let mut key = |team: &str, agent: &str| {
+                out.push(Tally {
+                    site: self.site.clone(),
+                    metric: metric.clone(),
+                    day: self.day,
+                    team: team.to_owned(),
+                    agent: agent.to_owned(),
+                    bucket,
+                })
+            };
+            key(ANY, ANY);
+            key(&self.team, ANY);
+            if !self.agent.is_empty() {
+                key(&self.team, &self.agent);
             }
-        };
-        flag(self.queued_at.is_some(), metric::ESCALATED);
-        flag(self.counted_resolved_by_bot, metric::RESOLVED_BY_BOT);
-        flag(self.offered, metric::OFFERS);
-        flag(self.offer_taken, metric::OFFERS_TAKEN);
-        flag(self.left_at.is_some(), metric::LEFT_MESSAGES);
-        flag(self.left_answered_at.is_some(), metric::LEFT_ANSWERED);
-        drop(flag);
+        }
+        out
+    }
+
+    /// `(metric, bucket)` of every count the conversation adds.
+    fn counts(&self) -> Vec<(String, i64)> {
+        let mut out = vec![(metric::CONVERSATIONS.to_owned(), 0)];
+        let flags = [
+            (self.queued_at.is_some(), metric::ESCALATED),
+            (self.counted_resolved_by_bot, metric::RESOLVED_BY_BOT),
+            (self.offered, metric::OFFERS),
+            (self.offer_taken, metric::OFFERS_TAKEN),
+            (self.left_at.is_some(), metric::LEFT_MESSAGES),
+            (self.left_answered_at.is_some(), metric::LEFT_ANSWERED),
+        ];
+        out.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, name)| (name.to_owned(), 0)));
         if let Some(reason) = self.reason.filter(|_| self.queued_at.is_some()) {
-            add(&format!("{}{}", metric::REASON, reason_name(reason)), 0);
+            out.push((format!("{}{}", metric::REASON, reason_name(reason)), 0));
         }
         if let Some((reason, verdict)) = self.verdict {
-            add(&format!("{}{}:{}", metric::VERDICT, reason_name(reason), verdict.name()), 0);
+            out.push((format!("{}{}:{}", metric::VERDICT, reason_name(reason), verdict.name()), 0));
         }
         let spans = [
             (metric::FIRST_BOT_ANSWER, self.first_visitor_at, self.first_bot_at),
@@ -222,13 +243,38 @@ impl Facts {
         ];
         for (name, from, to) in spans {
             if let (Some(from), Some(to)) = (from, to) {
-                add(name, bucket(to - from));
+                out.push((name.to_owned(), bucket(to - from)));
             }
         }
         if let Some(score) = self.rating {
             let name = if self.assigned_at.is_some() { metric::CSAT_HUMAN } else { metric::CSAT_BOT };
-            add(name, i64::from(score));
+            out.push((name.to_owned(), i64::from(score)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_fall_in_the_bucket_named_by_its_lower_bound() {
+        let cases = [(0, 0), (999, 0), (9_999, 9), (14_999, 10), (62_000, 60), (130_000, 120), (600_000, 600)];
+        for (ms, expected) in cases {
+            assert_eq!(bucket(ms), expected, "{ms} ms");
+        }
+        assert_eq!(bucket(-5), 0);
+        assert_eq!(bucket(3 * 86_400_000 + 5), 3 * 86_400);
+        assert!(BUCKETS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_reopening_counts_against_the_bot_only_within_the_window() {
+        let mut facts = Facts { resolved_at: Some(1_000), reopened_at: Some(61_000), ..Facts::default() };
+        assert!(!facts.resolved_by_bot(60_000));
+        assert!(facts.resolved_by_bot(59_999));
+        facts.person_before_resolved = true;
+        assert!(!facts.resolved_by_bot(0));
     }
 }

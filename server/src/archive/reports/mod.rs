@@ -8,8 +8,8 @@
 //! [`Report`] is what the console's Reports page and the owner API's `/v1/api/reports`
 //! serve: its top-level names are the protocol's (Version 1.1).
 //!
-//! Percentiles are nearest-rank over the duration buckets: exact to the second below ten
-//! minutes, to the bucket's lower bound above (see [`facts::bucket`]).
+//! Percentiles are nearest-rank over the duration buckets, named by the bucket's lower bound
+//! (exact to the second below ten seconds, see [`facts::BUCKETS`]).
 
 pub mod csv;
 pub mod facts;
@@ -149,6 +149,18 @@ impl Tallies {
             *self.buckets.entry(metric.to_owned()).or_default().entry(bucket).or_default() += n;
         } else {
             *self.counts.entry(metric.to_owned()).or_default() += n;
+        }
+    }
+
+    pub(crate) fn merge_ref(&mut self, other: &Tallies) {
+        for (metric, n) in &other.counts {
+            *self.counts.entry(metric.clone()).or_default() += n;
+        }
+        for (metric, buckets) in &other.buckets {
+            let mine = self.buckets.entry(metric.clone()).or_default();
+            for (bucket, n) in buckets {
+                *mine.entry(*bucket).or_default() += n;
+            }
         }
     }
 

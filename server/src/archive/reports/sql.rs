@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sqlx::{AnyPool, Row};
 
-use super::facts::{DAY_MS, Facts, Tally};
+use super::facts::{ANY, DAY_MS, Facts, Tally};
 use super::{Breakdown, Period, PeriodFigures, Report, ReportQuery, Tallies, date_of, week_start};
 use crate::archive::ArchiveError;
 use crate::protocol::Event;
@@ -123,10 +123,9 @@ async fn add_tallies(tx: &mut sqlx::Transaction<'_, sqlx::Any>, moves: &[(Tally,
     Ok(())
 }
 
-/// What a slice is grouped by.
+/// What a slice is grouped by, and which level of the rollup it reads.
 #[derive(Clone, Copy)]
 enum Slice {
-    All,
     Day,
     Team,
     Agent,
@@ -135,21 +134,50 @@ enum Slice {
 impl Slice {
     fn column(self) -> &'static str {
         match self {
-            Slice::All => "''",
             Slice::Day => "CAST(day AS TEXT)",
             Slice::Team => "team",
             Slice::Agent => "agent",
         }
     }
+
+    /// The rows this slice sums: `(condition, values bound in order)`.
+    fn level(self, query: &ReportQuery) -> (String, Vec<String>) {
+        let any = ANY.to_owned();
+        let (team, agent) = (query.team.clone(), query.agent.clone());
+        let (team_is, agent_is) = match (self, &team, &agent) {
+            (Slice::Day, None, None) | (Slice::Team, None, None) => (Some(any.clone()), Some(any.clone())),
+            (Slice::Day | Slice::Team, Some(t), None) => (Some(t.clone()), Some(any.clone())),
+            (_, t, Some(a)) => (t.clone(), Some(a.clone())),
+            (Slice::Agent, t, None) => (t.clone(), None),
+        };
+        let mut condition = String::new();
+        let mut values = Vec::new();
+        for (column, value) in [("team", team_is), ("agent", agent_is)] {
+            match value {
+                Some(value) => {
+                    condition.push_str(&format!(" AND {column} = ${{}}"));
+                    values.push(value);
+                }
+                None => condition.push_str(&format!(" AND {column} <> '{ANY}'")),
+            }
+        }
+        if matches!(self, Slice::Team) && team.is_none() {
+            // Every team's own row, not the all-teams one.
+            condition = format!(" AND team <> '{ANY}' AND agent = ${{}}");
+            values = vec![any];
+        }
+        (condition, values)
+    }
 }
 
-/// The report for `query`: four sums over the rollup (the whole range, by day, by team, by
-/// agent).
+/// The report for `query`: three sums over the rollup (by day, by team, by agent); the
+/// whole range is the sum of its days.
 pub async fn report(pool: &AnyPool, query: &ReportQuery) -> Result<Report, ArchiveError> {
-    let all = slices(pool, query, Slice::All).await?;
     let days = slices(pool, query, Slice::Day).await?;
+    let mut all = Tallies::default();
     let mut periods: BTreeMap<i64, Tallies> = BTreeMap::new();
     for (day, tallies) in days {
+        all.merge_ref(&tallies);
         let day: i64 = day.parse().map_err(|_| ArchiveError::Corrupt(format!("report day {day}")))?;
         let start = match query.period {
             Period::Day => day,
@@ -169,7 +197,7 @@ pub async fn report(pool: &AnyPool, query: &ReportQuery) -> Result<Report, Archi
         from: query.from,
         to: query.to,
         period: query.period,
-        figures: all.get("").map(Tallies::figures).unwrap_or_else(|| Tallies::default().figures()),
+        figures: all.figures(),
         series: periods
             .into_iter()
             .map(|(start, tallies)| PeriodFigures { start: date_of(start), figures: tallies.figures() })
@@ -186,23 +214,20 @@ async fn slices(pool: &AnyPool, query: &ReportQuery, slice: Slice) -> Result<BTr
         return Ok(out);
     }
     let sites: Vec<String> = (0..query.sites.len()).map(|i| format!("${}", i + 3)).collect();
+    let (condition, values) = slice.level(query);
     let mut next = query.sites.len() + 3;
-    let mut filter = String::new();
-    for (column, value) in [("team", &query.team), ("agent", &query.agent)] {
-        if value.is_some() {
-            filter.push_str(&format!(" AND {column} = ${next}"));
+    let mut numbered = String::new();
+    for (i, part) in condition.split("${}").enumerate() {
+        if i > 0 {
+            numbered.push_str(&format!("${next}"));
             next += 1;
         }
+        numbered.push_str(part);
     }
     let key = slice.column();
-    // PostgreSQL refuses a constant in GROUP BY: the whole range groups by metric alone.
-    let group = match slice {
-        Slice::All => String::new(),
-        _ => format!("{key}, "),
-    };
     let sql = format!(
         "SELECT {key} AS slice, metric, bucket, CAST(SUM(n) AS BIGINT) AS n FROM report_tally \
-         WHERE day >= $1 AND day <= $2 AND site IN ({}){filter} GROUP BY {group}metric, bucket",
+         WHERE day >= $1 AND day <= $2 AND site IN ({}){numbered} GROUP BY {key}, metric, bucket",
         sites.join(", ")
     );
     let first_day = query.from.timestamp_millis().div_euclid(DAY_MS);
@@ -211,8 +236,8 @@ async fn slices(pool: &AnyPool, query: &ReportQuery, slice: Slice) -> Result<BTr
     for site in &query.sites {
         statement = statement.bind(site.clone());
     }
-    for value in [&query.team, &query.agent].into_iter().flatten() {
-        statement = statement.bind(value.clone());
+    for value in values {
+        statement = statement.bind(value);
     }
     for row in statement.fetch_all(pool).await? {
         let n: i64 = row.try_get("n")?;
