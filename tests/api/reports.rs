@@ -242,6 +242,13 @@ async fn every_number_matches_the_script(archive: &dyn Archive) {
     let ana = ReportQuery { agent: Some("ana".into()), ..query(&["demo"], Period::Day) };
     assert_eq!(archive.report(&ana).await.unwrap().figures.handle_secs.p50, Some(120.0));
 
+    // November whole (and October's last day with it): the breakdowns read monthly rows.
+    let from = Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap();
+    let november = ReportQuery { from, to: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(), ..query(&["demo"], Period::Day) };
+    let november = archive.report(&november).await.unwrap();
+    assert_eq!(november.figures, report.figures);
+    assert_eq!((november.by_agent, november.by_team), (report.by_agent.clone(), report.by_team.clone()));
+
     let day_one = ReportQuery { to: t0() + chrono::Duration::hours(15), ..query(&["demo"], Period::Day) };
     assert_eq!(archive.report(&day_one).await.unwrap().figures.conversations, 7);
     assert_eq!(archive.report(&query(&["demo", "other"], Period::Day)).await.unwrap().figures.conversations, 9);

@@ -15,6 +15,24 @@ use crate::records::Records;
 pub const DAY_MS: i64 = 86_400_000;
 /// The rollup's "every team" / "every agent" key (a team or agent id is never `*`).
 pub const ANY: &str = "*";
+/// Added to a level for its monthly rows.
+pub const MONTHLY: i64 = 10;
+
+/// The first day of the UTC month holding `day` (days since 1970-01-01).
+pub fn month_start(day: i64) -> i64 {
+    use chrono::Datelike;
+    let date = chrono::DateTime::from_timestamp(day * 86_400, 0).map(|t| t.date_naive()).unwrap_or_default();
+    day - i64::from(date.day0())
+}
+
+/// The day after the month holding `day` ends.
+pub fn next_month(day: i64) -> i64 {
+    let mut next = month_start(day) + 27;
+    while month_start(next) == month_start(day) {
+        next += 1;
+    }
+    next
+}
 
 /// The rollup's metric names (`report_tally.metric`). Counts have bucket 0.
 pub mod metric {
@@ -80,6 +98,8 @@ pub struct Facts {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tally {
     pub site: String,
+    /// 0: all teams and agents; 1: one team; 2: one agent (see the migration).
+    pub level: i64,
     pub metric: String,
     pub day: i64,
     pub team: String,
@@ -192,25 +212,31 @@ impl Facts {
 
     /// Every count this conversation adds to the rollup now, each under three keys: all
     /// teams and agents ([`ANY`], [`ANY`]), its team (`team`, [`ANY`]), and its agent with
-    /// that team (`team`, `agent`; only once an agent took it). A report reads one level, so
-    /// its cost does not grow with the agents.
+    /// that team (`team`, `agent`; only once an agent took it); each key once for its day
+    /// and once for its month (level + [`MONTHLY`], `day` the month's first). A report reads
+    /// one level, whole months from the monthly rows, so its cost grows with neither the
+    /// agents nor the length of the range.
     pub fn tallies(&self) -> Vec<Tally> {
         let mut out = Vec::new();
+        let month = month_start(self.day);
         for (metric, bucket) in self.counts() {
-            let mut key = |team: &str, agent: &str| {
-                out.push(Tally {
-                    site: self.site.clone(),
-                    metric: metric.clone(),
-                    day: self.day,
-                    team: team.to_owned(),
-                    agent: agent.to_owned(),
-                    bucket,
-                })
+            let mut key = |level: i64, team: &str, agent: &str| {
+                for (level, day) in [(level, self.day), (level + MONTHLY, month)] {
+                    out.push(Tally {
+                        site: self.site.clone(),
+                        level,
+                        metric: metric.clone(),
+                        day,
+                        team: team.to_owned(),
+                        agent: agent.to_owned(),
+                        bucket,
+                    })
+                }
             };
-            key(ANY, ANY);
-            key(&self.team, ANY);
+            key(0, ANY, ANY);
+            key(1, &self.team, ANY);
             if !self.agent.is_empty() {
-                key(&self.team, &self.agent);
+                key(2, &self.team, &self.agent);
             }
         }
         out
@@ -267,6 +293,15 @@ mod tests {
         assert_eq!(bucket(-5), 0);
         assert_eq!(bucket(3 * 86_400_000 + 5), 3 * 86_400);
         assert!(BUCKETS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn months_start_on_their_first_day() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().signed_duration_since(Default::default()).num_days();
+        assert_eq!(month_start(day(2026, 2, 17)), day(2026, 2, 1));
+        assert_eq!(next_month(day(2026, 2, 17)), day(2026, 3, 1));
+        assert_eq!(next_month(day(2024, 2, 1)), day(2024, 3, 1));
+        assert_eq!(next_month(day(2026, 12, 31)), day(2027, 1, 1));
     }
 
     #[test]

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use sqlx::{AnyPool, Row};
 
-use super::facts::{ANY, DAY_MS, Facts, Tally};
+use super::facts::{DAY_MS, Facts, MONTHLY, Tally, month_start, next_month};
 use super::{Breakdown, Period, PeriodFigures, Report, ReportQuery, Tallies, date_of, week_start};
 use crate::archive::ArchiveError;
 use crate::protocol::Event;
 use crate::store::Conversation;
 
-/// Rollup rows per `INSERT` (seven parameters each).
+/// Rollup rows per `INSERT` (eight parameters each).
 const TALLIES_PER_INSERT: usize = 100;
 
 /// Folds what this write brings (the events after those already folded, the records as
@@ -99,19 +99,21 @@ async fn save_facts(
 async fn add_tallies(tx: &mut sqlx::Transaction<'_, sqlx::Any>, moves: &[(Tally, i64)]) -> Result<(), ArchiveError> {
     let values: Vec<String> = (0..moves.len())
         .map(|i| {
-            let p = i * 7;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+            let p = i * 8;
+            let numbers: Vec<String> = (1..=8).map(|k| format!("${}", p + k)).collect();
+            format!("({})", numbers.join(", "))
         })
         .collect();
     let sql = format!(
-        "INSERT INTO report_tally (site, day, metric, team, agent, bucket, n) VALUES {} \
-         ON CONFLICT (site, day, metric, team, agent, bucket) DO UPDATE SET n = report_tally.n + excluded.n",
+        "INSERT INTO report_tally (site, level, day, metric, team, agent, bucket, n) VALUES {} \
+         ON CONFLICT (site, level, day, team, agent, metric, bucket) DO UPDATE SET n = report_tally.n + excluded.n",
         values.join(", ")
     );
     let mut query = sqlx::query(&sql);
     for (tally, n) in moves {
         query = query
             .bind(tally.site.clone())
+            .bind(tally.level)
             .bind(tally.day)
             .bind(tally.metric.clone())
             .bind(tally.team.clone())
@@ -140,33 +142,21 @@ impl Slice {
         }
     }
 
-    /// The rows this slice sums: `(condition, values bound in order)`.
-    fn level(self, query: &ReportQuery) -> (String, Vec<String>) {
-        let any = ANY.to_owned();
-        let (team, agent) = (query.team.clone(), query.agent.clone());
-        let (team_is, agent_is) = match (self, &team, &agent) {
-            (Slice::Day, None, None) | (Slice::Team, None, None) => (Some(any.clone()), Some(any.clone())),
-            (Slice::Day | Slice::Team, Some(t), None) => (Some(t.clone()), Some(any.clone())),
-            (_, t, Some(a)) => (t.clone(), Some(a.clone())),
-            (Slice::Agent, t, None) => (t.clone(), None),
+    /// The rows this slice sums: the rollup level, and `(column, value)` filters.
+    fn level(self, query: &ReportQuery) -> (i64, Vec<(&'static str, String)>) {
+        let level = match (self, &query.team, &query.agent) {
+            (_, _, Some(_)) | (Slice::Agent, _, _) => 2,
+            (Slice::Day, None, None) => 0,
+            _ => 1,
         };
-        let mut condition = String::new();
-        let mut values = Vec::new();
-        for (column, value) in [("team", team_is), ("agent", agent_is)] {
-            match value {
-                Some(value) => {
-                    condition.push_str(&format!(" AND {column} = ${{}}"));
-                    values.push(value);
-                }
-                None => condition.push_str(&format!(" AND {column} <> '{ANY}'")),
-            }
+        let mut filters = Vec::new();
+        if let Some(team) = &query.team {
+            filters.push(("team", team.clone()));
         }
-        if matches!(self, Slice::Team) && team.is_none() {
-            // Every team's own row, not the all-teams one.
-            condition = format!(" AND team <> '{ANY}' AND agent = ${{}}");
-            values = vec![any];
+        if let Some(agent) = &query.agent {
+            filters.push(("agent", agent.clone()));
         }
-        (condition, values)
+        (level, filters)
     }
 }
 
@@ -213,30 +203,44 @@ async fn slices(pool: &AnyPool, query: &ReportQuery, slice: Slice) -> Result<BTr
     if query.sites.is_empty() {
         return Ok(out);
     }
-    let sites: Vec<String> = (0..query.sites.len()).map(|i| format!("${}", i + 3)).collect();
-    let (condition, values) = slice.level(query);
-    let mut next = query.sites.len() + 3;
-    let mut numbered = String::new();
-    for (i, part) in condition.split("${}").enumerate() {
-        if i > 0 {
-            numbered.push_str(&format!("${next}"));
-            next += 1;
-        }
-        numbered.push_str(part);
-    }
+    let sites: Vec<String> = (0..query.sites.len()).map(|i| format!("${}", i + 7)).collect();
+    let (level, filters) = slice.level(query);
+    let filter: String = filters
+        .iter()
+        .enumerate()
+        .map(|(i, (column, _))| format!(" AND {column} = ${}", query.sites.len() + 7 + i))
+        .collect();
     let key = slice.column();
-    let sql = format!(
-        "SELECT {key} AS slice, metric, bucket, CAST(SUM(n) AS BIGINT) AS n FROM report_tally \
-         WHERE day >= $1 AND day <= $2 AND site IN ({}){numbered} GROUP BY {key}, metric, bucket",
-        sites.join(", ")
-    );
     let first_day = query.from.timestamp_millis().div_euclid(DAY_MS);
     let last_day = (query.to.timestamp_millis() - 1).div_euclid(DAY_MS);
-    let mut statement = sqlx::query(&sql).bind(first_day).bind(last_day);
+    // Whole months inside the range are read from the monthly rows (not for the series,
+    // which is by day), the days around them from the daily ones.
+    let (months_from, months_to) = match slice {
+        Slice::Day => (0, -1),
+        _ => (next_month(first_day - 1).max(first_day), month_start(last_day + 1) - 1),
+    };
+    let (months_from, months_to) = match months_from <= months_to {
+        true => (months_from, months_to),
+        false => (last_day + 1, last_day),
+    };
+    let sql = format!(
+        "SELECT {key} AS slice, metric, bucket, CAST(SUM(n) AS BIGINT) AS n FROM report_tally \
+         WHERE site IN ({}) {filter} AND ((level = $1 AND ((day >= $2 AND day < $4) OR (day > $5 AND day <= $3))) \
+           OR (level = $6 AND day >= $4 AND day <= $5)) \
+         GROUP BY {key}, metric, bucket",
+        sites.join(", ")
+    );
+    let mut statement = sqlx::query(&sql)
+        .bind(level)
+        .bind(first_day)
+        .bind(last_day)
+        .bind(months_from)
+        .bind(months_to)
+        .bind(level + MONTHLY);
     for site in &query.sites {
         statement = statement.bind(site.clone());
     }
-    for value in values {
+    for (_, value) in filters {
         statement = statement.bind(value);
     }
     for row in statement.fetch_all(pool).await? {
