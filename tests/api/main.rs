@@ -18,6 +18,7 @@ mod real_model;
 mod redis_server;
 mod reports;
 mod reports_bench;
+mod reports_http;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;

@@ -49,21 +49,23 @@ pub async fn agent_reports(
         return Err(HttpError::Forbidden("reports are for agents with the admin role"));
     }
     let params = params.into_inner();
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(HttpError::BadRequest(format!("format must be json or csv, not {other:?}"))),
+    };
     let query = validate(&http, params.site, params.team, params.agent, params.from, params.to, params.period)?;
     let report = http.archive.report(&query).await.map_err(|e| HttpError::Unavailable(e.to_string()))?;
     tracing::info!(agent = %agent.id, sites = ?query.sites, from = %query.from, to = %query.to, "report read");
-    match params.format.as_deref() {
-        None | Some("json") => Ok(HttpResponse::Ok().json(report)),
-        Some("csv") => {
-            let csv = to_csv(&report).map_err(|e| HttpError::Unavailable(e.to_string()))?;
-            let name = format!("baton-report-{}-{}.csv", query.from.date_naive(), query.to.date_naive());
-            Ok(HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-                .body(csv))
-        }
-        Some(other) => Err(HttpError::BadRequest(format!("format must be json or csv, not {other:?}"))),
+    if !csv {
+        return Ok(HttpResponse::Ok().json(report));
     }
+    let body = to_csv(&report).map_err(|e| HttpError::Unavailable(e.to_string()))?;
+    let name = format!("baton-report-{}-{}.csv", query.from.date_naive(), query.to.date_naive());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .body(body))
 }
 
 fn validate(
