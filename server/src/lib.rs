@@ -28,6 +28,8 @@
 //! - [`hub`]: which sockets on this node follow which topics; fan-out.
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
 //!   live store by an archiver on every node; exports read it.
+//! - [`attachments`]: files sent in a chat, in a local folder or an S3-compatible bucket,
+//!   behind signed, expiring links; deleted by retention and by a privacy erase.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
 //!   atomic change of hands, presence), in memory or on Redis for many nodes.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
@@ -35,6 +37,7 @@
 
 pub mod agents;
 pub mod archive;
+pub mod attachments;
 pub mod bot;
 pub mod cli;
 pub mod config;

@@ -20,6 +20,7 @@ use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
 use crate::archive::sql::SqlArchive;
+use crate::attachments::Attachments;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -47,6 +48,7 @@ pub struct Application {
     shutdown: CancellationToken,
     stores: Stores,
     archive: Arc<dyn Archive>,
+    attachments: Attachments,
     /// Upgraded sockets, which actix-server no longer counts as its connections.
     sockets: Arc<Sockets>,
     shutdown_timeout: Duration,
@@ -71,7 +73,8 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
+        let attachments = Attachments::open(&settings.attachments, &settings.sites)?;
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone());
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
         let archive = build_archive(&settings, &stores, &shutdown).await?;
@@ -82,8 +85,10 @@ impl Application {
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let limits = settings.limits.clone();
         let guards = Arc::new(Guards::new(&limits));
+        attachments.spawn_retention(crate::archive::retention::policies(&settings.sites), shutdown.clone());
         let visitor = Arc::new(VisitorContext {
             conversations: conversations.clone(),
+            attachments: attachments.clone(),
             hub: hub.clone(),
             limits: limits.clone(),
             guards: guards.clone(),
@@ -106,7 +111,7 @@ impl Application {
             transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Application { port, server, shutdown, stores, archive, sockets, shutdown_timeout })
+        Ok(Application { port, server, shutdown, stores, archive, attachments, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -124,6 +129,11 @@ impl Application {
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).
+    /// The file store: what a privacy erase calls [`Attachments::erase_conversation`] on.
+    pub fn attachments(&self) -> Attachments {
+        self.attachments.clone()
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
@@ -187,10 +197,8 @@ async fn build_archive(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<dyn Archive>> {
     use secrecy::ExposeSecret;
-    let windows = settings
-        .sites
-        .iter()
-        .map(|site| (site.id.clone(), Duration::from_secs(site.reports.reopen_window_secs)));
+    let windows =
+        settings.sites.iter().map(|site| (site.id.clone(), Duration::from_secs(site.reports.reopen_window_secs)));
     let archive = SqlArchive::connect(settings.archive.url.expose_secret()).await?.with_reopen_windows(windows);
     let archive: Arc<dyn Archive> = Arc::new(archive);
     let archiver = Archiver {

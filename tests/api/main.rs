@@ -3,6 +3,7 @@
 mod archive;
 mod archive_bench;
 mod archive_contract;
+mod attachments;
 mod bot;
 mod capacity;
 mod cluster;
@@ -19,6 +20,7 @@ mod redis_server;
 mod reports;
 mod reports_bench;
 mod reports_http;
+mod s3_server;
 mod scripted_llm;
 mod store_contract;
 mod strict_model;

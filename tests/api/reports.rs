@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton::archive::Archive;
 use baton::archive::reports::{Period, Report, ReportQuery};
 use baton::archive::sql::SqlArchive;
-use baton::archive::Archive;
 use baton::protocol::agent::Verdict;
 use baton::protocol::{Action, AgentRef, ConversationId, Event, EventBody, Reason, Speaker, State};
 use baton::records::{Contact, EscalationRecord, Rating, Record, VerdictRecord};
@@ -136,22 +136,51 @@ fn script() -> Vec<Script> {
     let day2 = t0() + chrono::Duration::days(1);
     vec![
         Script::new("demo", t0()).says(0, V).says(2, B).state(60, State::Resolved, None, None).rated(5),
-        Script::new("demo", t0()).says(0, V).says(4, B).state(30, State::Resolved, None, None).state(130, State::Bot, None, None),
-        Script::new("demo", t0()).says(0, V).says(6, B).state(30, State::Resolved, None, None).state(7230, State::Bot, None, None).rated(3),
+        Script::new("demo", t0()).says(0, V).says(4, B).state(30, State::Resolved, None, None).state(
+            130,
+            State::Bot,
+            None,
+            None,
+        ),
         Script::new("demo", t0())
-            .says(0, V).offers(3).says(9, V).escalated(10, Reason::ExplicitRequest, Some("support"))
-            .state(40, State::Agent, None, Some("ana")).says(45, A).state(340, State::Resolved, None, None)
-            .rated(4).verdict("ana", Reason::ExplicitRequest, Verdict::RightCall),
+            .says(0, V)
+            .says(6, B)
+            .state(30, State::Resolved, None, None)
+            .state(7230, State::Bot, None, None)
+            .rated(3),
         Script::new("demo", t0())
-            .says(0, V).says(2, B).escalated(5, Reason::NegativeSentiment, Some("billing"))
-            .state(125, State::Agent, None, Some("bo")).says(135, A).state(725, State::Bot, None, None)
-            .rated(2).verdict("bo", Reason::NegativeSentiment, Verdict::BotCouldHaveAnswered),
+            .says(0, V)
+            .offers(3)
+            .says(9, V)
+            .escalated(10, Reason::ExplicitRequest, Some("support"))
+            .state(40, State::Agent, None, Some("ana"))
+            .says(45, A)
+            .state(340, State::Resolved, None, None)
+            .rated(4)
+            .verdict("ana", Reason::ExplicitRequest, Verdict::RightCall),
         Script::new("demo", t0())
-            .says(0, V).says(1, B).escalated(3, Reason::NegativeSentiment, None).left(200)
-            .state(300, State::Resolved, None, None),
+            .says(0, V)
+            .says(2, B)
+            .escalated(5, Reason::NegativeSentiment, Some("billing"))
+            .state(125, State::Agent, None, Some("bo"))
+            .says(135, A)
+            .state(725, State::Bot, None, None)
+            .rated(2)
+            .verdict("bo", Reason::NegativeSentiment, Verdict::BotCouldHaveAnswered),
+        Script::new("demo", t0()).says(0, V).says(1, B).escalated(3, Reason::NegativeSentiment, None).left(200).state(
+            300,
+            State::Resolved,
+            None,
+            None,
+        ),
         Script::new("demo", t0())
-            .says(0, V).says(7, B).escalated(8, Reason::LowConfidence, Some("support")).left(8)
-            .state(68, State::Agent, None, Some("ana")).says(98, A).state(188, State::Resolved, None, None)
+            .says(0, V)
+            .says(7, B)
+            .escalated(8, Reason::LowConfidence, Some("support"))
+            .left(8)
+            .state(68, State::Agent, None, Some("ana"))
+            .says(98, A)
+            .state(188, State::Resolved, None, None)
             .verdict("ana", Reason::LowConfidence, Verdict::ShouldHaveComeSooner),
         Script::new("demo", day2).says(0, V).says(5, B).offers(6),
         Script::new("other", t0()).says(0, V).says(1, B),
@@ -196,7 +225,10 @@ fn check_totals(report: &Report) {
     assert_eq!(r["first_response_secs"], json!({"p50": 10.0, "p90": 30.0, "count": 3}));
     assert_eq!(r["handle_secs"], json!({"p50": 300.0, "p90": 600.0, "count": 3}));
     assert_eq!(r["csat"], json!({"bot": 4.0, "human": 3.0, "bot_ratings": 2, "human_ratings": 2}));
-    assert_eq!(r["left_messages"], json!({"count": 2, "answered": 1, "answer_secs": {"p50": 90.0, "p90": 90.0, "count": 1}}));
+    assert_eq!(
+        r["left_messages"],
+        json!({"count": 2, "answered": 1, "answer_secs": {"p50": 90.0, "p90": 90.0, "count": 1}})
+    );
     assert_eq!(r["offers"], json!({"made": 2, "taken": 1}));
     let verdict = |right: u64, could: u64, sooner: u64, precision: f64, lateness: f64| {
         json!({"verdicts": 1, "right_call": right, "bot_could_have_answered": could,
@@ -244,7 +276,8 @@ async fn every_number_matches_the_script(archive: &dyn Archive) {
 
     // November whole (and October's last day with it): the breakdowns read monthly rows.
     let from = Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap();
-    let november = ReportQuery { from, to: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(), ..query(&["demo"], Period::Day) };
+    let november =
+        ReportQuery { from, to: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(), ..query(&["demo"], Period::Day) };
     let november = archive.report(&november).await.unwrap();
     assert_eq!(november.figures, report.figures);
     assert_eq!((november.by_agent, november.by_team), (report.by_agent.clone(), report.by_team.clone()));

@@ -23,8 +23,13 @@ const DAYS: i64 = 365;
 const BATCH: usize = 2_000;
 const RUNS: usize = 5;
 const TEAMS: [&str; 3] = ["support", "billing", "returns"];
-const REASONS: [Reason; 5] =
-    [Reason::ExplicitRequest, Reason::NegativeSentiment, Reason::LowConfidence, Reason::Topic, Reason::RepeatedQuestion];
+const REASONS: [Reason; 5] = [
+    Reason::ExplicitRequest,
+    Reason::NegativeSentiment,
+    Reason::LowConfidence,
+    Reason::Topic,
+    Reason::RepeatedQuestion,
+];
 
 /// A small deterministic generator (xorshift64*): the same data every run.
 struct Dice(u64);
@@ -154,7 +159,8 @@ async fn time(archive: &dyn Archive, query: &ReportQuery) -> (Duration, Duration
 #[tokio::test]
 #[ignore = "a benchmark: prints figures (BENCHMARKS.md)"]
 async fn reports_figures() {
-    let count: usize = std::env::var("BATON_BENCH_CONVERSATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let count: usize =
+        std::env::var("BATON_BENCH_CONVERSATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
     let dir = TempDir::new("reports-bench");
     let archive = SqlArchive::connect(&dir.sqlite_url()).await.unwrap();
     archive.migrate().await.unwrap();

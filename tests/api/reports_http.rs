@@ -63,7 +63,8 @@ async fn an_admin_reads_a_handled_chat_in_the_report_with_its_verdict_and_rating
     visitor.send(json!({"type": "csat", "score": 4})).await;
     ana.send(json!({"type": "verdict", "conversation_id": id, "verdict": "should_have_come_sooner"})).await;
 
-    let report = report_until(&app, |r| r["csat"]["human"] == 4.0 && !r["verdicts"].as_object().unwrap().is_empty()).await;
+    let report =
+        report_until(&app, |r| r["csat"]["human"] == 4.0 && !r["verdicts"].as_object().unwrap().is_empty()).await;
     assert_eq!(report["conversations"], 1);
     assert_eq!(report["escalated"], 1);
     assert_eq!(report["handoff_rate"], 1.0);

@@ -47,7 +47,14 @@ mod tests {
 
     fn agent(id: &str, token: &str) -> AgentConfig {
         let token_sha256 = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        AgentConfig { id: id.into(), name: id.into(), teams: vec![], max_chats: 2, token_sha256, role: Default::default() }
+        AgentConfig {
+            id: id.into(),
+            name: id.into(),
+            teams: vec![],
+            max_chats: 2,
+            token_sha256,
+            role: Default::default(),
+        }
     }
 
     #[test]

@@ -56,8 +56,10 @@ impl SqlArchive {
 
     /// Each site's reopen window (sites not named get [`DEFAULT_REOPEN_WINDOW`]).
     pub fn with_reopen_windows(mut self, windows: impl IntoIterator<Item = (String, Duration)>) -> SqlArchive {
-        self.reopen_windows =
-            windows.into_iter().map(|(site, window)| (site, i64::try_from(window.as_millis()).unwrap_or(i64::MAX))).collect();
+        self.reopen_windows = windows
+            .into_iter()
+            .map(|(site, window)| (site, i64::try_from(window.as_millis()).unwrap_or(i64::MAX)))
+            .collect();
         self
     }
 

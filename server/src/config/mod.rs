@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+mod attachments;
 pub mod hours;
 mod origin;
 pub mod site;
@@ -15,6 +16,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
 
@@ -30,6 +32,7 @@ pub struct Settings {
     pub limits: Limits,
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
+    pub attachments: AttachmentSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -305,6 +308,13 @@ impl Settings {
         }
         if self.llm.api_key.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
             self.llm.api_key = None;
+        }
+        let attachments = &mut self.attachments;
+        if attachments.s3_bucket.as_deref().is_some_and(|bucket| bucket.trim().is_empty()) {
+            attachments.s3_bucket = None;
+        }
+        if attachments.secret.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
+            attachments.secret = None;
         }
         if self.llm.base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
             self.llm.base_url = None;

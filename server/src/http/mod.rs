@@ -5,6 +5,7 @@ pub mod assets;
 pub mod reports;
 pub mod routes;
 pub mod transport;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::archive::Archive;
+use crate::attachments::AttachmentError;
 use crate::config::OriginPattern;
 use crate::session::{AgentContext, VisitorContext};
 use crate::sites::Sites;
@@ -41,12 +43,16 @@ pub enum HttpError {
     NoRoute,
     #[error("too many requests from this address: retry later")]
     RateLimited,
-    #[error("a valid agent token is needed (Authorization: Bearer TOKEN)")]
+    #[error("a valid token is required")]
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("the archive is unavailable: {0}")]
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
 }
 
 impl ResponseError for HttpError {
@@ -59,18 +65,33 @@ impl ResponseError for HttpError {
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::Conflict(_) => StatusCode::CONFLICT,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Attachment(error) => match error {
+                AttachmentError::Disabled => StatusCode::FORBIDDEN,
+                AttachmentError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                AttachmentError::Refused(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                AttachmentError::NotFound => StatusCode::NOT_FOUND,
+                AttachmentError::Busy | AttachmentError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
             HttpError::UnknownSite | HttpError::NoRoute => "not_found",
-            HttpError::ForbiddenOrigin | HttpError::Forbidden(_) => "forbidden",
-            HttpError::Unauthorized => "unauthorized",
-            HttpError::Unavailable(_) => "unavailable",
+            HttpError::ForbiddenOrigin => "forbidden",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::Forbidden(_) | HttpError::Attachment(AttachmentError::Disabled) => "forbidden",
+            HttpError::Conflict(_) => "conflict",
+            HttpError::Attachment(AttachmentError::TooLarge { .. }) => "too_large",
+            HttpError::Attachment(AttachmentError::Refused(_)) => "unsupported_type",
+            HttpError::Attachment(AttachmentError::NotFound) => "not_found",
+            HttpError::Unavailable(_) | HttpError::Attachment(AttachmentError::Busy | AttachmentError::Store(_)) => {
+                "unavailable"
+            }
         };
         HttpResponse::build(self.status_code()).json(serde_json::json!({ "error": code, "message": self.to_string() }))
     }

@@ -110,9 +110,9 @@ pub struct Tally {
 /// The duration buckets' lower bounds, seconds: exact to 10 s, then 5 s, 10 s, 15 s, 30 s,
 /// 1 min, 5 min wide and wider up to a day; longer durations go by whole days.
 pub const BUCKETS: [i64; 46] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60, 75, 90, 105, 120, 150, 180, 240, 300, 360, 420,
-    480, 540, 600, 900, 1_200, 1_500, 1_800, 2_400, 3_000, 3_600, 5_400, 7_200, 10_800, 14_400, 21_600, 28_800,
-    43_200, 86_400,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60, 75, 90, 105, 120, 150, 180, 240, 300, 360, 420, 480,
+    540, 600, 900, 1_200, 1_500, 1_800, 2_400, 3_000, 3_600, 5_400, 7_200, 10_800, 14_400, 21_600, 28_800, 43_200,
+    86_400,
 ];
 
 /// The bucket (its lower bound, seconds) a duration of `ms` falls in.
@@ -151,7 +151,8 @@ impl Facts {
             EventBody::State { state, reason, agent } => {
                 self.state_change(*state, *reason, agent.as_ref().map(|a| a.id.as_str()), at)
             }
-            EventBody::Note { .. } => {}
+            // Notes and files do not move any figure.
+            EventBody::Note { .. } | EventBody::Attachment { .. } => {}
         }
     }
 
@@ -297,7 +298,9 @@ mod tests {
 
     #[test]
     fn months_start_on_their_first_day() {
-        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().signed_duration_since(Default::default()).num_days();
+        let day = |y, m, d| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().signed_duration_since(Default::default()).num_days()
+        };
         assert_eq!(month_start(day(2026, 2, 17)), day(2026, 2, 1));
         assert_eq!(next_month(day(2026, 2, 17)), day(2026, 3, 1));
         assert_eq!(next_month(day(2024, 2, 1)), day(2024, 3, 1));

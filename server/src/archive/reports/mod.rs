@@ -264,11 +264,13 @@ fn nearest_rank(buckets: &BTreeMap<i64, u64>, count: u64, q: f64) -> Option<f64>
     }
     let rank = ((q * count as f64).ceil() as u64).max(1);
     let mut seen = 0;
-    buckets.iter().find(|(_, n)| {
-        seen += **n;
-        seen >= rank
-    })
-    .map(|(bucket, _)| *bucket as f64)
+    buckets
+        .iter()
+        .find(|(_, n)| {
+            seen += **n;
+            seen >= rank
+        })
+        .map(|(bucket, _)| *bucket as f64)
 }
 
 /// The first day of the week (Monday) holding `day` (days since 1970-01-01, a Thursday).

@@ -38,7 +38,8 @@ pub(crate) async fn record(
         Some(_) => Some(serde_json::from_str(&old_text).map_err(|e| ArchiveError::Corrupt(format!("facts: {e}")))?),
         None => None,
     };
-    let mut facts = old.clone().unwrap_or_else(|| Facts::new(&conversation.site, conversation.created_at.timestamp_millis()));
+    let mut facts =
+        old.clone().unwrap_or_else(|| Facts::new(&conversation.site, conversation.created_at.timestamp_millis()));
     facts.read_records(&conversation.records);
     let folded = old_seq.max(0);
     let mut seq = folded;
@@ -246,7 +247,11 @@ async fn slices(pool: &AnyPool, query: &ReportQuery, slice: Slice) -> Result<BTr
     for row in statement.fetch_all(pool).await? {
         let n: i64 = row.try_get("n")?;
         let metric: String = row.try_get("metric")?;
-        out.entry(row.try_get("slice")?).or_default().add(&metric, row.try_get("bucket")?, u64::try_from(n).unwrap_or(0));
+        out.entry(row.try_get("slice")?).or_default().add(
+            &metric,
+            row.try_get("bucket")?,
+            u64::try_from(n).unwrap_or(0),
+        );
     }
     Ok(out)
 }
