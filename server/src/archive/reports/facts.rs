@@ -208,7 +208,7 @@ impl Facts {
     /// Resolved with no person asked for, and not reopened within `reopen_window_ms`.
     pub fn resolved_by_bot(&self, reopen_window_ms: i64) -> bool {
         let Some(resolved) = self.resolved_at.filter(|_| !self.person_before_resolved) else { return false };
-        !self.reopened_at.is_some_and(|reopened| reopened - resolved <= reopen_window_ms)
+        self.reopened_at.is_none_or(|reopened| reopened - resolved > reopen_window_ms)
     }
 
     /// Every count this conversation adds to the rollup now, each under three keys: all
