@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::PolicyState;
 use crate::protocol::Reason;
+use crate::protocol::agent::Verdict;
 use crate::signals::TurnSignals;
 
 /// Why a conversation went to people, as agents and owners see it.
@@ -80,6 +81,18 @@ pub struct Identity {
     pub at: DateTime<Utc>,
 }
 
+/// An agent's one-click judgement of the escalation they handled: what the reports measure
+/// the escalation policy's precision and lateness by, and `baton signals --tune` learns from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerdictRecord {
+    /// The agent's id.
+    pub agent: String,
+    pub verdict: Verdict,
+    /// The escalation's reason the verdict is about.
+    pub reason: Reason,
+    pub at: DateTime<Utc>,
+}
+
 /// Every record of one conversation. The large ones are boxed: every live conversation
 /// carries this struct, and most never escalate, hand back or get rated (inline, the records
 /// cost an idle visitor about 400 bytes; boxed, under 100).
@@ -95,6 +108,7 @@ pub struct Records {
     pub rating: Option<Box<Rating>>,
     pub contact: Option<Box<Contact>>,
     pub identity: Option<Box<Identity>>,
+    pub verdict: Option<Box<VerdictRecord>>,
 }
 
 /// One record, written whole.
@@ -109,6 +123,7 @@ pub enum Record {
     Rating(Rating),
     Contact(Contact),
     Identity(Identity),
+    Verdict(VerdictRecord),
 }
 
 impl Record {
@@ -124,6 +139,7 @@ impl Record {
             Record::Rating(_) => "rating",
             Record::Contact(_) => "contact",
             Record::Identity(_) => "identity",
+            Record::Verdict(_) => "verdict",
         }
     }
 
@@ -139,6 +155,7 @@ impl Record {
             Record::Rating(record) => serde_json::to_string(record),
             Record::Contact(record) => serde_json::to_string(record),
             Record::Identity(record) => serde_json::to_string(record),
+            Record::Verdict(record) => serde_json::to_string(record),
         };
         // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
         // written as null by serde_json, never an error.
@@ -158,6 +175,7 @@ impl Record {
             "rating" => Record::Rating(serde_json::from_str(json)?),
             "contact" => Record::Contact(serde_json::from_str(json)?),
             "identity" => Record::Identity(serde_json::from_str(json)?),
+            "verdict" => Record::Verdict(serde_json::from_str(json)?),
             _ => return Ok(None),
         }))
     }
@@ -176,6 +194,7 @@ impl Records {
             Record::Rating(record) => self.rating = Some(Box::new(record)),
             Record::Contact(record) => self.contact = Some(Box::new(record)),
             Record::Identity(record) => self.identity = Some(Box::new(record)),
+            Record::Verdict(record) => self.verdict = Some(Box::new(record)),
         }
     }
 
@@ -190,6 +209,7 @@ impl Records {
         list.extend(self.rating.as_deref().cloned().map(Record::Rating));
         list.extend(self.contact.as_deref().cloned().map(Record::Contact));
         list.extend(self.identity.as_deref().cloned().map(Record::Identity));
+        list.extend(self.verdict.as_deref().cloned().map(Record::Verdict));
         list
     }
 

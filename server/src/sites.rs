@@ -53,4 +53,11 @@ impl Sites {
     pub fn get(&self, id: &str) -> Option<Arc<Site>> {
         self.by_id.get(id).cloned()
     }
+
+    /// Every site's id, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
 }

@@ -205,7 +205,9 @@ async fn build_archive(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let windows =
+        settings.sites.iter().map(|site| (site.id.clone(), Duration::from_secs(site.reports.reopen_window_secs)));
+    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?.with_reopen_windows(windows));
     let archive: Arc<dyn Archive> = sql.clone();
     let archiver = Archiver {
         log: stores.log.clone(),

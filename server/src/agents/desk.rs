@@ -16,11 +16,11 @@ use crate::attachments::{Attachments, Scope, Stored};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::machine::Move;
-use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo};
+use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo, Verdict};
 use crate::protocol::{
     Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Reason, Speaker, State, Text,
 };
-use crate::records::{Handback, Record};
+use crate::records::{Handback, Record, VerdictRecord};
 use crate::sites::{Site, Sites};
 use crate::store::{
     Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic, VisitorIndex,
@@ -386,6 +386,26 @@ impl Desk {
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
         self.audited(entry, id).await;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
+        Ok(())
+    }
+
+    /// The agent's verdict on the escalation of a chat they took part in (kept as a record:
+    /// the archive's reports read it; a second verdict replaces the first).
+    pub async fn verdict(&self, agent: &AgentConfig, id: ConversationId, verdict: Verdict) -> Result<(), DeskError> {
+        let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
+        let Some(escalation) = conversation.records.escalation.as_deref() else {
+            return Err(DeskError::Forbidden("this chat was not escalated"));
+        };
+        let events = self.log.events_after(id, 0, usize::MAX).await?;
+        let took_part = events.iter().any(|event| {
+            matches!(&event.body, EventBody::State { state: State::Agent, agent: Some(a), .. } if a.id == agent.id)
+        });
+        if !took_part {
+            return Err(DeskError::Forbidden("only an agent who handled this chat can judge its escalation"));
+        }
+        let record =
+            VerdictRecord { agent: agent.id.clone(), verdict, reason: escalation.reason, at: chrono::Utc::now() };
+        self.log.set_record(id, Record::Verdict(record)).await?;
         Ok(())
     }
 

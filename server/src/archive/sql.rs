@@ -3,6 +3,7 @@
 //! what both speak: `$N` parameters, `ON CONFLICT`, `BIGINT` and `TEXT` columns. Times are
 //! Unix milliseconds (`BIGINT`), JSON is `TEXT` (each event exactly as it went on the wire).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+use super::reports::{Report, ReportQuery};
 use super::{Archive, ArchiveError, ArchivedConversation, Cursor, ExportFilter, visitor_json};
 use crate::protocol::{ConversationId, Event};
 use crate::store::Conversation;
@@ -31,6 +33,9 @@ pub(crate) const CONVERSATION_COLUMNS: &str =
 pub struct SqlArchive {
     pool: AnyPool,
     sqlite: bool,
+    /// Each site's reopen window in milliseconds (`reports.reopen_window_secs`): a
+    /// conversation resolved with no person counts as the bot's unless reopened within it.
+    reopen_windows: HashMap<String, i64>,
 }
 
 impl SqlArchive {
@@ -46,9 +51,25 @@ impl SqlArchive {
         let url = prepare_url(url)?;
         let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = options.connect_lazy(&url).context("archive.url is not a valid database URL")?;
-        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:") })
+        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:"), reopen_windows: HashMap::new() })
+    }
+
+    /// Each site's reopen window (sites not named get [`DEFAULT_REOPEN_WINDOW`]).
+    pub fn with_reopen_windows(mut self, windows: impl IntoIterator<Item = (String, Duration)>) -> SqlArchive {
+        self.reopen_windows = windows
+            .into_iter()
+            .map(|(site, window)| (site, i64::try_from(window.as_millis()).unwrap_or(i64::MAX)))
+            .collect();
+        self
+    }
+
+    fn reopen_window_ms(&self, site: &str) -> i64 {
+        self.reopen_windows.get(site).copied().unwrap_or(DEFAULT_REOPEN_WINDOW.as_millis() as i64)
     }
 }
+
+/// The reopen window of a site the archive was not told about (the site setting's default).
+pub const DEFAULT_REOPEN_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// A `sqlite://` URL with its folder created and `mode=rwc` (create the file) unless a mode
 /// is given; any other URL as it is.
@@ -137,28 +158,7 @@ impl Archive for SqlArchive {
 
     async fn write(&self, conversation: &Conversation, events: &[Arc<Event>], rev: u64) -> Result<u64, ArchiveError> {
         let mut tx = self.pool.begin().await?;
-        let updated = events.last().map_or(conversation.created_at, |event| event.at);
-        sqlx::query(UPSERT_CONVERSATION)
-            .bind(conversation.id.to_string())
-            .bind(conversation.site.clone())
-            .bind(state_name(conversation))
-            .bind(millis(conversation.created_at))
-            .bind(millis(updated))
-            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
-            .bind(json_text(&visitor_json(&conversation.visitor)))
-            .bind(records_json(conversation))
-            .bind(json_text(&conversation.counters))
-            .bind(subject_email(conversation))
-            .bind(conversation.records.identity.as_ref().and_then(|i| i.user_id.clone()))
-            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
-            .bind(conversation.records.escalation.as_ref().map(|e| super::search::reason_name(e.reason)))
-            .execute(&mut *tx)
-            .await?;
-        let now = millis(Utc::now());
-        let mut written = 0;
-        for chunk in events.chunks(EVENTS_PER_INSERT) {
-            written += insert_events(&mut tx, chunk, now).await?;
-        }
+        let written = self.write_in(&mut tx, conversation, events, rev).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -209,6 +209,10 @@ impl Archive for SqlArchive {
             lags.get(index).copied()
         };
         Ok((lags.len() as u64, at(0.5), at(0.99)))
+    }
+
+    async fn report(&self, query: &ReportQuery) -> Result<Report, ArchiveError> {
+        super::reports::sql::report(&self.pool, query).await
     }
 
     async fn ping(&self) -> Result<(), ArchiveError> {
@@ -293,6 +297,52 @@ async fn insert_events(
 }
 
 impl SqlArchive {
+    /// Many conversations' writes (each as [`Archive::write`]) in one transaction: bulk
+    /// imports and the reports' benchmark, which load a million conversations.
+    pub async fn write_batch(&self, batch: &[(Conversation, Vec<Arc<Event>>)], rev: u64) -> Result<u64, ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for (conversation, events) in batch {
+            written += self.write_in(&mut tx, conversation, events, rev).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// The row, the events after the high water, and the reports' fold, inside `tx`.
+    async fn write_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        conversation: &Conversation,
+        events: &[Arc<Event>],
+        rev: u64,
+    ) -> Result<u64, ArchiveError> {
+        let updated = events.last().map_or(conversation.created_at, |event| event.at);
+        sqlx::query(UPSERT_CONVERSATION)
+            .bind(conversation.id.to_string())
+            .bind(conversation.site.clone())
+            .bind(state_name(conversation))
+            .bind(millis(conversation.created_at))
+            .bind(millis(updated))
+            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
+            .bind(json_text(&visitor_json(&conversation.visitor)))
+            .bind(records_json(conversation))
+            .bind(json_text(&conversation.counters))
+            .bind(subject_email(conversation))
+            .bind(conversation.records.identity.as_ref().and_then(|i| i.user_id.clone()))
+            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .bind(conversation.records.escalation.as_ref().map(|e| super::search::reason_name(e.reason)))
+            .execute(&mut **tx)
+            .await?;
+        let now = millis(Utc::now());
+        let mut written = 0;
+        for chunk in events.chunks(EVENTS_PER_INSERT) {
+            written += insert_events(tx, chunk, now).await?;
+        }
+        super::reports::sql::record(tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
+        Ok(written)
+    }
+
     async fn with_events(&self, mut conversation: ArchivedConversation) -> Result<ArchivedConversation, ArchiveError> {
         let rows = sqlx::query("SELECT body FROM events WHERE conversation_id = $1 ORDER BY seq")
             .bind(conversation.conversation_id.to_string())

@@ -58,6 +58,9 @@ pub struct SiteConfig {
     /// What is masked before text reaches a model, the logs or the archive.
     #[serde(default)]
     pub privacy: SitePrivacy,
+    /// How the reports count this site's conversations (see `docs/data.md`).
+    #[serde(default)]
+    pub reports: SiteReports,
 }
 
 fn default_history_days() -> u32 {
@@ -85,6 +88,20 @@ impl Default for SitePrivacy {
 impl SitePrivacy {
     pub fn redactor(&self) -> crate::redact::Redactor {
         crate::redact::Redactor::new(&self.redact)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteReports {
+    /// A conversation resolved with no person counts as resolved by the bot unless the
+    /// visitor reopens it within this many seconds of the resolution.
+    pub reopen_window_secs: u64,
+}
+
+impl Default for SiteReports {
+    fn default() -> SiteReports {
+        SiteReports { reopen_window_secs: 24 * 3600 }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod archive;
 pub mod assets;
+pub mod reports;
 pub mod routes;
 pub mod transport;
 pub mod uploads;

@@ -37,6 +37,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(super::archive::transcript)
         .service(super::archive::audit)
         .service(super::archive::erase)
+        .service(super::reports::agent_reports)
         .service(assets::console_page)
         .service(assets::console_js)
         .service(assets::console_css)

@@ -14,6 +14,31 @@ pub enum AgentStatus {
     Away,
 }
 
+/// An agent's judgement of an escalation they handled (the `verdict` frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A person was needed, and the bot handed over at the right time.
+    RightCall,
+    /// The bot could have answered: the escalation was not needed.
+    BotCouldHaveAnswered,
+    /// A person was needed, earlier than the bot handed over.
+    ShouldHaveComeSooner,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::RightCall, Verdict::BotCouldHaveAnswered, Verdict::ShouldHaveComeSooner];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::RightCall => "right_call",
+            Verdict::BotCouldHaveAnswered => "bot_could_have_answered",
+            Verdict::ShouldHaveComeSooner => "should_have_come_sooner",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Target {
     #[serde(default)]
@@ -35,6 +60,7 @@ enum RawAgentFrame {
     Handback { conversation_id: ConversationId },
     Resolve { conversation_id: ConversationId },
     Preview { conversation_id: ConversationId },
+    Verdict { conversation_id: ConversationId, verdict: Verdict },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +108,11 @@ pub enum AgentFrame {
     Preview {
         conversation_id: ConversationId,
     },
+    /// The agent's judgement of the escalation of a chat they handled.
+    Verdict {
+        conversation_id: ConversationId,
+        verdict: Verdict,
+    },
 }
 
 impl AgentFrame {
@@ -98,6 +129,7 @@ impl AgentFrame {
             AgentFrame::Handback { .. } => "handback",
             AgentFrame::Resolve { .. } => "resolve",
             AgentFrame::Preview { .. } => "preview",
+            AgentFrame::Verdict { .. } => "verdict",
         }
     }
 
@@ -128,6 +160,7 @@ impl AgentFrame {
             RawAgentFrame::Handback { conversation_id } => AgentFrame::Handback { conversation_id },
             RawAgentFrame::Preview { conversation_id } => AgentFrame::Preview { conversation_id },
             RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
+            RawAgentFrame::Verdict { conversation_id, verdict } => AgentFrame::Verdict { conversation_id, verdict },
         })
     }
 }

@@ -230,6 +230,7 @@ impl Agent {
             AgentFrame::Transfer { conversation_id, to } => desk.transfer(agent, conversation_id, to).await?,
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
+            AgentFrame::Verdict { conversation_id, verdict } => desk.verdict(agent, conversation_id, verdict).await?,
             AgentFrame::Preview { conversation_id } => {
                 let conversation = Box::new(desk.preview(agent, conversation_id).await?);
                 return Ok(flow(send(&mut self.session, &AgentEvent::Preview { conversation }).await));
