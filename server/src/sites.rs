@@ -50,4 +50,11 @@ impl Sites {
     pub fn get(&self, id: &str) -> Option<Arc<Site>> {
         self.by_id.get(id).cloned()
     }
+
+    /// The ids of every site served, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
 }

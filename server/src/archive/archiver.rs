@@ -119,6 +119,7 @@ impl Archiver {
             }
         }
         self.feed.archived(item.id, item.rev).await?;
+        crate::telemetry::metrics::archive_copied();
         Ok(())
     }
 

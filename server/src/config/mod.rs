@@ -5,6 +5,7 @@
 //! value stops the process with the file and key named instead of failing on first use.
 
 pub mod hours;
+mod observe;
 mod origin;
 pub mod site;
 
@@ -15,6 +16,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use observe::{MetricsSettings, TracesSettings};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
 
@@ -30,6 +32,8 @@ pub struct Settings {
     pub limits: Limits,
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
+    pub metrics: MetricsSettings,
+    pub traces: TracesSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -350,6 +354,7 @@ impl Settings {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
         }
         self.server.agent_origins()?;
+        self.traces.validate()?;
         if let Some(url) = &self.llm.base_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

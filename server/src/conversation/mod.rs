@@ -383,6 +383,7 @@ impl Conversations {
         let entry = escalation.entry(&site.config.id, id, reason, false);
         let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
         tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
+        crate::telemetry::metrics::escalation(reason);
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
         let Some(handoffs) = self.handoffs.get() else { return self.notice(id, escalation.notice, None).await };
         // One notice: "a person will take over" is not true when nobody can.

@@ -2,6 +2,7 @@
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
 pub mod assets;
+pub mod metrics;
 pub mod routes;
 pub mod transport;
 
@@ -21,6 +22,8 @@ pub struct Http {
     pub agent: Arc<AgentContext>,
     /// Browser origins besides Baton's own that may open an agent socket.
     pub agent_origins: Vec<OriginPattern>,
+    /// `None`: `/metrics` is off (`metrics.enabled = false`).
+    pub metrics: Option<metrics::Scrape>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,10 @@ pub enum HttpError {
     NoRoute,
     #[error("too many requests from this address: retry later")]
     RateLimited,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
 }
 
 impl ResponseError for HttpError {
@@ -47,13 +54,16 @@ impl ResponseError for HttpError {
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::NoRoute => StatusCode::NOT_FOUND,
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
             HttpError::UnknownSite | HttpError::NoRoute => "not_found",
-            HttpError::ForbiddenOrigin => "forbidden",
+            HttpError::ForbiddenOrigin | HttpError::Forbidden(_) => "forbidden",
+            HttpError::Unauthorized => "unauthorized",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",
         };

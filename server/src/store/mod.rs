@@ -13,10 +13,12 @@
 //! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
-//! part of the server the roles it uses, all backed by one store.
+//! part of the server the roles it uses, all backed by one store and measured the same way
+//! ([`metered`]).
 
 pub mod feed;
 pub mod memory;
+pub mod metered;
 pub mod redis;
 
 use std::collections::BTreeMap;
@@ -363,7 +365,9 @@ pub struct Stores {
 }
 
 impl Stores {
+    /// Every role of `store`, measured ([`metered::Metered`]).
     pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+        let store = Arc::new(metered::Metered::new(store));
         Stores {
             log: store.clone(),
             pubsub: store.clone(),

@@ -1,6 +1,8 @@
 //! Structured logs through `tracing`. `RUST_LOG` filters (default `info`); `BATON_LOG_FORMAT=json`
 //! switches to one JSON object per line for log shippers.
 
+pub mod metrics;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once. `enabled = false` keeps the process quiet (the
