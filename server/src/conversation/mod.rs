@@ -330,6 +330,7 @@ impl Conversations {
     /// Runs the escalation policy on message `seq`: `Some(follow_up)` when the bot answers
     /// (with the offer of a person to store after its reply, if any), `None` when the
     /// conversation went to people.
+    #[tracing::instrument(level = "debug", name = "policy", skip_all, fields(conversation_id = %id, seq = seq))]
     async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<Option<EventBody>>, StoreError> {
         let log = &self.stores.log;
         let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
