@@ -10,11 +10,33 @@ pub struct MetricsSettings {
     /// Off: `/metrics` answers 404.
     pub enabled: bool,
     /// Client addresses (CIDR) that may scrape; the address is the one
-    /// `limits.client_ip_header` gives behind a trusted proxy, else the TCP peer's.
+    /// `limits.client_ip_header` gives behind a trusted proxy, else the TCP peer's. A list in
+    /// TOML, or one comma-separated string (`BATON__METRICS__ALLOW="10.0.0.0/8,::1/128"`).
+    #[serde(deserialize_with = "networks")]
     pub allow: Vec<ipnet::IpNet>,
     /// When set, a scrape must also send `Authorization: Bearer TOKEN` (never printed).
     #[serde(default)]
     pub token: Option<SecretString>,
+}
+
+/// A list of CIDR networks, or the same as one comma-separated string (environment variables).
+fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Networks {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Networks::deserialize(deserializer)? {
+        Networks::List(items) => items,
+        Networks::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+    };
+    items
+        .iter()
+        .map(|item| {
+            item.parse().map_err(|_| serde::de::Error::custom(format!("`metrics.allow`: {item:?} is not a CIDR network")))
+        })
+        .collect()
 }
 
 /// OpenTelemetry traces over OTLP/HTTP (protobuf). Off by default.
@@ -42,5 +64,30 @@ impl TracesSettings {
             self.endpoint
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(toml_value: &str) -> Result<Vec<String>, String> {
+        let text = format!("enabled = true\nallow = {toml_value}\n");
+        let settings: MetricsSettings = toml::from_str(&text).map_err(|e| e.to_string())?;
+        Ok(settings.allow.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_allow_list_is_a_list_or_one_comma_separated_string() {
+        let expected = vec!["10.0.0.0/8".to_owned(), "::1/128".to_owned()];
+        assert_eq!(allow(r#"["10.0.0.0/8", "::1/128"]"#).unwrap(), expected);
+        assert_eq!(allow(r#""10.0.0.0/8, ::1/128""#).unwrap(), expected);
+        assert_eq!(allow(r#""""#).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_allow_entry_that_is_not_a_network_is_refused_with_its_name() {
+        let error = allow(r#"["10.0.0.0/8", "localhost"]"#).unwrap_err();
+        assert!(error.contains("\"localhost\" is not a CIDR network"), "{error}");
     }
 }

@@ -2,6 +2,7 @@
 //! received by a real OTLP/HTTP endpoint the test runs. Both start the `baton` binary, so the
 //! process's one recorder and one tracing subscriber hold only the test's own traffic.
 
+mod deploy;
 mod metrics;
 mod otlp_receiver;
 mod traces;
