@@ -24,12 +24,7 @@ pub struct Gauges {
 
 impl Gauges {
     pub fn new(stores: &Stores, sites: Sites) -> Gauges {
-        Gauges {
-            handoff: stores.handoff.clone(),
-            presence: stores.presence.clone(),
-            feed: stores.feed.clone(),
-            sites,
-        }
+        Gauges { handoff: stores.handoff.clone(), presence: stores.presence.clone(), feed: stores.feed.clone(), sites }
     }
 
     /// The figures as of now. A store that does not answer leaves that part out (the gauges

@@ -34,7 +34,8 @@ fn networks<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ipn
     items
         .iter()
         .map(|item| {
-            item.parse().map_err(|_| serde::de::Error::custom(format!("`metrics.allow`: {item:?} is not a CIDR network")))
+            item.parse()
+                .map_err(|_| serde::de::Error::custom(format!("`metrics.allow`: {item:?} is not a CIDR network")))
         })
         .collect()
 }

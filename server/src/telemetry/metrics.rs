@@ -22,7 +22,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 /// Bucket bounds of the store's latency (seconds): an in-memory append is microseconds, a
 /// Redis round trip a fraction of a millisecond, a struggling Redis up to its 2 s timeout.
-const STORE_BUCKETS: &[f64] = &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0];
+const STORE_BUCKETS: &[f64] =
+    &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0];
 /// Bucket bounds of the model's time to first token (seconds), up to the default 20 s timeout.
 const FIRST_TOKEN_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0];
 

@@ -37,8 +37,11 @@ where
         .context("Failed to set up the OTLP span exporter")?;
     let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio)));
     let resource = Resource::builder().with_service_name(settings.service_name.clone()).build();
-    let provider =
-        SdkTracerProvider::builder().with_batch_exporter(exporter).with_sampler(sampler).with_resource(resource).build();
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(sampler)
+        .with_resource(resource)
+        .build();
     let tracer = provider.tracer("baton");
     let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter_fn(exported));
     Ok((layer, provider))

@@ -46,7 +46,8 @@ fn names_in(text: &str) -> BTreeSet<String> {
     for (start, _) in text.match_indices("baton_") {
         let name: String =
             text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
-        let name = ["_bucket", "_count", "_sum"].iter().fold(name, |n, s| n.strip_suffix(s).map_or(n.clone(), String::from));
+        let name =
+            ["_bucket", "_count", "_sum"].iter().fold(name, |n, s| n.strip_suffix(s).map_or(n.clone(), String::from));
         names.insert(name);
     }
     names
@@ -60,7 +61,11 @@ fn dashboard() -> Value {
 fn dashboard_queries() -> Vec<String> {
     let dashboard = dashboard();
     let panels = dashboard["panels"].as_array().unwrap();
-    panels.iter().flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default()).map(|t| t["expr"].as_str().unwrap().to_owned()).collect()
+    panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -85,7 +90,12 @@ fn the_dashboard_queries_parse_and_name_only_exported_metrics() {
     let rules: String = queries
         .iter()
         .enumerate()
-        .map(|(i, q)| format!("      - record: dashboard:query{i}\n        expr: '{}'\n", q.replace("$__rate_interval", "5m").replace('\'', "''")))
+        .map(|(i, q)| {
+            format!(
+                "      - record: dashboard:query{i}\n        expr: '{}'\n",
+                q.replace("$__rate_interval", "5m").replace('\'', "''")
+            )
+        })
         .collect();
     let dir = TempDir::new("dashboard-rules");
     std::fs::write(dir.0.join("rules.yml"), format!("groups:\n  - name: dashboard\n    rules:\n{rules}")).unwrap();
@@ -100,7 +110,8 @@ fn the_dashboard_queries_parse_and_name_only_exported_metrics() {
     let missing: Vec<&String> = exported.difference(&shown).collect();
     assert!(missing.is_empty(), "exported metrics missing from the dashboard: {missing:?}");
 
-    let datasource = std::fs::read_to_string(repo_root().join("deploy/grafana/provisioning/datasources/prometheus.yml")).unwrap();
+    let datasource =
+        std::fs::read_to_string(repo_root().join("deploy/grafana/provisioning/datasources/prometheus.yml")).unwrap();
     let uid = dashboard()["panels"][1]["datasource"]["uid"].as_str().unwrap().to_owned();
     assert!(datasource.contains(&format!("uid: {uid}")), "the dashboard's data source is the provisioned one");
 }
@@ -108,15 +119,20 @@ fn the_dashboard_queries_parse_and_name_only_exported_metrics() {
 #[test]
 fn every_exported_metric_is_documented_and_the_compose_file_mounts_what_exists() {
     let operations = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
-    let undocumented: Vec<String> = described().into_iter().filter(|name| !operations.contains(&format!("`{name}"))).collect();
+    let undocumented: Vec<String> =
+        described().into_iter().filter(|name| !operations.contains(&format!("`{name}"))).collect();
     assert!(undocumented.is_empty(), "docs/operations.md does not name {undocumented:?}");
     let alerts = std::fs::read_to_string(repo_root().join("deploy/alerts.yml")).unwrap();
     for alert in alerts.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
         assert!(operations.contains(alert), "docs/operations.md does not explain the alert {alert}");
     }
     let compose = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
-    let mounts: Vec<&str> = compose.lines().filter_map(|l| l.trim().strip_prefix("- ./")).map(|m| m.split(':').next().unwrap()).collect();
-    assert!(mounts.iter().any(|m| m.starts_with("deploy/grafana")) && mounts.contains(&"deploy/alerts.yml"), "{mounts:?}");
+    let mounts: Vec<&str> =
+        compose.lines().filter_map(|l| l.trim().strip_prefix("- ./")).map(|m| m.split(':').next().unwrap()).collect();
+    assert!(
+        mounts.iter().any(|m| m.starts_with("deploy/grafana")) && mounts.contains(&"deploy/alerts.yml"),
+        "{mounts:?}"
+    );
     for mount in mounts {
         assert!(repo_root().join(mount).exists(), "docker-compose.yml mounts {mount}, which does not exist");
     }

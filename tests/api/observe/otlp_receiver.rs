@@ -76,7 +76,9 @@ async fn export(receiver: web::Data<OtlpReceiver>, body: Bytes) -> HttpResponse 
         }
     }
     receiver.spans.lock().unwrap().extend(kept);
-    HttpResponse::Ok().content_type("application/x-protobuf").body(ExportTraceServiceResponse::default().encode_to_vec())
+    HttpResponse::Ok()
+        .content_type("application/x-protobuf")
+        .body(ExportTraceServiceResponse::default().encode_to_vec())
 }
 
 /// The attributes with a string, integer or boolean value, as text.

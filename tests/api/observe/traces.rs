@@ -34,7 +34,9 @@ async fn visitor_message_trace(receiver: &OtlpReceiver, conversation_id: &str) -
     loop {
         let spans = receiver.spans();
         let roots = spans.iter().filter(|s| {
-            s.name == "visitor_frame" && s.parent_span_id.is_empty() && s.attributes["conversation_id"] == conversation_id
+            s.name == "visitor_frame"
+                && s.parent_span_id.is_empty()
+                && s.attributes["conversation_id"] == conversation_id
         });
         for root in roots {
             let trace: Vec<ReceivedSpan> = spans.iter().filter(|s| s.trace_id == root.trace_id).cloned().collect();
@@ -84,7 +86,11 @@ async fn a_visitor_message_is_traced_from_the_socket_through_the_policy_the_mode
         assert_eq!(span.attributes.get("conversation_id"), Some(&id), "span {} carries the conversation id", span.name);
         assert_eq!(span.service, "baton-under-test");
         let up = ancestors(span, &by_id);
-        assert!(span.name == "visitor_frame" || up.last() == Some(&"visitor_frame"), "{} under the root: {up:?}", span.name);
+        assert!(
+            span.name == "visitor_frame" || up.last() == Some(&"visitor_frame"),
+            "{} under the root: {up:?}",
+            span.name
+        );
     }
     let paths: Vec<(&str, Vec<&str>)> = trace.iter().map(|s| (s.name.as_str(), ancestors(s, &by_id))).collect();
     let has = |name: &str, under: &str| paths.iter().any(|(n, up)| *n == name && up.first() == Some(&under));
