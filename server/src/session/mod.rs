@@ -72,7 +72,9 @@ pub async fn frame_text(
     limiter: &mut RateLimiter,
     strikes: u32,
 ) -> Result<String, Flow> {
-    crate::telemetry::metrics::hot().frame_in();
+    if message.is_some() {
+        crate::telemetry::metrics::hot().frame_in();
+    }
     let message = match message {
         None | Some(Ok(Incoming::Close(_))) => return Err(Flow::Stop),
         Some(Err(refused)) => {
