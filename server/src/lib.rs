@@ -8,7 +8,8 @@
 //! - [`startup`]: wiring and the HTTP server's life (graceful shutdown); [`cli`]: the command
 //!   line; [`telemetry`]: structured logs; [`config`]: typed settings and per-site files,
 //!   validated at start.
-//! - [`http`]: transport: routes, the socket upgrade path, embedded browser code. Knows
+//! - [`http`]: transport: routes, the socket upgrade path, embedded browser code, and the
+//!   owner API under `/v1/api/` (keys, scopes, limits, its OpenAPI document). Knows
 //!   requests, frames and sockets, never the store.
 //! - [`session`]: one socket's loop: frames in (decoded with a bound) and out, heartbeats, rate
 //!   limits per socket, conversation and address. Talks to the
@@ -27,7 +28,10 @@
 //!   knowledge loaded.
 //! - [`hub`]: which sockets on this node follow which topics; fan-out.
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
-//!   live store by an archiver on every node; exports read it.
+//!   live store by an archiver on every node; exports and the owner API read it, and it
+//!   keeps the API's keys (hashed) and idempotent answers.
+//! - [`attachments`]: files sent in a chat, in a local folder or an S3-compatible bucket,
+//!   behind signed, expiring links; deleted by retention and by a privacy erase.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
 //!   atomic change of hands, presence), in memory or on Redis for many nodes.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
@@ -35,6 +39,7 @@
 
 pub mod agents;
 pub mod archive;
+pub mod attachments;
 pub mod bot;
 pub mod cli;
 pub mod config;

@@ -25,5 +25,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Signals(args) => baton::cli::signals(settings, args),
         Command::Export(args) => baton::cli::export(settings, args).await,
         Command::Privacy(command) => baton::cli::privacy(settings, command).await,
+        Command::Keys(command) => baton::cli::keys(settings, command).await,
     }
 }

@@ -51,6 +51,13 @@ pub struct Rating {
     pub at: DateTime<Utc>,
 }
 
+impl Rating {
+    /// As agents are shown it.
+    pub fn view(&self) -> crate::protocol::agent::RatingView {
+        crate::protocol::agent::RatingView { score: self.score, comment: self.comment.clone(), at: self.at }
+    }
+}
+
 /// How the visitor asked to be reached (a message left for the team): what privacy requests
 /// find a visitor by (see `docs/data.md`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

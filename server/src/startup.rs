@@ -20,6 +20,7 @@ use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
 use crate::archive::sql::SqlArchive;
+use crate::attachments::Attachments;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
 use crate::bot::offline::OfflineLlm;
@@ -29,6 +30,7 @@ use crate::bot::reply::Replier;
 use crate::bot::slots::Slots;
 use crate::config::Settings;
 use crate::conversation::Conversations;
+use crate::http::api::Api;
 use crate::http::metrics::Scrape;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
@@ -48,6 +50,7 @@ pub struct Application {
     shutdown: CancellationToken,
     stores: Stores,
     archive: Arc<dyn Archive>,
+    attachments: Attachments,
     /// Upgraded sockets, which actix-server no longer counts as its connections.
     sockets: Arc<Sockets>,
     shutdown_timeout: Duration,
@@ -74,10 +77,12 @@ impl Application {
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
-        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist);
+        let attachments = Attachments::open(&settings.attachments, &settings.sites)?;
+        let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone());
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let shutdown = CancellationToken::new();
-        let archive = build_archive(&settings, &stores, &shutdown).await?;
+        let sql_archive = build_archive(&settings, &stores, &shutdown).await?;
+        let archive: Arc<dyn Archive> = sql_archive.clone();
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -85,8 +90,10 @@ impl Application {
         let port = listener.local_addr().context("Failed to read the bound address")?.port();
         let limits = settings.limits.clone();
         let guards = Arc::new(Guards::new(&limits));
+        attachments.spawn_retention(crate::archive::retention::policies(&settings.sites), shutdown.clone());
         let visitor = Arc::new(VisitorContext {
             conversations: conversations.clone(),
+            attachments: attachments.clone(),
             hub: hub.clone(),
             limits: limits.clone(),
             guards: guards.clone(),
@@ -98,12 +105,14 @@ impl Application {
             let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
             Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
         });
+        let api = web::Data::new(Api::new(sql_archive, sites.clone(), settings.api.clone()));
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, metrics });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(tracing_actix())
                 .app_data(http.clone())
+                .app_data(api.clone())
                 .configure(routes::configure)
         };
         // Upgraded sockets leave the HTTP/1 dispatcher and its per-connection buffers (see
@@ -113,7 +122,7 @@ impl Application {
             transport::server(listener, shutdown_timeout, app).context("Failed to start the HTTP server")?;
         tracing::info!(port, "baton listening");
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Application { port, server, shutdown, stores, archive, sockets, shutdown_timeout })
+        Ok(Application { port, server, shutdown, stores, archive, attachments, sockets, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -131,6 +140,11 @@ impl Application {
     }
 
     /// Cancelling it shuts the server down gracefully (what SIGTERM does).
+    /// The file store: what a privacy erase calls [`Attachments::erase_conversation`] on.
+    pub fn attachments(&self) -> Attachments {
+        self.attachments.clone()
+    }
+
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
     }
@@ -192,9 +206,10 @@ async fn build_archive(
     settings: &Settings,
     stores: &Stores,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Arc<dyn Archive>> {
+) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let archive: Arc<dyn Archive> = sql.clone();
     let archiver = Archiver {
         log: stores.log.clone(),
         feed: stores.feed.clone(),
@@ -204,8 +219,8 @@ async fn build_archive(
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);
-    crate::archive::retention::spawn(archive.clone(), retention, shutdown.clone());
-    Ok(archive)
+    crate::archive::retention::spawn(archive, retention, shutdown.clone());
+    Ok(sql)
 }
 
 /// The bot's answerer, the model for agent assistance and its probe (`None` when none is

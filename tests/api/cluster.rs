@@ -53,6 +53,7 @@ impl Node {
             .env("BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST", "1000000")
             .env("BATON__LIMITS__AUTH_FAILURES_PER_IP_BURST", "1000000")
             .env("BATON__ARCHIVE__URL", format!("sqlite://{}/archive.sqlite", config.display()))
+            .env("BATON__ATTACHMENTS__PATH", config.join("attachments"))
             .env("BATON_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env_remove("OPENAI_API_KEY")
@@ -73,6 +74,7 @@ impl Node {
             shutdown: CancellationToken::new(),
             store: Stores::new(Arc::new(store)),
             archive: None,
+            attachments: None,
             _dir: None,
         };
         let node = Node { child, app };

@@ -420,3 +420,18 @@ async fn an_agent_at_capacity_cannot_accept_more() {
     ana.send(json!({"type": "accept", "conversation_id": id_of(&w2)})).await;
     assert_eq!(ana.next_of_type("error").await["code"], "forbidden");
 }
+
+#[tokio::test]
+async fn the_agent_who_resolved_a_chat_is_told_its_rating() {
+    let app = manual_app().await;
+    let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
+    ana.send(json!({"type": "resolve", "conversation_id": id_of(&welcome)})).await;
+    while visitor.next_of_type("state").await["state"] != "resolved" {}
+    visitor.send(json!({"type": "csat", "score": 2, "comment": "too slow"})).await;
+    let rated = ana.next_of_type("rated").await;
+    assert_eq!(rated["conversation_id"], id_of(&welcome));
+    assert_eq!((rated["rating"]["score"].clone(), rated["rating"]["comment"].clone()), (json!(2), json!("too slow")));
+    let id: baton::protocol::ConversationId = serde_json::from_value(id_of(&welcome)).unwrap();
+    let stored = app.store.log.conversation(id).await.unwrap().unwrap();
+    assert_eq!(stored.records.rating.as_ref().map(|r| r.score), Some(2));
+}

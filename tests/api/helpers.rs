@@ -31,6 +31,8 @@ pub struct TestApp {
     pub store: Stores,
     /// The node's archive (`None` for a node in another process).
     pub archive: Option<Arc<dyn Archive>>,
+    /// The node's file store (`None` for a node in another process).
+    pub attachments: Option<baton::attachments::Attachments>,
     /// Removed when the app is dropped: where its SQLite archive lives.
     pub _dir: Option<TempDir>,
 }
@@ -110,14 +112,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = TempDir::new("archive");
     settings.archive.url = dir.sqlite_url().into();
     settings.archive.poll_ms = 20;
+    settings.attachments.path = dir.0.join("attachments").display().to_string();
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();
     let shutdown = app.shutdown_token();
     let store = app.stores();
     let archive = Some(app.archive());
+    let attachments = Some(app.attachments());
     tokio::spawn(app.run_until_stopped());
-    TestApp { port, llm: None, shutdown, store, archive, _dir: Some(dir) }
+    TestApp { port, llm: None, shutdown, store, archive, attachments, _dir: Some(dir) }
 }
 
 /// Every test connects from 127.0.0.1: the per-address limits are lifted (the tests of those

@@ -35,10 +35,11 @@
     this.modeNote = h('button', { type: 'button', role: 'tab', class: 'mode mode-note', onclick: function () { self.setMode('note'); } }, [this.icon(ICON_LOCK), ' Internal note', h('kbd', { text: 'Alt N' })]);
     this.noteHint = h('div', { class: 'note-hint', hidden: true }, [this.icon(ICON_LOCK), ' Internal note: only agents see this. The visitor never does.']);
     this.sendBtn = h('button', { type: 'submit', class: 'primary send' });
+    var fileButtons = this.buildFiles();
     this.composer = h('form', { class: 'composer', onsubmit: function (e) { e.preventDefault(); self.run('send'); } }, [
       h('div', { class: 'modes', role: 'tablist', 'aria-label': 'Composer mode' }, [this.modeReply, this.modeNote]),
-      this.noteHint, this.input,
-      h('div', { class: 'composer-row' }, [h('span', { class: 'fine', text: 'Enter or Ctrl+Enter sends \u00b7 Shift+Enter new line \u00b7 Esc back to queue' }), this.sendBtn])
+      this.noteHint, this.input, this.uploads,
+      h('div', { class: 'composer-row' }, fileButtons.concat([h('span', { class: 'fine', text: 'Enter or Ctrl+Enter sends \u00b7 Shift+Enter new line \u00b7 Esc back to queue' }), this.sendBtn]))
     ]);
     this.chatEmpty = h('div', { class: 'chat-empty' }, [
       h('p', { class: 'big', text: 'No chat open' }),
@@ -85,7 +86,7 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length, c.rating]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
@@ -97,8 +98,9 @@
     var h = this.h.bind(this);
     var self = this;
     var c = newChat(id);
-    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'attachments', 'rating'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
     c.events = mergeEvents([], view ? view.events : []);
+    this.previewChat = c;
     this.previewShown = true;
     this.renderedChat = null;
     this.chatEmpty.hidden = true;
@@ -135,6 +137,7 @@
     var note = c.mode === 'note';
     this.composer.className = 'composer' + (note ? ' noting' : '');
     this.noteHint.hidden = !note;
+    this.clipBtn.hidden = note || !c.attachments;
     this.modeReply.setAttribute('aria-selected', note ? 'false' : 'true');
     this.modeNote.setAttribute('aria-selected', note ? 'true' : 'false');
     this.sendBtn.textContent = note ? 'Add note' : 'Send';
@@ -167,6 +170,7 @@
 
   View.prototype.eventNode = function (e) {
     var h = this.h.bind(this);
+    if (e.type === 'attachment') return this.fileNode(e, this.desk.chats[e.conversation_id] || this.previewChat);
     if (e.type === 'note') return this.noteNode(e.text, (e.author && e.author.name) || 'Agent', clock(e.at));
     if (e.type === 'state') return h('div', { class: 'sys' }, [h('span', { text: stateLine(e) + (e.at ? ' \u00b7 ' + clock(e.at) : '') })]);
     if (e.type !== 'message') return null;

@@ -55,8 +55,21 @@
     if (c.site) rows.push(h('dt', { text: 'Site' }), h('dd', { text: String(c.site) }));
     rows.push(h('dt', { text: 'Chat' }), h('dd', { class: 'mono', text: c.id }));
     sections.push(h('section', { class: 'visitor' }, [h('h3', { text: 'Visitor' }), h('dl', {}, rows)]));
+    if (c.rating) sections.splice(1, 0, this.ratingSection(c.rating));
     this.contextBody.replaceChildren.apply(this.contextBody, sections);
     this.teams.replaceChildren.apply(this.teams, ((self.desk.agent && self.desk.agent.teams) || []).map(function (t) { return h('option', { value: t }); }));
+  };
+
+  var RATING_LABELS = ['Terrible', 'Bad', 'OK', 'Good', 'Great'];
+
+  /** The visitor's rating, once given (usually after the chat was resolved). */
+  View.prototype.ratingSection = function (r) {
+    var h = this.h.bind(this);
+    var score = Math.max(1, Math.min(5, Number(r.score) || 1));
+    return h('section', { class: 'rating' }, [h('h3', { text: 'Visitor\u2019s rating' }),
+      h('p', { class: 'score tone-' + (score >= 4 ? 'good' : score <= 2 ? 'bad' : 'ok') }, [
+        h('strong', { text: score + ' / 5' }), ' ' + RATING_LABELS[score - 1] + (r.at ? ' \u00b7 ' + clock(r.at) : '')]),
+      r.comment ? h('blockquote', { text: String(r.comment) }) : h('p', { class: 'fine', text: 'No comment.' })]);
   };
 
   View.prototype.signalsSection = function (c) {

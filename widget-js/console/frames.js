@@ -28,6 +28,13 @@
     suggestions: function (d, f) {
       d.withChat(f.conversation_id, function (c) { c.suggestions = (f.replies || []).map(String); });
     },
+    rated: function (d, f) {
+      var c = d.chats[f.conversation_id];
+      if (!c || !f.rating) return;
+      c.rating = f.rating;
+      c.version++;
+      d.changed('chat', c.id);
+    },
     error: function (d, f) { d.onError(f); }
   };
 
@@ -152,7 +159,7 @@
       c = this.chats[id] = newChat(id);
       this.order.push(id);
     }
-    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals'].forEach(function (k) {
+    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'attachments', 'rating'].forEach(function (k) {
       if (view[k] != null) c[k] = view[k];
     });
     if (Array.isArray(view.suggestions)) c.suggestions = view.suggestions.map(String);
@@ -210,6 +217,8 @@
         c.typing = false;
         if (!this.looking(c.id)) c.unread++;
       }
+    } else if (f.type === 'attachment' && f.from === 'visitor') {
+      if (!this.looking(c.id)) c.unread++;
     } else if (f.type === 'state') {
       c.state = f.state;
       if (f.reason) c.reason = f.reason;

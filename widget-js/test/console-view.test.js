@@ -284,3 +284,21 @@ test('messages left for the team show in the sidebar with a mailto link', () => 
   assert.equal(item.querySelector('a').getAttribute('href'), 'mailto:ana@shop.test');
   assert.equal(item.querySelector('.left-text').textContent, 'Please call me back');
 });
+
+test('attachment events show as a thumbnail or a link with the chat\'s read token; a rating shows in the context', () => {
+  const ui = mount();
+  const grant = { token: '9999.abc', expires_at: AT, max_bytes: 1024, types: ['image/png', 'text/plain'] };
+  const events = [
+    ev('c1', 1, { type: 'attachment', id: 'f1', from: 'visitor', name: 'lamp.png', size: 2048, content_type: 'image/png' }),
+    ev('c1', 2, { type: 'attachment', id: 'f2', from: 'agent', name: 'guide.txt', size: 12, content_type: 'text/plain', author: { name: 'Dev Agent' } })
+  ];
+  const ws = signIn(ui, { conversations: [view('c1', events, { attachments: grant })] });
+  const img = ui.view.transcript.querySelector('.thumb').querySelector('img');
+  assert.equal(img.getAttribute('src'), '/v1/attachments/demo/c1/f1?t=9999.abc&name=lamp.png');
+  const link = ui.view.transcript.querySelector('.msg.file.agent').querySelector('a');
+  assert.equal(link.textContent, 'guide.txt \u00b7 12 B');
+  assert.equal(ui.view.clipBtn.hidden, false, 'the paperclip shows once the view grants files');
+  assert.equal(ui.view.contextBody.querySelector('.rating'), null);
+  ws.receive({ type: 'rated', conversation_id: 'c1', rating: { score: 5, comment: 'Lovely', at: AT } });
+  assert.match(ui.view.contextBody.querySelector('.rating').textContent, /5 \/ 5 Great.*Lovely/);
+});

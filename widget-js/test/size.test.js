@@ -8,13 +8,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 
-// 20 KB until issue #16 added two right-to-left locales and the rating/ending/preview UI;
+// 20 KB until issue #16 added two right-to-left locales, the rating/ending/preview UI and
+// attachments (upload with progress and cancel, thumbnails, a lightbox, five strings x 14 locales);
 // the measurement and the reasons are in ../README.md (#size).
-const BUDGET_BYTES = 25600;
+const BUDGET_BYTES = 28500;
 
 const { bundle } = require('../test-support/helpers.js');
 
-test('the served widget.js is at most 25,600 bytes gzipped', (t) => {
+test('the served widget.js is at most 28,500 bytes gzipped', (t) => {
   const js = bundle('widget');
   const gzipped = zlib.gzipSync(Buffer.from(js), { level: 9 }).length;
   t.diagnostic(`widget.js: ${Buffer.byteLength(js)} bytes, ${gzipped} bytes gzipped (budget ${BUDGET_BYTES})`);

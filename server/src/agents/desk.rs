@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::router::{Router, Taken};
 use super::{info, queue, views};
+use crate::attachments::{Attachments, Scope, Stored};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::machine::Move;
@@ -65,14 +66,16 @@ pub struct Desk {
     pubsub: Arc<dyn PubSub>,
     sites: Sites,
     assist: Assist,
+    attachments: Attachments,
     /// Conversations whose agent is about to get fresh suggestions, with the time of the
     /// visitor's newest message. Short-held: no lock is kept across an await.
     suggesting: Arc<Mutex<HashMap<ConversationId, Instant>>>,
 }
 
 impl Desk {
-    pub fn new(router: Arc<Router>, stores: &Stores, sites: Sites, assist: Assist) -> Desk {
+    pub fn new(router: Arc<Router>, stores: &Stores, sites: Sites, assist: Assist, attachments: Attachments) -> Desk {
         Desk {
+            attachments,
             router,
             log: stores.log.clone(),
             handoff: stores.handoff.clone(),
@@ -124,7 +127,12 @@ impl Desk {
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
     /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        let view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        let mut view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        if let Some(view) = &mut view
+            && let Some(site) = self.sites.get(&view.site)
+        {
+            view.attachments = self.attachments.grant(Scope::Read, &site.config, id);
+        }
         if let Some(view) = &view
             && self.assist.has_model()
             && let Some(site) = self.sites.get(&view.site)
@@ -201,6 +209,39 @@ impl Desk {
         let draft =
             EventDraft::new(body).dedupe(format!("a:{}:{}", agent.id, client_id.as_str())).expect(&[State::Agent]);
         let seq = match self.log.append(id, draft).await? {
+            Appended::New { event, .. } => event.seq,
+            Appended::Duplicate { seq } => seq,
+            Appended::Refused { .. } => return Err(DeskError::Forbidden("this chat is no longer yours")),
+        };
+        if !assignment.answered {
+            self.handoff.mark_answered(id).await?;
+        }
+        Ok(seq)
+    }
+
+    /// Posts the agent's file (already kept) to the visitor, as a message is posted. The chat
+    /// must be the agent's and of `site` (the file was kept under it).
+    pub async fn attachment(
+        &self,
+        agent: &AgentConfig,
+        site: &str,
+        id: ConversationId,
+        file: &Stored,
+    ) -> Result<u64, DeskError> {
+        let assignment = self.mine(agent, id).await?;
+        let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
+        if conversation.site != site {
+            return Err(NOT_YOURS);
+        }
+        let body = EventBody::Attachment {
+            id: file.id,
+            from: Speaker::Agent,
+            name: file.name.clone(),
+            size: file.size,
+            content_type: file.content_type.to_owned(),
+            author: Some(Author { name: agent.name.clone() }),
+        };
+        let seq = match self.log.append(id, EventDraft::new(body).expect(&[State::Agent])).await? {
             Appended::New { event, .. } => event.seq,
             Appended::Duplicate { seq } => seq,
             Appended::Refused { .. } => return Err(DeskError::Forbidden("this chat is no longer yours")),

@@ -85,6 +85,8 @@ pub async fn conversation_view(
         events,
         suggestions,
         canned,
+        attachments: None,
+        rating: records.rating.as_deref().map(crate::records::Rating::view),
     }))
 }
 

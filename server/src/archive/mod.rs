@@ -12,6 +12,8 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod keys;
+pub mod listing;
 pub mod privacy;
 pub mod request;
 pub mod retention;

@@ -25,7 +25,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Events per `INSERT` (six parameters each, well under both databases' limits).
 const EVENTS_PER_INSERT: usize = 100;
 
-const CONVERSATION_COLUMNS: &str =
+pub(crate) const CONVERSATION_COLUMNS: &str =
     "id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id";
 
 pub struct SqlArchive {
@@ -290,7 +290,7 @@ impl SqlArchive {
     }
 }
 
-fn read_conversation(row: &AnyRow) -> Result<ArchivedConversation, ArchiveError> {
+pub(crate) fn read_conversation(row: &AnyRow) -> Result<ArchivedConversation, ArchiveError> {
     let id: String = row.try_get("id")?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ArchiveError::Corrupt(format!("conversation id {id}")))?;
     Ok(ArchivedConversation {

@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+mod attachments;
 pub mod hours;
 mod observe;
 mod origin;
@@ -16,6 +17,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use observe::{MetricsSettings, TracesSettings};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
@@ -34,6 +36,8 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     pub metrics: MetricsSettings,
     pub traces: TracesSettings,
+    pub attachments: AttachmentSettings,
+    pub api: ApiSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -192,6 +196,21 @@ impl Limits {
     }
 }
 
+/// The owner API's limits (see `docs/api.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Requests per minute per key, on average; bursts of up to `burst`. Past it: 429.
+    pub requests_per_minute: u32,
+    pub burst: u32,
+    /// Keys whose allowance is tracked at once (a bounded table; see `session::limits`).
+    pub tracked_keys: usize,
+    /// A request body larger than this is refused with 413.
+    pub max_body_bytes: usize,
+    /// How long a POST's response is replayed for the same `Idempotency-Key`.
+    pub idempotency_hours: u64,
+}
+
 /// The durable record (see `docs/data.md`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -298,6 +317,13 @@ impl Settings {
         }
         if self.llm.api_key.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
             self.llm.api_key = None;
+        }
+        let attachments = &mut self.attachments;
+        if attachments.s3_bucket.as_deref().is_some_and(|bucket| bucket.trim().is_empty()) {
+            attachments.s3_bucket = None;
+        }
+        if attachments.secret.as_ref().is_some_and(|key| key.expose_secret().trim().is_empty()) {
+            attachments.secret = None;
         }
         if self.llm.base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
             self.llm.base_url = None;

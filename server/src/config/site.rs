@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::OriginPattern;
 use super::hours::{Hours, HoursConfig};
+use super::{OriginPattern, SiteAttachments};
 use crate::escalation::PolicyConfig;
 use crate::knowledge::KnowledgeOptions;
 
@@ -44,6 +44,9 @@ pub struct SiteConfig {
     /// How long the archive keeps this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub archive: SiteArchive,
+    /// Files visitors and agents may send (see `docs/attachments.md`).
+    #[serde(default)]
+    pub attachments: SiteAttachments,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -225,6 +228,7 @@ impl SiteConfig {
         if let Some(hours) = &self.handoff.hours {
             self.handoff.parsed_hours = Some(Hours::parse(hours).map_err(|why| format!("key `handoff.hours`: {why}"))?);
         }
+        self.attachments.validate()?;
         if self.widget.position != "right" && self.widget.position != "left" {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());
         }

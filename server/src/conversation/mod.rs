@@ -16,7 +16,9 @@
 //! - [`machine`]: the transition table; [`escalate`]: the one builder of escalations.
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
+//! - `attachment`: a visitor's file, once kept, into the transcript.
 
+mod attachment;
 pub mod escalate;
 pub mod machine;
 mod replies;
@@ -59,6 +61,8 @@ pub const LEAVE_MESSAGE: &str = "leave_message";
 /// Times a message to a closed chat reopens it before giving up (each time, someone closed
 /// it again between the reopening and the message).
 const REOPEN_ATTEMPTS: usize = 3;
+/// Events looked through for the agent who last had a chat, when its visitor rates it.
+const RATED_LOOKBACK: usize = 200;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 /// Visitor messages being settled in the background after a store failure, at most.
@@ -446,9 +450,18 @@ impl Conversations {
         self.notice(id, format!("Thanks, your message is with our team. We'll reply to {email}."), None).await
     }
 
+    /// Stores the visitor's rating and tells the last agent who had the chat, if one did.
     pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
         let rating = Rating { score, comment: comment.map(Text::into_inner), at: chrono::Utc::now() };
-        self.stores.log.set_record(id, Record::Rating(rating)).await
+        self.stores.log.set_record(id, Record::Rating(rating.clone())).await?;
+        let recent = self.stores.log.recent_events(id, RATED_LOOKBACK).await?;
+        let last_agent = recent.iter().rev().find_map(|event| match &event.body {
+            EventBody::State { agent: Some(agent), .. } => Some(agent.id.clone()),
+            _ => None,
+        });
+        let Some(agent) = last_agent else { return Ok(()) };
+        let frame = AgentEvent::Rated { conversation_id: id, rating: rating.view() };
+        self.stores.pubsub.deliver(Delivery::frame(Topic::Agent(agent), &frame)).await
     }
 
     /// The visitor closed the conversation.

@@ -27,6 +27,8 @@ const WIDGET_JS: &str = concat!(
     "\n",
     include_str!("../../../widget-js/src/widget/frames.js"),
     "\n",
+    include_str!("../../../widget-js/src/widget/files.js"),
+    "\n",
     include_str!("../../../widget-js/src/widget/visitor.js"),
     "\n",
     include_str!("../../../widget-js/src/widget/boot.js")
@@ -53,6 +55,8 @@ const CONSOLE_JS: &str = concat!(
     include_str!("../../../widget-js/console/queue-view.js"),
     "\n",
     include_str!("../../../widget-js/console/chat-view.js"),
+    "\n",
+    include_str!("../../../widget-js/console/files-view.js"),
     "\n",
     include_str!("../../../widget-js/console/context-view.js"),
     "\n",

@@ -1,16 +1,19 @@
 //! Transport: HTTP routes, the socket upgrade path and the embedded browser code. It knows
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
+pub mod api;
 pub mod assets;
 pub mod metrics;
 pub mod routes;
 pub mod transport;
+pub mod uploads;
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::attachments::AttachmentError;
 use crate::config::OriginPattern;
 use crate::session::{AgentContext, VisitorContext};
 use crate::sites::Sites;
@@ -40,10 +43,16 @@ pub enum HttpError {
     NoRoute,
     #[error("too many requests from this address: retry later")]
     RateLimited,
+    #[error("a valid token is required")]
+    Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("missing or wrong bearer token")]
-    Unauthorized,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Attachment(#[from] AttachmentError),
 }
 
 impl ResponseError for HttpError {
@@ -54,18 +63,35 @@ impl ResponseError for HttpError {
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::NoRoute => StatusCode::NOT_FOUND,
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::Conflict(_) => StatusCode::CONFLICT,
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Attachment(error) => match error {
+                AttachmentError::Disabled => StatusCode::FORBIDDEN,
+                AttachmentError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                AttachmentError::Refused(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                AttachmentError::NotFound => StatusCode::NOT_FOUND,
+                AttachmentError::Busy | AttachmentError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
             HttpError::UnknownSite | HttpError::NoRoute => "not_found",
-            HttpError::ForbiddenOrigin | HttpError::Forbidden(_) => "forbidden",
-            HttpError::Unauthorized => "unauthorized",
+            HttpError::ForbiddenOrigin => "forbidden",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::Forbidden(_) | HttpError::Attachment(AttachmentError::Disabled) => "forbidden",
+            HttpError::Conflict(_) => "conflict",
+            HttpError::Attachment(AttachmentError::TooLarge { .. }) => "too_large",
+            HttpError::Attachment(AttachmentError::Refused(_)) => "unsupported_type",
+            HttpError::Attachment(AttachmentError::NotFound) => "not_found",
+            HttpError::Unavailable(_) | HttpError::Attachment(AttachmentError::Busy | AttachmentError::Store(_)) => {
+                "unavailable"
+            }
         };
         HttpResponse::build(self.status_code()).json(serde_json::json!({ "error": code, "message": self.to_string() }))
     }

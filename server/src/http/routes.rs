@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
-use super::{Http, HttpError, assets};
+use super::{Http, HttpError, api, assets, uploads};
 use crate::session::{self, Frames};
 
 /// Every route of the app.
@@ -31,7 +31,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(assets::console_js)
         .service(assets::console_css)
         .service(assets::console_redirect)
-        .service(assets::favicon);
+        .service(assets::favicon)
+        .service(uploads::upload)
+        .service(uploads::upload_preflight)
+        .service(uploads::fetch);
+    api::services(&mut utoipa_actix_web::service_config::ServiceConfig::new(config));
 }
 
 #[route("/healthz", method = "GET", method = "HEAD")]
@@ -74,6 +78,9 @@ pub async fn widget_settings(
         "color": config.widget.color,
         "position": config.widget.position,
         "locale": config.widget.locale,
+        "attachments": config.attachments.enabled.then(|| serde_json::json!({
+            "max_bytes": config.attachments.max_bytes, "types": config.attachments.types,
+        })),
     })))
 }
 
@@ -133,7 +140,7 @@ async fn upgrade(
 }
 
 /// The `Origin` header; one that is not text is refused, never taken for "no origin".
-fn origin(req: &HttpRequest) -> Result<Option<&str>, HttpError> {
+pub(super) fn origin(req: &HttpRequest) -> Result<Option<&str>, HttpError> {
     match req.headers().get(header::ORIGIN) {
         None => Ok(None),
         Some(value) => value.to_str().map(Some).map_err(|_| HttpError::ForbiddenOrigin),
@@ -141,7 +148,7 @@ fn origin(req: &HttpRequest) -> Result<Option<&str>, HttpError> {
 }
 
 /// The origin is this server's own: its `host[:port]` is the request's `Host`.
-fn same_origin(req: &HttpRequest, origin: &str) -> bool {
+pub(super) fn same_origin(req: &HttpRequest, origin: &str) -> bool {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     let authority = origin.split_once("://").map(|(_, rest)| rest);
     matches!((host, authority), (Some(host), Some(authority)) if host.eq_ignore_ascii_case(authority))
@@ -149,7 +156,7 @@ fn same_origin(req: &HttpRequest, origin: &str) -> bool {
 
 impl Http {
     /// The client's address (see [`Http::client_ip`]) if it may open another socket now.
-    fn admit(&self, req: &HttpRequest) -> Result<IpAddr, HttpError> {
+    pub(super) fn admit(&self, req: &HttpRequest) -> Result<IpAddr, HttpError> {
         let client = self.client_ip(req);
         if !self.visitor.guards.upgrades.allow(&session::client_key(client)) {
             tracing::info!(%client, "too many socket upgrades; refusing one");

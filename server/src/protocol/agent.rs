@@ -188,6 +188,21 @@ pub struct ConversationView {
     /// `suggestions` frame).
     pub suggestions: Vec<String>,
     pub canned: Vec<CannedReply>,
+    /// A read token for the conversation's files (agents send files with their own token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<super::AttachmentGrant>,
+    /// The visitor's rating, once given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingView>,
+}
+
+/// A visitor's rating of the chat, as agents see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RatingView {
+    pub score: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// A message a visitor left when no one could take the chat.
@@ -232,6 +247,11 @@ pub enum AgentEvent {
     /// A visitor left a message for the team.
     LeftMessage {
         message: LeftMessage,
+    },
+    /// The visitor rated the chat (after it was resolved, usually): for the agents of its site.
+    Rated {
+        conversation_id: ConversationId,
+        rating: RatingView,
     },
     /// The answer to `preview`: a waiting chat's view, sent to the asking socket only.
     Preview {

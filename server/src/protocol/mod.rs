@@ -131,6 +131,17 @@ pub enum EventBody {
     },
     /// Internal agent note: delivered to agents only, never to a visitor.
     Note { text: String, author: Author },
+    /// A file sent by the visitor or an agent; its bytes are fetched over HTTP with the
+    /// conversation's file token (see `docs/attachments.md`).
+    Attachment {
+        id: Uuid,
+        from: Speaker,
+        name: String,
+        size: u64,
+        content_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<Author>,
+    },
 }
 
 impl EventBody {
@@ -147,6 +158,16 @@ pub struct Event {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub body: EventBody,
+}
+
+/// What a socket may do with its conversation's files: the token for the HTTP endpoints
+/// (until `expires_at`) and the site's limits, so a client refuses what the server would.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttachmentGrant {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub max_bytes: u64,
+    pub types: Vec<String>,
 }
 
 /// Socket error codes (`{"type":"error","code":…}`).
@@ -166,14 +187,45 @@ pub enum ErrorCode {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Ephemeral {
-    Welcome { conversation_id: ConversationId, token: String, state: State, last_seq: u64, ai_notice: String },
-    Ack { client_id: String, seq: u64 },
-    BotDelta { conversation_id: ConversationId, reply_id: Uuid, text: String },
-    BotCancelled { conversation_id: ConversationId, reply_id: Uuid },
-    Typing { conversation_id: ConversationId, from: Speaker, on: bool },
-    Queue { conversation_id: ConversationId, position: u32, eta_seconds: Option<u32> },
-    CsatRequest { conversation_id: ConversationId },
-    Error { code: ErrorCode, message: String },
+    Welcome {
+        conversation_id: ConversationId,
+        token: String,
+        state: State,
+        last_seq: u64,
+        ai_notice: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attachments: Option<AttachmentGrant>,
+    },
+    Ack {
+        client_id: String,
+        seq: u64,
+    },
+    BotDelta {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+        text: String,
+    },
+    BotCancelled {
+        conversation_id: ConversationId,
+        reply_id: Uuid,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        from: Speaker,
+        on: bool,
+    },
+    Queue {
+        conversation_id: ConversationId,
+        position: u32,
+        eta_seconds: Option<u32>,
+    },
+    CsatRequest {
+        conversation_id: ConversationId,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 impl Ephemeral {

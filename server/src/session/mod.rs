@@ -20,6 +20,7 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::agents::desk::Desk;
+use crate::attachments::Attachments;
 use crate::config::Limits;
 use crate::conversation::Conversations;
 use crate::hub::Hub;
@@ -30,6 +31,8 @@ pub use limits::{Guards, KeyedLimiter, RateLimiter, client_key};
 /// What a visitor's socket works with.
 pub struct VisitorContext {
     pub conversations: Conversations,
+    /// Files: each `welcome` carries a token for the conversation's.
+    pub attachments: Attachments,
     pub hub: Hub,
     pub limits: Limits,
     /// The limits this node's sockets share.

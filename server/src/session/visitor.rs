@@ -14,6 +14,7 @@ use super::{
     CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, VisitorContext, close, flow, frame_text,
     send, send_error,
 };
+use crate::attachments::Scope;
 use crate::conversation::{LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
 use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
@@ -156,6 +157,7 @@ impl Visitor {
             state: opened.conversation.state,
             last_seq: opened.conversation.last_seq,
             ai_notice: self.site.config.persona.ai_notice.clone(),
+            attachments: self.state.attachments.grant(Scope::Visitor, &self.site.config, opened.conversation.id),
         };
         send(&mut self.session, &welcome).await
     }

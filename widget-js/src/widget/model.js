@@ -74,7 +74,7 @@
   };
 
   Widget.prototype.seen = function (f) {
-    if (f.from !== 'visitor' && f.type === 'message') {
+    if (f.from !== 'visitor' && (f.type === 'message' || f.type === 'attachment')) {
       if (this.panelOpen) this.markRead();
       else if (f.seq > this.readSeq) this.setUnread(this.unread + 1);
     } else if (this.panelOpen) {

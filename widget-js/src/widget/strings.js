@@ -14,7 +14,8 @@
   var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
     'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
-    'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend'];
+    'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
+    'attach', 'tooBig', 'badType', 'upFail', 'shut'];
 
   var STRINGS = {
     en: `Open chat
@@ -52,7 +53,12 @@ Cancel
 Leave message
 Terrible|Bad|OK|Good|Great
 Add a comment (optional)
-Send rating`,
+Send rating
+Attach a file
+{name}: larger than {max}.
+{name}: this file type is not accepted.
+{name} was not sent. Try again.
+Close`,
     es: `Abrir chat
 Cerrar chat
 Mensaje
@@ -88,7 +94,12 @@ Cancelar
 Dejar mensaje
 Pésimo|Malo|Normal|Bueno|Excelente
 Añade un comentario (opcional)
-Enviar valoración`,
+Enviar valoración
+Adjuntar un archivo
+{name}: supera {max}.
+{name}: este tipo de archivo no se acepta.
+{name} no se envió. Inténtalo de nuevo.
+Cerrar`,
     fr: `Ouvrir le chat
 Fermer le chat
 Message
@@ -124,7 +135,12 @@ Annuler
 Laisser un message
 Très mauvais|Mauvais|Correct|Bon|Excellent
 Ajoutez un commentaire (facultatif)
-Envoyer la note`,
+Envoyer la note
+Joindre un fichier
+{name} : dépasse {max}.
+{name} : ce type de fichier n'est pas accepté.
+{name} n'a pas été envoyé. Réessayez.
+Fermer`,
     de: `Chat öffnen
 Chat schließen
 Nachricht
@@ -160,7 +176,12 @@ Abbrechen
 Nachricht hinterlassen
 Sehr schlecht|Schlecht|Okay|Gut|Sehr gut
 Kommentar hinzufügen (optional)
-Bewertung senden`,
+Bewertung senden
+Datei anhängen
+{name}: größer als {max}.
+{name}: Dieser Dateityp wird nicht angenommen.
+{name} wurde nicht gesendet. Erneut versuchen.
+Schließen`,
     pt: `Abrir chat
 Fechar chat
 Mensagem
@@ -196,7 +217,12 @@ Cancelar
 Deixar mensagem
 Péssimo|Mau|Razoável|Bom|Ótimo
 Adicione um comentário (opcional)
-Enviar avaliação`,
+Enviar avaliação
+Anexar um ficheiro
+{name}: maior que {max}.
+{name}: este tipo de ficheiro não é aceite.
+{name} não foi enviado. Tente novamente.
+Fechar`,
     it: `Apri la chat
 Chiudi la chat
 Messaggio
@@ -232,7 +258,12 @@ Annulla
 Lascia un messaggio
 Pessimo|Scarso|Discreto|Buono|Ottimo
 Aggiungi un commento (facoltativo)
-Invia valutazione`,
+Invia valutazione
+Allega un file
+{name}: supera {max}.
+{name}: tipo di file non accettato.
+{name} non è stato inviato. Riprova.
+Chiudi`,
     nl: `Chat openen
 Chat sluiten
 Bericht
@@ -268,7 +299,12 @@ Annuleren
 Bericht achterlaten
 Heel slecht|Slecht|Oké|Goed|Uitstekend
 Voeg een opmerking toe (optioneel)
-Beoordeling versturen`,
+Beoordeling versturen
+Bestand bijvoegen
+{name}: groter dan {max}.
+{name}: dit bestandstype wordt niet geaccepteerd.
+{name} is niet verzonden. Probeer opnieuw.
+Sluiten`,
     ro: `Deschide chatul
 Închide chatul
 Mesaj
@@ -304,7 +340,12 @@ Anulează
 Lasă un mesaj
 Foarte rău|Rău|Acceptabil|Bine|Excelent
 Adaugă un comentariu (opțional)
-Trimite evaluarea`,
+Trimite evaluarea
+Atașează un fișier
+{name}: depășește {max}.
+{name}: acest tip de fișier nu este acceptat.
+{name} nu a fost trimis. Încearcă din nou.
+Închide`,
     bg: `Отвори чата
 Затвори чата
 Съобщение
@@ -340,7 +381,12 @@ Trimite evaluarea`,
 Оставете съобщение
 Ужасно|Лошо|Добре|Много добре|Отлично
 Добавете коментар (по желание)
-Изпрати оценката`,
+Изпрати оценката
+Прикачи файл
+{name}: над {max}.
+{name}: този вид файл не се приема.
+{name} не е изпратен. Опитайте отново.
+Затвори`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
 Ziņa
@@ -376,7 +422,12 @@ Atcelt
 Atstāt ziņu
 Ļoti slikti|Slikti|Normāli|Labi|Lieliski
 Pievienojiet komentāru (pēc izvēles)
-Sūtīt vērtējumu`,
+Sūtīt vērtējumu
+Pievienot failu
+{name}: lielāks par {max}.
+{name}: šāds faila veids netiek pieņemts.
+{name} netika nosūtīts. Mēģiniet vēlreiz.
+Aizvērt`,
     pl: `Otwórz czat
 Zamknij czat
 Wiadomość
@@ -412,7 +463,12 @@ Anuluj
 Zostaw wiadomość
 Fatalnie|Źle|W porządku|Dobrze|Świetnie
 Dodaj komentarz (opcjonalnie)
-Wyślij ocenę`,
+Wyślij ocenę
+Dołącz plik
+{name}: większy niż {max}.
+{name}: ten typ pliku nie jest akceptowany.
+Nie wysłano {name}. Spróbuj ponownie.
+Zamknij`,
     zh: `打开聊天
 关闭聊天
 消息
@@ -448,7 +504,12 @@ Wyślij ocenę`,
 留言
 很差|差|一般|好|很好
 添加评论（可选）
-提交评价`,
+提交评价
+附加文件
+{name}：超过 {max}。
+{name}：不接受此文件类型。
+{name} 未发送，请重试。
+关闭`,
     ar: `فتح الدردشة
 إغلاق الدردشة
 رسالة
@@ -484,7 +545,12 @@ Wyślij ocenę`,
 اترك رسالة
 سيئ جدًا|سيئ|مقبول|جيد|ممتاز
 أضف تعليقًا (اختياري)
-إرسال التقييم`,
+إرسال التقييم
+إرفاق ملف
+{name}: أكبر من {max}.
+{name}: نوع الملف غير مقبول.
+لم يُرسَل {name}. حاول مجددًا.
+إغلاق`,
     he: `פתיחת הצ'אט
 סגירת הצ'אט
 הודעה
@@ -520,7 +586,12 @@ Wyślij ocenę`,
 השארת הודעה
 גרוע מאוד|גרוע|סביר|טוב|מצוין
 הוסיפו הערה (לא חובה)
-שליחת הדירוג`
+שליחת הדירוג
+צירוף קובץ
+{name}: גדול מ-{max}.
+{name}: סוג הקובץ אינו מתקבל.
+{name} לא נשלח. נסו שוב.
+סגירה`
   };
 
   /** Locales written right to left: the panel's `dir` follows the locale. */

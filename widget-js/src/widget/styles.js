@@ -95,6 +95,21 @@ svg{display:block;flex:none}
 .input:focus,.field:focus{outline:2px solid var(--accent);outline-offset:1px;border-color:var(--accent)}
 .send,.primary{background:var(--accent);color:var(--on);border-radius:10px;height:40px;padding:0 16px;font-weight:650;flex:none}
 .primary{width:100%}
+.clip{width:40px;height:40px;border-radius:10px;color:#4f566b;display:flex;align-items:center;justify-content:center;flex:none}
+.clip:hover{background:#f3f5fa;color:#1f2330}
+.file{display:flex;align-items:center;gap:8px;white-space:normal}
+.file .fname{text-decoration:underline;color:inherit}
+.uploading{flex-wrap:wrap}
+.uploading .fname{text-decoration:none;flex:1 1 100%}
+.uploading progress{flex:1;height:6px;accent-color:var(--on)}
+.stop{width:24px;height:24px;border-radius:50%;background:rgba(255,255,255,.25);color:inherit;font-size:16px;line-height:24px}
+.msg.file:has(.thumb){padding:4px;background:#f0f2f7}
+.thumb{display:block;border-radius:12px;overflow:hidden;cursor:zoom-in}
+.thumb img{display:block;max-width:220px;max-height:180px;min-width:48px;min-height:48px;object-fit:cover}
+.ferr{color:#b3261e}
+.lightbox{position:absolute;inset:0;z-index:5;background:rgba(10,12,20,.88);display:flex;flex-direction:column;align-items:center;justify-content:center;gap:12px;padding:16px}
+.lightbox img{max-width:100%;max-height:calc(100% - 56px);object-fit:contain;background:#fff}
+.shut{background:#fff;color:#1f2330;border-radius:10px;padding:8px 18px;font-weight:650}
 .sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:520px){
 .preview,.left .preview{left:auto;right:16px;width:calc(100% - 32px)}

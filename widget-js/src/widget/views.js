@@ -66,7 +66,7 @@
       } });
     this.sendBtn = h('button', { class: 'send', type: 'submit' });
     this.compose = h('form', { class: 'compose', onsubmit: function (e) { e.preventDefault(); self.submit(); } },
-      [this.input, this.sendBtn]);
+      this.mountFiles().concat([this.input, this.sendBtn]));
     this.newBtn = h('button', { class: 'primary', type: 'button', hidden: true, onclick: function () { self.newChat(); } });
     this.links = h('div', { class: 'links' }, [this.humanBtn, this.endBtn]);
     this.announcer = h('div', { class: 'sr', role: 'log', 'aria-live': 'polite' });
