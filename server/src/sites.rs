@@ -54,7 +54,7 @@ impl Sites {
         self.by_id.get(id).cloned()
     }
 
-    /// Every site's id, sorted.
+    /// The ids of every site served, sorted.
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
         ids.sort();

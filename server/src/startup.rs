@@ -33,6 +33,7 @@ use crate::bot::slots::Slots;
 use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::http::api::Api;
+use crate::http::metrics::Scrape;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
 use crate::hub::Hub;
@@ -59,6 +60,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // First, so that every handle registered from here on counts.
+        crate::telemetry::metrics::install();
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
         let Models { answerer, model, probe } = build_llm(&settings)?;
@@ -101,9 +104,13 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
+        let metrics = settings.metrics.enabled.then(|| {
+            let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
+            Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
+        });
         let api = web::Data::new(Api::new(sql_archive.clone(), sites.clone(), settings.api.clone()));
         let erase = stores.erase.clone();
-        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql_archive, erase });
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql_archive, erase, metrics });
         let app = move || {
             App::new()
                 .wrap(Compress::default())

@@ -130,6 +130,7 @@ impl Archiver {
             }
         }
         self.feed.archived(item.id, item.rev).await?;
+        crate::telemetry::metrics::archive_copied();
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 pub mod agent;
 mod attachments;
 pub mod hours;
+mod observe;
 mod origin;
 pub mod site;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use agent::{AgentConfig, AgentRole};
 pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
+pub use observe::{MetricsSettings, TracesSettings};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
 
@@ -34,6 +36,8 @@ pub struct Settings {
     pub limits: Limits,
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
+    pub metrics: MetricsSettings,
+    pub traces: TracesSettings,
     pub attachments: AttachmentSettings,
     pub api: ApiSettings,
     #[serde(default)]
@@ -391,6 +395,7 @@ impl Settings {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
         }
         self.server.agent_origins()?;
+        self.traces.validate()?;
         if let Some(url) = &self.llm.base_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

@@ -314,6 +314,7 @@ impl Conversations {
     /// Runs the escalation policy on message `seq`: `Some(follow_up)` when the bot answers
     /// (with the offer of a person to store after its reply, if any), `None` when the
     /// conversation went to people.
+    #[tracing::instrument(level = "debug", name = "policy", skip_all, fields(conversation_id = %id, seq = seq))]
     async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<Option<EventBody>>, StoreError> {
         let log = &self.stores.log;
         let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
@@ -367,6 +368,7 @@ impl Conversations {
         let entry = escalation.entry(&site.config.id, id, reason, false);
         let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
         tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
+        crate::telemetry::metrics::escalation(reason);
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
         let Some(handoffs) = self.handoffs.get() else { return self.notice(id, escalation.notice, None).await };
         // One notice: "a person will take over" is not true when nobody can.

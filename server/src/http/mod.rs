@@ -4,6 +4,7 @@
 pub mod api;
 pub mod archive;
 pub mod assets;
+pub mod metrics;
 pub mod reports;
 pub mod routes;
 pub mod transport;
@@ -29,6 +30,8 @@ pub struct Http {
     /// The archive (search, transcripts, audit log, erasure) and the live store's eraser.
     pub archive: Arc<crate::archive::sql::SqlArchive>,
     pub erase: Arc<dyn crate::store::erase::Erase>,
+    /// `None`: `/metrics` is off (`metrics.enabled = false`).
+    pub metrics: Option<metrics::Scrape>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -28,6 +28,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .default_service(web::to(|| async { Err::<HttpResponse, _>(HttpError::NoRoute) }))
         .service(healthz)
         .service(readyz)
+        .service(super::metrics::scrape)
         .service(assets::demo_page)
         .service(assets::widget_js)
         .service(widget_settings)

@@ -29,6 +29,7 @@ use crate::delivery::{Delivery, Kind, Topic};
 use crate::hub::{Outbox, Subscription};
 use crate::protocol::agent::{AgentEvent, AgentFrame, AgentStatus};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, State, close as codes};
+use crate::telemetry::metrics::{OpenSocket, SocketKind};
 
 struct Agent {
     state: Arc<AgentContext>,
@@ -41,6 +42,7 @@ struct Agent {
 }
 
 pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Frames, client: IpAddr) {
+    let _open = OpenSocket::new(SocketKind::Agent);
     let auth = |text: &str| match AgentFrame::parse(text)? {
         AgentFrame::Auth { token } => Ok::<_, crate::protocol::FrameError>(Some(token)),
         _ => Ok(None),
@@ -159,7 +161,10 @@ impl Agent {
                 }
                 flow
             }
-            (Topic::Agent(_), _) => flow(self.session.text(delivery.json.to_string()).await),
+            (Topic::Agent(_), _) => {
+                crate::telemetry::metrics::hot().frame_out();
+                flow(self.session.text(delivery.json.to_string()).await)
+            }
         }
     }
 

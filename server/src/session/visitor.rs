@@ -20,6 +20,7 @@ use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
 use crate::sites::Site;
+use crate::telemetry::metrics::{OpenSocket, SocketKind};
 
 struct Visitor {
     state: Arc<VisitorContext>,
@@ -46,6 +47,7 @@ pub fn run(
     client: IpAddr,
 ) -> impl Future<Output = ()> + 'static {
     async move {
+        let _open = OpenSocket::new(SocketKind::Visitor);
         let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
         if hello.token.is_none() && !may_start(&state, client, &site.config.id).await {
             tracing::info!(%client, site = %site.config.id, "too many new conversations; refusing one");

@@ -15,12 +15,14 @@
 //! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
-//! part of the server the roles it uses, all backed by one store.
+//! part of the server the roles it uses, all backed by one store and measured the same way
+//! ([`metered`]).
 
 pub mod allowance;
 pub mod erase;
 pub mod feed;
 pub mod memory;
+pub mod metered;
 pub mod redis;
 pub mod visitors;
 
@@ -372,7 +374,9 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn new<S>(store: Arc<S>) -> Stores
+    /// Every role of `store`; the event log, pub/sub, handoff, presence and feed measured
+    /// ([`metered::Metered`]: the roles on the message path).
+    pub fn new<S>(raw: Arc<S>) -> Stores
     where
         S: EventLog
             + PubSub
@@ -383,15 +387,16 @@ impl Stores {
             + allowance::Allowances
             + erase::Erase,
     {
+        let store = Arc::new(metered::Metered::new(raw.clone()));
         Stores {
             log: store.clone(),
-            visitors: store.clone(),
+            visitors: raw.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),
-            feed: store.clone(),
-            allowances: store.clone(),
-            erase: store,
+            feed: store,
+            allowances: raw.clone(),
+            erase: raw,
         }
     }
 }

@@ -267,7 +267,10 @@ impl RedisStore {
         }
     }
 
+    /// The connection for one round trip (a command, a script or a pipeline): each call is
+    /// counted in `baton_redis_round_trips_total`.
     fn conn(&self) -> ConnectionManager {
+        crate::telemetry::metrics::hot().redis_round_trips.increment(1);
         self.conn.clone()
     }
 
