@@ -1,4 +1,5 @@
-//! Command line: `baton serve` (the default), `baton signals`, `baton export`, `baton privacy`.
+//! Command line: `baton serve` (the default), `baton signals`, `baton export`, `baton privacy`,
+//! `baton keys`.
 
 use std::io::{BufRead, Write};
 
@@ -34,14 +35,47 @@ pub enum Command {
     /// Privacy requests about one visitor: everything Baton holds (`export`), or erase it.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// The owner API's keys (docs/api.md).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key for a site; prints its record, then the key itself as the last line.
+    Create(CreateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateKeyArgs {
+    /// The site the key is for (one of the configured sites).
+    #[arg(long)]
+    pub site: String,
+    /// What it may do: read < write < admin (each includes the ones before).
+    #[arg(long, value_parser = ["read", "write", "admin"])]
+    pub scope: String,
+    /// A label to recognise the key by.
+    #[arg(long, default_value = "")]
+    pub name: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PrivacyCommand {
     /// Print all Baton holds about the visitor as one JSON object.
     Export(SubjectArgs),
-    /// Erase all Baton holds about the visitor (archive and shared live store); prints the counts.
-    Erase(SubjectArgs),
+    /// Erase all Baton holds about the visitor; prints the counts. With `--server`, a running
+    /// server erases it (its live store, memory or Redis, and the archive), the admin token
+    /// read from `BATON_ADMIN_TOKEN`; without, the archive and a Redis live store.
+    Erase(EraseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// A running server's base URL (`http://host:port`).
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 /// Who a privacy request is about: exactly one of the two.
@@ -180,9 +214,34 @@ pub async fn privacy(settings: Settings, command: PrivacyCommand) -> anyhow::Res
     use crate::archive::request;
     let answer = match &command {
         PrivacyCommand::Export(args) => request::export(&settings, &args.subject()).await?,
-        PrivacyCommand::Erase(args) => request::erase(&settings, &args.subject()).await?,
+        PrivacyCommand::Erase(EraseArgs { subject, server: None }) => {
+            request::erase(&settings, &subject.subject()).await?
+        }
+        PrivacyCommand::Erase(EraseArgs { subject, server: Some(server) }) => {
+            let token = std::env::var("BATON_ADMIN_TOKEN")
+                .context("--server needs an admin agent's token in BATON_ADMIN_TOKEN")?;
+            request::remote_erase(server, &token, &subject.subject()).await?
+        }
     };
     println!("{answer}");
+    Ok(())
+}
+
+/// `baton keys create --site SITE --scope SCOPE`: the key is the last line printed.
+pub async fn keys(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+
+    use crate::archive::Archive;
+    use crate::archive::keys::Scope;
+    let KeysCommand::Create(args) = command;
+    settings.site(&args.site).with_context(|| format!("no site {:?} in the configuration", args.site))?;
+    let scope = Scope::parse(&args.scope).context("scope must be read, write or admin")?;
+    let archive = crate::archive::sql::SqlArchive::connect(settings.archive.url.expose_secret()).await?;
+    archive.migrate().await.context("Failed to open the archive")?;
+    let (record, secret) =
+        archive.create_key(&args.site, scope, args.name.trim()).await.context("Failed to store the key")?;
+    println!("{}", serde_json::to_string(&record).context("Failed to print the key")?);
+    println!("{secret}");
     Ok(())
 }
 

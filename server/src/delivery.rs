@@ -11,12 +11,14 @@ use serde::Serialize;
 
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, State};
 
-/// What a socket follows: a conversation, the frames for every agent (queue snapshots, new
-/// escalations), or the frames for one agent (assignments, suggestions).
+/// What a socket follows: a conversation, or the frames for one agent (their share of the
+/// queue, left messages of their sites, assignments, suggestions). There is deliberately no
+/// topic for every agent: agents see only their own sites and teams, so each frame about a
+/// chat they do not have is addressed to the agents who may see it
+/// (`agents::router::Router::tell_agents`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Conversation(ConversationId),
-    Agents,
     Agent(String),
 }
 

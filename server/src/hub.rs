@@ -377,12 +377,15 @@ mod tests {
     fn a_watcher_set_late_hears_of_the_topics_already_followed() {
         let hub = Hub::new();
         let (outbox, _rx) = Outbox::new(1, true);
-        let _agents = hub.subscribe(Topic::Agents, outbox.clone());
-        let _mine = hub.subscribe(Topic::Agent("ana".into()), outbox);
+        let _ana = hub.subscribe(Topic::Agent("ana".into()), outbox.clone());
+        let _bo = hub.subscribe(Topic::Agent("bo".into()), outbox);
         let mut changes = watched(&hub);
         let mut started = vec![changes.try_recv().unwrap(), changes.try_recv().unwrap()];
         started.sort_by_key(|(topic, _)| format!("{topic:?}"));
-        assert_eq!(started, [(Topic::Agent("ana".into()), Interest::Started), (Topic::Agents, Interest::Started)]);
+        assert_eq!(
+            started,
+            [(Topic::Agent("ana".into()), Interest::Started), (Topic::Agent("bo".into()), Interest::Started)]
+        );
         assert!(changes.try_recv().is_err());
     }
 

@@ -8,7 +8,8 @@
 //! - [`startup`]: wiring and the HTTP server's life (graceful shutdown); [`cli`]: the command
 //!   line; [`telemetry`]: structured logs; [`config`]: typed settings and per-site files,
 //!   validated at start.
-//! - [`http`]: transport: routes, the socket upgrade path, embedded browser code. Knows
+//! - [`http`]: transport: routes, the socket upgrade path, embedded browser code, and the
+//!   owner API under `/v1/api/` (keys, scopes, limits, its OpenAPI document). Knows
 //!   requests, frames and sockets, never the store.
 //! - [`session`]: one socket's loop: frames in (decoded with a bound) and out, heartbeats, rate
 //!   limits per socket, conversation and address. Talks to the
@@ -29,11 +30,17 @@
 //! - [`mail`]: email to visitors (SMTP through a durable outbox in the archive), and the
 //!   signed resume links in it.
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
-//!   live store by an archiver on every node; exports read it.
+//!   live store by an archiver on every node; exports and the owner API read it, and it
+//!   keeps the API's keys (hashed) and idempotent answers.
 //! - [`attachments`]: files sent in a chat, in a local folder or an S3-compatible bucket,
 //!   behind signed, expiring links; deleted by retention and by a privacy erase.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
-//!   atomic change of hands, presence), in memory or on Redis for many nodes.
+//!   atomic change of hands, presence, the verified visitors' index), in memory or on Redis
+//!   for many nodes.
+//! - [`fuzzing`]: entry points for the fuzzers (`fuzz/`) and their corpus replay: each
+//!   parser of outside input with the properties it keeps whatever arrives.
+//! - [`redact`]: masking personal data (emails, phone, card and IBAN numbers, national ids)
+//!   before text reaches a model, the logs or (when a site asks) the archive.
 //! - [`records`]: the typed facts kept per conversation; [`delivery`]: what travels from the
 //!   store to the sockets, typed; [`protocol`]: the wire types, validated once at the edge.
 
@@ -46,12 +53,14 @@ pub mod config;
 pub mod conversation;
 pub mod delivery;
 pub mod escalation;
+pub mod fuzzing;
 pub mod http;
 pub mod hub;
 pub mod knowledge;
 pub mod mail;
 pub mod protocol;
 pub mod records;
+pub mod redact;
 pub mod session;
 pub mod signals;
 pub mod sites;

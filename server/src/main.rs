@@ -10,7 +10,6 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(std::env::var("TEST_LOG").is_ok() || cli.command.is_serve());
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -18,10 +17,14 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    let serving = cli.command.is_serve();
+    let traces = serving.then_some(&settings.traces);
+    let _telemetry = telemetry::init_with_traces(std::env::var("TEST_LOG").is_ok() || serving, traces);
     match cli.command.unwrap_or_default() {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Signals(args) => baton::cli::signals(settings, args),
         Command::Export(args) => baton::cli::export(settings, args).await,
         Command::Privacy(command) => baton::cli::privacy(settings, command).await,
+        Command::Keys(command) => baton::cli::keys(settings, command).await,
     }
 }

@@ -1,7 +1,7 @@
 //! The facts Baton keeps about a conversation beside its events, as typed records with a
 //! schema: why it was escalated, what the escalation policy remembers, the last turn's
 //! signals, the model's confidence, the agents' summary, what an agent said before handing
-//! back, and the visitor's rating.
+//! back, the visitor's rating, and who the visitor is (verified or not).
 //!
 //! This module is the one place that names and serialises them. A store keeps each record
 //! as one field (its [`Record::field`] name, its JSON as the value), written whole; reading a
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escalation::PolicyState;
 use crate::protocol::Reason;
+use crate::protocol::agent::Verdict;
 use crate::signals::TurnSignals;
 
 /// Why a conversation went to people, as agents and owners see it.
@@ -66,6 +67,32 @@ pub struct Contact {
     pub at: DateTime<Utc>,
 }
 
+/// Who the visitor is, as the site's page said (`hello.visitor`, `identify`), and whether the
+/// site's backend vouched for it (`user_hash` matched the site's `identity_secret`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub verified: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// An agent's one-click judgement of the escalation they handled: what the reports measure
+/// the escalation policy's precision and lateness by, and `baton signals --tune` learns from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerdictRecord {
+    /// The agent's id.
+    pub agent: String,
+    pub verdict: Verdict,
+    /// The escalation's reason the verdict is about.
+    pub reason: Reason,
+    pub at: DateTime<Utc>,
+}
+
 /// Every record of one conversation. The large ones are boxed: every live conversation
 /// carries this struct, and most never escalate, hand back or get rated (inline, the records
 /// cost an idle visitor about 400 bytes; boxed, under 100).
@@ -80,6 +107,8 @@ pub struct Records {
     pub handback: Option<Box<Handback>>,
     pub rating: Option<Box<Rating>>,
     pub contact: Option<Box<Contact>>,
+    pub identity: Option<Box<Identity>>,
+    pub verdict: Option<Box<VerdictRecord>>,
 }
 
 /// One record, written whole.
@@ -93,6 +122,8 @@ pub enum Record {
     Handback(Handback),
     Rating(Rating),
     Contact(Contact),
+    Identity(Identity),
+    Verdict(VerdictRecord),
 }
 
 impl Record {
@@ -107,6 +138,8 @@ impl Record {
             Record::Handback(_) => "handback",
             Record::Rating(_) => "rating",
             Record::Contact(_) => "contact",
+            Record::Identity(_) => "identity",
+            Record::Verdict(_) => "verdict",
         }
     }
 
@@ -121,6 +154,8 @@ impl Record {
             Record::Handback(record) => serde_json::to_string(record),
             Record::Rating(record) => serde_json::to_string(record),
             Record::Contact(record) => serde_json::to_string(record),
+            Record::Identity(record) => serde_json::to_string(record),
+            Record::Verdict(record) => serde_json::to_string(record),
         };
         // unwrap: records are plain data (strings, numbers, enums); a NaN confidence is
         // written as null by serde_json, never an error.
@@ -139,6 +174,8 @@ impl Record {
             "handback" => Record::Handback(serde_json::from_str(json)?),
             "rating" => Record::Rating(serde_json::from_str(json)?),
             "contact" => Record::Contact(serde_json::from_str(json)?),
+            "identity" => Record::Identity(serde_json::from_str(json)?),
+            "verdict" => Record::Verdict(serde_json::from_str(json)?),
             _ => return Ok(None),
         }))
     }
@@ -156,6 +193,8 @@ impl Records {
             Record::Handback(record) => self.handback = Some(Box::new(record)),
             Record::Rating(record) => self.rating = Some(Box::new(record)),
             Record::Contact(record) => self.contact = Some(Box::new(record)),
+            Record::Identity(record) => self.identity = Some(Box::new(record)),
+            Record::Verdict(record) => self.verdict = Some(Box::new(record)),
         }
     }
 
@@ -169,6 +208,8 @@ impl Records {
         list.extend(self.handback.as_deref().cloned().map(Record::Handback));
         list.extend(self.rating.as_deref().cloned().map(Record::Rating));
         list.extend(self.contact.as_deref().cloned().map(Record::Contact));
+        list.extend(self.identity.as_deref().cloned().map(Record::Identity));
+        list.extend(self.verdict.as_deref().cloned().map(Record::Verdict));
         list
     }
 
@@ -203,6 +244,13 @@ mod tests {
             Record::Handback(Handback { agent: "Ana".into(), said: "Sent the label.".into() }),
             Record::Rating(Rating { score: 4, comment: Some("quick".into()), at }),
             Record::Contact(Contact { email: "ann@example.com".into(), at }),
+            Record::Identity(Identity {
+                user_id: Some("u-1".into()),
+                name: Some("Ann".into()),
+                email: None,
+                verified: true,
+                at,
+            }),
         ];
         let mut written = Records::default();
         let mut read = Records::default();

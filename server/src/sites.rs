@@ -15,6 +15,8 @@ pub struct Site {
     pub knowledge: KnowledgeBase,
     /// The escalation policy, with the signal scorer built from the site's topic rules.
     pub policy: Policy,
+    /// What this site masks before text reaches a model or the logs.
+    pub redactor: crate::redact::Redactor,
 }
 
 impl Site {
@@ -28,7 +30,8 @@ impl Site {
             )
         })?;
         tracing::info!(site = %config.id, passages = knowledge.len(), "site loaded");
-        Ok(Site { config, knowledge, policy })
+        let redactor = config.privacy.redactor();
+        Ok(Site { config, knowledge, policy, redactor })
     }
 }
 
@@ -49,5 +52,12 @@ impl Sites {
 
     pub fn get(&self, id: &str) -> Option<Arc<Site>> {
         self.by_id.get(id).cloned()
+    }
+
+    /// The ids of every site served, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
     }
 }

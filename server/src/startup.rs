@@ -19,6 +19,8 @@ use crate::agents::presence::Presences;
 use crate::agents::router::{Router, RouterHandoffs};
 use crate::archive::Archive;
 use crate::archive::archiver::Archiver;
+use crate::archive::audit::AuditLog;
+use crate::archive::masking::ArchiveMasks;
 use crate::archive::sql::SqlArchive;
 use crate::attachments::Attachments;
 use crate::bot::Llm;
@@ -30,6 +32,8 @@ use crate::bot::reply::Replier;
 use crate::bot::slots::Slots;
 use crate::config::Settings;
 use crate::conversation::Conversations;
+use crate::http::api::Api;
+use crate::http::metrics::Scrape;
 use crate::http::transport::{self, Sockets};
 use crate::http::{Http, routes};
 use crate::hub::Hub;
@@ -57,6 +61,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // First, so that every handle registered from here on counts.
+        crate::telemetry::metrics::install();
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
         let Models { answerer, model, probe } = build_llm(&settings)?;
@@ -82,9 +88,11 @@ impl Application {
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
         let attachments = Attachments::open(&settings.attachments, &settings.sites)?;
+        let audit = AuditLog::spawn(sql.clone(), shutdown.clone());
         let desk = Desk::new(router.clone(), &stores, sites.clone(), assist, attachments.clone())
             .with_mail(mail.map(|(mail, _)| mail))
-            .with_answer_timeout(settings.handoff.answer_timeout_secs);
+            .with_answer_timeout(settings.handoff.answer_timeout_secs)
+            .with_audit(audit);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
@@ -104,12 +112,19 @@ impl Application {
         });
         let agent = Arc::new(AgentContext { desk, conversations, hub, limits, guards, shutdown: shutdown.clone() });
         let agent_origins = settings.server.agent_origins()?;
-        let http = web::Data::new(Http { sites, visitor, agent, agent_origins });
+        let metrics = settings.metrics.enabled.then(|| {
+            let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
+            Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
+        });
+        let api = web::Data::new(Api::new(sql.clone(), sites.clone(), settings.api.clone()));
+        let erase = stores.erase.clone();
+        let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });
         let app = move || {
             App::new()
                 .wrap(Compress::default())
                 .wrap(tracing_actix())
                 .app_data(http.clone())
+                .app_data(api.clone())
                 .configure(routes::configure)
         };
         // Upgraded sockets leave the HTTP/1 dispatcher and its per-connection buffers (see
@@ -205,7 +220,9 @@ async fn build_archive(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<SqlArchive>> {
     use secrecy::ExposeSecret;
-    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?);
+    let windows =
+        settings.sites.iter().map(|site| (site.id.clone(), Duration::from_secs(site.reports.reopen_window_secs)));
+    let sql = Arc::new(SqlArchive::connect(settings.archive.url.expose_secret()).await?.with_reopen_windows(windows));
     let archive: Arc<dyn Archive> = sql.clone();
     let archiver = Archiver {
         log: stores.log.clone(),
@@ -213,6 +230,7 @@ async fn build_archive(
         archive: archive.clone(),
         poll: settings.archive.poll(),
         lease: settings.archive.lease(),
+        masks: ArchiveMasks::from_sites(&settings.sites),
     };
     archiver.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);

@@ -118,6 +118,26 @@ async fn a_whole_conversation_reaches_the_archive_and_baton_export_prints_it() {
 }
 
 #[tokio::test]
+async fn a_conversation_the_visitor_never_wrote_to_is_not_archived_until_they_do() {
+    let app = spawn_app().await;
+    let (mut silent, silent_welcome) = app.connect_visitor().await;
+    let (mut writer, writer_welcome) = app.connect_visitor().await;
+    writer.say("w1", "How long do refunds take?").await;
+    writer.next_bot_message().await;
+    let archive = app.archive.clone().unwrap();
+    // Once the written-to one is archived and nothing waits, the greeting-only one is not there.
+    archive_matches_live(&app.store, &*archive, &[conversation_id(&writer_welcome)]).await;
+    let silent_id = conversation_id(&silent_welcome);
+    assert!(archive.conversation(silent_id).await.unwrap().is_none(), "a hello alone is not archived");
+    assert!(export(&sqlite_url(&app), &[]).iter().all(|line| line["conversation_id"] != json!(silent_id)));
+    // Its first message makes it a real conversation: archived whole, greeting included.
+    silent.say("s1", "Do you ship to Canada?").await;
+    silent.next_bot_message().await;
+    let copy = archive_matches_live(&app.store, &*archive, &[silent_id]).await.remove(0);
+    assert_eq!(copy.events[0]["seq"], 1, "from its first event: {:?}", copy.events[0]);
+}
+
+#[tokio::test]
 async fn a_bad_export_argument_is_a_clear_error() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(["export", "--since", "yesterday"])

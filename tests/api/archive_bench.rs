@@ -60,6 +60,7 @@ async fn throughput(name: &str, archive: Arc<dyn Archive>) {
         archive: archive.clone(),
         poll: Duration::from_millis(20),
         lease: Duration::from_secs(30),
+        masks: Default::default(),
     };
     let started = Instant::now();
     archiver.drain().await.unwrap();

@@ -31,7 +31,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
+    pub(crate) async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
         Node::start_with(config, redis, namespace, &[]).await
     }
 
@@ -109,8 +109,18 @@ impl Drop for Node {
 
 /// Reads the node's JSON logs (echoing them with `TEST_LOG`) until it says where it listens.
 pub async fn listening_port(child: &mut Child) -> u16 {
+    listening_port_and_logs(child).await.0
+}
+
+/// Every JSON log line a node wrote so far (it keeps filling while the node runs).
+pub type Logs = Arc<std::sync::Mutex<Vec<Value>>>;
+
+/// [`listening_port`], and the node's logs as they come.
+pub async fn listening_port_and_logs(child: &mut Child) -> (u16, Logs) {
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let logs: Logs = Arc::default();
+    let kept = logs.clone();
     std::thread::spawn(move || {
         let echo = std::env::var("TEST_LOG").is_ok();
         let mut tx = Some(tx);
@@ -125,9 +135,12 @@ pub async fn listening_port(child: &mut Child) -> u16 {
             {
                 let _ = tx.send(u16::try_from(port).expect("a port"));
             }
+            kept.lock().unwrap().push(log);
         }
     });
-    tokio::time::timeout(START_WAIT, rx).await.expect("the node listens in time").expect("the node logs its port")
+    let port =
+        tokio::time::timeout(START_WAIT, rx).await.expect("the node listens in time").expect("the node logs its port");
+    (port, logs)
 }
 
 /// Rate limits out of the way of tests that send many frames on one socket.
@@ -183,7 +196,7 @@ fn with_routing(site: &str, routing: &str) -> String {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -349,14 +349,26 @@ async fn a_transfer_gives_the_next_agent_the_whole_context() {
 }
 
 #[tokio::test]
-async fn a_transfer_to_a_team_returns_the_chat_to_the_queue_with_reason_transfer() {
-    let app = manual_app().await;
+async fn a_transfer_to_a_team_returns_the_chat_to_that_teams_queue_with_reason_transfer() {
+    let app = spawn_app_with(|s| {
+        two_agents(Routing::Manual)(s);
+        s.agents.push(agent("cy", "token-cy", &["billing"], 2));
+    })
+    .await;
+    let (mut cy, _) = app.connect_agent("token-cy").await;
     let (mut ana, mut visitor, welcome) = taken_chat(&app).await;
     ana.send(json!({"type": "transfer", "conversation_id": id_of(&welcome), "to": {"team": "billing"}})).await;
     let state = visitor.collect_until(|f| f["type"] == "state" && f["state"] == "queued").await;
     assert_eq!(state.last().unwrap()["reason"], "transfer");
-    let snapshot = queue_until(&mut ana, &id_of(&welcome), true).await;
-    assert_eq!(snapshot["items"][0]["team"], "billing");
+    // Cy saw the chat while it waited for anyone; now it waits for billing.
+    loop {
+        let snapshot = queue_until(&mut cy, &id_of(&welcome), true).await;
+        if snapshot["items"][0]["team"] == "billing" {
+            break;
+        }
+    }
+    // Ana is not in billing: the chat is no longer shown to her.
+    queue_until(&mut ana, &id_of(&welcome), false).await;
 }
 
 #[tokio::test]

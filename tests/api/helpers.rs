@@ -67,8 +67,10 @@ pub fn agent(id: &str, token: &str, teams: &[&str], max_chats: u32) -> AgentConf
         id: id.into(),
         name: format!("Agent {id}"),
         teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+        sites: None,
         max_chats,
         token_sha256,
+        ..AgentConfig::default()
     }
 }
 

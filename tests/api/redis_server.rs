@@ -14,6 +14,8 @@ const START_WAIT: Duration = Duration::from_secs(10);
 
 pub struct RedisServer {
     pub port: u16,
+    /// With [`RedisServer::tls`]: its TLS port, and the folder of its certificates.
+    tls: Option<(u16, PathBuf)>,
     /// Append-only file with fsync on every write: acknowledged writes survive a SIGKILL.
     dir: Option<PathBuf>,
     child: Option<Child>,
@@ -32,8 +34,29 @@ impl RedisServer {
         RedisServer::launch(Some(dir))
     }
 
+    /// An in-memory server that also speaks TLS on a second port, with a certificate for
+    /// `127.0.0.1` signed by a CA made for this server ([`RedisServer::ca_file`]).
+    pub fn tls() -> RedisServer {
+        let folder = std::env::temp_dir().join(format!("baton-redis-tls-{}", ConversationId::new()));
+        std::fs::create_dir_all(&folder).expect("create the certificates folder");
+        make_certificates(&folder);
+        let mut server = RedisServer { port: free_port(), tls: Some((free_port(), folder)), dir: None, child: None };
+        server.restart();
+        server
+    }
+
+    /// The TLS URL ([`RedisServer::tls`] servers only).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.tls.as_ref().expect("a TLS server").0)
+    }
+
+    /// The CA that signed a TLS server's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls.as_ref().expect("a TLS server").1.join("ca.pem")
+    }
+
     fn launch(dir: Option<PathBuf>) -> RedisServer {
-        let mut server = RedisServer { port: free_port(), dir, child: None };
+        let mut server = RedisServer { port: free_port(), tls: None, dir, child: None };
         server.restart();
         server
     }
@@ -72,6 +95,15 @@ impl RedisServer {
         line.trim_end().to_owned()
     }
 
+    /// `INFO <section>`, as `redis-cli` prints it.
+    pub fn info(&self, section: &str) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "info", section])
+            .output()
+            .expect("redis-cli runs (scripts/test installs it with redis-server)");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
         let status = Command::new("kill").args([signal, &pid]).status().expect("kill runs");
@@ -91,6 +123,12 @@ impl RedisServer {
                 command.args(["--appendonly", "no"]);
             }
         }
+        if let Some((port, folder)) = &self.tls {
+            command.args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"]);
+            command.arg("--tls-cert-file").arg(folder.join("server.pem"));
+            command.arg("--tls-key-file").arg(folder.join("server.key"));
+            command.arg("--tls-ca-cert-file").arg(folder.join("ca.pem"));
+        }
         let quiet = std::env::var("TEST_LOG").is_err();
         command.stdout(if quiet { Stdio::null() } else { Stdio::inherit() }).stderr(Stdio::inherit());
         self.child = Some(command.spawn().expect("redis-server starts (scripts/test installs it)"));
@@ -105,10 +143,45 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
-        if let Some(dir) = &self.dir {
+        for dir in self.dir.iter().chain(self.tls.as_ref().map(|(_, folder)| folder)) {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// A CA and a server certificate for `127.0.0.1` and `localhost` signed by it, with
+/// Debian's `openssl`: `ca.pem`, `server.pem`, `server.key` in `folder`.
+fn make_certificates(folder: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(folder).output().expect("openssl runs");
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    std::fs::write(folder.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("write san.ext");
+    let key = ["-newkey", "rsa:2048", "-nodes"];
+    run(&[
+        &["req", "-x509"][..],
+        &key,
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=baton-test-ca"],
+    ]
+    .concat());
+    run(&[&["req"][..], &key, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 /// A namespace no other test uses.

@@ -214,7 +214,8 @@ export function configWithAgents(agents, { handoff = {} } = {}) {
     `name = ${JSON.stringify(a.name || a.id)}`,
     `teams = ${JSON.stringify(a.teams || ['support'])}`,
     `max_chats = ${a.max_chats || 5}`,
-    `token_sha256 = "${createHash('sha256').update(a.token).digest('hex')}"`
+    `token_sha256 = "${createHash('sha256').update(a.token).digest('hex')}"`,
+    ...(a.role ? [`role = ${JSON.stringify(a.role)}`] : [])
   ].join('\n')).join('\n\n');
   writeFileSync(join(dir, 'local.toml'), toml + '\n');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

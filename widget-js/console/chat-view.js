@@ -91,7 +91,7 @@
       this.renderedChat.version = c.version;
       this.renderTranscript(c, switched);
     }
-    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.site, d.left.length, c.rating]);
+    var sig = JSON.stringify([c.reason, c.detail, c.signals, c.summary, c.suggestions, c.canned, c.visitor, c.previous, c.site, d.left.length, c.rating]);
     if (this.renderedChat.context !== sig) {
       this.renderedChat.context = sig;
       this.renderContext(c);
@@ -103,7 +103,7 @@
     var h = this.h.bind(this);
     var self = this;
     var c = newChat(id);
-    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'attachments', 'rating'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
+    if (view) ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'canned', 'attachments', 'rating', 'previous'].forEach(function (k) { if (view[k] != null) c[k] = view[k]; });
     c.events = mergeEvents([], view ? view.events : []);
     this.previewChat = c;
     this.previewShown = true;
@@ -132,10 +132,26 @@
     else if (c.closing) text = { handback: 'Handing back to the bot\u2026', resolve: 'Resolving\u2026', transfer: 'Transferring\u2026' }[c.closing] || '';
     else if (d.conn !== 'open') text = 'Offline: what you send now goes out once the connection is back.';
     this.banner.replaceChildren(text);
+    if (c.ended && c.reason) this.banner.appendChild(this.verdictRow(c));
     this.banner.hidden = !text;
     this.banner.className = 'banner' + (c.ended ? ' ended' : d.conn !== 'open' ? ' offline' : '');
     this.input.disabled = !!c.ended;
     this.composer.hidden = !!c.ended;
+  };
+
+  var VERDICTS = [['right_call', 'Right call'], ['bot_could_have_answered', 'The bot could have answered'], ['should_have_come_sooner', 'Should have come sooner']];
+
+  /** Under a closed escalated chat: was handing it over right? One click, changeable. */
+  View.prototype.verdictRow = function (c) {
+    var h = this.h.bind(this);
+    var desk = this.desk;
+    var buttons = VERDICTS.map(function (v) {
+      return h('button', { type: 'button', class: 'verdict-' + v[0], 'aria-pressed': c.verdict === v[0] ? 'true' : 'false',
+        text: v[1], onclick: function () { desk.verdict(c.id, v[0]); } });
+    });
+    var label = c.verdict ? 'Thanks, noted. The handoff was:' : 'Was handing this chat over right?';
+    return h('div', { class: 'verdict', role: 'group', 'aria-label': 'Your verdict on this handoff' },
+      [h('span', { class: 'verdict-ask', text: label })].concat(buttons));
   };
 
   View.prototype.renderMode = function (c) {

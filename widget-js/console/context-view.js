@@ -41,7 +41,7 @@
     ];
     var v = c.visitor || {};
     var page = v.page || {};
-    var rows = [];
+    var rows = this.identityRows(v.identity);
     if (page.url) {
       var href = safeUrl(page.url);
       rows.push(h('dt', { text: 'Page' }), h('dd', {}, [href ? h('a', { href: href, target: '_blank', rel: 'noopener noreferrer nofollow', text: page.title || page.url }) : page.title || page.url]));
@@ -53,9 +53,39 @@
     if (left) rows.push(h('dt', { text: 'Email left' }), h('dd', { text: String(left.email) }));
     if (c.site) rows.push(h('dt', { text: 'Site' }), h('dd', { text: String(c.site) }));
     rows.push(h('dt', { text: 'Chat' }), h('dd', { class: 'mono', text: c.id }));
-    sections.push(h('section', { class: 'visitor' }, [h('h3', { text: 'Visitor' }), h('dl', {}, rows)]));
+    sections.push(h('section', { class: 'visitor' }, [h('h3', { text: 'Visitor' }), h('dl', {}, rows), this.previousList(c.previous)]));
     if (c.rating) sections.splice(1, 0, this.ratingSection(c.rating));
     this.contextBody.replaceChildren.apply(this.contextBody, sections);
+  };
+
+  /**
+   * Who the site says the visitor is, with its mark: verified (the site's backend signed the
+   * user id) or unverified (only what the page said: never to be trusted as proof).
+   */
+  View.prototype.identityRows = function (id) {
+    var h = this.h.bind(this);
+    if (!id) return [];
+    var mark = id.verified
+      ? h('span', { class: 'id-mark verified', title: 'The site signed this user id (identity_secret)', text: '\u2713 Verified' })
+      : h('span', { class: 'id-mark unverified', title: 'Said by the page, not proven: do not rely on it', text: '! Unverified' });
+    var rows = [h('dt', { text: 'Identity' }), h('dd', {}, [mark])];
+    if (id.name) rows.push(h('dt', { text: 'Name' }), h('dd', { text: String(id.name) }));
+    if (id.email) rows.push(h('dt', { text: 'Email' }), h('dd', { text: String(id.email) }));
+    if (id.user_id) rows.push(h('dt', { text: 'User id' }), h('dd', { class: 'mono', text: String(id.user_id) }));
+    return rows;
+  };
+
+  /** The same verified visitor's earlier conversations on this site (the view's `previous`). */
+  View.prototype.previousList = function (list) {
+    var h = this.h.bind(this);
+    if (!list || !list.length) return null;
+    var items = list.map(function (p) {
+      var when = new Date(p.started_at);
+      var day = isNaN(when) ? '' : when.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+      return h('li', {}, [h('span', { class: 'prev-when', text: day + ' \u00b7 ' + String(p.state || '') }),
+        h('span', { class: 'prev-text', text: p.last_message ? String(p.last_message) : 'No message from the visitor' })]);
+    });
+    return h('div', { class: 'previous' }, [h('h4', { text: 'Previous conversations (' + list.length + ')' }), h('ul', {}, items)]);
   };
 
   var RATING_LABELS = ['Terrible', 'Bad', 'OK', 'Good', 'Great'];

@@ -274,6 +274,15 @@
     this.changed('roster');
   };
 
+  /** The agent's one-click verdict on the escalation of a chat they handled (kept by the
+   *  server for the reports; a second replaces the first). */
+  Desk.prototype.verdict = function (id, verdict) {
+    var c = this.chats[id];
+    if (!c) return;
+    this.send({ type: 'verdict', conversation_id: id, verdict: verdict });
+    this.bump(c, function () { c.verdict = verdict; });
+  };
+
   /** A left message marked handled stays handled in this browser (it is not a server fact). */
   Desk.prototype.markHandled = function (m) {
     var list = this.memory.get('handled') || [];

@@ -165,7 +165,7 @@
       c = this.chats[id] = newChat(id);
       this.order.push(id);
     }
-    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'attachments', 'rating'].forEach(function (k) {
+    ['site', 'state', 'visitor', 'reason', 'detail', 'summary', 'signals', 'attachments', 'rating', 'previous'].forEach(function (k) {
       if (view[k] != null) c[k] = view[k];
     });
     if (Array.isArray(view.suggestions)) c.suggestions = view.suggestions.map(String);

@@ -15,7 +15,8 @@
  *   knows nothing of the DOM.
  * - view.js, queue-view.js, chat-view.js, context-view.js: the View. Builds the page once and
  *   updates its parts from the desk. Network text goes in as text nodes only (the shared
- *   renderer builds whitelisted elements and safe links).
+ *   renderer builds whitelisted elements and safe links). archive-view.js: the archive page
+ *   (search over HTTP with the agent's token, a read-only transcript).
  * - shortcuts.js: the key map, the shortcut sheet, running an action.
  * - boot.js: runs when the page has #baton-console.
  */
@@ -131,8 +132,11 @@
 
   function visitorLabel(view) {
     var v = (view && view.visitor) || {};
-    if (v.name) return String(v.name);
-    if (v.email) return String(v.email);
+    var who = v.identity || v;
+    // A name the site did not vouch for is said to be so wherever it is shown.
+    var mark = v.identity && !v.identity.verified ? ' (unverified)' : '';
+    if (who.name) return String(who.name) + mark;
+    if (who.email) return String(who.email) + mark;
     var id = String((view && (view.conversation_id || view.id)) || '');
     return 'Visitor ' + id.replace(/[^0-9a-z]/gi, '').slice(0, 4).toUpperCase();
   }

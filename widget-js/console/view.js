@@ -64,9 +64,11 @@
       h('option', { value: 'online', text: 'Online' }), h('option', { value: 'away', text: 'Away' })
     ]);
     this.alertBtn = h('button', { type: 'button', class: 'ghost alerts', onclick: function () { self.toggleAlerts(); } });
+    this.archiveBtn = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', text: 'Archive',
+      onclick: function () { self.showArchive(!self.archiveShown); } });
     this.top = h('header', { class: 'top' }, [
       h('div', { class: 'brand' }, ['Baton', h('span', { text: 'console' })]),
-      this.conn, h('div', { class: 'grow' }), this.alertBtn,
+      this.conn, h('div', { class: 'grow' }), this.archiveBtn, this.alertBtn,
       h('button', { type: 'button', class: 'ghost', 'aria-label': 'Keyboard shortcuts', title: 'Keyboard shortcuts (?)', text: '?', onclick: function () { self.toggleHelp(); } }),
       this.statusSel, this.agentName,
       h('button', { type: 'button', class: 'ghost', text: 'Sign out', onclick: function () { desk.signOut(); } })
@@ -110,7 +112,8 @@
     this.work = h('main', { class: 'work' }, [side, this.chat, this.context]);
     this.notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
     this.help = this.buildHelp();
-    this.app = h('div', { class: 'app' }, [this.top, this.work, this.signin, this.notice, this.help]);
+    this.archive = this.buildArchive();
+    this.app = h('div', { class: 'app' }, [this.top, this.work, this.archive, this.signin, this.notice, this.help]);
     host.appendChild(this.app);
 
     this.queueList.addEventListener('click', function (e) { self.queueClick(e); });
@@ -143,6 +146,8 @@
     var d = this.desk;
     this.signin.hidden = d.signedIn;
     this.top.hidden = this.work.hidden = !d.signedIn;
+    if (d.signedIn && this.archiveShown) this.work.hidden = true;
+    this.archive.hidden = !d.signedIn || !this.archiveShown;
     this.signInError.textContent = d.signInError || '';
     if (!d.signedIn) {
       this.queueEls = {};

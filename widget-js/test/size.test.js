@@ -10,13 +10,14 @@ const zlib = require('node:zlib');
 
 // 20 KB until issue #16 added two right-to-left locales, the rating/ending/preview UI and
 // attachments (upload with progress and cancel, thumbnails, a lightbox, five strings x 14 locales);
-// the measurement and the reasons are in ../README.md (#size). 28,500 until issue #15 added the
-// resume link and the ended chat's transcript-by-email form (one string x 14 locales, ~440 bytes).
-const BUDGET_BYTES = 28700;
+// issue #15 then added the verified-identity line and a verified visitor's history (~330 bytes),
+// the resume link and the ended chat's transcript-by-email form (one string x 14 locales, ~430
+// bytes); the measurement and the reasons are in ../README.md (#size).
+const BUDGET_BYTES = 29000;
 
 const { bundle } = require('../test-support/helpers.js');
 
-test('the served widget.js is at most 28,700 bytes gzipped', (t) => {
+test('the served widget.js is at most 29,000 bytes gzipped', (t) => {
   const js = bundle('widget');
   const gzipped = zlib.gzipSync(Buffer.from(js), { level: 9 }).length;
   t.diagnostic(`widget.js: ${Buffer.byteLength(js)} bytes, ${gzipped} bytes gzipped (budget ${BUDGET_BYTES})`);

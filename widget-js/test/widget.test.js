@@ -81,6 +81,32 @@ test('identify() reaches the hello, with the page and locale', () => {
   assert.deepEqual(ws.sent[0], { type: 'hello', last_seq: 0, locale: 'en', page: { url: 'https://shop.test/cart', title: 'Test page' }, visitor: { name: 'Ana', email: 'ana@example.com' } });
 });
 
+test('the server\'s word on the identity is shown: a check-marked name only when verified; identify() later sends a frame', () => {
+  const ui = mount();
+  ui.w.command('identify', { user_id: 'u1', name: 'Ana', user_hash: 'ab'.repeat(32) });
+  const ws = connect(ui, { identity: 'unverified' });
+  assert.equal(ui.visible(ui.q('.signed')), false, 'an unverified name is not shown as signed in');
+  ws.receive({ type: 'identity', identity: 'verified' });
+  assert.equal(ui.q('.signed').textContent, '\u2713 Ana');
+  assert.ok(ui.visible(ui.q('.signed')));
+  ui.w.command('identify', { user_id: 'u2', name: 'Bo' });
+  assert.deepEqual(ws.sent[ws.sent.length - 1], { type: 'identify', visitor: { user_id: 'u2', name: 'Bo' } });
+});
+
+test('a verified visitor\'s history is shown above the conversation, as text, read-only', () => {
+  const ui = mount();
+  const ws = connect(ui, { identity: 'verified' });
+  assert.equal(ui.visible(ui.q('.past')), false);
+  ws.receive({ type: 'history', conversations: [{ conversation_id: 'old', started_at: '2025-01-01T10:00:00Z', state: 'resolved',
+    messages: [{ from: 'visitor', text: '<b>my order</b>', at: '2025-01-01T10:00:00Z' }, { from: 'bot', text: 'It ships **today**.', at: '2025-01-01T10:00:01Z' }] }] });
+  assert.ok(ui.visible(ui.q('.past')));
+  const kids = [...ui.q('.past').childNodes];
+  const of = (cls) => texts(kids.filter((n) => String(n.className).split(' ').includes(cls)));
+  assert.deepEqual(of('visitor'), ['<b>my order</b>'], 'network text stays text');
+  assert.deepEqual(of('bot'), ['It ships today.']);
+  assert.equal(of('system').length, 1, 'dated');
+});
+
 test('a sent message is pending until acked, and its own event does not duplicate it', () => {
   const ui = mount();
   const ws = connect(ui);

@@ -12,17 +12,20 @@ use uuid::Uuid;
 use super::roster::{Roster, Seen};
 use super::router::{Router, Taken};
 use super::{info, queue, views};
+use crate::archive::audit::{AuditEntry, AuditLog};
 use crate::attachments::{Attachments, Scope, Stored};
 use crate::bot::assist::{Assist, latest_visitor_text};
 use crate::config::AgentConfig;
 use crate::conversation::Notice;
 use crate::conversation::machine::Move;
 use crate::mail::Mail;
-use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo};
+use crate::protocol::agent::{AgentEvent, AgentStatus, ConversationView, TransferTo, Verdict};
 use crate::protocol::{Author, ClientId, ConversationId, Ephemeral, ErrorCode, EventBody, Speaker, State, Text};
-use crate::records::{Handback, Record};
+use crate::records::{Handback, Record, VerdictRecord};
 use crate::sites::{Site, Sites};
-use crate::store::{Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic};
+use crate::store::{
+    Appended, Assignment, Delivery, EventDraft, EventLog, Handoff, PubSub, StoreError, Stores, Topic, VisitorIndex,
+};
 
 /// Characters of an agent's words kept for the bot after a hand-back.
 const HANDBACK_NOTE_CHARS: usize = 2_000;
@@ -60,6 +63,8 @@ impl DeskError {
 }
 
 const NOT_YOURS: DeskError = DeskError::Forbidden("this chat is not yours");
+const NOT_YOUR_SITE: DeskError = DeskError::Forbidden("this chat belongs to a site you do not work for");
+const NOT_YOUR_TEAM: DeskError = DeskError::Forbidden("this chat is waiting for another team");
 const AT_CAPACITY: DeskError = DeskError::Forbidden("you are at your chat limit; resolve or hand back a chat first");
 
 #[derive(Clone)]
@@ -68,6 +73,7 @@ pub struct Desk {
     log: Arc<dyn EventLog>,
     handoff: Arc<dyn Handoff>,
     pubsub: Arc<dyn PubSub>,
+    visitors: Arc<dyn VisitorIndex>,
     sites: Sites,
     assist: Assist,
     attachments: Attachments,
@@ -78,6 +84,8 @@ pub struct Desk {
     mail: Option<Mail>,
     /// `handoff.answer_timeout_secs` (`None`: no limit): views carry the deadline.
     answer_timeout: Option<chrono::Duration>,
+    /// Where the agents' actions are recorded (none: not recorded, as in unit tests).
+    audit: Option<AuditLog>,
 }
 
 impl Desk {
@@ -88,11 +96,13 @@ impl Desk {
             log: stores.log.clone(),
             handoff: stores.handoff.clone(),
             pubsub: stores.pubsub.clone(),
+            visitors: stores.visitors.clone(),
             sites,
             assist,
             suggesting: Arc::default(),
             mail: None,
             answer_timeout: None,
+            audit: None,
         }
     }
 
@@ -105,6 +115,30 @@ impl Desk {
     pub fn with_mail(mut self, mail: Option<Mail>) -> Desk {
         self.mail = mail;
         self
+    }
+
+    /// Records every take, transfer, note, hand-back and resolve in `audit`.
+    pub fn with_audit(mut self, audit: AuditLog) -> Desk {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The audit entry of `agent` doing `action` on the chat, made (timed) when the action
+    /// starts, so that entries keep the order the actions were asked in; recorded by
+    /// [`Self::audited`] once the action succeeded. Never what a note or message said.
+    fn audit_entry(&self, agent: &AgentConfig, action: &str, id: ConversationId) -> Option<AuditEntry> {
+        self.audit.as_ref()?;
+        let mut entry = AuditEntry::now(&agent.id, action, "{}".to_owned());
+        entry.conversation_id = Some(id.to_string());
+        Some(entry)
+    }
+
+    async fn audited(&self, entry: Option<AuditEntry>, id: ConversationId) {
+        let (Some(audit), Some(mut entry)) = (&self.audit, entry) else { return };
+        if let Ok(Some(conversation)) = self.log.conversation(id).await {
+            entry.site = Some(conversation.site);
+        }
+        audit.record(entry);
     }
 
     /// The agent whose token this is.
@@ -128,10 +162,15 @@ impl Desk {
         presence.get(&agent.id).filter(|p| p.until >= chrono::Utc::now()).map(|p| p.status)
     }
 
-    /// Who can take a chat now: agents with presence and free capacity, and teams.
-    pub async fn roster(&self) -> Result<Roster, StoreError> {
+    /// Who can take a chat now, as `agent` may see it: the agents who work for one of their
+    /// sites (no tenant sees another's staff), with presence and free capacity, and teams.
+    pub async fn roster(&self, agent: &AgentConfig) -> Result<Roster, StoreError> {
         let presences = self.router.presences();
-        Ok(Roster::new(&presences.loads().await?, &presences.all().await?, chrono::Utc::now()))
+        let mut loads = presences.loads().await?;
+        if let Some(sites) = agent.site_scope() {
+            loads.retain(|load| sites.iter().any(|site| load.agent.serves(site)));
+        }
+        Ok(Roster::new(&loads, &presences.all().await?, chrono::Utc::now()))
     }
 
     pub async fn set_status(&self, agent: &AgentConfig, status: AgentStatus) -> Result<(), DeskError> {
@@ -143,7 +182,8 @@ impl Desk {
     /// newest `seq` of each, to follow them from), and the left messages.
     pub async fn ready(&self, agent: &AgentConfig) -> Result<(AgentEvent, Vec<(ConversationId, u64)>), StoreError> {
         let sorted = queue::sorted(self.handoff.queue().await?);
-        let items = views::queue_items(self.log.as_ref(), &sorted).await?;
+        let mut items = views::queue_items(self.log.as_ref(), &sorted).await?;
+        items.retain(|item| agent.may_see(&item.site, item.team.as_deref()));
         let mut conversations = Vec::new();
         let mut following = Vec::new();
         let mine = self.handoff.assignments().await?.into_iter().filter(|a| a.agent_id == agent.id);
@@ -153,7 +193,8 @@ impl Desk {
                 conversations.push(view);
             }
         }
-        let left_messages = self.handoff.left_messages().await?;
+        let mut left_messages = self.handoff.left_messages().await?;
+        left_messages.retain(|left| agent.serves(&left.site));
         let mail = match &self.mail {
             Some(mail) => super::follow_up::mail_views(mail, &left_messages).await,
             None => Vec::new(),
@@ -165,7 +206,8 @@ impl Desk {
     /// The full view of a conversation, at once; with a model, its drafts for the agent who
     /// has the chat follow as a `suggestions` frame.
     pub async fn view(&self, id: ConversationId) -> Result<Option<ConversationView>, StoreError> {
-        let mut view = views::conversation_view(self.log.as_ref(), &self.sites, &self.assist, id).await?;
+        let (log, visitors) = (self.log.as_ref(), self.visitors.as_ref());
+        let mut view = views::conversation_view(log, visitors, &self.sites, &self.assist, id).await?;
         if let (Some(view), Some(timeout)) = (&mut view, self.answer_timeout)
             && let Some(assignment) = self.handoff.assignment(id).await?.filter(|a| !a.answered)
         {
@@ -192,12 +234,13 @@ impl Desk {
 
     /// A waiting chat's view for an agent deciding whether to take it; nothing changes hands
     /// and the agent does not follow it. Only queued chats: others belong to someone.
-    pub async fn preview(&self, id: ConversationId) -> Result<ConversationView, DeskError> {
+    pub async fn preview(&self, agent: &AgentConfig, id: ConversationId) -> Result<ConversationView, DeskError> {
         match self.log.state(id).await? {
             None => return Err(DeskError::NotFound),
             Some(State::Queued) => {}
             Some(_) => return Err(DeskError::Forbidden("only a waiting chat can be previewed")),
         }
+        self.may_take(agent, id).await?;
         self.view(id).await?.ok_or(DeskError::NotFound)
     }
 
@@ -209,11 +252,17 @@ impl Desk {
     /// Takes a waiting chat. Within capacity; exactly one racer wins.
     pub async fn accept(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         let site = self.site_of(id).await?;
+        if !agent.serves(&site.config.id) {
+            return Err(NOT_YOUR_SITE);
+        }
+        self.may_take(agent, id).await?;
+        let entry = self.audit_entry(agent, "take", id);
         match self.router.take(&site, id, agent, None).await? {
             Taken::Yes => {}
             Taken::AtCapacity => return Err(AT_CAPACITY),
             Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
+        self.audited(entry, id).await;
         self.router.broadcast().await?;
         Ok(())
     }
@@ -305,10 +354,18 @@ impl Desk {
     pub async fn note(&self, agent: &AgentConfig, id: ConversationId, text: Text) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
         let note = EventBody::Note { text: text.into_inner(), author: Author { name: agent.name.clone() } };
+        let mut entry = self.audit_entry(agent, "note", id);
         // The assignment said "yours"; the state is checked with the append, as for messages.
         match self.log.append(id, EventDraft::new(note).expect(&[State::Agent])).await? {
             Appended::Refused { .. } => Err(DeskError::Forbidden("this chat is no longer yours")),
-            Appended::New { .. } | Appended::Duplicate { .. } => Ok(()),
+            Appended::New { event, .. } => {
+                if let Some(entry) = &mut entry {
+                    entry.detail = serde_json::json!({ "seq": event.seq }).to_string();
+                }
+                self.audited(entry, id).await;
+                Ok(())
+            }
+            Appended::Duplicate { .. } => Ok(()),
         }
     }
 
@@ -332,6 +389,9 @@ impl Desk {
         let target = match &to {
             TransferTo::Agent(target_id) => {
                 let target = self.router.presences().directory().get(target_id).cloned().ok_or(DeskError::NotFound)?;
+                if !target.serves(&self.site_of(id).await?.config.id) {
+                    return Err(DeskError::Forbidden("that agent does not work for this chat's site"));
+                }
                 self.check_can_take(agent, &target).await?;
                 Some(target)
             }
@@ -339,6 +399,14 @@ impl Desk {
         };
         if let Some(note) = note {
             self.note(agent, id, note).await?;
+        }
+        let mut entry = self.audit_entry(agent, "transfer", id);
+        if let Some(entry) = &mut entry {
+            entry.detail = match &to {
+                TransferTo::Team(team) => serde_json::json!({ "to_team": team }),
+                TransferTo::Agent(target) => serde_json::json!({ "to_agent": target }),
+            }
+            .to_string();
         }
         match (to, target) {
             (TransferTo::Team(team), _) => {
@@ -358,13 +426,14 @@ impl Desk {
             }
             (TransferTo::Agent(_), None) => return Err(DeskError::NotFound),
         }
+        self.audited(entry, id).await;
         self.router.refresh().await?;
         Ok(())
     }
 
     /// Refuses a transfer to an agent who is offline, away or full, naming who can take it.
     async fn check_can_take(&self, agent: &AgentConfig, target: &AgentConfig) -> Result<(), DeskError> {
-        let roster = self.roster().await?;
+        let roster = self.roster(agent).await?;
         let Some(seen) = roster.agents.iter().find(|a| a.id == target.id) else { return Err(DeskError::NotFound) };
         let why = match seen.presence {
             _ if seen.free > 0 => return Ok(()),
@@ -391,15 +460,40 @@ impl Desk {
         if let Some((cut, _)) = note.char_indices().nth(HANDBACK_NOTE_CHARS) {
             note.truncate(cut);
         }
+        let entry = self.audit_entry(agent, "handback", id);
         self.log.set_record(id, Record::Handback(Handback { agent: agent.name.clone(), said: note })).await?;
-        self.release(id, Move::HandBack { holder: agent.id.clone() }).await
+        self.release(id, Move::HandBack { holder: agent.id.clone() }).await?;
+        self.audited(entry, id).await;
+        Ok(())
     }
 
     /// Closes the chat and asks the visitor for a rating.
     pub async fn resolve(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
         self.mine(agent, id).await?;
+        let entry = self.audit_entry(agent, "resolve", id);
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
+        self.audited(entry, id).await;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
+        Ok(())
+    }
+
+    /// The agent's verdict on the escalation of a chat they took part in (kept as a record:
+    /// the archive's reports read it; a second verdict replaces the first).
+    pub async fn verdict(&self, agent: &AgentConfig, id: ConversationId, verdict: Verdict) -> Result<(), DeskError> {
+        let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
+        let Some(escalation) = conversation.records.escalation.as_deref() else {
+            return Err(DeskError::Forbidden("this chat was not escalated"));
+        };
+        let events = self.log.events_after(id, 0, usize::MAX).await?;
+        let took_part = events.iter().any(|event| {
+            matches!(&event.body, EventBody::State { state: State::Agent, agent: Some(a), .. } if a.id == agent.id)
+        });
+        if !took_part {
+            return Err(DeskError::Forbidden("only an agent who handled this chat can judge its escalation"));
+        }
+        let record =
+            VerdictRecord { agent: agent.id.clone(), verdict, reason: escalation.reason, at: chrono::Utc::now() };
+        self.log.set_record(id, Record::Verdict(record)).await?;
         Ok(())
     }
 
@@ -452,6 +546,16 @@ impl Desk {
         self.pubsub.deliver(Delivery::frame(Topic::Agent(assignment.agent_id), &frame)).await
     }
 
+    /// A waiting chat may be looked at and taken only by an agent who may see its line (its
+    /// site and, when it was routed to one, its team). Not waiting: the take itself says why.
+    async fn may_take(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
+        let queue = self.handoff.queue().await?;
+        match queue.iter().find(|entry| entry.conversation_id == id) {
+            Some(entry) if !agent.may_see(&entry.site, entry.team.as_deref()) => Err(NOT_YOUR_TEAM),
+            _ => Ok(()),
+        }
+    }
+
     async fn site_of(&self, id: ConversationId) -> Result<Arc<Site>, DeskError> {
         let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
         self.sites.get(&conversation.site).ok_or(DeskError::NotFound)
@@ -462,6 +566,7 @@ impl Desk {
     async fn mine(&self, agent: &AgentConfig, id: ConversationId) -> Result<Assignment, DeskError> {
         match self.handoff.assignment(id).await? {
             Some(assignment) if assignment.agent_id == agent.id => Ok(assignment),
+            Some(_) if !self.site_of(id).await.is_ok_and(|site| agent.serves(&site.config.id)) => Err(NOT_YOUR_SITE),
             Some(_) => Err(NOT_YOURS),
             None => match self.log.state(id).await? {
                 None => Err(DeskError::NotFound),

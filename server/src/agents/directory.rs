@@ -31,6 +31,11 @@ impl Directory {
     pub fn all(&self) -> &[AgentConfig] {
         &self.agents
     }
+
+    /// The agents who may see a chat of `site` routed to `team` ([`AgentConfig::may_see`]).
+    pub fn audience<'a>(&'a self, site: &'a str, team: Option<&'a str>) -> impl Iterator<Item = &'a AgentConfig> + 'a {
+        self.agents.iter().filter(move |agent| agent.may_see(site, team))
+    }
 }
 
 pub fn info(agent: &AgentConfig) -> AgentInfo {
@@ -47,7 +52,7 @@ mod tests {
 
     fn agent(id: &str, token: &str) -> AgentConfig {
         let token_sha256 = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        AgentConfig { id: id.into(), name: id.into(), teams: vec![], max_chats: 2, token_sha256 }
+        AgentConfig { id: id.into(), name: id.into(), teams: vec![], max_chats: 2, token_sha256, ..Default::default() }
     }
 
     #[test]

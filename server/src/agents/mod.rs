@@ -12,6 +12,7 @@
 //! - [`follow_up`]: an agent's answer to a left message, emailed to the visitor.
 //! - [`views`]: the queue items and conversation views agents are sent.
 //! - [`queue`], [`routing`]: the pure rules (order and estimates, who gets a chat).
+//! - [`gauges`]: the queue, presence and archive figures `/metrics` reports.
 //!
 //! Shared state lives in the store (queue entries, assignments, presence), so any node can
 //! serve any agent; every change of hands is one atomic move of the conversation's state
@@ -21,6 +22,7 @@
 pub mod desk;
 pub mod directory;
 pub mod follow_up;
+pub mod gauges;
 pub mod janitor;
 pub mod presence;
 pub mod queue;

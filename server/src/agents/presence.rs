@@ -5,20 +5,23 @@
 //! last socket closes it runs out after the grace period (a reload, a tunnel), and the
 //! janitor then gives the agent's chats back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::Directory;
+use super::router::Taken;
 use super::routing::Candidate;
 use crate::config::AgentConfig;
-use crate::store::{AgentPresence, AgentStatus, Assignment, Handoff, Presence, StoreError};
+use crate::store::{AgentPresence, AgentStatus, Handoff, Presence, StoreError};
 
 /// An agent with what routing needs to know about them now.
 pub struct Load {
     pub agent: AgentConfig,
+    /// Signed in (online or away) within the grace period: their sockets want the queue.
+    pub present: bool,
     pub online: bool,
     pub chats: u32,
     pub idle_secs: u64,
@@ -37,8 +40,28 @@ impl Load {
     }
 }
 
-pub fn candidates(loads: &[Load]) -> Vec<Candidate<'_>> {
-    loads.iter().map(Load::candidate).collect()
+impl Load {
+    /// Online and below capacity: could take some chat.
+    pub fn has_room(&self) -> bool {
+        self.online && self.chats < self.agent.max_chats
+    }
+
+    /// Keeps a pass's copy of the load true after a take: one more chat, or none to spare.
+    pub fn note(&mut self, taken: Taken) {
+        match taken {
+            Taken::Yes => {
+                self.chats = self.chats.saturating_add(1);
+                self.idle_secs = 0;
+            }
+            Taken::AtCapacity => self.chats = self.chats.max(self.agent.max_chats),
+            Taken::No | Taken::NotHolder => {}
+        }
+    }
+}
+
+/// The agents who could be given a chat of `site` (routing then checks team and room).
+pub fn candidates<'a>(loads: &'a [Load], site: &str) -> Vec<Candidate<'a>> {
+    loads.iter().filter(|load| load.agent.serves(site)).map(Load::candidate).collect()
 }
 
 #[derive(Clone)]
@@ -92,21 +115,28 @@ impl Presences {
         gone
     }
 
-    /// Every agent with their load now.
+    /// Every agent with their load now: one presence read and one assignments read, grouped
+    /// by agent in one pass (agents plus assignments, not their product).
     pub async fn loads(&self) -> Result<Vec<Load>, StoreError> {
         let presence = self.store.presence().await?;
         let assignments = self.handoff.assignments().await?;
+        let mut held: HashMap<&str, (u32, Option<DateTime<Utc>>)> = HashMap::new();
+        for assignment in &assignments {
+            let (count, last) = held.entry(assignment.agent_id.as_str()).or_default();
+            *count = count.saturating_add(1);
+            *last = (*last).max(Some(assignment.since));
+        }
         let now = Utc::now();
         Ok(self
             .directory
             .all()
             .iter()
             .map(|agent| {
-                let mine: Vec<&Assignment> = assignments.iter().filter(|a| a.agent_id == agent.id).collect();
-                let online = presence.get(&agent.id).is_some_and(|p| p.status == AgentStatus::Online && p.until >= now);
-                let last = mine.iter().map(|a| a.since).max();
+                let (chats, last) = held.get(agent.id.as_str()).copied().unwrap_or_default();
+                let here = presence.get(&agent.id).filter(|p| p.until >= now);
+                let online = here.is_some_and(|p| p.status == AgentStatus::Online);
                 let idle_secs = last.map_or(u64::MAX, |since| u64::try_from((now - since).num_seconds()).unwrap_or(0));
-                Load { agent: agent.clone(), online, chats: u32::try_from(mine.len()).unwrap_or(u32::MAX), idle_secs }
+                Load { agent: agent.clone(), present: here.is_some(), online, chats, idle_secs }
             })
             .collect())
     }

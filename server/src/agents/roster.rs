@@ -81,7 +81,7 @@ mod tests {
             "id": id, "name": id, "teams": teams, "max_chats": max_chats, "token_sha256": ""
         }))
         .unwrap();
-        Load { agent, online: true, chats, idle_secs: 0 }
+        Load { agent, present: true, online: true, chats, idle_secs: 0 }
     }
 
     #[test]

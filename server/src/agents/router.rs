@@ -7,19 +7,19 @@
 //! each is one atomic move of the conversation's state machine, so exactly one of any number
 //! of racers wins and no agent goes past their capacity, whichever nodes they are on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::presence::{Presences, candidates};
+use super::presence::{Load, Presences, candidates};
 use super::{queue, routing, views};
 use crate::bot::assist::{Assist, AssistSource};
 use crate::config::{AgentConfig, Routing};
 use crate::conversation::machine::Move;
 use crate::conversation::{Conversations, Escalation, Handoffs, Notice};
-use crate::protocol::agent::AgentEvent;
+use crate::protocol::agent::{AgentEvent, LeftMessage};
 use crate::protocol::{AgentRef, ConversationId, Ephemeral, Reason};
 use crate::records::Record;
 use crate::sites::{Site, Sites};
@@ -186,7 +186,7 @@ impl Router {
             return Ok(Availability::OutsideHours);
         }
         let loads = self.presences.loads().await?;
-        match routing::available(team, &candidates(&loads)) {
+        match routing::available(team, &candidates(&loads, &site.config.id)) {
             0 => Ok(Availability::NoAgents),
             n => Ok(Availability::Available(n)),
         }
@@ -209,10 +209,20 @@ impl Router {
     }
 
     /// Assigns what routing can; returns how many chats it assigned.
+    ///
+    /// One pass reads the queue and every agent's load once, and keeps its copy of the loads
+    /// true as it assigns: its cost grows with the queue plus the agents, never with their
+    /// product of store reads. Takes stay atomic in the store, so a load another node changed
+    /// meanwhile costs one refused take, and the pass stops as soon as nobody has room.
     pub async fn route_waiting(&self) -> Result<usize, StoreError> {
         let _one_pass = self.routing.lock().await;
+        let waiting = queue::sorted(self.handoff.queue().await?);
+        let mut loads = self.presences.loads().await?;
         let mut assigned = 0;
-        for entry in queue::sorted(self.handoff.queue().await?) {
+        for entry in waiting {
+            if !loads.iter().any(Load::has_room) {
+                break;
+            }
             let Some(site) = self.sites.get(&entry.site) else { continue };
             let handoff = &site.config.handoff;
             if handoff.routing == Routing::Manual
@@ -220,41 +230,67 @@ impl Router {
             {
                 continue;
             }
-            let loads = self.presences.loads().await?;
             let last = self.picks().get(&entry.site).cloned();
-            let Some(agent_id) =
-                routing::pick(handoff.routing, entry.team.as_deref(), &candidates(&loads), last.as_deref())
-            else {
-                continue;
-            };
-            let Some(agent) = self.presences.directory().get(agent_id).cloned() else { continue };
-            if self.take(&site, entry.conversation_id, &agent, None).await? == Taken::Yes {
-                self.picks().insert(entry.site.clone(), agent.id.clone());
+            let picked = routing::pick(
+                handoff.routing,
+                entry.team.as_deref(),
+                &candidates(&loads, &entry.site),
+                last.as_deref(),
+            )
+            .map(str::to_owned);
+            let Some(load) = picked.and_then(|id| loads.iter_mut().find(|load| load.agent.id == id)) else { continue };
+            let taken = self.take(&site, entry.conversation_id, &load.agent, None).await?;
+            load.note(taken);
+            if taken == Taken::Yes {
+                self.picks().insert(entry.site.clone(), load.agent.id.clone());
                 assigned += 1;
             }
         }
         Ok(assigned)
     }
 
-    /// Sends agents the queue and each waiting visitor their place in it, when it changed.
+    /// Sends each agent who is here the part of the queue they may see, and each waiting
+    /// visitor their place in it, when it changed. Positions come from one pass over the
+    /// queue, pickup waits from one read per site.
     pub async fn broadcast(&self) -> Result<(), StoreError> {
         let sorted = queue::sorted(self.handoff.queue().await?);
         let items = views::queue_items(self.log.as_ref(), &sorted).await?;
-        self.pubsub.deliver(Delivery::frame(Topic::Agents, &AgentEvent::QueueSnapshot { items })).await?;
         let loads = self.presences.loads().await?;
-        let candidates = candidates(&loads);
-        let mut sent = Vec::new();
-        for entry in &sorted {
-            let position = queue::position(&sorted, entry);
-            let waits = self.handoff.pickups(&entry.site).await?;
-            let eta = queue::eta_seconds(position, &waits, routing::available(entry.team.as_deref(), &candidates));
-            sent.push(entry.conversation_id);
+        for load in loads.iter().filter(|load| load.present) {
+            let agent = &load.agent;
+            let items = items.iter().filter(|i| agent.may_see(&i.site, i.team.as_deref())).cloned().collect();
+            let frame = AgentEvent::QueueSnapshot { items };
+            self.pubsub.deliver(Delivery::frame(Topic::Agent(agent.id.clone()), &frame)).await?;
+        }
+        let mut waits: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut available: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        let mut sent = HashSet::with_capacity(sorted.len());
+        for (entry, position) in sorted.iter().zip(queue::positions(&sorted)) {
+            if !waits.contains_key(entry.site.as_str()) {
+                waits.insert(&entry.site, self.handoff.pickups(&entry.site).await?);
+            }
+            let team = entry.team.as_deref();
+            let able = *available
+                .entry((entry.site.as_str(), team))
+                .or_insert_with(|| routing::available(team, &candidates(&loads, &entry.site)));
+            let eta = queue::eta_seconds(position, &waits[entry.site.as_str()], able);
+            sent.insert(entry.conversation_id);
             if self.last_frames().insert(entry.conversation_id, (position, eta)) != Some((position, eta)) {
                 let frame = Ephemeral::Queue { conversation_id: entry.conversation_id, position, eta_seconds: eta };
                 self.pubsub.publish(entry.conversation_id, &frame).await?;
             }
         }
         self.last_frames().retain(|id, _| sent.contains(id));
+        Ok(())
+    }
+
+    /// Sends `frame` about a chat of `site` routed to `team` to every agent who may see it,
+    /// and to no one else. There is no topic for "every agent": this is the one way a frame
+    /// reaches agents who do not have the chat.
+    pub async fn tell_agents(&self, site: &str, team: Option<&str>, frame: &AgentEvent) -> Result<(), StoreError> {
+        for agent in self.presences.directory().audience(site, team) {
+            self.pubsub.deliver(Delivery::frame(Topic::Agent(agent.id.clone()), frame)).await?;
+        }
         Ok(())
     }
 
@@ -267,7 +303,8 @@ impl Router {
             let Some(site) = this.sites.get(&site) else { return };
             let Ok(Some(conversation)) = this.log.conversation(id).await else { return };
             let Ok(events) = this.log.events_after(id, 0, views::MAX_VIEW_EVENTS).await else { return };
-            let detail = conversation.records.escalation.as_ref().map(|e| e.detail.as_str());
+            let escalation = conversation.records.escalation.as_deref();
+            let detail = escalation.map(|e| e.detail.as_str());
             let summary = this.assist.model_summary(&site, &events, detail).await;
             if summary.source == AssistSource::Model {
                 if let Err(error) = this.log.set_record(id, Record::Summary(summary.value.clone())).await {
@@ -276,7 +313,8 @@ impl Router {
                 let _ = this.broadcast().await;
             }
             let frame = AgentEvent::Summary { conversation_id: id, text: summary.value, source: summary.source };
-            let _ = this.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await;
+            let team = escalation.and_then(|e| e.team.as_deref());
+            let _ = this.tell_agents(&conversation.site, team, &frame).await;
         });
     }
 
@@ -311,5 +349,10 @@ impl Handoffs for RouterHandoffs {
 
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId) {
         self.desk.suggest_soon(site, id);
+    }
+
+    async fn left_message(&self, message: &LeftMessage) -> Result<(), StoreError> {
+        let frame = AgentEvent::LeftMessage { message: message.clone() };
+        self.router.tell_agents(&message.site, None, &frame).await
     }
 }

@@ -41,6 +41,8 @@ pub struct Archiver {
     pub poll: Duration,
     /// A claim lapses after this: another node (or this one) copies the conversation then.
     pub lease: Duration,
+    /// The sites whose archive keeps personal data masked.
+    pub masks: super::masking::ArchiveMasks,
 }
 
 impl Archiver {
@@ -104,6 +106,11 @@ impl Archiver {
             self.feed.archived(item.id, item.rev).await?;
             return Ok(());
         };
+        let mask = self.masks.for_site(&conversation.site).cloned();
+        let conversation = match &mask {
+            Some(redactor) => super::masking::conversation(&conversation, redactor),
+            None => conversation,
+        };
         let mut after = self.archive.high_water(item.id).await?;
         loop {
             let events = match self.log.events_after(item.id, after, PAGE).await {
@@ -112,6 +119,10 @@ impl Archiver {
                 Err(error) => return Err(error.into()),
             };
             let full = events.len() == PAGE;
+            let events = match &mask {
+                Some(redactor) => events.iter().map(|event| super::masking::event(event, redactor)).collect(),
+                None => events,
+            };
             self.archive.write(&conversation, &events, item.rev).await?;
             after = events.last().map_or(after, |event| event.seq);
             if !full {
@@ -119,6 +130,7 @@ impl Archiver {
             }
         }
         self.feed.archived(item.id, item.rev).await?;
+        crate::telemetry::metrics::archive_copied();
         Ok(())
     }
 

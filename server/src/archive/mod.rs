@@ -12,10 +12,17 @@
 //! (`tests/api/archive_contract.rs`).
 
 pub mod archiver;
+pub mod audit;
+pub mod erasure;
+pub mod keys;
+pub mod listing;
+pub mod masking;
 pub mod outbox;
 pub mod privacy;
+pub mod reports;
 pub mod request;
 pub mod retention;
+pub mod search;
 pub mod sql;
 
 use std::sync::Arc;
@@ -111,6 +118,9 @@ pub trait Archive: Send + Sync + 'static {
     /// Event-by-event copy figures: `(events, lag_p50_ms, lag_p99_ms)`, lag being the time
     /// from an event's `at` to its archive write.
     async fn lag(&self) -> Result<(u64, Option<i64>, Option<i64>), ArchiveError>;
+    /// The figures of the conversations `query` names (see [`reports`]). Every write folds
+    /// its events into them in the same transaction, once.
+    async fn report(&self, query: &reports::ReportQuery) -> Result<reports::Report, ArchiveError>;
     async fn ping(&self) -> Result<(), ArchiveError>;
     /// Deletes `site`'s conversations (rows and events) whose newest event is older than
     /// `before`; returns how many conversations and events went.

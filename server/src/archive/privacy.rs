@@ -7,7 +7,11 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::ArchiveError;
-use super::sql::{SqlArchive, millis};
+use super::sql::SqlArchive;
+use crate::protocol::ConversationId;
+
+/// Conversation ids per `DELETE … IN (…)`.
+const IDS_PER_DELETE: usize = 200;
 
 /// Who a privacy request is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,56 +46,37 @@ impl SqlArchive {
         rows.iter().map(|row| row.try_get::<String, _>("id").map_err(ArchiveError::from)).collect()
     }
 
-    /// Removes the subject's conversations and their events, and records the erase in the
-    /// audit log (by `actor`, with its counts), in one transaction.
-    pub async fn erase(&self, subject: &Subject, actor: &str) -> Result<Erased, ArchiveError> {
+    /// Removes the subject's conversations and those of `ids` (found elsewhere: the live
+    /// store, left messages), with their events, and records the erase in the audit log
+    /// (by `actor`, with its counts), in one transaction.
+    pub async fn erase(&self, subject: &Subject, actor: &str, ids: &[ConversationId]) -> Result<Erased, ArchiveError> {
         let (column, value) = subject.column_and_value();
         let mut tx = self.pool().begin().await?;
-        let events =
-            format!("DELETE FROM events WHERE conversation_id IN (SELECT id FROM conversations WHERE {column} = $1)");
-        let events = sqlx::query(&events).bind(value.clone()).execute(&mut *tx).await?.rows_affected();
-        let rows = format!("DELETE FROM conversations WHERE {column} = $1");
-        let conversations = sqlx::query(&rows).bind(value).execute(&mut *tx).await?.rows_affected();
-        let erased = Erased { conversations, events };
+        let mut erased = Erased::default();
+        let mut ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let by_subject = format!("SELECT id FROM conversations WHERE {column} = $1");
+        for row in sqlx::query(&by_subject).bind(value).fetch_all(&mut *tx).await? {
+            ids.push(row.try_get("id")?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(IDS_PER_DELETE) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let marks = marks.join(", ");
+            for (table, key, count) in
+                [("events", "conversation_id", &mut erased.events), ("conversations", "id", &mut erased.conversations)]
+            {
+                let sql = format!("DELETE FROM {table} WHERE {key} IN ({marks})");
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(id.clone());
+                }
+                *count += query.execute(&mut *tx).await?.rows_affected();
+            }
+        }
         let detail = serde_json::json!({ "by": column, "erased": erased }).to_string();
         self.audit_in(&mut tx, actor, "privacy_erase", None, &detail).await?;
         tx.commit().await?;
         Ok(erased)
-    }
-
-    /// Records an action in the audit log.
-    pub async fn audit(&self, actor: &str, action: &str, site: Option<&str>, detail: &str) -> Result<(), ArchiveError> {
-        let mut tx = self.pool().begin().await?;
-        self.audit_in(&mut tx, actor, action, site, detail).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn audit_in(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        actor: &str,
-        action: &str,
-        site: Option<&str>,
-        detail: &str,
-    ) -> Result<(), ArchiveError> {
-        sqlx::query("INSERT INTO audit (id, at, actor, action, site, conversation_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(millis(chrono::Utc::now()))
-            .bind(actor.to_owned())
-            .bind(action.to_owned())
-            .bind(site.map(str::to_owned))
-            .bind(Option::<String>::None)
-            .bind(detail.to_owned())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// The audit log, oldest first: `(actor, action, detail)`.
-    pub async fn audit_log(&self) -> Result<Vec<(String, String, String)>, ArchiveError> {
-        let rows =
-            sqlx::query("SELECT actor, action, detail FROM audit ORDER BY at, id").fetch_all(self.pool()).await?;
-        rows.iter().map(|row| Ok((row.try_get("actor")?, row.try_get("action")?, row.try_get("detail")?))).collect()
     }
 }

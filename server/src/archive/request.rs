@@ -13,6 +13,7 @@ use super::sql::SqlArchive;
 use super::{Archive, ArchivedConversation};
 use crate::config::Settings;
 use crate::protocol::ConversationId;
+use crate::store::erase::Erase;
 use crate::store::redis::RedisStore;
 
 async fn open(settings: &Settings) -> anyhow::Result<(SqlArchive, Option<RedisStore>)> {
@@ -48,30 +49,39 @@ pub async fn export(settings: &Settings, subject: &Subject) -> anyhow::Result<se
     Ok(json!({ "subject": subject_json(subject), "conversations": conversations, "left_messages": left }))
 }
 
-/// Erases the subject's data everywhere Baton keeps it; returns the counts.
+/// Erases the subject's data from the archive and, when the live store is shared (Redis),
+/// from it too; returns the counts. An in-memory live store is reachable only through the
+/// server that holds it: `baton privacy erase --server URL` (see [`remote_erase`]).
 pub async fn erase(settings: &Settings, subject: &Subject) -> anyhow::Result<serde_json::Value> {
     let (archive, live) = open(settings).await?;
-    let mut ids: Vec<ConversationId> = Vec::new();
-    for id in archive.conversations_of(subject).await.context("Failed to read the archive")? {
-        ids.push(ConversationId(uuid::Uuid::parse_str(&id).context("a conversation id in the archive")?));
+    let live = live.as_ref().map(|store| store as &dyn Erase);
+    let attachments = crate::attachments::Attachments::open(&settings.attachments, &settings.sites).ok();
+    let report = super::erasure::erase(&archive, live, attachments.as_ref(), subject, "cli").await?;
+    let mut answer = serde_json::to_value(&report)?;
+    if live.is_none() {
+        answer["live"] = json!({ "skipped": "the in-memory live store lives in the server: use --server URL" });
     }
-    let (mut live_conversations, mut left_messages) = (0, 0);
-    if let Some(live) = &live {
-        if let Subject::Email(email) = subject {
-            let named = live.erase_left_messages(email).await.context("Failed to erase from Redis")?;
-            left_messages = named.len();
-            ids.extend(named);
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        for id in &ids {
-            live_conversations +=
-                usize::from(live.erase_conversation(*id).await.context("Failed to erase from Redis")?);
-        }
-    }
-    let erased = archive.erase(subject, "cli").await.context("Failed to erase from the archive")?;
-    Ok(json!({
-        "archive": { "conversations": erased.conversations, "events": erased.events },
-        "live": { "conversations": live_conversations, "left_messages": left_messages },
-    }))
+    Ok(answer)
+}
+
+/// `baton privacy erase --server URL`: asks a running server to erase the subject
+/// everywhere (its live store, memory or Redis, the attachments and the archive), signed in
+/// as an admin agent with the token in `BATON_ADMIN_TOKEN`.
+pub async fn remote_erase(server: &str, token: &str, subject: &Subject) -> anyhow::Result<serde_json::Value> {
+    let url = format!("{}/v1/admin/privacy/erase", server.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(subject_json(subject).to_string())
+        .timeout(std::time::Duration::from_secs(60))
+        .send()
+        .await
+        .with_context(|| format!("Failed to reach {url}"))?;
+    let status = response.status();
+    let text = response.text().await.with_context(|| format!("Failed to read {url}'s answer"))?;
+    let body: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{url} answered {status}, not JSON: {text}"))?;
+    anyhow::ensure!(status.is_success(), "{url} answered {status}: {body}");
+    Ok(body)
 }

@@ -3,6 +3,7 @@
 //! what both speak: `$N` parameters, `ON CONFLICT`, `BIGINT` and `TEXT` columns. Times are
 //! Unix milliseconds (`BIGINT`), JSON is `TEXT` (each event exactly as it went on the wire).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+use super::reports::{Report, ReportQuery};
 use super::{Archive, ArchiveError, ArchivedConversation, Cursor, ExportFilter, visitor_json};
 use crate::protocol::{ConversationId, Event};
 use crate::store::Conversation;
@@ -22,15 +24,18 @@ use crate::store::Conversation;
 const MAX_CONNECTIONS: u32 = 4;
 /// A connection that cannot be had within this fails the call (the archiver retries).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Events per `INSERT` (six parameters each, well under both databases' limits).
+/// Events per `INSERT` (eight parameters each, well under both databases' limits).
 const EVENTS_PER_INSERT: usize = 100;
 
-const CONVERSATION_COLUMNS: &str =
+pub(crate) const CONVERSATION_COLUMNS: &str =
     "id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id";
 
 pub struct SqlArchive {
     pool: AnyPool,
     sqlite: bool,
+    /// Each site's reopen window in milliseconds (`reports.reopen_window_secs`): a
+    /// conversation resolved with no person counts as the bot's unless reopened within it.
+    reopen_windows: HashMap<String, i64>,
 }
 
 impl SqlArchive {
@@ -46,9 +51,25 @@ impl SqlArchive {
         let url = prepare_url(url)?;
         let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = options.connect_lazy(&url).context("archive.url is not a valid database URL")?;
-        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:") })
+        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:"), reopen_windows: HashMap::new() })
+    }
+
+    /// Each site's reopen window (sites not named get [`DEFAULT_REOPEN_WINDOW`]).
+    pub fn with_reopen_windows(mut self, windows: impl IntoIterator<Item = (String, Duration)>) -> SqlArchive {
+        self.reopen_windows = windows
+            .into_iter()
+            .map(|(site, window)| (site, i64::try_from(window.as_millis()).unwrap_or(i64::MAX)))
+            .collect();
+        self
+    }
+
+    fn reopen_window_ms(&self, site: &str) -> i64 {
+        self.reopen_windows.get(site).copied().unwrap_or(DEFAULT_REOPEN_WINDOW.as_millis() as i64)
     }
 }
+
+/// The reopen window of a site the archive was not told about (the site setting's default).
+pub const DEFAULT_REOPEN_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// A `sqlite://` URL with its folder created and `mode=rwc` (create the file) unless a mode
 /// is given; any other URL as it is.
@@ -87,6 +108,14 @@ fn json_text<T: serde::Serialize>(value: &T) -> String {
 
 fn parse_json(text: &str) -> Result<serde_json::Value, ArchiveError> {
     serde_json::from_str(text).map_err(|error| ArchiveError::Corrupt(format!("JSON: {error}")))
+}
+
+/// The email a privacy request finds the visitor by: the one they left, else the one the
+/// site's page gave (lowercase).
+fn subject_email(conversation: &Conversation) -> Option<String> {
+    let records = &conversation.records;
+    let left = records.contact.as_ref().map(|c| c.email.clone());
+    left.or_else(|| records.identity.as_ref().and_then(|i| i.email.clone())).map(|email| email.to_lowercase())
 }
 
 /// The conversation's records as one JSON object, by field name.
@@ -129,27 +158,7 @@ impl Archive for SqlArchive {
 
     async fn write(&self, conversation: &Conversation, events: &[Arc<Event>], rev: u64) -> Result<u64, ArchiveError> {
         let mut tx = self.pool.begin().await?;
-        let updated = events.last().map_or(conversation.created_at, |event| event.at);
-        sqlx::query(UPSERT_CONVERSATION)
-            .bind(conversation.id.to_string())
-            .bind(conversation.site.clone())
-            .bind(state_name(conversation))
-            .bind(millis(conversation.created_at))
-            .bind(millis(updated))
-            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
-            .bind(json_text(&visitor_json(&conversation.visitor)))
-            .bind(records_json(conversation))
-            .bind(json_text(&conversation.counters))
-            .bind(conversation.records.contact.as_ref().map(|c| c.email.to_lowercase()))
-            .bind(Option::<String>::None)
-            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        let now = millis(Utc::now());
-        let mut written = 0;
-        for chunk in events.chunks(EVENTS_PER_INSERT) {
-            written += insert_events(&mut tx, chunk, now).await?;
-        }
+        let written = self.write_in(&mut tx, conversation, events, rev).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -202,6 +211,10 @@ impl Archive for SqlArchive {
         Ok((lags.len() as u64, at(0.5), at(0.99)))
     }
 
+    async fn report(&self, query: &ReportQuery) -> Result<Report, ArchiveError> {
+        super::reports::sql::report(&self.pool, query).await
+    }
+
     async fn ping(&self) -> Result<(), ArchiveError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -231,8 +244,8 @@ impl Archive for SqlArchive {
 
 /// Replaces the row whole, unless the stored row was written from a newer live change.
 const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
-    (id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id, rev) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    (id, site, state, started_at, updated_at, last_seq, visitor, records, counters, email, user_id, rev, reason) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
     ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
       updated_at = CASE WHEN excluded.updated_at > conversations.updated_at \
                         THEN excluded.updated_at ELSE conversations.updated_at END, \
@@ -240,7 +253,8 @@ const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
                       THEN excluded.last_seq ELSE conversations.last_seq END, \
       visitor = excluded.visitor, records = excluded.records, counters = excluded.counters, \
       email = COALESCE(excluded.email, conversations.email), \
-      user_id = COALESCE(excluded.user_id, conversations.user_id), rev = excluded.rev \
+      user_id = COALESCE(excluded.user_id, conversations.user_id), rev = excluded.rev, \
+      reason = COALESCE(excluded.reason, conversations.reason) \
     WHERE conversations.rev <= excluded.rev";
 
 /// One multi-row `INSERT … ON CONFLICT DO NOTHING`; returns how many rows were new.
@@ -254,12 +268,13 @@ async fn insert_events(
     }
     let values: Vec<String> = (0..events.len())
         .map(|i| {
-            let p = i * 6;
-            format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+            let p = i * 8;
+            let params: Vec<String> = (p + 1..=p + 8).map(|n| format!("${n}")).collect();
+            format!("({})", params.join(", "))
         })
         .collect();
     let sql = format!(
-        "INSERT INTO events (conversation_id, seq, at, kind, body, archived_at) VALUES {} \
+        "INSERT INTO events (conversation_id, seq, at, kind, body, archived_at, speaker, text) VALUES {} \
          ON CONFLICT (conversation_id, seq) DO NOTHING",
         values.join(", ")
     );
@@ -267,18 +282,67 @@ async fn insert_events(
     for event in events {
         let body = serde_json::to_value(&**event).map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
         let kind = body["type"].as_str().unwrap_or_default().to_owned();
+        let (speaker, text) = super::search::searchable(&event.body);
         query = query
             .bind(event.conversation_id.to_string())
             .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
             .bind(millis(event.at))
             .bind(kind)
             .bind(body.to_string())
-            .bind(now);
+            .bind(now)
+            .bind(speaker)
+            .bind(text);
     }
     Ok(query.execute(&mut **tx).await?.rows_affected())
 }
 
 impl SqlArchive {
+    /// Many conversations' writes (each as [`Archive::write`]) in one transaction: bulk
+    /// imports and the reports' benchmark, which load a million conversations.
+    pub async fn write_batch(&self, batch: &[(Conversation, Vec<Arc<Event>>)], rev: u64) -> Result<u64, ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for (conversation, events) in batch {
+            written += self.write_in(&mut tx, conversation, events, rev).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// The row, the events after the high water, and the reports' fold, inside `tx`.
+    async fn write_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        conversation: &Conversation,
+        events: &[Arc<Event>],
+        rev: u64,
+    ) -> Result<u64, ArchiveError> {
+        let updated = events.last().map_or(conversation.created_at, |event| event.at);
+        sqlx::query(UPSERT_CONVERSATION)
+            .bind(conversation.id.to_string())
+            .bind(conversation.site.clone())
+            .bind(state_name(conversation))
+            .bind(millis(conversation.created_at))
+            .bind(millis(updated))
+            .bind(i64::try_from(conversation.last_seq).unwrap_or(i64::MAX))
+            .bind(json_text(&visitor_json(&conversation.visitor)))
+            .bind(records_json(conversation))
+            .bind(json_text(&conversation.counters))
+            .bind(subject_email(conversation))
+            .bind(conversation.records.identity.as_ref().and_then(|i| i.user_id.clone()))
+            .bind(i64::try_from(rev).unwrap_or(i64::MAX))
+            .bind(conversation.records.escalation.as_ref().map(|e| super::search::reason_name(e.reason)))
+            .execute(&mut **tx)
+            .await?;
+        let now = millis(Utc::now());
+        let mut written = 0;
+        for chunk in events.chunks(EVENTS_PER_INSERT) {
+            written += insert_events(tx, chunk, now).await?;
+        }
+        super::reports::sql::record(tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
+        Ok(written)
+    }
+
     async fn with_events(&self, mut conversation: ArchivedConversation) -> Result<ArchivedConversation, ArchiveError> {
         let rows = sqlx::query("SELECT body FROM events WHERE conversation_id = $1 ORDER BY seq")
             .bind(conversation.conversation_id.to_string())
@@ -290,7 +354,7 @@ impl SqlArchive {
     }
 }
 
-fn read_conversation(row: &AnyRow) -> Result<ArchivedConversation, ArchiveError> {
+pub(crate) fn read_conversation(row: &AnyRow) -> Result<ArchivedConversation, ArchiveError> {
     let id: String = row.try_get("id")?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ArchiveError::Corrupt(format!("conversation id {id}")))?;
     Ok(ArchivedConversation {

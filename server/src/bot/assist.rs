@@ -6,10 +6,8 @@
 //! is not usable). An unusable one falls back to the same extractive summary or passages,
 //! marked as such ([`AssistSource`]).
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use futures_util::StreamExt;
+use std::sync::Arc;
 use tokio::time::{Instant, timeout_at};
 
 use super::echo::Echo;
@@ -31,8 +29,6 @@ const SUMMARY_CHARS: usize = 400;
 const TRANSCRIPT_EVENTS: usize = 50;
 /// Newest events searched for the visitor's latest run of messages without a model.
 const LATEST_TURN_EVENTS: usize = 12;
-/// A model's draft or summary is cut here, counted from its first token (what arrived is kept).
-const ASSIST_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct Assist {
@@ -118,6 +114,8 @@ impl Assist {
     /// anything usable, what arrived (clean of echoes) otherwise.
     async fn ask(&self, site: &Site, system: String, conversation: String) -> Option<String> {
         let model = self.model.as_ref()?;
+        // The transcript reaches the model masked; the agent's console shows it as typed.
+        let conversation = site.redactor.mask(&conversation).into_owned();
         let echo = Echo::new(&system, &conversation, Vec::new(), 0);
         let prompt = Prompt {
             system,
@@ -132,12 +130,12 @@ impl Assist {
             logprobs: false,
         };
         let _slot = self.slots.acquire().await.ok()?;
-        let stall = self.settings.first_token_timeout();
+        let (stall, cut) = (self.settings.first_token_timeout(), self.settings.assist_timeout());
         let mut stream = timeout_at(Instant::now() + stall, model.start(&prompt)).await.ok()?.ok()?;
         let mut text = String::new();
         let mut first: Option<Instant> = None;
         loop {
-            let next = first.map_or(Instant::now() + stall, |f| (Instant::now() + stall).min(f + ASSIST_TIMEOUT));
+            let next = first.map_or(Instant::now() + stall, |f| (Instant::now() + stall).min(f + cut));
             match timeout_at(next, stream.next()).await {
                 Ok(Some(Ok(Chunk::Text(piece)))) => {
                     first.get_or_insert_with(Instant::now);

@@ -22,6 +22,7 @@ use crate::config::LlmSettings;
 use crate::delivery::Delivery;
 use crate::protocol::{ConversationId, Ephemeral};
 use crate::store::PubSub;
+use crate::telemetry::metrics;
 
 /// Backoff before retry n (1-based) is this times 2^(n-1).
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
@@ -77,7 +78,12 @@ impl Attempt<'_> {
             let Some(result) = result else { return Streamed::Cancelled { sent_any } };
             let error = match result {
                 Ok(()) if self.usable(&progress) => return Streamed::Done(progress),
-                Ok(()) if sent_any || empty_retries >= EMPTY_RETRIES => LlmError::Empty,
+                Ok(()) if sent_any || empty_retries >= EMPTY_RETRIES => {
+                    if self.llm.is_model() {
+                        metrics::llm_failure(LlmError::Empty.kind());
+                    }
+                    LlmError::Empty
+                }
                 Ok(()) => {
                     empty_retries += 1;
                     tracing::info!("the model's reply was empty or only an echo of its prompt; asking again");
@@ -110,9 +116,24 @@ impl Attempt<'_> {
 
     /// One request; every piece that can be shown goes out as a `bot_delta` as it arrives.
     async fn once(&self, progress: &mut Progress) -> Result<(), LlmError> {
-        let _slot = if self.llm.is_model() { self.slots.acquire().await? } else { None };
+        let model = self.llm.is_model();
+        let result = self.request(progress, model).await;
+        if let (true, Err(error)) = (model, &result) {
+            metrics::llm_failure(error.kind());
+        }
+        result
+    }
+
+    /// The request itself, counted and timed when it goes to a model.
+    #[tracing::instrument(level = "debug", name = "llm.request", skip_all, fields(conversation_id = %self.id, model = model))]
+    async fn request(&self, progress: &mut Progress, model: bool) -> Result<(), LlmError> {
+        let _slot = if model { self.slots.acquire().await? } else { None };
         let stall = self.settings.first_token_timeout();
         let whole = self.settings.timeout();
+        let sent = Instant::now();
+        if model {
+            metrics::llm_request();
+        }
         let mut stream =
             timeout_at(Instant::now() + stall, self.llm.start(self.prompt)).await.map_err(|_| LlmError::Timeout)??;
         loop {
@@ -125,6 +146,9 @@ impl Attempt<'_> {
             };
             match chunk? {
                 Chunk::Text(piece) => {
+                    if progress.first_piece.is_none() && model {
+                        metrics::llm_first_token(sent.elapsed());
+                    }
                     progress.first_piece.get_or_insert_with(Instant::now);
                     progress.draft.text.push_str(&piece);
                     self.show(progress).await;

@@ -77,6 +77,19 @@ impl LlmError {
     pub fn is_retryable(&self) -> bool {
         !matches!(self, LlmError::NotFound(_))
     }
+
+    /// The failure's kind, as `baton_llm_failures_total` labels it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::Timeout => "timeout",
+            LlmError::Busy => "busy",
+            LlmError::Connect(_) => "connect",
+            LlmError::NotFound(_) => "not_found",
+            LlmError::Server(_) => "server",
+            LlmError::Stream(_) => "stream",
+            LlmError::Empty => "empty",
+        }
+    }
 }
 
 pub type ReplyStream = BoxStream<'static, Result<Chunk, LlmError>>;

@@ -135,6 +135,14 @@ pub fn transcript(events: &[Arc<Event>]) -> Vec<PromptMessage> {
     messages
 }
 
+/// The messages with what the site masks (see [`crate::redact`]) masked.
+pub fn redacted(mut messages: Vec<PromptMessage>, redactor: &crate::redact::Redactor) -> Vec<PromptMessage> {
+    for message in &mut messages {
+        redactor.mask_in_place(&mut message.content);
+    }
+    messages
+}
+
 /// Strict alternation, starting with the user: leading assistant turns are dropped and runs
 /// of one role are merged into one turn (blank line between), as every chat template accepts.
 pub fn alternate(messages: Vec<PromptMessage>) -> Vec<PromptMessage> {

@@ -214,7 +214,8 @@ impl Replier {
                 &retrieval,
                 self.settings.handoff_tool,
             ),
-            messages,
+            // What the visitor typed reaches the model masked (the chat shows it as typed).
+            messages: super::prompt::redacted(messages, &site.redactor),
             model: config.llm.model.clone().unwrap_or_else(|| self.settings.model.clone()),
             temperature: config.llm.temperature.unwrap_or(self.settings.temperature),
             max_tokens: config.llm.max_tokens.unwrap_or(self.settings.max_tokens),

@@ -4,10 +4,12 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+pub mod agent;
 mod attachments;
 pub mod email;
 pub mod hours;
 pub mod notices;
+mod observe;
 mod origin;
 pub mod site;
 
@@ -18,7 +20,9 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use agent::{AgentConfig, AgentRole};
 pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
+pub use observe::{MetricsSettings, TracesSettings};
 pub use origin::OriginPattern;
 pub use site::{Routing, SiteConfig};
 
@@ -35,7 +39,10 @@ pub struct Settings {
     pub handoff: HandoffSettings,
     pub archive: ArchiveSettings,
     pub email: email::EmailSettings,
+    pub metrics: MetricsSettings,
+    pub traces: TracesSettings,
     pub attachments: AttachmentSettings,
+    pub api: ApiSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -74,6 +81,10 @@ pub struct StoreSettings {
     /// Absent or empty: the in-memory store (one process).
     #[serde(default)]
     pub redis_url: Option<SecretString>,
+    /// A PEM file of the certificate authorities a `rediss://` Redis's certificate must chain
+    /// to, instead of the system's roots (a private CA). Unset: the system's roots.
+    #[serde(default)]
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// Key prefix, so several deployments (or test runs) can share one Redis.
     pub namespace: String,
     /// The most events a conversation keeps; an append beyond it is refused with `unavailable`.
@@ -99,6 +110,9 @@ pub struct LlmSettings {
     /// The first token must arrive within this once the request is sent (a hung server is
     /// noticed early); so must each next one.
     pub first_token_timeout_secs: u64,
+    /// An agent's summary or draft replies are cut this long after their first token; what
+    /// arrived by then is kept (and judged like a whole one).
+    pub assist_timeout_secs: u64,
     /// Requests in flight to the model endpoint from this node (replies, summaries and
     /// suggestions together); more wait in a queue. 1 for a one-slot local server; 0: no limit.
     pub max_concurrent: usize,
@@ -131,6 +145,9 @@ impl LlmSettings {
     pub fn queue_timeout(&self) -> Duration {
         Duration::from_secs(self.queue_timeout_secs)
     }
+    pub fn assist_timeout(&self) -> Duration {
+        Duration::from_secs(self.assist_timeout_secs)
+    }
 }
 
 /// Per-socket limits. The frame (64 KiB) and text (4,000 characters) limits are the
@@ -160,10 +177,11 @@ pub struct Limits {
     /// Socket upgrades per client address and minute, and burst: past it, HTTP 429.
     pub upgrades_per_ip_per_min: u32,
     pub upgrades_per_ip_burst: u32,
-    /// New conversations per client address and hour, and burst: past it, close 4008.
+    /// New conversations per client address and hour, and burst: past it, close 4008. Both
+    /// this and the per-site limit are counted on each node and in the store (every node).
     pub conversations_per_ip_per_hour: u32,
     pub conversations_per_ip_burst: u32,
-    /// New conversations per site and hour (on this node), and burst: past it, close 4008.
+    /// New conversations per site and hour, and burst: past it, close 4008.
     pub conversations_per_site_per_hour: u32,
     pub conversations_per_site_burst: u32,
     /// Refused agent `auth`s per client address and minute, and burst: past it, close 4008
@@ -192,6 +210,21 @@ impl Limits {
     pub fn client_timeout(&self) -> Duration {
         Duration::from_secs(self.client_timeout_secs)
     }
+}
+
+/// The owner API's limits (see `docs/api.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Requests per minute per key, on average; bursts of up to `burst`. Past it: 429.
+    pub requests_per_minute: u32,
+    pub burst: u32,
+    /// Keys whose allowance is tracked at once (a bounded table; see `session::limits`).
+    pub tracked_keys: usize,
+    /// A request body larger than this is refused with 413.
+    pub max_body_bytes: usize,
+    /// How long a POST's response is replayed for the same `Idempotency-Key`.
+    pub idempotency_hours: u64,
 }
 
 /// The durable record (see `docs/data.md`).
@@ -237,24 +270,25 @@ impl HandoffSettings {
     }
 }
 
-/// A human agent. The token is kept only as its SHA-256 (hex), so a leaked config file does
-/// not leak credentials and nothing can log the token itself.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentConfig {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub teams: Vec<String>,
-    pub max_chats: u32,
-    pub token_sha256: String,
-}
-
 impl Settings {
     /// Loads from `BATON_CONFIG` or `./config`.
     pub fn load() -> anyhow::Result<Settings> {
         let dir = std::env::var_os("BATON_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("config"));
         Settings::load_from(&dir)
+    }
+
+    /// The settings one TOML text gives over the embedded defaults, as `local.toml` would
+    /// (no files, no variables, no sites), validated.
+    pub fn from_toml(text: &str) -> anyhow::Result<Settings> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(EMBEDDED_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .context("Failed to read the settings")?;
+        let mut settings: Settings = raw.try_deserialize().context("Failed to parse the settings")?;
+        settings.normalise_empty();
+        settings.validate()?;
+        Ok(settings)
     }
 
     pub fn load_from(dir: &Path) -> anyhow::Result<Settings> {
@@ -277,6 +311,7 @@ impl Settings {
         settings.normalise_empty();
         settings.validate()?;
         settings.sites = site::load_all(&dir.join("sites"))?;
+        agent::validate_sites(&settings.agents, &settings.sites)?;
         Ok(settings)
     }
 
@@ -363,6 +398,7 @@ impl Settings {
             anyhow::ensure!(ok, "settings key `{key}` {why}");
         }
         self.server.agent_origins()?;
+        self.traces.validate()?;
         if let Some(url) = &self.llm.base_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

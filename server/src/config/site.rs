@@ -51,6 +51,62 @@ pub struct SiteConfig {
     /// Files visitors and agents may send (see `docs/attachments.md`).
     #[serde(default)]
     pub attachments: SiteAttachments,
+    /// The secret the site's backend signs visitors' `user_id`s with (HMAC-SHA256); unset:
+    /// every identity is unverified. Never printed or logged.
+    #[serde(default)]
+    pub identity_secret: Option<secrecy::SecretString>,
+    /// A verified visitor starting a new conversation sees their conversations of the last
+    /// this many days (0: none).
+    #[serde(default = "default_history_days")]
+    pub identity_history_days: u32,
+    /// What is masked before text reaches a model, the logs or the archive.
+    #[serde(default)]
+    pub privacy: SitePrivacy,
+    /// How the reports count this site's conversations (see `docs/data.md`).
+    #[serde(default)]
+    pub reports: SiteReports,
+}
+
+fn default_history_days() -> u32 {
+    30
+}
+
+/// Redaction (see [`crate::redact`] and `docs/data.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SitePrivacy {
+    /// The kinds masked in prompts to a model and in logs: any of `email`, `phone`, `card`,
+    /// `iban`, `national_id` (default: all; `[]`: none).
+    pub redact: Vec<crate::redact::Kind>,
+    /// Mask them in the archive too (what exports and the console's archive show). The live
+    /// chat always shows what the visitor typed.
+    pub redact_archive: bool,
+}
+
+impl Default for SitePrivacy {
+    fn default() -> Self {
+        SitePrivacy { redact: crate::redact::Kind::ALL.to_vec(), redact_archive: false }
+    }
+}
+
+impl SitePrivacy {
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(&self.redact)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteReports {
+    /// A conversation resolved with no person counts as resolved by the bot unless the
+    /// visitor reopens it within this many seconds of the resolution.
+    pub reopen_window_secs: u64,
+}
+
+impl Default for SiteReports {
+    fn default() -> SiteReports {
+        SiteReports { reopen_window_secs: 24 * 3600 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,11 +238,18 @@ pub fn load_all(dir: &Path) -> anyhow::Result<Vec<SiteConfig>> {
 
 pub fn load(path: &Path) -> anyhow::Result<SiteConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
-    let mut site = parse(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     // unwrap: the path came from a directory listing filtered on the `.toml` extension.
-    site.id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut site = from_text(&id, &text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     site.kb_dir = path.with_extension("").join("kb");
-    site.validate().map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+    Ok(site)
+}
+
+/// One site file's text, parsed and validated as site `id` (its file name without `.toml`).
+pub fn from_text(id: &str, text: &str) -> Result<SiteConfig, String> {
+    let mut site = parse(text)?;
+    site.id = id.to_owned();
+    site.validate()?;
     Ok(site)
 }
 
@@ -279,6 +342,16 @@ ai_notice = "AI here"
         let site = parse(MINIMAL).unwrap();
         assert_eq!(site.widget.position, "right");
         assert!(site.llm.model.is_none());
+    }
+
+    #[test]
+    fn the_identity_secret_is_read_but_never_printed() {
+        let with_secret = format!("identity_secret = \"hunter2-identity\"\n{MINIMAL}");
+        let site = parse(&with_secret).unwrap();
+        assert!(site.identity_secret.is_some());
+        assert_eq!(site.identity_history_days, 30);
+        assert!(!format!("{site:?}").contains("hunter2-identity"), "Debug shows the secret");
+        assert!(parse(MINIMAL).unwrap().identity_secret.is_none());
     }
 
     #[test]

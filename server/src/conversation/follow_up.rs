@@ -6,11 +6,10 @@
 use super::{Conversations, Notice};
 use crate::archive::outbox::MailKind;
 use crate::mail::letters;
-use crate::protocol::agent::AgentEvent;
 use crate::protocol::{Author, ConversationId, EventBody, Text};
 use crate::records::{Contact, Record};
 use crate::sites::Site;
-use crate::store::{Appended, Delivery, EventDraft, LeftMessage, StoreError, Topic};
+use crate::store::{Appended, EventDraft, LeftMessage, StoreError};
 
 /// Events a transcript email holds at most (the newest).
 const TRANSCRIPT_EVENTS: usize = 500;
@@ -52,8 +51,9 @@ impl Conversations {
         self.stores.handoff.add_left_message(left.clone()).await?;
         let contact = Contact { email: email.clone(), at: event.at };
         self.stores.log.set_record(id, Record::Contact(contact)).await?;
-        let frame = AgentEvent::LeftMessage { message: left };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agents, &frame)).await?;
+        if let Some(handoffs) = self.handoffs.get() {
+            handoffs.left_message(&left).await?;
+        }
         self.tell(site, id, Notice::LeftMessage { email: email.clone() }, None).await?;
         if let Some(mail) = &self.mail {
             let letter = letters::confirmation(&site.config.title, text.as_str(), &mail.resume_link(id));

@@ -14,15 +14,20 @@
 //!
 //! # Layout
 //! - [`machine`]: the transition table; [`escalate`]: the one builder of escalations.
+//! - `open`: starting or resuming a conversation from `hello`; [`identity`]: who the
+//!   visitor is, verified against the site's secret, and their history.
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 //! - `attachment`: a visitor's file, once kept, into the transcript.
 
+pub mod allowance;
 mod attachment;
 pub mod escalate;
 pub mod follow_up;
+pub mod identity;
 pub mod machine;
 pub mod notices;
+mod open;
 mod replies;
 pub mod turn;
 
@@ -41,16 +46,16 @@ use crate::escalation::Decision;
 use crate::mail::{Mail, ResumeLinks};
 use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
-    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, Hello, Speaker, State, Text,
+    Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker,
+    State, Text,
 };
 use crate::records::{Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{
-    Appended, Conversation, Counter, Delivery, EventDraft, NewConversation, Stores, Topic, Transitioned, Visitor,
-};
+use crate::store::{Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
 pub use escalate::Escalation;
+pub use identity::IdentifyError;
 use machine::Move;
 pub use notices::Notice;
 use replies::Running;
@@ -96,6 +101,8 @@ pub trait Handoffs: Send + Sync + 'static {
     async fn queued(&self, site: &Site, id: ConversationId, team: Option<&str>) -> Result<(), StoreError>;
     /// The visitor wrote to a chat a person has.
     fn visitor_wrote(&self, site: &Arc<Site>, id: ConversationId);
+    /// A visitor left a message for the team: tell the agents of its site (and only them).
+    async fn left_message(&self, message: &LeftMessage) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +119,10 @@ pub struct Opened {
     /// The resume token: only the hash is stored, so a resumed conversation echoes the
     /// client's own token back.
     pub token: String,
+    /// The identity the conversation has now (`welcome.identity`).
+    pub identity: IdentityStatus,
+    /// A verified visitor's recent conversations, for a new conversation (`history`).
+    pub history: Vec<PastConversation>,
 }
 
 #[derive(Clone)]
@@ -181,43 +192,6 @@ impl Conversations {
     /// Whether the live store takes requests (`/readyz`).
     pub async fn ready(&self) -> Result<(), StoreError> {
         self.stores.log.ping().await
-    }
-
-    /// Resumes the conversation `hello.token` names, or starts a new one with the greeting.
-    pub async fn open(&self, site: &Site, hello: &Hello) -> Result<Opened, OpenError> {
-        let log = &self.stores.log;
-        if let Some(token) = &hello.token {
-            let conversation = match (&self.links, ResumeLinks::is_link(token)) {
-                (Some(links), true) => match links.verify(token, chrono::Utc::now()) {
-                    Some(id) => log.conversation(id).await?,
-                    None => None,
-                },
-                (None, true) => None,
-                (_, false) => log.conversation_by_token(&hash_token(token)).await?,
-            };
-            return match conversation {
-                Some(conversation) if conversation.site == site.config.id => {
-                    Ok(Opened { conversation, token: token.clone() })
-                }
-                _ => Err(OpenError::BadToken),
-            };
-        }
-        let token = new_token();
-        let visitor =
-            Visitor { locale: hello.locale.clone().map(|l| clip(l, 35)), page: hello.page.clone().map(clip_page) };
-        let new = NewConversation {
-            id: ConversationId::new(),
-            site: site.config.id.clone(),
-            token_hash: hash_token(&token),
-            visitor,
-        };
-        let id = new.id;
-        log.create_conversation(new).await?;
-        let greeting = bot_message(site, site.config.persona.greeting.clone());
-        log.append(id, EventDraft::new(greeting)).await?;
-        let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
-        tracing::info!(conversation_id = %id, site = %site.config.id, "conversation started");
-        Ok(Opened { conversation, token })
     }
 
     /// The site of the conversation a resume link opens now (`None`: forged, expired, or email
@@ -368,6 +342,7 @@ impl Conversations {
     /// Runs the escalation policy on message `seq`: `Some(follow_up)` when the bot answers
     /// (with the offer of a person to store after its reply, if any), `None` when the
     /// conversation went to people.
+    #[tracing::instrument(level = "debug", name = "policy", skip_all, fields(conversation_id = %id, seq = seq))]
     async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<Option<EventBody>>, StoreError> {
         let log = &self.stores.log;
         let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
@@ -424,6 +399,7 @@ impl Conversations {
         let entry = escalation.entry(&site.config.id, id, reason, false);
         let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
         tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
+        crate::telemetry::metrics::escalation(reason);
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
         let Some(handoffs) = self.handoffs.get() else { return self.tell(site, id, escalation.notice, None).await };
         // One notice: "a person will take over" is not true when nobody can.

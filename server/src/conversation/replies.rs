@@ -49,7 +49,8 @@ impl Conversations {
         running.insert(id, Running { cancel: CancellationToken::new(), again: false, follow_up });
         drop(running);
         let this = self.clone();
-        tokio::spawn(async move { this.reply_loop(site, id).await });
+        // The reply belongs to the visitor message's trace (the span that asked for it).
+        tokio::spawn(tracing::Instrument::in_current_span(async move { this.reply_loop(site, id).await }));
     }
 
     /// Cuts off the reply streaming in this conversation on this node, if any.

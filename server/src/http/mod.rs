@@ -1,7 +1,11 @@
 //! Transport: HTTP routes, the socket upgrade path and the embedded browser code. It knows
 //! requests, frames and sockets; what a socket does is the sessions' ([`crate::session`]).
 
+pub mod api;
+pub mod archive;
 pub mod assets;
+pub mod metrics;
+pub mod reports;
 pub mod resume;
 pub mod routes;
 pub mod transport;
@@ -24,6 +28,11 @@ pub struct Http {
     pub agent: Arc<AgentContext>,
     /// Browser origins besides Baton's own that may open an agent socket.
     pub agent_origins: Vec<OriginPattern>,
+    /// The archive (search, transcripts, audit log, erasure) and the live store's eraser.
+    pub archive: Arc<crate::archive::sql::SqlArchive>,
+    pub erase: Arc<dyn crate::store::erase::Erase>,
+    /// `None`: `/metrics` is off (`metrics.enabled = false`).
+    pub metrics: Option<metrics::Scrape>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +59,8 @@ pub enum HttpError {
     Unavailable(String),
     #[error(transparent)]
     Attachment(#[from] AttachmentError),
+    #[error("no such conversation")]
+    NotFound,
 }
 
 impl ResponseError for HttpError {
@@ -62,6 +73,7 @@ impl ResponseError for HttpError {
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::NotFound => StatusCode::NOT_FOUND,
             HttpError::Conflict(_) => StatusCode::CONFLICT,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Attachment(error) => match error {
@@ -76,7 +88,7 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
-            HttpError::UnknownSite | HttpError::NoRoute => "not_found",
+            HttpError::UnknownSite | HttpError::NoRoute | HttpError::NotFound => "not_found",
             HttpError::ForbiddenOrigin => "forbidden",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",

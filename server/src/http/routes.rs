@@ -8,25 +8,38 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
-use super::{Http, HttpError, assets, resume, uploads};
+use super::{Http, HttpError, api, assets, resume, uploads};
 use crate::session::{self, Frames};
+
+/// The largest JSON body a request may carry (the admin requests are a few fields).
+const JSON_BODY_BYTES: usize = 4096;
 
 /// Every route of the app.
 pub fn configure(config: &mut web::ServiceConfig) {
     let bad_query = |error: actix_web::error::QueryPayloadError, _: &HttpRequest| {
         actix_web::Error::from(HttpError::BadRequest(error.to_string()))
     };
+    let bad_json = |error: actix_web::error::JsonPayloadError, _: &HttpRequest| {
+        actix_web::Error::from(HttpError::BadRequest(error.to_string()))
+    };
     config
         .app_data(web::QueryConfig::default().error_handler(bad_query))
+        .app_data(web::JsonConfig::default().limit(JSON_BODY_BYTES).error_handler(bad_json))
         .default_service(web::to(|| async { Err::<HttpResponse, _>(HttpError::NoRoute) }))
         .service(healthz)
         .service(readyz)
+        .service(super::metrics::scrape)
         .service(assets::demo_page)
         .service(assets::widget_js)
         .service(widget_settings)
         .service(visitor_ws)
         .service(resume::resume_page)
         .service(agent_ws)
+        .service(super::archive::search)
+        .service(super::archive::transcript)
+        .service(super::archive::audit)
+        .service(super::archive::erase)
+        .service(super::reports::agent_reports)
         .service(assets::console_page)
         .service(assets::console_js)
         .service(assets::console_css)
@@ -35,6 +48,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(uploads::upload)
         .service(uploads::upload_preflight)
         .service(uploads::fetch);
+    api::services(&mut utoipa_actix_web::service_config::ServiceConfig::new(config));
 }
 
 #[route("/healthz", method = "GET", method = "HEAD")]

@@ -14,6 +14,31 @@ pub enum AgentStatus {
     Away,
 }
 
+/// An agent's judgement of an escalation they handled (the `verdict` frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A person was needed, and the bot handed over at the right time.
+    RightCall,
+    /// The bot could have answered: the escalation was not needed.
+    BotCouldHaveAnswered,
+    /// A person was needed, earlier than the bot handed over.
+    ShouldHaveComeSooner,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::RightCall, Verdict::BotCouldHaveAnswered, Verdict::ShouldHaveComeSooner];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::RightCall => "right_call",
+            Verdict::BotCouldHaveAnswered => "bot_could_have_answered",
+            Verdict::ShouldHaveComeSooner => "should_have_come_sooner",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Target {
     #[serde(default)]
@@ -63,6 +88,10 @@ enum RawAgentFrame {
     },
     Preview {
         conversation_id: ConversationId,
+    },
+    Verdict {
+        conversation_id: ConversationId,
+        verdict: Verdict,
     },
     Roster,
 }
@@ -119,9 +148,32 @@ pub enum AgentFrame {
     },
     /// Who can take a chat now (for the transfer form): answered with a `roster` frame.
     Roster,
+    /// The agent's judgement of the escalation of a chat they handled.
+    Verdict {
+        conversation_id: ConversationId,
+        verdict: Verdict,
+    },
 }
 
 impl AgentFrame {
+    /// The frame's `type`: what logs print (never the frame: it holds tokens and text).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AgentFrame::Auth { .. } => "auth",
+            AgentFrame::Status { .. } => "status",
+            AgentFrame::Accept { .. } => "accept",
+            AgentFrame::Message { .. } => "message",
+            AgentFrame::Note { .. } => "note",
+            AgentFrame::Typing { .. } => "typing",
+            AgentFrame::Transfer { .. } => "transfer",
+            AgentFrame::Handback { .. } => "handback",
+            AgentFrame::Resolve { .. } => "resolve",
+            AgentFrame::Preview { .. } => "preview",
+            AgentFrame::Verdict { .. } => "verdict",
+            AgentFrame::Roster => "roster",
+        }
+    }
+
     pub fn parse(json: &str) -> Result<AgentFrame, FrameError> {
         let raw: RawAgentFrame =
             serde_json::from_str(json).map_err(|e| FrameError::Invalid(describe_json_error(&e)))?;
@@ -151,6 +203,7 @@ impl AgentFrame {
             RawAgentFrame::Preview { conversation_id } => AgentFrame::Preview { conversation_id },
             RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
             RawAgentFrame::Roster => AgentFrame::Roster,
+            RawAgentFrame::Verdict { conversation_id, verdict } => AgentFrame::Verdict { conversation_id, verdict },
         })
     }
 }
@@ -218,6 +271,27 @@ pub struct RosterTeam {
 pub struct VisitorView {
     pub page: Option<Page>,
     pub locale: Option<String>,
+    /// Who the site says the visitor is; `verified` only when its backend signed the user id.
+    #[serde(default)]
+    pub identity: Option<IdentityView>,
+}
+
+/// The visitor's identity as agents see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub verified: bool,
+}
+
+/// One earlier conversation of the same verified visitor on the same site.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PreviousConversation {
+    pub conversation_id: ConversationId,
+    pub started_at: DateTime<Utc>,
+    pub state: State,
+    pub last_message: Option<String>,
 }
 
 /// A ready-made reply.
@@ -262,6 +336,9 @@ pub struct ConversationView {
     /// When the agent who has the chat must have written to the visitor by, or lose it to
     /// the queue (`handoff.answer_timeout_secs`); `None` once they have, or with no limit.
     pub answer_by: Option<DateTime<Utc>>,
+    /// The same verified visitor's recent conversations on this site, newest first (empty
+    /// for an unverified or anonymous visitor: a claim alone shows no one's history).
+    pub previous: Vec<PreviousConversation>,
     /// A read token for the conversation's files (agents send files with their own token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<super::AttachmentGrant>,

@@ -3,12 +3,15 @@
 //! never sees raw JSON. Names in this file are a contract with every client: add, never rename.
 
 pub mod agent;
+pub mod identity;
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use identity::{IdentityStatus, PastConversation, PastMessage, VisitorIdentity};
 
 /// A frame larger than this closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -199,10 +202,20 @@ pub enum Ephemeral {
         #[serde(skip_serializing_if = "Option::is_none")]
         attachments: Option<AttachmentGrant>,
         email: bool,
+        identity: IdentityStatus,
     },
     /// The transcript the visitor asked for is in the outbox.
     TranscriptQueued {
         conversation_id: ConversationId,
+    },
+    /// The answer to `identify`: what the conversation's identity is now.
+    Identity {
+        identity: IdentityStatus,
+    },
+    /// A verified visitor's recent conversations on this site (other devices included), sent
+    /// after `welcome` when a new conversation starts.
+    History {
+        conversations: Vec<PastConversation>,
     },
     Ack {
         client_id: String,
@@ -253,6 +266,9 @@ pub struct Hello {
     pub locale: Option<String>,
     #[serde(default)]
     pub page: Option<Page>,
+    /// Who the site says the visitor is (validated as it is parsed).
+    #[serde(default)]
+    pub visitor: Option<VisitorIdentity>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -293,6 +309,9 @@ enum RawVisitorFrame {
         #[serde(default)]
         email: Option<String>,
     },
+    Identify {
+        visitor: VisitorIdentity,
+    },
 }
 
 /// A validated visitor frame.
@@ -323,6 +342,28 @@ pub enum VisitorFrame {
     EmailTranscript {
         email: Option<String>,
     },
+    /// Who the visitor is, said after `hello` (a sign-in on the page).
+    Identify {
+        visitor: VisitorIdentity,
+    },
+}
+
+impl VisitorFrame {
+    /// The frame's `type`: what logs print (never the frame: it holds what the visitor typed).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VisitorFrame::Hello(_) => "hello",
+            VisitorFrame::Message { .. } => "message",
+            VisitorFrame::Typing { .. } => "typing",
+            VisitorFrame::RequestHuman => "request_human",
+            VisitorFrame::Action { .. } => "action",
+            VisitorFrame::LeaveMessage { .. } => "leave_message",
+            VisitorFrame::Csat { .. } => "csat",
+            VisitorFrame::End => "end",
+            VisitorFrame::EmailTranscript { .. } => "email_transcript",
+            VisitorFrame::Identify { .. } => "identify",
+        }
+    }
 }
 
 /// Why a client frame was refused; maps to an `error` frame and leaves the socket open.
@@ -371,21 +412,30 @@ impl VisitorFrame {
             RawVisitorFrame::EmailTranscript { email } => {
                 VisitorFrame::EmailTranscript { email: email.map(Email::parse).transpose()?.map(|e| e.0) }
             }
+            RawVisitorFrame::Identify { visitor } => VisitorFrame::Identify { visitor },
         })
     }
 }
 
 /// serde's messages are precise but name Rust types; keep the useful part for clients.
+/// Long values the client sent are clipped: an error never echoes a whole frame back.
 pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
     let message = error.to_string();
     if message.starts_with("unknown variant") {
         let kind = message.split('`').nth(1).unwrap_or("?");
-        return format!("unknown frame type {kind:?}");
+        return format!("unknown frame type {:?}", clip_chars(kind, 40));
     }
     if message.contains("missing field `type`") {
         return "a frame needs a \"type\"".into();
     }
-    format!("malformed frame: {message}")
+    format!("malformed frame: {}", clip_chars(&message, 200))
+}
+
+fn clip_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// A client's idempotency key: 1-64 characters.
@@ -436,13 +486,13 @@ impl Text {
     }
 }
 
-struct Email(String);
+pub(crate) struct Email(pub(crate) String);
 
 impl Email {
     /// An address agents can write to and a `mailto:` link cannot be bent by: the local part
     /// of RFC 5322's dot-atoms (no quoted strings), a domain of letter-digit-hyphen labels
     /// with a dot, 254 bytes at most; so no `?`, `&`, `%`, `/`, `#` or spaces.
-    fn parse(raw: String) -> Result<Email, FrameError> {
+    pub(crate) fn parse(raw: String) -> Result<Email, FrameError> {
         let trimmed = raw.trim();
         let atom = |part: &str, extra: &str| {
             !part.is_empty()

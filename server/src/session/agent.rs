@@ -1,8 +1,8 @@
 //! The agent socket: `auth` → `ready` → live frames for the queue, the agent's own chats,
 //! and everything that happens in them.
 //!
-//! The session follows `Topic::Agents` (queue snapshots, left messages), `Topic::Agent(id)`
-//! (assignments, suggestions) and each conversation the agent has. When a chat is assigned
+//! The session follows `Topic::Agent(id)` (its share of the queue, left messages of its
+//! sites, assignments, suggestions) and each conversation the agent has. When a chat is assigned
 //! to the agent, the session asks the desk for its view, sends `assigned` and follows the
 //! conversation from the view's last `seq` (a [`Cursor`] fills any gap); a `state` event that
 //! gives the conversation to anyone else makes it stop. While the socket
@@ -29,6 +29,7 @@ use crate::delivery::{Delivery, Kind, Topic};
 use crate::hub::{Outbox, Subscription};
 use crate::protocol::agent::{AgentEvent, AgentFrame, AgentStatus};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, State, close as codes};
+use crate::telemetry::metrics::{OpenSocket, SocketKind};
 
 struct Agent {
     state: Arc<AgentContext>,
@@ -41,6 +42,7 @@ struct Agent {
 }
 
 pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Frames, client: IpAddr) {
+    let _open = OpenSocket::new(SocketKind::Agent);
     let auth = |text: &str| match AgentFrame::parse(text)? {
         AgentFrame::Auth { token, status } => Ok::<_, crate::protocol::FrameError>(Some((token, status))),
         _ => Ok(None),
@@ -60,7 +62,6 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
     stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
     tracing::info!(agent = %agent.id, "agent connected");
     let (outbox, mut inbox) = Outbox::socket(state.limits.send_queue, true);
-    let _agents = state.hub.subscribe(Topic::Agents, outbox.clone());
     let _mine = state.hub.subscribe(Topic::Agent(agent.id.clone()), outbox.clone());
     // An agent who was away stays away through a reconnect or a second tab: routing must not
     // hand them a chat in the moment before the console repeats its status.
@@ -168,7 +169,10 @@ impl Agent {
                 }
                 flow
             }
-            (Topic::Agent(_) | Topic::Agents, _) => flow(self.session.text(delivery.json.to_string()).await),
+            (Topic::Agent(_), _) => {
+                crate::telemetry::metrics::hot().frame_out();
+                flow(self.session.text(delivery.json.to_string()).await)
+            }
         }
     }
 
@@ -219,7 +223,7 @@ impl Agent {
 
     #[tracing::instrument(name = "agent_frame", skip_all, fields(agent = %self.agent.id))]
     async fn handle(&mut self, frame: AgentFrame) -> Result<Flow, DeskError> {
-        tracing::debug!(?frame, "frame");
+        tracing::debug!(kind = frame.kind(), "frame");
         let desk = self.state.desk.clone();
         let agent = &self.agent;
         match frame {
@@ -241,12 +245,13 @@ impl Agent {
             }
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
+            AgentFrame::Verdict { conversation_id, verdict } => desk.verdict(agent, conversation_id, verdict).await?,
             AgentFrame::Preview { conversation_id } => {
-                let conversation = Box::new(desk.preview(conversation_id).await?);
+                let conversation = Box::new(desk.preview(agent, conversation_id).await?);
                 return Ok(flow(send(&mut self.session, &AgentEvent::Preview { conversation }).await));
             }
             AgentFrame::Roster => {
-                let roster = desk.roster().await?;
+                let roster = desk.roster(agent).await?;
                 let frame = AgentEvent::Roster { agents: roster.agents, teams: roster.teams };
                 return Ok(flow(send(&mut self.session, &frame).await));
             }

@@ -68,6 +68,7 @@ impl Cursor {
             Some(seq) => self.last_sent = seq,
             None => {}
         }
+        crate::telemetry::metrics::hot().frame_out();
         super::flow(session.text(delivery.json.to_string()).await)
     }
 }

@@ -87,6 +87,12 @@ impl Frames {
         }
     }
 
+    /// Bytes held for this socket now: the read buffer's capacity and the fragments so far
+    /// (what the module doc bounds; the fuzzers check it).
+    pub fn held(&self) -> usize {
+        self.buf.capacity() + self.partial.as_ref().map_or(0, |(_, bytes)| bytes.capacity())
+    }
+
     /// Changes the limit for the frames that follow (a socket allows less before `hello`).
     pub fn set_max_frame(&mut self, max_frame: usize) {
         self.max_frame = max_frame;

@@ -4,7 +4,9 @@
 //! buckets that have filled up again are forgotten first (a fresh one would be the same),
 //! and while the table is still full, new keys are refused.
 //!
-//! Limits are per node: with N nodes behind a balancer a client gets at most N times each.
+//! These limits are per node: with N nodes behind a balancer a client gets at most N times
+//! each. New conversations are also counted in the store, shared by every node
+//! (`Conversations::may_start`, `store::allowance`), since each one costs storage.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -75,6 +75,9 @@ pub async fn frame_text(
     limiter: &mut RateLimiter,
     strikes: u32,
 ) -> Result<String, Flow> {
+    if message.is_some() {
+        crate::telemetry::metrics::hot().frame_in();
+    }
     let message = match message {
         None | Some(Ok(Incoming::Close(_))) => return Err(Flow::Stop),
         Some(Err(refused)) => {
@@ -118,6 +121,7 @@ pub async fn refuse(session: &mut Session, refused: &Refused) {
 
 /// Sends one frame as JSON. `Err` means the socket is gone.
 pub async fn send<T: Serialize>(session: &mut Session, frame: &T) -> Result<(), actix_ws::Closed> {
+    crate::telemetry::metrics::hot().frame_out();
     // unwrap: protocol frames are plain data and always serialise.
     session.text(serde_json::to_string(frame).expect("frames serialise")).await
 }

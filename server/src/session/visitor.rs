@@ -15,11 +15,12 @@ use super::{
     send, send_error,
 };
 use crate::attachments::Scope;
-use crate::conversation::{LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
+use crate::conversation::{IdentifyError, LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
 use crate::delivery::Topic;
 use crate::hub::{Inbox, Outbox, Subscription};
 use crate::protocol::{ConversationId, Ephemeral, ErrorCode, Hello, Speaker, VisitorFrame, close as codes};
 use crate::sites::Site;
+use crate::telemetry::metrics::{OpenSocket, SocketKind};
 
 struct Visitor {
     state: Arc<VisitorContext>,
@@ -46,8 +47,9 @@ pub fn run(
     client: IpAddr,
 ) -> impl Future<Output = ()> + 'static {
     async move {
+        let _open = OpenSocket::new(SocketKind::Visitor);
         let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
-        if hello.token.is_none() && !state.guards.new_conversation(client, &site.config.id) {
+        if hello.token.is_none() && !may_start(&state, client, &site.config.id).await {
             tracing::info!(%client, site = %site.config.id, "too many new conversations; refusing one");
             return close(session, codes::RATE_LIMITED, "too many new conversations: retry later").await;
         }
@@ -55,6 +57,13 @@ pub fn run(
         let Some((mut visitor, mut inbox)) = Box::pin(start(state, site, session, hello)).await else { return };
         visitor.serve(&mut stream, &mut inbox).await;
     }
+}
+
+/// Whether `client` may start a conversation on `site`: this node's buckets first (a flood
+/// is turned away without a store round trip), then the ones every node shares.
+async fn may_start(state: &VisitorContext, client: IpAddr, site: &str) -> bool {
+    let client = super::client_key(client);
+    state.guards.new_conversation(client, site) && state.conversations.may_start(client, site, &state.limits).await
 }
 
 /// Opens (or resumes) the conversation, follows it, sends `welcome` and replays what the
@@ -156,9 +165,30 @@ impl Visitor {
             last_seq: opened.conversation.last_seq,
             ai_notice: self.site.config.persona.ai_notice.clone(),
             email: self.state.conversations.email_on(),
+            identity: opened.identity,
             attachments: self.state.attachments.grant(Scope::Visitor, &self.site.config, opened.conversation.id),
         };
-        send(&mut self.session, &welcome).await
+        send(&mut self.session, &welcome).await?;
+        if !opened.history.is_empty() {
+            send(&mut self.session, &Ephemeral::History { conversations: opened.history.clone() }).await?;
+        }
+        Ok(())
+    }
+
+    /// A later `identify` (the visitor signed in on the page): answered with the identity the
+    /// conversation has now, or `forbidden` when it is verified as someone else's.
+    async fn identify(&mut self, claim: crate::protocol::VisitorIdentity) -> Result<(), actix_ws::Closed> {
+        let conversations = &self.state.conversations;
+        match conversations.identify_later(&self.site, self.conversation_id, &claim).await {
+            Ok(identity) => send(&mut self.session, &Ephemeral::Identity { identity }).await,
+            Err(error @ IdentifyError::OtherUser) => {
+                send_error(&mut self.session, ErrorCode::Forbidden, error.to_string()).await
+            }
+            Err(IdentifyError::Store(error)) => {
+                tracing::warn!(%error, "identify failed");
+                send_error(&mut self.session, ErrorCode::Unavailable, "temporarily unavailable, try again").await
+            }
+        }
     }
 
     async fn incoming(&mut self, message: Option<Result<Incoming, Refused>>, limiter: &mut RateLimiter) -> Flow {
@@ -181,7 +211,7 @@ impl Visitor {
 
     #[tracing::instrument(name = "visitor_frame", skip_all, fields(conversation_id = %self.conversation_id))]
     async fn handle(&mut self, frame: VisitorFrame) -> Result<(), actix_ws::Closed> {
-        tracing::debug!(?frame, "frame");
+        tracing::debug!(kind = frame.kind(), "frame");
         let conversations = self.state.conversations.clone();
         let id = self.conversation_id;
         let result = match frame {
@@ -219,6 +249,7 @@ impl Visitor {
                     Err(error) => send_error(&mut self.session, ErrorCode::Unavailable, error.to_string()).await,
                 };
             }
+            VisitorFrame::Identify { visitor } => return Box::pin(self.identify(visitor)).await,
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {

@@ -26,8 +26,11 @@ pub struct Unarchived {
 /// The index of unarchived conversations.
 ///
 /// # Contract
-/// - **Complete**: every write that changes a conversation (create, append, transition,
-///   record, counter) puts it in the index, atomically with the write, with a new `rev`.
+/// - **Complete**: every write that changes a conversation (append, transition, record,
+///   counter) puts it in the index, atomically with the write, with a new `rev`.
+/// - **Not provisional**: a provisional conversation (no visitor message yet, see
+///   [`super::EventLog`]) is not in the index: a `hello` alone is never archived. The write
+///   that makes it a real one puts it there, and its copy then starts from its first event.
 /// - **Claims**: [`ArchiveFeed::claim_unarchived`] returns up to `limit` conversations that
 ///   are due, oldest due first, and makes them not due for `lease` (so several nodes share
 ///   the work; a node that dies mid-copy leaves its claims to others when the lease ends).

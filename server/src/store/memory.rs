@@ -6,8 +6,11 @@
 //! conversation at once, and what makes [`Handoff::transition`] one atomic step (its checks,
 //! its event and its records change under one lock hold).
 
+mod allowance;
+mod erase;
 mod feed;
 mod token;
+mod visitors;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,6 +50,10 @@ struct Inner {
     left: VecDeque<LeftMessage>,
     /// What the archive has not copied yet (see [`crate::store::feed`]).
     feed: feed::Feed,
+    /// Verified visitors' conversations (see [`crate::store::VisitorIndex`]).
+    users: visitors::Users,
+    /// Shared token buckets (see [`crate::store::allowance`]).
+    allowances: allowance::Buckets,
 }
 
 struct Entry {
@@ -119,6 +126,7 @@ impl MemoryStore {
         }
         // The token is not kept in the entry (one copy per conversation is enough).
         inner.by_token.retain(|_, id| !expired.contains(id));
+        inner.users.forget(&expired);
         expired.len()
     }
 
@@ -128,12 +136,14 @@ impl MemoryStore {
     }
 
     /// [`Self::with_entry`] for a write: the conversation is marked unarchived in the same
-    /// lock hold (see [`crate::store::feed`]).
+    /// lock hold (see [`crate::store::feed`]), unless it is still provisional.
     fn changing<T>(&self, id: ConversationId, f: impl FnOnce(&mut Entry) -> T) -> Result<T, StoreError> {
         let mut inner = self.lock();
         let entry = inner.conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
         let result = f(entry);
-        inner.feed.mark(id);
+        if !entry.provisional {
+            inner.feed.mark(id);
+        }
         Ok(result)
     }
 }
@@ -162,8 +172,8 @@ impl EventLog for MemoryStore {
         });
         let mut inner = self.lock();
         inner.by_token.insert(TokenKey::new(&new.token_hash), new.id);
+        // Provisional: not in the archive feed until the visitor writes (see `store::feed`).
         inner.conversations.insert(new.id, entry);
-        inner.feed.mark(new.id);
         Ok(conversation)
     }
 
@@ -269,7 +279,9 @@ impl Handoff for MemoryStore {
             return Err(StoreError::Full(self.max_events));
         }
         let event = entry.push(id, transition.event);
-        feed.mark(id);
+        if !entry.provisional {
+            feed.mark(id);
+        }
         let dequeued = match transition.queue {
             QueueChange::Keep => None,
             QueueChange::Remove => queue.remove(&id),

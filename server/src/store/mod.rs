@@ -8,16 +8,23 @@
 //! - [`Handoff`]: the queue, assignments, pickups, left messages, and the atomic
 //!   [`Handoff::transition`] that is the only way a conversation changes hands.
 //! - [`AgentPresence`]: who is signed in, and until when.
+//! - [`VisitorIndex`]: a verified visitor's conversations per site (their history).
 //! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
+//! - [`allowance::Allowances`]: token buckets every node shares (cluster-wide limits).
 //!
-//! Two backends implement all four: [`memory::MemoryStore`] (the embedded default: one
+//! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
 //! suite per trait runs on both (`tests/api/store_contract/`). [`Stores`] hands each
-//! part of the server the roles it uses, all backed by one store.
+//! part of the server the roles it uses, all backed by one store and measured the same way
+//! ([`metered`]).
 
+pub mod allowance;
+pub mod erase;
 pub mod feed;
 pub mod memory;
+pub mod metered;
 pub mod redis;
+pub mod visitors;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +37,7 @@ pub use crate::delivery::{Audience, Deliver, Delivery, Topic};
 pub use crate::protocol::agent::{AgentStatus, LeftMessage};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
 use crate::records::{Record, Records};
+pub use visitors::{USER_CONVERSATIONS_KEPT, VisitorIndex};
 
 /// Recent pickup waits kept per site for the queue's wait estimate.
 pub const PICKUPS_KEPT: usize = 50;
@@ -359,20 +367,39 @@ fn misplaced_state_change(body: &EventBody, appending: bool) -> bool {
 #[derive(Clone)]
 pub struct Stores {
     pub log: Arc<dyn EventLog>,
+    pub visitors: Arc<dyn VisitorIndex>,
     pub pubsub: Arc<dyn PubSub>,
     pub handoff: Arc<dyn Handoff>,
     pub presence: Arc<dyn AgentPresence>,
     pub feed: Arc<dyn feed::ArchiveFeed>,
+    pub allowances: Arc<dyn allowance::Allowances>,
+    pub erase: Arc<dyn erase::Erase>,
 }
 
 impl Stores {
-    pub fn new<S: EventLog + PubSub + Handoff + AgentPresence + feed::ArchiveFeed>(store: Arc<S>) -> Stores {
+    /// Every role of `store`; the event log, pub/sub, handoff, presence and feed measured
+    /// ([`metered::Metered`]: the roles on the message path).
+    pub fn new<S>(raw: Arc<S>) -> Stores
+    where
+        S: EventLog
+            + PubSub
+            + Handoff
+            + AgentPresence
+            + VisitorIndex
+            + feed::ArchiveFeed
+            + allowance::Allowances
+            + erase::Erase,
+    {
+        let store = Arc::new(metered::Metered::new(raw.clone()));
         Stores {
             log: store.clone(),
+            visitors: raw.clone(),
             pubsub: store.clone(),
             handoff: store.clone(),
             presence: store.clone(),
             feed: store,
+            allowances: raw.clone(),
+            erase: raw,
         }
     }
 }

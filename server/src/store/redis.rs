@@ -17,10 +17,12 @@
 //! | `{ns}:agent:<agent id>:chats` | set | the conversation ids assigned to the agent (the capacity index) |
 //! | `{ns}:presence` | hash | agent id → presence JSON (with its `until`) |
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
+//! | `{ns}:user:<site>:<sha256 of user id>` | sorted set | a verified visitor's conversation ids, scored by start (Unix ms), the newest [`crate::store::USER_CONVERSATIONS_KEPT`]; expires with the retention after the last link |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
+//! | `{ns}:allow:<key>` | hash | one shared token bucket: `t` tokens left, `at` when counted (Redis ms); expires once it would be full again (see [`crate::store::allowance`]) |
 //! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
-//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agents`, `{ns}:t:agent:<id>`.
+//! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agent:<id>`.
 //! A payload carries the delivery's audience and [`crate::delivery::Kind`] in a small header
 //! before the JSON (see [`records`] for the encoding), so a receiving node rebuilds the exact
 //! [`Delivery`] without parsing the JSON.
@@ -60,6 +62,11 @@
 //! it trying while idle), so service returns by itself when Redis does. A node also starts
 //! when Redis is down, serving 503 on `/readyz` until it is reachable.
 //!
+//! # TLS
+//! A `rediss://` URL speaks TLS (rustls) on the command connection and the pub/sub link
+//! alike, checking the server's certificate against `store.redis_ca_file` when set, else the
+//! system's roots (see [`client`]).
+//!
 //! Cluster note: the layout is Redis Cluster–ready where it costs nothing (one slot per
 //! conversation; global records are single keys), but this store connects to one Redis
 //! endpoint (a primary, or a proxy in front of a cluster). `append.lua` and `update.lua`
@@ -67,12 +74,14 @@
 //! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
 //! `mark_answered.lua` touches `assignments` only.
 
+mod allowance;
 mod erase;
 mod feed;
 mod handoff;
 mod keys;
 mod listener;
 mod records;
+mod visitors;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -117,6 +126,7 @@ struct Scripts {
     update: Script,
     mark_answered: Script,
     claim_turn: Script,
+    allowance: Script,
 }
 
 pub struct RedisStore {
@@ -147,8 +157,7 @@ impl RedisStore {
     /// URL is.
     pub async fn connect(settings: &StoreSettings, deliver: Deliver) -> anyhow::Result<RedisStore> {
         let url = settings.redis_url.as_ref().context("store.redis_url is not set")?;
-        // The URL may hold a password: the error names the setting, never the value.
-        let client = Client::open(url.expose_secret()).context("store.redis_url is not a valid Redis URL")?;
+        let client = client(url.expose_secret(), settings.redis_ca_file.as_deref())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -166,9 +175,10 @@ impl RedisStore {
             scripts: Scripts {
                 append: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/append.lua"))),
                 transition: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/transition.lua"))),
-                update: Script::new(include_str!("redis/update.lua")),
+                update: Script::new(concat!(include_str!("redis/event.lua"), include_str!("redis/update.lua"))),
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
                 claim_turn: Script::new(include_str!("redis/claim_turn.lua")),
+                allowance: Script::new(include_str!("redis/allowance.lua")),
             },
             feed_scripts: feed::FeedScripts::new(),
             max_events: settings.max_events_per_conversation,
@@ -257,7 +267,10 @@ impl RedisStore {
         }
     }
 
+    /// The connection for one round trip (a command, a script or a pipeline): each call is
+    /// counted in `baton_redis_round_trips_total`.
     fn conn(&self) -> ConnectionManager {
+        crate::telemetry::metrics::hot().redis_round_trips.increment(1);
         self.conn.clone()
     }
 
@@ -286,6 +299,21 @@ impl RedisStore {
     }
 }
 
+/// The client for `url`; a `rediss://` one checks the server's certificate against the CAs of
+/// `ca_file` when given (else the system's roots). The URL may hold a password: errors name
+/// the setting, never the value.
+fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Client> {
+    let Some(ca_file) = ca_file else {
+        return Client::open(url).context("store.redis_url is not a valid Redis URL");
+    };
+    anyhow::ensure!(url.starts_with("rediss://"), "store.redis_ca_file is set but store.redis_url is not rediss://");
+    let pem =
+        std::fs::read(ca_file).with_context(|| format!("store.redis_ca_file: cannot read {}", ca_file.display()))?;
+    let certificates = ::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+    Client::build_with_tls(url, certificates)
+        .context("store.redis_url is not a valid Redis URL, or store.redis_ca_file holds no usable PEM certificate")
+}
+
 fn unavailable(error: RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -302,7 +330,8 @@ impl EventLog for RedisStore {
         fields.retain(|(name, _)| *name != "provisional_ttl");
         fields.push(("provisional_ttl", provisional.to_string()));
         // The conversation first, then its token: a token never names a missing conversation.
-        // One transaction, with its place in the archive feed (see `store::feed`).
+        // Not in the archive feed yet: a provisional conversation joins it when the visitor
+        // writes (see `store::feed` and `event.lua`).
         let _: () = ::redis::pipe()
             .atomic()
             .hset_multiple(&meta, &fields)
@@ -310,8 +339,6 @@ impl EventLog for RedisStore {
             .expire(&meta, i64::try_from(provisional).unwrap_or(i64::MAX))
             .ignore()
             .set_ex(self.keys.token(&new.token_hash), new.id.to_string(), provisional)
-            .ignore()
-            .zadd(self.keys.archive_feed(), new.id.to_string(), now.timestamp_millis())
             .ignore()
             .query_async(&mut self.conn())
             .await
@@ -368,7 +395,8 @@ impl EventLog for RedisStore {
             .arg(at.timestamp())
             .arg(if super::keeps_conversation(&draft.body) { "1" } else { "0" })
             .arg(self.keys.archive_feed())
-            .arg(id.to_string());
+            .arg(id.to_string())
+            .arg(at.timestamp_millis());
         let (kind, value, token, state): (String, String, String, String) =
             call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         let number = || value.parse::<u64>().map_err(|_| records::corrupt("append returned no seq"));

@@ -3,8 +3,10 @@
 //! `/proc/<pid>/status`), the rest through the real socket and HTTP paths.
 
 mod frames;
+mod input;
 mod limits;
 pub mod raw;
+mod shared_limits;
 mod stall;
 
 use std::process::{Child, Command, Stdio};

@@ -23,15 +23,26 @@ macro_rules! contract {
                 }
             )*
         }
+        mod redis_tls_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $clause() {
+                    super::$clause(crate::store_contract::redis_tls().await).await;
+                }
+            )*
+        }
     };
 }
 
+mod allowance;
 mod event_log;
 mod feed;
 mod handoff;
 mod presence;
 mod pubsub;
 mod shared;
+mod tls;
+mod visitors;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,9 +128,20 @@ pub async fn redis() -> Backend {
     Backend { stores, delivered, follow, _redis: Some(server) }
 }
 
+/// The Redis store over TLS (`rediss://`), trusting the CA the test server's certificate
+/// was made with (`store.redis_ca_file`).
+pub async fn redis_tls() -> Backend {
+    let server = RedisServer::tls();
+    let mut settings = redis_settings(&server.tls_url(), &namespace());
+    settings.redis_ca_file = Some(server.ca_file());
+    let (stores, delivered, follow) = redis_node_with(&settings).await;
+    Backend { stores, delivered, follow, _redis: Some(server) }
+}
+
 pub fn redis_settings(url: &str, namespace: &str) -> StoreSettings {
     StoreSettings {
         redis_url: Some(url.to_owned().into()),
+        redis_ca_file: None,
         namespace: namespace.to_owned(),
         max_events_per_conversation: MAX_EVENTS,
         retention_hours: 1,
@@ -128,8 +150,12 @@ pub fn redis_settings(url: &str, namespace: &str) -> StoreSettings {
 
 /// One Redis node: its stores, what it was handed, and its `follow`.
 async fn redis_node(url: &str, namespace: &str) -> (Stores, Delivered, Follow) {
+    redis_node_with(&redis_settings(url, namespace)).await
+}
+
+async fn redis_node_with(settings: &StoreSettings) -> (Stores, Delivered, Follow) {
     let (delivered, sink) = recorder();
-    let redis = RedisStore::connect(&redis_settings(url, namespace), sink).await.expect("the redis store connects");
+    let redis = RedisStore::connect(settings, sink).await.expect("the redis store connects");
     let watcher = redis.watcher();
     let stores = Stores::new(Arc::new(redis));
     let (probe_stores, probe_delivered) = (stores.clone(), delivered.clone());

@@ -44,14 +44,14 @@ pub fn every_kind(id: ConversationId, agent: &str) -> Vec<Delivery> {
         with(&conversation, Kind::Event { seq: 2, change: change(State::Queued, None) }, Audience::Everyone, "{}"),
         with(&conversation, Kind::Event { seq: 3, change: change(State::Agent, Some(agent)) }, Audience::Agents, "{}"),
         Delivery::assigned(agent, id),
-        Delivery::frame(Topic::Agents, &serde_json::json!({"type": "queue"})),
+        Delivery::frame(Topic::Agent(agent.into()), &serde_json::json!({"type": "queue"})),
     ]
 }
 
 async fn deliveries_arrive_with_the_kind_and_audience_sent(backend: Backend) {
     let id = ConversationId::new();
     let agent = "ana:2.7 ✓";
-    for topic in [Topic::Conversation(id), Topic::Agent(agent.into()), Topic::Agents] {
+    for topic in [Topic::Conversation(id), Topic::Agent(agent.into())] {
         backend.follow(topic).await;
     }
     let sent = every_kind(id, agent);

@@ -100,7 +100,7 @@ async fn deliveries_keep_their_kind_across_nodes() {
     // Frames of every kind, sent by one node to another (not stored).
     let other = ConversationId::new();
     b_delivered.lock().unwrap().clear();
-    for topic in [Topic::Conversation(other), Topic::Agents] {
+    for topic in [Topic::Conversation(other)] {
         b_follow(topic).await;
     }
     let sent = every_kind(other, agent);
@@ -157,15 +157,18 @@ async fn a_node_hears_only_the_topics_it_follows() {
     let (_b, b_delivered, b_follow) = redis_node(&server.url(), &ns).await;
     let (followed, other) = (new_conversation(&a, "f1").await, new_conversation(&a, "f2").await);
     b_follow(Topic::Conversation(followed)).await;
-    b_follow(Topic::Agents).await;
+    b_follow(Topic::Agent("ana".into())).await;
     a.log.append(other, EventDraft::new(note("not for b"))).await.unwrap();
     a.log.append(followed, EventDraft::new(note("for b"))).await.unwrap();
     // Redis sends one subscriber its messages in publish order: once the marker is in,
     // anything published before it would be too.
-    a.pubsub.deliver(Delivery::frame(Topic::Agents, &serde_json::json!({"type": "marker"}))).await.unwrap();
+    a.pubsub
+        .deliver(Delivery::frame(Topic::Agent("ana".into()), &serde_json::json!({"type": "marker"})))
+        .await
+        .unwrap();
     wait_for(&b_delivered, "the marker", |d| d.iter().any(|d| d.json.contains("marker"))).await;
     let topics: Vec<Topic> = b_delivered.lock().unwrap().iter().map(|d| d.topic.clone()).collect();
-    assert_eq!(topics, [Topic::Conversation(followed), Topic::Agents]);
+    assert_eq!(topics, [Topic::Conversation(followed), Topic::Agent("ana".into())]);
 }
 
 #[tokio::test]
@@ -255,6 +258,46 @@ async fn every_key_is_namespaced_and_a_conversation_expires_after_the_retention(
         let ttl: i64 = ::redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
         assert!((3590..=3600).contains(&ttl), "{key} expires with the retention (1 h), not in {ttl} s");
     }
+}
+
+#[tokio::test]
+async fn a_conversation_without_a_visitor_message_expires_in_minutes_and_a_written_one_after_the_retention() {
+    let server = RedisServer::start();
+    let ns = namespace();
+    let (stores, _, _) = redis_node(&server.url(), &ns).await;
+    let id = new_conversation(&stores, "p1").await;
+    // The greeting and a note are writes too, but not the visitor's: still provisional.
+    let greeting = EventBody::Message {
+        id: uuid::Uuid::new_v4(),
+        from: baton::protocol::Speaker::Bot,
+        text: "Hi!".into(),
+        author: None,
+        client_id: None,
+        sources: vec![],
+        actions: vec![],
+    };
+    stores.log.append(id, EventDraft::new(greeting)).await.unwrap();
+    stores.log.append(id, EventDraft::new(note("n"))).await.unwrap();
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let tagged = |part: &str| format!("{ns}:c:{{{id}}}:{part}");
+    let keys = [tagged("events"), tagged("meta"), format!("{ns}:token:p1")];
+    let provisional = i64::try_from(baton::store::PROVISIONAL.as_secs()).unwrap();
+    for key in &keys {
+        let ttl: i64 = ::redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap();
+        assert!((provisional - 10..=provisional).contains(&ttl), "{key} is kept minutes, not {ttl} s");
+    }
+    // The visitor's first message: the full retention (1 h here) for every key, token included.
+    stores.log.append(id, EventDraft::new(message("hello")).dedupe("v:1".into())).await.unwrap();
+    for key in keys.iter().chain([&tagged("dedupe")]) {
+        let ttl: i64 = ::redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap();
+        assert!((3590..=3600).contains(&ttl), "{key} expires with the retention now, not in {ttl} s");
+    }
+    // Later writes by anyone keep the retention.
+    stores.log.append(id, EventDraft::new(note("later"))).await.unwrap();
+    let ttl: i64 = ::redis::cmd("TTL").arg(tagged("meta")).query_async(&mut conn).await.unwrap();
+    assert!(ttl > provisional, "a kept conversation does not fall back to minutes: {ttl} s");
+    assert!(stores.log.conversation(id).await.unwrap().is_some());
 }
 
 async fn wait_until_ready(stores: &Stores) {

@@ -11,6 +11,7 @@
       var who = {};
       for (var k in arg) if (arg[k] != null) who[k] = String(arg[k]).slice(0, 200);
       this.identity = who;
+      this.client.send({ type: 'identify', visitor: who }, true);
     } else if (name === 'on' && typeof fn === 'function') {
       (this.hooks[arg] = this.hooks[arg] || []).push(fn);
     }

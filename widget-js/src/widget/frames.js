@@ -37,6 +37,16 @@
       w.welcomeState = f.state;
       w.emailOn = !!f.email;
       if ((f.last_seq || 0) <= w.client.lastSeq(f.conversation_id)) w.setState({ state: f.state });
+      FRAMES.identity(w, f);
+    },
+    identity: function (w, f) {
+      var name = f.identity === 'verified' && w.identity && w.identity.name;
+      w.signedIn.textContent = name ? '\u2713 ' + name : '';
+      w.signedIn.hidden = !name;
+      w.emitHook('identity', f.identity);
+    },
+    history: function (w, f) {
+      w.showHistory(f.conversations);
     },
     message: function (w, f) {
       var live = f.seq > w.liveFrom;

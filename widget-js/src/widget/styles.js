@@ -42,6 +42,7 @@ svg{display:block;flex:none}
 .x{width:36px;height:36px;border-radius:8px;display:none;align-items:center;justify-content:center}
 .x:hover{background:rgba(255,255,255,.16)}
 .notice{margin:0;font-size:12.5px;color:#4f566b;background:#f3f5fa;padding:6px 18px;border-bottom:1px solid #e5e8f0;flex:none}
+.past{display:flex;flex-direction:column;gap:8px;padding-bottom:9px;border-bottom:1px dashed #bbb}
 .banner{font-size:13px;background:#fff4ce;color:#5c4400;padding:6px 18px;flex:none}
 .wrap{flex:1;min-height:50%;position:relative;display:flex}
 .log{flex:1;position:relative;overflow-y:auto;padding:16px 14px;display:flex;flex-direction:column;gap:8px;overscroll-behavior:contain;background:#fff}

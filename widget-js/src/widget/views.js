@@ -45,7 +45,10 @@
     this.pill = h('button', { class: 'pill', type: 'button', hidden: true, onclick: function () { self.follow(); } });
     this.preview = h('div', { class: 'preview', role: 'status', hidden: true, onclick: function () { self.open(); } });
     this.intro = h('div', { class: 'msg bot intro', hidden: true });
+    this.past = h('div', { class: 'past', hidden: true });
+    this.log.appendChild(this.past);
     this.log.appendChild(this.intro);
+    this.signedIn = h('p', { class: 'notice signed', hidden: true });
     this.typingEl = h('div', { class: 'typing', hidden: true });
     this.queueCard = h('div', { class: 'qline', role: 'status', hidden: true });
     this.leaveCard = h('div', { class: 'card leave' });
@@ -74,7 +77,7 @@
     this.panel = h('section', { class: 'panel', role: 'dialog', hidden: true,
       onkeydown: function (e) { if (e.key === 'Escape') self.close(); } }, [
       h('div', { class: 'head' }, [h('div', { class: 'head-text' }, [this.titleEl, this.sub]), this.xBtn]),
-      this.notice, this.banner, h('div', { class: 'wrap' }, [this.log, this.pill]), this.typingEl, this.queueCard,
+      this.notice, this.signedIn, this.banner, h('div', { class: 'wrap' }, [this.log, this.pill]), this.typingEl, this.queueCard,
       h('div', { class: 'foot' }, [this.confirm, this.links, this.compose, this.newBtn]),
       this.announcer
     ]);
@@ -139,6 +142,20 @@
     this.compose.hidden = s === 'resolved';
     this.newBtn.hidden = s !== 'resolved';
     if (s !== 'queued') this.queueCard.hidden = true;
+  };
+
+  /** `history`: earlier conversations, read-only, above this one. */
+  Widget.prototype.showHistory = function (list) {
+    var past = this.past;
+    past.hidden = !list.length;
+    list.reverse().forEach(function (c) {
+      past.appendChild(h('div', { class: 'system', text: new Date(c.started_at).toLocaleDateString() }));
+      c.messages.forEach(function (m) {
+        var f = m.from;
+        if (f !== 'system') past.appendChild(h('div', { class: 'msg ' + (f == 'agent' ? f : f == 'visitor' ? f : 'bot') }, [f == 'visitor' ? m.text : renderMarkdown(m.text)]));
+      });
+    });
+    this.follow();
   };
 
   // ---- opening, unread ----------------------------------------------------------------

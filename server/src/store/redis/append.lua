@@ -19,6 +19,7 @@
 --         real one: its keys expire after the retention from now on, not after the
 --         `provisional_ttl` its meta hash holds)
 --      10 the archive feed (sorted set), 11 the conversation id: see feed.lua
+--      12 now, in Unix ms (when the archive is due to copy it)
 -- Returns {kind, value, token, state}:
 --   {'new', seq, token_hash or '', state}  the token index is due for a fresh expiry when not ''
 --   {'dup', first seq, '', ''}   {'refused', state, '', ''}   {'full', last_seq, '', ''}
@@ -41,12 +42,13 @@ local last = tonumber(redis.call('HGET', meta, 'last_seq'))
 if last >= tonumber(ARGV[3]) then
   return {'full', tostring(last), '', ''}
 end
-local digits, json, token = store_event(meta, events, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1')
+local digits, json, token, ttl = store_event(meta, events, ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1')
 if ARGV[1] ~= '' then
   redis.call('HSET', dedupe, ARGV[1], digits)
+  -- The conversation's first idempotency key makes the hash: it expires with the rest.
+  redis.call('EXPIRE', dedupe, ttl)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. digits .. ':' .. json)
 -- Unarchived, in this same step (see store/feed.rs): a new change number, due now unless claimed.
-redis.call('HINCRBY', meta, 'arev', 1)
-redis.call('ZADD', ARGV[10], 'NX', tonumber(ARGV[8]) * 1000, ARGV[11])
+mark_unarchived(meta, ARGV[10], ARGV[11], tonumber(ARGV[12]))
 return {'new', digits, token, state}

@@ -1,18 +1,20 @@
-//! Erasure on request (`baton privacy erase`): a conversation's every key, and the left
-//! messages of one email address. Not part of the store's traits: the command runs in its
-//! own process, and only a shared store outlives the server's (the memory store forgets
-//! everything when its process ends, and idle conversations after the retention).
+//! [`Erase`] on Redis: a conversation's every key, and the left messages of one email
+//! address. `baton privacy erase` uses it from its own process too (a shared store outlives
+//! the server's).
 
 use ::redis::{AsyncCommands, Script};
+use async_trait::async_trait;
 
 use super::{RedisStore, unavailable};
 use crate::protocol::ConversationId;
 use crate::store::StoreError;
+use crate::store::erase::Erase;
 
-impl RedisStore {
+#[async_trait]
+impl Erase for RedisStore {
     /// Removes a conversation's keys, its resume token, queue entry, assignment and place
     /// in the archive feed; returns whether it existed.
-    pub async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError> {
+    async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError> {
         let token: Option<String> = self.conn().hget(self.keys.meta(id), "token_hash").await.map_err(unavailable)?;
         let field = id.to_string();
         let mut pipe = ::redis::pipe();
@@ -31,7 +33,7 @@ impl RedisStore {
     }
 
     /// Removes the left messages of `email` (any case); returns the conversations they named.
-    pub async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
+    async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
         let script = Script::new(include_str!("erase_left.lua"));
         let mut call = script.key(self.keys.left_messages());
         call.arg(email.trim().to_lowercase());
@@ -39,6 +41,13 @@ impl RedisStore {
         ids.iter().map(|id| super::records::conversation_id(id)).collect()
     }
 
+    /// Finding them would scan the shared store: the archive and left messages name them.
+    async fn conversations_with_email(&self, _email: &str) -> Result<Vec<ConversationId>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+impl RedisStore {
     /// The left messages of `email` (any case), for an access request.
     pub async fn left_messages_of(&self, email: &str) -> Result<Vec<crate::store::LeftMessage>, StoreError> {
         let email = email.trim().to_lowercase();

@@ -1,4 +1,4 @@
--- Shared by append.lua and transition.lua (prepended to each when the scripts are built, so
+-- Shared by append.lua, transition.lua and update.lua (prepended to each when the scripts are built, so
 -- both number, store and expire an event in exactly the same way).
 
 -- Whether `state` is one of the comma-separated `list`.
@@ -14,8 +14,8 @@ end
 -- Numbers and stores the event whose JSON after its seq is `tail`, and refreshes the expiry
 -- of the conversation's three keys (KEYS 1-3). A provisional conversation (no visitor message
 -- yet: its meta has `provisional_ttl`) keeps its short expiry, unless `promote` makes it a
--- real one with the full retention. Returns the seq's digits, the event's JSON, and the token
--- hash when the token index is due for a fresh expiry ('' otherwise).
+-- real one with the full retention. Returns the seq's digits, the event's JSON, the token
+-- hash when the token index is due for a fresh expiry ('' otherwise), and the expiry set.
 local function store_event(meta, events, tail, retention, now, promote)
   local seq = redis.call('HINCRBY', meta, 'last_seq', 1)
   local digits = string.format('%d', seq)
@@ -38,6 +38,16 @@ local function store_event(meta, events, tail, retention, now, promote)
   for i = 1, 3 do
     redis.call('EXPIRE', KEYS[i], retention)
   end
-  return digits, json, token
+  return digits, json, token, retention
 end
 
+
+-- Marks the conversation unarchived (see store/feed.rs): a new change number, and its place in
+-- the feed, due `due_ms` unless claimed. A provisional conversation is not archived: it joins
+-- the feed with the write that makes it a real one.
+local function mark_unarchived(meta, feed, id, due_ms)
+  redis.call('HINCRBY', meta, 'arev', 1)
+  if redis.call('HEXISTS', meta, 'provisional_ttl') == 0 then
+    redis.call('ZADD', feed, 'NX', due_ms, id)
+  end
+end

@@ -1,8 +1,9 @@
 //! The Redis store's [`ArchiveFeed`]: the sorted set `{ns}:archive` (conversation id → when
 //! it is next due, Unix ms) and each conversation's change number, the meta field `arev`.
-//! `append.lua`, `transition.lua`, `update.lua` and `create_conversation` bump `arev` and
-//! add the id (`ZADD NX`: a claimed one keeps its lease) in the same atomic step as their
-//! write; `feed_claim.lua` and `feed_done.lua` claim and release entries.
+//! `append.lua`, `transition.lua` and `update.lua` bump `arev` and add the id (`ZADD NX`: a
+//! claimed one keeps its lease; not while the conversation is provisional) in the same atomic
+//! step as their write (`mark_unarchived` in `event.lua`); `feed_claim.lua` and
+//! `feed_done.lua` claim and release entries.
 
 use std::time::Duration;
 

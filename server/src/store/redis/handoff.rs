@@ -35,6 +35,12 @@ struct AssignArgs {
 /// `until`, which routing and the janitor honour).
 const PRESENCE_TTL_SECS: i64 = 24 * 3600;
 
+/// Fields per page when reading a whole queue or assignments hash.
+const SCAN_PAGE: usize = 500;
+
+/// Commands per pipeline when checking that many conversations exist.
+const EXISTS_BATCH: usize = 250;
+
 #[async_trait]
 impl Handoff for RedisStore {
     async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError> {
@@ -163,7 +169,7 @@ impl RedisStore {
         call.arg(self.keys.channel(&Topic::Conversation(id))).arg(before).arg(after);
         call.arg(assigning.channel).arg(assigning.payload).arg(self.retention_secs).arg(at.timestamp());
         call.arg(meta_before).arg(meta_after).arg(chats_before).arg(chats_after);
-        call.arg(self.keys.archive_feed());
+        call.arg(self.keys.archive_feed()).arg(at.timestamp_millis());
         call
     }
 
@@ -188,16 +194,12 @@ impl RedisStore {
         index: impl Fn(&T) -> Option<String>,
     ) -> Result<Vec<T>, StoreError> {
         let mut conn = self.conn();
-        let all: HashMap<String, String> = conn.hgetall(&hash).await.map_err(unavailable)?;
+        let all = self.scan_hash(&hash).await?;
         if all.is_empty() {
             return Ok(Vec::new());
         }
         let all: Vec<(String, String)> = all.into_iter().collect();
-        let mut pipe = ::redis::pipe();
-        for (id, _) in &all {
-            pipe.exists(self.keys.meta(records::conversation_id(id)?));
-        }
-        let exists: Vec<bool> = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        let exists = self.exist(all.iter().map(|(id, _)| id.as_str())).await?;
         let mut live = Vec::new();
         let mut prune = ::redis::pipe();
         prune.atomic();
@@ -219,6 +221,45 @@ impl RedisStore {
             let _: () = prune.query_async(&mut conn).await.map_err(unavailable)?;
         }
         Ok(live)
+    }
+
+    /// Every field of a hash, read in pages of [`SCAN_PAGE`] (HSCAN): many small replies cost
+    /// the client linear work where one reply of ten thousand fields costs far more. A field
+    /// present for the whole scan is read exactly once; one written meanwhile may or may not be.
+    async fn scan_hash(&self, hash: &str) -> Result<HashMap<String, String>, StoreError> {
+        let mut all = HashMap::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, page): (u64, Vec<(String, String)>) = ::redis::cmd("HSCAN")
+                .arg(hash)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(SCAN_PAGE)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            all.extend(page);
+            if next == 0 {
+                return Ok(all);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Whether each conversation still exists, in order: EXISTS in pipelines of
+    /// [`EXISTS_BATCH`] sent together, so the cost stays linear in the count (one pipeline
+    /// of ten thousand commands is far slower than forty of 250).
+    async fn exist(&self, ids: impl Iterator<Item = &str>) -> Result<Vec<bool>, StoreError> {
+        let metas = ids.map(|id| Ok(self.keys.meta(records::conversation_id(id)?))).collect::<Result<Vec<_>, _>>()?;
+        let batches = metas.chunks(EXISTS_BATCH).map(|batch| {
+            let mut pipe = ::redis::pipe();
+            for meta in batch {
+                pipe.exists(meta);
+            }
+            let mut conn = self.conn();
+            async move { pipe.query_async::<Vec<bool>>(&mut conn).await.map_err(unavailable) }
+        });
+        Ok(futures_util::future::try_join_all(batches).await?.concat())
     }
 
     /// Pushes onto a list and keeps only its newest `kept` items, in one transaction.

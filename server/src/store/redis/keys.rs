@@ -52,6 +52,19 @@ impl Keys {
         format!("{}:ready", self.namespace)
     }
 
+    /// Sorted set: a site's verified user's conversation ids, scored by start (Unix ms). The
+    /// user id is hashed: any string a site uses stays one short, plain key.
+    pub fn user(&self, site: &str, user_id: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(user_id.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:user:{site}:{digest}", self.namespace)
+    }
+
+    /// Hash: one shared token bucket (see `store::allowance`).
+    pub fn allowance(&self, key: &str) -> String {
+        format!("{}:allow:{key}", self.namespace)
+    }
+
     pub fn token(&self, token_hash: &str) -> String {
         format!("{}:token:{token_hash}", self.namespace)
     }
@@ -102,7 +115,6 @@ impl Keys {
     pub fn channel(&self, topic: &Topic) -> String {
         match topic {
             Topic::Conversation(id) => format!("{}:t:c:{{{id}}}", self.namespace),
-            Topic::Agents => format!("{}:t:agents", self.namespace),
             Topic::Agent(agent_id) => format!("{}:t:agent:{agent_id}", self.namespace),
         }
     }
@@ -126,7 +138,6 @@ mod tests {
         let (before, after) = keys.meta_parts();
         assert_eq!(format!("{before}{id}{after}"), keys.meta(id), "scripts build the same names");
         assert_eq!(keys.agent_chats("a:b"), "baton:agent:a:b:chats");
-        assert_eq!(keys.channel(&Topic::Agents), "baton:t:agents");
         assert_eq!(keys.channel(&Topic::Agent("ana".into())), "baton:t:agent:ana");
     }
 }

@@ -27,7 +27,7 @@
 --      18 retention in seconds   19 now, in Unix seconds
 --      20, 21 a conversation's meta key is ARGV[20] .. id .. ARGV[21]
 --      22, 23 an agent's chats set is ARGV[22] .. agent id .. ARGV[23]
---      24 the archive feed (sorted set, see append.lua)
+--      24 the archive feed (sorted set, see append.lua)   25 now, in Unix ms (when it is due)
 -- Returns {kind, value, token, dequeued}:
 --   {'done', seq, token_hash or '', the removed queue entry JSON or ''}
 --   {'refused', state, '', ''}   {'not_holder', '', '', ''}   {'at_capacity', '', '', ''}
@@ -92,6 +92,5 @@ redis.call('PUBLISH', ARGV[13], ARGV[14] .. digits .. ARGV[15] .. ':' .. json)
 if assigning then
   redis.call('PUBLISH', ARGV[16], ARGV[17])
 end
-redis.call('HINCRBY', meta, 'arev', 1)
-redis.call('ZADD', ARGV[24], 'NX', tonumber(ARGV[19]) * 1000, id)
+mark_unarchived(meta, ARGV[24], id, tonumber(ARGV[25]))
 return {'done', digits, token, dequeued}

@@ -1,4 +1,4 @@
--- Changes one field of an existing conversation (a counter or a record) and keeps the
+-- (event.lua is prepended.) Changes one field of an existing conversation (a counter or a record) and keeps the
 -- conversation's keys alive; nothing happens to a conversation that does not exist (expired),
 -- so a late write cannot bring back half of one.
 --
@@ -19,6 +19,5 @@ end
 for i = 1, 3 do
   redis.call('EXPIRE', KEYS[i], retention)
 end
-redis.call('HINCRBY', KEYS[1], 'arev', 1)
-redis.call('ZADD', ARGV[5], 'NX', ARGV[7], ARGV[6])
+mark_unarchived(KEYS[1], ARGV[5], ARGV[6], tonumber(ARGV[7]))
 return result

@@ -1,0 +1,4 @@
+#![no_main]
+//! `baton::fuzzing::settings`: the parser and the properties it keeps are there.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| baton::fuzzing::settings(data));

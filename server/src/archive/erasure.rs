@@ -1,0 +1,87 @@
+//! Erasing one visitor everywhere Baton keeps them: the live store (memory or Redis), the
+//! attachments, then the archive, with an audit entry that holds counts, never the address
+//! or id asked for. Live first, so no archiver copies back what the archive just lost.
+//!
+//! The attachments are erased through their hook ([`Attachments::erase_conversation`]) for
+//! each of the visitor's conversations.
+//!
+//! Two callers: the server (`POST /v1/admin/privacy/erase`, which can reach an in-memory
+//! live store, since it lives in that process) and `baton privacy erase` without `--server`
+//! (archive, and Redis when `store.redis_url` is set).
+
+use serde::Serialize;
+
+use super::ArchiveError;
+use super::privacy::{Erased, Subject};
+use super::sql::SqlArchive;
+use crate::attachments::Attachments;
+use crate::protocol::ConversationId;
+use crate::store::StoreError;
+use crate::store::erase::Erase;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    #[error("the archive: {0}")]
+    Archive(#[from] ArchiveError),
+    #[error("the attachments: {0}")]
+    Attachments(crate::attachments::AttachmentError),
+    #[error("the live store, {0}: {1}")]
+    Live(&'static str, StoreError),
+}
+
+/// What an erase removed, by place (what `baton privacy erase` prints).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EraseReport {
+    pub archive: Erased,
+    pub live: LiveErased,
+    pub attachments: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LiveErased {
+    pub conversations: u64,
+    pub left_messages: u64,
+}
+
+/// Erases the subject from `live` (when given), the attachments and the archive; `actor`
+/// is who asked (an admin agent's id, or `cli`).
+pub async fn erase(
+    archive: &SqlArchive,
+    live: Option<&dyn Erase>,
+    attachments: Option<&Attachments>,
+    subject: &Subject,
+    actor: &str,
+) -> Result<EraseReport, EraseError> {
+    let mut ids = archived_ids(archive, subject).await?;
+    let mut report = EraseReport::default();
+    if let Some(live) = live {
+        if let Subject::Email(email) = subject {
+            let named = live.erase_left_messages(email).await.map_err(|e| EraseError::Live("left messages", e))?;
+            report.live.left_messages = named.len() as u64;
+            ids.extend(named);
+            ids.extend(live.conversations_with_email(email).await.map_err(|e| EraseError::Live("finding", e))?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for id in &ids {
+            let existed = live.erase_conversation(*id).await.map_err(|e| EraseError::Live("conversation", e))?;
+            report.live.conversations += u64::from(existed);
+        }
+    }
+    if let Some(attachments) = attachments {
+        for id in &ids {
+            report.attachments += attachments.erase_conversation(*id).await.map_err(EraseError::Attachments)?;
+        }
+    }
+    report.archive = archive.erase(subject, actor, &ids).await?;
+    Ok(report)
+}
+
+async fn archived_ids(archive: &SqlArchive, subject: &Subject) -> Result<Vec<ConversationId>, ArchiveError> {
+    let mut ids = Vec::new();
+    for id in archive.conversations_of(subject).await? {
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| ArchiveError::Corrupt(format!("conversation id {id}")))?;
+        ids.push(ConversationId(id));
+    }
+    Ok(ids)
+}

@@ -1,0 +1,138 @@
+//! The owner's API under `/v1/api/` (docs/api.md): JSON over HTTP for a site's owner and
+//! the console's admin pages, authenticated by per-site keys with scopes ([`auth`]),
+//! limited per key, with bounded bodies and idempotent POSTs ([`body`]). Its OpenAPI
+//! document is generated from these handlers ([`reference`]): [`services`] registers them,
+//! and the same function, run on a throwaway app, collects the document, so a route cannot
+//! be served without being documented.
+
+pub mod auth;
+pub mod body;
+pub mod conversations;
+pub mod keys;
+pub mod reference;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::archive::ArchiveError;
+use crate::archive::sql::SqlArchive;
+use crate::config::ApiSettings;
+use crate::session::limits::KeyedLimiter;
+use crate::sites::Sites;
+
+/// What the API's handlers share. The limiter is its own owner (a short-held mutex inside).
+pub struct Api {
+    pub archive: Arc<SqlArchive>,
+    pub sites: Sites,
+    pub limiter: KeyedLimiter<String>,
+    pub settings: ApiSettings,
+}
+
+impl Api {
+    pub fn new(archive: Arc<SqlArchive>, sites: Sites, settings: ApiSettings) -> Api {
+        let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
+        Api { archive, sites, limiter, settings }
+    }
+
+    /// How long a refused client should wait for one more token.
+    fn retry_after(&self) -> Duration {
+        Duration::from_secs(60u64.div_ceil(u64::from(self.settings.requests_per_minute.max(1))))
+    }
+}
+
+/// Every endpoint of the API; also what [`reference::document`] collects the document from.
+pub fn services(config: &mut ServiceConfig) {
+    config
+        .service(reference::openapi_json)
+        .service(reference::reference_page)
+        .service(keys::create)
+        .service(keys::list)
+        .service(keys::revoke)
+        .service(conversations::list)
+        .service(conversations::get);
+}
+
+/// Every refusal of the API, as `{"error": CODE, "message": TEXT}` with its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("a valid API key is required (Authorization: Bearer KEY)")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("too many requests for this key: retry after {} s", .0.as_secs())]
+    RateLimited(Duration),
+    #[error("this Idempotency-Key was used with a different body")]
+    IdempotencyMismatch,
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<ArchiveError> for ApiError {
+    fn from(error: ArchiveError) -> ApiError {
+        ApiError::Unavailable(error.to_string())
+    }
+}
+
+/// The error body (documented once, used by every endpoint).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `too_large`,
+    /// `rate_limited`, `idempotency_mismatch` or `unavailable`.
+    pub error: String,
+    pub message: String,
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Invalid(_) => "invalid_request",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::IdempotencyMismatch => "idempotency_mismatch",
+            ApiError::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited(wait) => {
+                response.insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()));
+            }
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody { error: self.code().to_owned(), message: self.to_string() })
+    }
+}
