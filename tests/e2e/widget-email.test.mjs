@@ -106,7 +106,9 @@ test('the emailed link reopens the conversation with its whole thread, and an en
   await ctx.close();
 
   const [confirmation] = await mails(1);
-  const link = confirmation.match(/http:\/\/127\.0\.0\.1:\d+\/v1\/resume\?t=[a-z0-9.]+/)[0];
+  const found = confirmation.match(/http:\/\/127\.0\.0\.1:\d+\/v1\/resume\?t=[a-z0-9.]+/);
+  assert.ok(found, `the confirmation carries a resume link:\n${confirmation}`);
+  const link = found[0];
   // Another browser, as from the email: the same conversation, the whole thread, live.
   const later = await browser.visitor();
   const back = await later.newPage();
