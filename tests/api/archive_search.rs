@@ -23,6 +23,9 @@ pub fn with_admin(settings: &mut Settings) {
     root.role = AgentRole::Admin;
     let mut outsider = agent("outsider", OUTSIDER_TOKEN, &["support"], 5);
     outsider.sites = Some(vec!["elsewhere".into()]);
+    // The shipped development agent is an admin (so the Reports page can be tried at once);
+    // here the configured agents are plain agents and `root` is the one admin.
+    settings.agents.iter_mut().for_each(|a| a.role = AgentRole::Agent);
     settings.agents.extend([root, outsider]);
     for site in &mut settings.sites {
         site.handoff.routing = Routing::Manual;

@@ -102,3 +102,27 @@ async fn reports_need_an_admin_token_and_a_sound_range() {
     let csv_or_json = format!("{RANGE}&format=xml");
     assert_eq!(get(&app, &csv_or_json, Some("token-ana")).await.status(), 400);
 }
+
+#[tokio::test]
+async fn an_admin_of_one_site_reads_only_that_sites_report() {
+    let app = spawn_app_with(|s| {
+        crate::tenants::two_sites(s);
+        let mut shop_admin = agent("sam", "token-sam", &["support"], 2);
+        shop_admin.role = AgentRole::Admin;
+        shop_admin.sites = Some(vec!["shop".into()]);
+        s.agents = vec![shop_admin];
+    })
+    .await;
+    let demo = "from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&site=demo";
+    let shop = "from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&site=shop";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // 503 until the archiver has brought the new archive's schema up.
+    while get(&app, shop, Some("token-sam")).await.status() == 503 {
+        assert!(tokio::time::Instant::now() < deadline, "the archive never came up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(get(&app, shop, Some("token-sam")).await.status(), 200);
+    let other = get(&app, demo, Some("token-sam")).await;
+    assert_eq!(other.status(), 403, "demo is not sam's site");
+    assert_eq!(other.json::<Value>().await.unwrap()["error"], "forbidden");
+}

@@ -57,6 +57,10 @@ export async function startBaton({ port, llm = null, env: extraEnv = {} } = {}) 
   const env = { ...process.env, BATON__SERVER__HOST: '127.0.0.1', BATON__SERVER__PORT: String(port) };
   for (const key of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'BATON__LLM__BASE_URL', 'BATON__LLM__API_KEY', 'BATON__LLM__MODEL', 'BATON__STORE__REDIS_URL']) delete env[key];
   if (llm) Object.assign(env, { BATON__LLM__BASE_URL: llm.baseUrl, BATON__LLM__API_KEY: 'test', BATON__LLM__MODEL: 'scripted' });
+  // Each server keeps its record in its own folder: the repository's data/ is the developer's
+  // own, and one test's archived conversations must not show up in another's reports.
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-data-'));
+  Object.assign(env, { BATON__ARCHIVE__URL: `sqlite://${dataDir}/baton.sqlite`, BATON__ATTACHMENTS__PATH: join(dataDir, 'attachments') });
   Object.assign(env, extraEnv);
   const logs = [];
   const child = spawn(BATON_BIN, ['serve'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,9 +73,10 @@ export async function startBaton({ port, llm = null, env: extraEnv = {} } = {}) 
   } catch (e) {
     printLogs();
     child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }
-  const exited = new Promise((r) => child.once('exit', r));
+  const exited = new Promise((r) => child.once('exit', r)).then(() => rmSync(dataDir, { recursive: true, force: true }));
   return {
     url,
     port,
