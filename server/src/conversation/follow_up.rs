@@ -54,14 +54,14 @@ impl Conversations {
         if let Some(handoffs) = self.handoffs.get() {
             handoffs.left_message(&left).await?;
         }
-        self.tell(site, id, Notice::LeftMessage { email: email.clone() }, None).await?;
+        // The email is in the outbox before the visitor reads the confirmation in the chat.
         if let Some(mail) = &self.mail {
             let letter = letters::confirmation(&site.config.title, text.as_str(), &mail.resume_link(id));
             if let Err(error) = mail.queue(&site.config.id, id, MailKind::Confirmation, &email, letter).await {
                 tracing::warn!(%error, conversation_id = %id, "left message kept, its confirmation email not queued");
             }
         }
-        Ok(())
+        self.tell(site, id, Notice::LeftMessage { email }, None).await
     }
 
     /// Emails the visitor the conversation so far: to `email`, else to the address they left.
