@@ -33,6 +33,10 @@ pub use links::ResumeLinks;
 /// Emails one pass of the sender claims at most.
 const BATCH: usize = 20;
 
+/// How long an email the outbox could not take (its database down or not migrated yet) is
+/// retried in the background before it is given up, logged as an error.
+const QUEUE_RETRY_FOR: Duration = Duration::from_secs(15 * 60);
+
 /// Queues emails and makes resume links. Cheap to clone.
 #[derive(Clone)]
 pub struct Mail {
@@ -71,9 +75,40 @@ impl Mail {
             subject,
             body,
         };
-        self.outbox.queue_mail(&mail, self.max_pending).await?;
-        tracing::info!(conversation_id = %id, ?kind, "email queued");
-        Ok(())
+        match self.outbox.queue_mail(&mail, self.max_pending).await {
+            Ok(()) => {
+                tracing::info!(conversation_id = %id, ?kind, "email queued");
+                Ok(())
+            }
+            Err(OutboxError::Full(waiting)) => Err(OutboxError::Full(waiting)),
+            Err(OutboxError::Archive(error)) => {
+                // The database is down or not migrated yet (a node just started): keep trying
+                // in the background rather than lose the email; the chat does not wait.
+                tracing::warn!(%error, conversation_id = %id, "email not queued yet; retrying");
+                tokio::spawn(self.clone().queue_later(mail));
+                Ok(())
+            }
+        }
+    }
+
+    /// Retries writing `mail` to the outbox, with backoff, for about [`QUEUE_RETRY_FOR`].
+    async fn queue_later(self, mail: OutgoingMail) {
+        let deadline = tokio::time::Instant::now() + QUEUE_RETRY_FOR;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(wait).await;
+            match self.outbox.queue_mail(&mail, self.max_pending).await {
+                Ok(()) => {
+                    tracing::info!(conversation_id = %mail.conversation_id, kind = ?mail.kind, "email queued");
+                    return;
+                }
+                Err(error) if tokio::time::Instant::now() >= deadline => {
+                    tracing::error!(%error, conversation_id = %mail.conversation_id, "email given up: not queued");
+                    return;
+                }
+                Err(_) => wait = (wait * 2).min(Duration::from_secs(10)),
+            }
+        }
     }
 
     /// The conversation's emails and where each stands.
