@@ -5,6 +5,7 @@ mod archive_bench;
 mod archive_contract;
 mod archive_search;
 mod attachments;
+mod audit_order;
 mod bot;
 mod capacity;
 mod cluster;
