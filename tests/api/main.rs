@@ -29,6 +29,7 @@ mod postgres_server;
 mod preview;
 mod privacy;
 mod prometheus_server;
+mod rating;
 mod real_model;
 mod redaction;
 mod redis_server;

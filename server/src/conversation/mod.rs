@@ -28,6 +28,7 @@ pub mod identity;
 pub mod machine;
 pub mod notices;
 mod open;
+mod rating;
 mod replies;
 pub mod turn;
 
@@ -44,16 +45,15 @@ use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::escalation::Decision;
 use crate::mail::{Mail, ResumeLinks};
-use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
     Action, Author, ClientId, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker,
     State, Text,
 };
-use crate::records::{Rating, Record};
+use crate::records::Record;
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{Appended, Conversation, Counter, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
+use crate::store::{Appended, Conversation, Counter, EventDraft, LeftMessage, Stores, Transitioned};
 pub use escalate::Escalation;
 pub use identity::IdentifyError;
 use machine::Move;
@@ -69,8 +69,6 @@ pub const LEAVE_MESSAGE: &str = "leave_message";
 /// Times a message to a closed chat reopens it before giving up (each time, someone closed
 /// it again between the reopening and the message).
 const REOPEN_ATTEMPTS: usize = 3;
-/// Events looked through for the agent who last had a chat, when its visitor rates it.
-const RATED_LOOKBACK: usize = 200;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 /// Visitor messages being settled in the background after a store failure, at most.
@@ -436,25 +434,6 @@ impl Conversations {
             actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
         self.stores.log.append(id, EventDraft::new(body)).await.map(drop)
-    }
-
-    /// Stores the visitor's rating and tells the last agent who had the chat, if one did.
-    pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
-        let rating = Rating { score, comment: comment.map(Text::into_inner), at: chrono::Utc::now() };
-        self.stores.log.set_record(id, Record::Rating(rating.clone())).await?;
-        let recent = self.stores.log.recent_events(id, RATED_LOOKBACK).await?;
-        let last_agent = recent.iter().rev().find_map(|event| match &event.body {
-            EventBody::State { agent: Some(agent), .. } => Some(agent.id.clone()),
-            _ => None,
-        });
-        let Some(agent) = last_agent else { return Ok(()) };
-        let frame = AgentEvent::Rated { conversation_id: id, rating: rating.view() };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agent(agent), &frame)).await
-    }
-
-    /// The visitor closed the conversation.
-    pub async fn end(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.apply(id, Move::End).await.map(drop)
     }
 }
 
