@@ -39,6 +39,7 @@ mod reports_http;
 mod s3_server;
 mod scale_bench;
 mod scripted_llm;
+mod signals_tune;
 mod smtp_server;
 mod store_contract;
 mod strict_model;

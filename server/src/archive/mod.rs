@@ -14,10 +14,12 @@
 pub mod archiver;
 pub mod audit;
 pub mod erasure;
+pub mod judged;
 pub mod keys;
 pub mod listing;
 pub mod masking;
 pub mod outbox;
+mod paging;
 pub mod privacy;
 pub mod reports;
 pub mod request;
