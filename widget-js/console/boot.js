@@ -61,6 +61,8 @@
     signalValue: signalValue,
     softBreaks: softBreaks,
     endedBy: endedBy,
+    reportQuery: reportQuery,
+    reportCards: reportCards,
     Alerts: Alerts,
     Desk: Desk,
     View: View
