@@ -70,7 +70,9 @@ pub async fn run_all(args: &Args, pinning: Pinning) -> anyhow::Result<Report> {
     let config = servers::prepare_config(&dir, plan.pairs.div_ceil(servers::CHATS_PER_AGENT))?;
     meta(&mut report, args, &pinning, &plan);
     let mut bench = Bench { plan, pinning, baton, config, dir: dir.clone(), report };
-    for run in 0..bench.plan.runs {
+    // `--only soak` runs no repeated scenario.
+    let repeated = if args.only.is_empty() || args.only.iter().any(|s| s != "soak") { bench.plan.runs } else { 0 };
+    for run in 0..repeated {
         progress(&format!("run {} of {}", run + 1, bench.plan.runs));
         if wanted(args, "idle") {
             bench.idle().await?;
@@ -502,7 +504,7 @@ impl Bench {
         let node = self.start_baton_with(None, &env).await?;
         let tokens = (0..plan.agents).map(servers::relay_token).collect();
         let run = soak::run(&plan, &node, &redis, tokens).await;
-        let section = "Soak (one node with Redis; growth fitted over the samples after the first)";
+        let section = "Soak (one node with Redis; growth fitted over the second half of the samples)";
         let r = &mut self.report;
         for sample in &run.samples {
             r.notes.push(soak::describe(sample));

@@ -3,7 +3,8 @@
 //! `baton` node with Redis, for a set time (`--soak-minutes`). Each interval
 //! (`--soak-sample-secs`) it samples the node's resident memory and open files, Redis's
 //! `used_memory`, and the p99 of a visitor's `message` to its `ack`; at the end it fits a line
-//! through the samples after the first (the warm-up) and prints each one's growth per hour.
+//! through the second half of the samples (the first half is the warm-up: caches, buffers and
+//! the allocator's pools filling) and prints each one's growth per hour.
 //!
 //! Growth is expected where Baton keeps data by design (Redis holds each conversation for
 //! the live store's retention, 72 hours by default): the figure says how fast, so an operator
@@ -79,7 +80,7 @@ pub struct Sample {
 pub struct SoakRun {
     pub samples: Vec<Sample>,
     pub totals: Vec<(&'static str, u64)>,
-    /// Per hour, fitted over the samples after the first: resident bytes, open files, Redis bytes.
+    /// Per hour, fitted over the second half of the samples: resident bytes, open files, Redis bytes.
     pub rss_per_hour: f64,
     pub open_files_per_hour: f64,
     pub redis_per_hour: f64,
@@ -158,10 +159,11 @@ pub fn describe(s: &Sample) -> String {
     )
 }
 
-/// The least-squares slope of `value` against time, per hour, over the samples after the
-/// first; NaN with fewer than two such samples.
+/// The least-squares slope of `value` against time, per hour, over the second half of the
+/// samples (at least all but the first); NaN with fewer than two such samples.
 fn per_hour(samples: &[Sample], value: fn(&Sample) -> Option<f64>) -> f64 {
-    let points: Vec<(f64, f64)> = samples.iter().skip(1).filter_map(|s| Some((s.minute, value(s)?))).collect();
+    let warm_up = (samples.len() / 2).max(1);
+    let points: Vec<(f64, f64)> = samples.iter().skip(warm_up).filter_map(|s| Some((s.minute, value(s)?))).collect();
     if points.len() < 2 {
         return f64::NAN;
     }
@@ -211,9 +213,16 @@ mod tests {
     }
 
     #[test]
-    fn growth_per_hour_is_the_fitted_slope_after_the_warm_up() {
-        // The first sample (warm-up) is far off the line and must not bend it.
-        let samples = vec![sample(1.0, 90_000), sample(2.0, 1_000), sample(3.0, 2_000), sample(4.0, 3_000)];
+    fn growth_per_hour_is_the_fitted_slope_of_the_second_half() {
+        // The first half (warm-up) climbs steeply and must not bend the line.
+        let samples = vec![
+            sample(1.0, 0),
+            sample(2.0, 50_000),
+            sample(3.0, 90_000),
+            sample(4.0, 91_000),
+            sample(5.0, 92_000),
+            sample(6.0, 93_000),
+        ];
         assert!((per_hour(&samples, |s| Some(s.rss as f64)) - 60_000.0).abs() < 1e-6);
         assert_eq!(per_hour(&samples, |s| Some(s.open_files as f64)), 0.0);
         assert!(per_hour(&samples, |s| s.redis_bytes.map(|b| b as f64)).is_nan(), "no readings: no figure");
