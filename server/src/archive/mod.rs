@@ -24,6 +24,7 @@ pub mod request;
 pub mod retention;
 pub mod search;
 pub mod sql;
+pub mod webhooks;
 
 use std::sync::Arc;
 
