@@ -42,3 +42,5 @@ mod store_contract;
 mod strict_model;
 mod tenants;
 mod visitor;
+mod webhook_receiver;
+mod webhooks;

@@ -150,14 +150,8 @@ fn describe() {
     describe_gauge!("baton_agents_online", "Agents signed in (all nodes), by status.");
     describe_gauge!("baton_archive_lag_conversations", "Conversations with changes the archive has not copied.");
     describe_counter!("baton_archive_copied_total", "Conversations copied into the archive by this node.");
-    describe_gauge!(
-        "baton_webhook_backlog",
-        "Webhook deliveries not yet delivered nor given up (all sites, from the archive)."
-    );
-    describe_counter!(
-        "baton_webhook_deliveries_total",
-        "Webhook delivery attempts by this node, by outcome (delivered, retried, failed)."
-    );
+    describe_gauge!("baton_webhook_backlog", "Webhook deliveries waiting (all sites, from the archive).");
+    describe_counter!("baton_webhook_deliveries_total", "Webhook attempts by this node, by outcome.");
 }
 
 impl Hot {
