@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::cluster::{ClusterConfig, Node, agent_says};
 use crate::helpers::{Client, TestApp, spawn_app_with};
 use crate::owner_api::{api_ready, direct_key};
+use crate::postgres_server::PostgresServer;
 use crate::redis_server::{RedisServer, namespace};
 use crate::webhook_receiver::{Received, Receiver};
 
@@ -49,10 +50,18 @@ async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: Option<V
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Subscribes the receiver to `events` of the demo site and gives it the secret.
+/// Subscribes the receiver to `events` of the demo site and gives it the secret (once the
+/// node has migrated the archive to the end: 503 until then).
 async fn subscribe(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> Value {
     let body = json!({"site": "demo", "url": receiver.url, "events": events});
-    let (status, created) = call(app, key, "POST", "/v1/api/webhooks", Some(body)).await;
+    let deadline = tokio::time::Instant::now() + ARRIVES;
+    let (status, created) = loop {
+        let (status, created) = call(app, key, "POST", "/v1/api/webhooks", Some(body.clone())).await;
+        if status != 503 || tokio::time::Instant::now() > deadline {
+            break (status, created);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status, 201, "{created}");
     receiver.set_secret(created["secret"].as_str().unwrap());
     created
@@ -281,9 +290,11 @@ async fn a_node_killed_mid_delivery_and_restarted_loses_no_event_and_keeps_each_
     let receiver = Receiver::start();
     receiver.delay(Duration::from_millis(250));
     let redis = RedisServer::start();
+    let postgres = tokio::task::spawn_blocking(PostgresServer::start).await.unwrap();
     let config = ClusterConfig::with("manual", 5, "[limits]\nrate_per_sec = 10000.0\nrate_burst = 10000\n");
     let ns = namespace();
     let env = [
+        ("BATON__ARCHIVE__URL", postgres.url()),
         ("BATON__ARCHIVE__POLL_MS", "20".to_owned()),
         ("BATON__ARCHIVE__LEASE_SECS", "2".to_owned()),
         ("BATON__WEBHOOKS__POLL_MS", "20".to_owned()),
@@ -291,10 +302,10 @@ async fn a_node_killed_mid_delivery_and_restarted_loses_no_event_and_keeps_each_
         ("BATON__WEBHOOKS__BACKOFF_FIRST_MS", "50".to_owned()),
         ("BATON__WEBHOOKS__BACKOFF_MAX_SECS", "1".to_owned()),
     ];
+    // One node, alone, dispatches until it dies; then two share the database and the rest.
     let mut node_a = Node::start_with(&config.dir, &redis, &ns, &env).await;
     api_ready(&node_a.app).await;
-    let url = format!("sqlite://{}/archive.sqlite", config.dir.display());
-    let archive = SqlArchive::connect(&url).await.unwrap();
+    let archive = SqlArchive::connect(&postgres.url()).await.unwrap();
     let key = archive.create_key("demo", Scope::Admin, "test").await.unwrap().1;
     subscribe(&node_a.app, &key, &receiver, &["message.created"]).await;
 
@@ -316,14 +327,17 @@ async fn a_node_killed_mid_delivery_and_restarted_loses_no_event_and_keeps_each_
     for talk in talks {
         let _ = talk.await;
     }
-    let node_b = Node::start_with(&config.dir, &redis, &ns, &env).await;
+    let (node_b, node_c) = tokio::join!(
+        Node::start_with(&config.dir, &redis, &ns, &env),
+        Node::start_with(&config.dir, &redis, &ns, &env)
+    );
     let arrived = all_delivered(&receiver, &archive, &ids).await;
 
     assert_in_order(&arrived);
     let repeats: usize = arrived.values().map(|seqs| seqs.len() - seqs.iter().collect::<BTreeSet<_>>().len()).sum();
-    assert!(repeats >= 1, "the delivery cut short by the kill was sent again: {arrived:?}");
+    assert!(repeats >= 1, "a delivery cut short by the kill was sent again: {arrived:?}");
     assert!(receiver.received().iter().all(|r| r.signed));
-    drop(node_b);
+    drop((node_b, node_c));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Turning an archive write into webhook events, inside the write's transaction: the events
-//! after those already folded (`webhook_marks.folded_seq`) and the records as they are now
+//! Turning an archive write into webhook events, inside the write's transaction: the archived
+//! events after those already folded (`webhook_marks.folded_seq`) and the records as they are now
 //! (a rating, a left message) become [`WebhookEvent`]s in the conversation's order, and each
 //! is queued once for every subscription of the site that asked for its type.
 //!
@@ -75,8 +75,16 @@ pub(crate) async fn record(
         }),
         None => None,
     };
-    let mut marks = old.clone().unwrap_or_default();
-    let derived = derive(conversation, events, &mut marks, Utc::now());
+    // A conversation met for the first time starts at this write; one folded before goes on
+    // from its mark, reading what it has not folded back from the archive (this write's
+    // events were inserted earlier in this transaction; an escalation held back by an
+    // earlier write was archived then).
+    let mut marks = old.clone().unwrap_or(Marks {
+        folded_seq: events.first().map_or(0, |e| i64::try_from(e.seq).unwrap_or(i64::MAX) - 1),
+        ..Marks::default()
+    });
+    let unfolded = archived_after(tx, &id, marks.folded_seq).await?;
+    let derived = derive(conversation, &unfolded, &mut marks, Utc::now());
     if old.as_ref() == Some(&marks) {
         return Ok(());
     }
@@ -106,6 +114,28 @@ pub(crate) async fn record(
         }
     }
     Ok(())
+}
+
+/// The conversation's archived events after `seq`, in order (at most the live store's bound
+/// on a conversation's events).
+async fn archived_after(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    seq: i64,
+) -> Result<Vec<Arc<Event>>, ArchiveError> {
+    let rows = sqlx::query("SELECT body FROM events WHERE conversation_id = $1 AND seq > $2 ORDER BY seq")
+        .bind(id.to_owned())
+        .bind(seq)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let body: String = row.try_get("body")?;
+            serde_json::from_str::<Event>(&body)
+                .map(Arc::new)
+                .map_err(|e| ArchiveError::Corrupt(format!("archived event: {e}")))
+        })
+        .collect()
 }
 
 async fn subscribers(tx: &mut sqlx::Transaction<'_, sqlx::Any>, site: &str) -> Result<Vec<Subscriber>, ArchiveError> {
