@@ -149,6 +149,19 @@ async fn every_event_type_reaches_a_real_receiver_signed_with_the_subscriptions_
     assert_eq!(status, 200);
     assert_eq!(list["items"][0]["id"], subscription["id"]);
     assert!(list["items"][0].get("secret").is_none(), "the secret is shown once: {list}");
+
+    // Erasing the visitor who left the message erases the deliveries that carried her words.
+    let log_path = format!("/v1/api/webhooks/{}/deliveries", subscription["id"].as_str().unwrap());
+    let (_, log) = call(&app, &key, "GET", &log_path, None).await;
+    let hers = |log: &Value| log["items"].as_array().unwrap().iter().filter(|d| d["conversation_id"] == lea_id).count();
+    assert!(hers(&log) >= 2, "{log}");
+    let (status, erased) =
+        call(&app, "demo-agent-token", "POST", "/v1/admin/privacy/erase", Some(json!({"email": "lea@example.com"})))
+            .await;
+    assert_eq!(status, 200, "{erased}");
+    let (_, log) = call(&app, &key, "GET", &log_path, None).await;
+    assert_eq!(hers(&log), 0, "{log}");
+    assert!(log["items"].as_array().unwrap().iter().any(|d| d["conversation_id"] == id), "others stay");
 }
 
 #[tokio::test]

@@ -176,6 +176,29 @@ impl SqlArchive {
     }
 }
 
+/// Deletes the webhook deliveries (what they carry is the conversation's text), their log and
+/// the marks of these conversations, inside a privacy erase's transaction.
+pub(crate) async fn erase_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, ids: &[String]) -> Result<(), ArchiveError> {
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let marks = marks.join(", ");
+    let statements = [
+        format!(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE conversation_id IN ({marks}))"
+        ),
+        format!("DELETE FROM webhook_deliveries WHERE conversation_id IN ({marks})"),
+        format!("DELETE FROM webhook_marks WHERE conversation_id IN ({marks})"),
+    ];
+    for sql in &statements {
+        let mut query = sqlx::query(sql);
+        for id in ids {
+            query = query.bind(id.clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 fn events_text(events: &[EventType]) -> String {
     // unwrap: a list of unit variants serialises.
     serde_json::to_string(events).expect("event types serialise")
