@@ -43,5 +43,6 @@ mod store_contract;
 mod strict_model;
 mod tenants;
 mod visitor;
+mod webhook_bench;
 mod webhook_receiver;
 mod webhooks;
