@@ -128,6 +128,38 @@ mod tests {
         assert_eq!(text, "Pack the item and print the return label from your order page within 30 days.");
     }
 
+    fn two_part_prompt(question: &str) -> Prompt {
+        let markdown = "# Help\n\n## Countries\n\nWe ship to Canada and the EU.\n\n\
+                        ## Refunds\n\nRefunds take 5 to 10 business days.\n";
+        let kb = KnowledgeBase::from_documents(
+            vec![Document { path: "help.md".into(), markdown: markdown.into() }],
+            &KnowledgeOptions::default(),
+        );
+        let grounding = crate::bot::grounding::ground(&kb, question, 3);
+        Prompt { retrieval: grounding.retrieval, parts: grounding.parts, ..prompt(question) }
+    }
+
+    #[test]
+    fn each_covered_part_gets_its_passage_under_its_heading() {
+        let text = answer(&two_part_prompt("Do you ship to Canada? And how long do refunds take?"));
+        assert_eq!(
+            text,
+            "**Countries**\n\nWe ship to Canada and the EU.\n\n**Refunds**\n\nRefunds take 5 to 10 business days."
+        );
+    }
+
+    #[test]
+    fn a_part_nothing_covers_is_named_and_a_statement_is_not() {
+        let text = answer(&two_part_prompt("How long do refunds take? Can I pay with bitcoin tokens?"));
+        assert!(text.starts_with("Refunds take 5 to 10 business days."), "{text}");
+        assert!(
+            text.ends_with("I couldn't find anything about \"Can I pay with bitcoin tokens\" in our help pages."),
+            "{text}"
+        );
+        let statement = answer(&two_part_prompt("I love zebra quantum stuff. How long do refunds take?"));
+        assert_eq!(statement, "Refunds take 5 to 10 business days.");
+    }
+
     #[test]
     fn says_so_plainly_when_nothing_matches() {
         assert_eq!(answer(&prompt("zebra quantum")), "No idea.");
