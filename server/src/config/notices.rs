@@ -66,6 +66,8 @@ notice_keys! {
     offer_action => OfferAction,
     /// The offer of a person to an upset visitor, with an apology, before any answer.
     apology_offer => ApologyOffer,
+    /// The site's model budget for the day is spent and the knowledge base had no answer.
+    model_budget => ModelBudget,
     /// Nobody can take the chat: no agent online or all full; outside the site's hours.
     no_agents => NoAgents,
     outside_hours => OutsideHours,

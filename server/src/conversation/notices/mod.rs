@@ -42,6 +42,7 @@ pub enum Notice {
     AgentLeft,
     BackInQueue,
     ModelFailure,
+    ModelBudget,
 }
 
 impl Notice {
@@ -71,6 +72,7 @@ impl Notice {
             Notice::AgentLeft => NoticeKey::AgentLeft,
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
+            Notice::ModelBudget => NoticeKey::ModelBudget,
         }
     }
 
