@@ -58,7 +58,7 @@ pub use escalate::Escalation;
 pub use identity::IdentifyError;
 use machine::Move;
 pub use notices::Notice;
-use replies::{NextReply, Running};
+use replies::{NextReply, Running, offer};
 use turn::TurnFacts;
 
 /// The quick-reply `id` that asks for a person (offered by the escalation policy).
@@ -476,16 +476,6 @@ pub fn bot_message(site: &Site, text: String) -> EventBody {
         sources: vec![],
         actions: vec![],
     }
-}
-
-/// The bot's offer of a person (`text`), with its quick reply.
-fn offer(site: &Site, lang: &str, text: Notice) -> EventBody {
-    let mut offer = bot_message(site, notices::text(&site.config, lang, &text));
-    if let EventBody::Message { actions, .. } = &mut offer {
-        let label = notices::text(&site.config, lang, &Notice::OfferAction);
-        actions.push(Action { id: TALK_TO_PERSON.into(), label });
-    }
-    offer
 }
 
 /// A message from Baton itself (not the bot's words, not a person's).

@@ -9,11 +9,11 @@ use std::sync::{Arc, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Conversations, Escalation};
+use super::{Conversations, Escalation, Notice, TALK_TO_PERSON, bot_message, notices};
 use crate::bot::LlmError;
 use crate::bot::reply::{BOT_STATES, Outcome, Unanswered};
 use crate::escalation::BotEvent;
-use crate::protocol::{ConversationId, EventBody};
+use crate::protocol::{Action, ConversationId, EventBody};
 use crate::sites::Site;
 use crate::store::{Counter, EventDraft, StoreError};
 
@@ -42,6 +42,16 @@ pub(super) struct NextReply {
     /// Answer the visitor messages after this `seq` (the apology, stored after them, is no
     /// answer to them).
     pub after: Option<u64>,
+}
+
+/// The bot's offer of a person (`text`), with its quick reply.
+pub(super) fn offer(site: &Site, lang: &str, text: Notice) -> EventBody {
+    let mut offer = bot_message(site, notices::text(&site.config, lang, &text));
+    if let EventBody::Message { actions, .. } = &mut offer {
+        let label = notices::text(&site.config, lang, &Notice::OfferAction);
+        actions.push(Action { id: TALK_TO_PERSON.into(), label });
+    }
+    offer
 }
 
 impl NextReply {
