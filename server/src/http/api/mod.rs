@@ -24,19 +24,44 @@ use crate::archive::sql::SqlArchive;
 use crate::config::ApiSettings;
 use crate::session::limits::KeyedLimiter;
 use crate::sites::Sites;
+use crate::store::allowance::{Allowances, Bucket};
 
-/// What the API's handlers share. The limiter is its own owner (a short-held mutex inside).
+/// What the API's handlers share. A key's allowance is a token bucket in the live store
+/// (`allowances`), so it holds across every node; `limiter`, this node's own bucket per key
+/// (its own owner: a short-held mutex inside), turns a flood away before it costs a store
+/// round trip and still limits per node while the store cannot answer.
 pub struct Api {
     pub archive: Arc<SqlArchive>,
     pub sites: Sites,
+    pub allowances: Arc<dyn Allowances>,
     pub limiter: KeyedLimiter<String>,
     pub settings: ApiSettings,
 }
 
 impl Api {
-    pub fn new(archive: Arc<SqlArchive>, sites: Sites, settings: ApiSettings) -> Api {
+    pub fn new(archive: Arc<SqlArchive>, sites: Sites, allowances: Arc<dyn Allowances>, settings: ApiSettings) -> Api {
         let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
-        Api { archive, sites, limiter, settings }
+        Api { archive, sites, allowances, limiter, settings }
+    }
+
+    /// Takes one request from the key's allowance: this node's bucket first, then the one
+    /// every node shares. A store that cannot answer leaves this node's verdict standing.
+    pub async fn allow(&self, key_id: &str) -> bool {
+        if !self.limiter.allow(&key_id.to_owned()) {
+            return false;
+        }
+        let bucket = Bucket {
+            key: format!("api:key:{key_id}"),
+            rate: f64::from(self.settings.requests_per_minute) / 60.0,
+            burst: self.settings.burst,
+        };
+        match self.allowances.take(std::slice::from_ref(&bucket)).await {
+            Ok(taken) => taken,
+            Err(error) => {
+                tracing::warn!(%error, "shared API allowances unavailable; counting this node's only");
+                true
+            }
+        }
     }
 
     /// How long a refused client should wait for one more token.
