@@ -116,7 +116,7 @@ impl Application {
             let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
             Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
         });
-        let api = web::Data::new(Api::new(sql.clone(), sites.clone(), stores.allowances.clone(), settings.api.clone()));
+        let api = web::Data::new(Api::new(sql.clone(), sites.clone(), &stores, settings.api.clone(), &agent));
         let erase = stores.erase.clone();
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });
         let app = move || {

@@ -23,6 +23,7 @@ mod notices;
 mod observe;
 mod openapi;
 mod owner_api;
+mod owner_api_actions;
 mod owner_api_contract;
 mod postgres_server;
 mod preview;

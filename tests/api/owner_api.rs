@@ -17,7 +17,7 @@ fn sqlite_url(app: &TestApp) -> String {
 }
 
 /// Waits until the node's archiver has migrated the archive (the API then answers 401, not 503).
-async fn api_ready(app: &TestApp) {
+pub(crate) async fn api_ready(app: &TestApp) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while app.get("/v1/api/keys?site=demo").await.status() != 401 {
         assert!(tokio::time::Instant::now() < deadline, "the API never became ready");
@@ -38,17 +38,17 @@ fn cli_create(app: &TestApp, site: &str, scope: &str) -> Vec<String> {
 }
 
 /// A key made straight in the archive (for a site the shipped configuration does not have).
-async fn direct_key(app: &TestApp, site: &str, scope: Scope) -> String {
+pub(crate) async fn direct_key(app: &TestApp, site: &str, scope: Scope) -> String {
     let archive = SqlArchive::connect(&sqlite_url(app)).await.unwrap();
     archive.create_key(site, scope, "test").await.unwrap().1
 }
 
-async fn ready_with_key(app: &TestApp, scope: &str) -> String {
+pub(crate) async fn ready_with_key(app: &TestApp, scope: &str) -> String {
     api_ready(app).await;
     cli_create(app, "demo", scope).pop().unwrap()
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 

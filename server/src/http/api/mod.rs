@@ -5,6 +5,7 @@
 //! and the same function, run on a throwaway app, collects the document, so a route cannot
 //! be served without being documented.
 
+pub mod actions;
 pub mod auth;
 pub mod body;
 pub mod conversations;
@@ -19,11 +20,15 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::agents::desk::Desk;
 use crate::archive::ArchiveError;
 use crate::archive::sql::SqlArchive;
 use crate::config::ApiSettings;
+use crate::conversation::Conversations;
+use crate::session::AgentContext;
 use crate::session::limits::KeyedLimiter;
 use crate::sites::Sites;
+use crate::store::Stores;
 use crate::store::allowance::{Allowances, Bucket};
 
 /// What the API's handlers share. A key's allowance is a token bucket in the live store
@@ -36,12 +41,23 @@ pub struct Api {
     pub allowances: Arc<dyn Allowances>,
     pub limiter: KeyedLimiter<String>,
     pub settings: ApiSettings,
+    /// The live side: agents' actions (the console's own) and the bot's.
+    pub desk: Desk,
+    pub conversations: Conversations,
 }
 
 impl Api {
-    pub fn new(archive: Arc<SqlArchive>, sites: Sites, allowances: Arc<dyn Allowances>, settings: ApiSettings) -> Api {
+    pub fn new(
+        archive: Arc<SqlArchive>,
+        sites: Sites,
+        stores: &Stores,
+        settings: ApiSettings,
+        live: &AgentContext,
+    ) -> Api {
         let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
-        Api { archive, sites, allowances, limiter, settings }
+        let allowances = stores.allowances.clone();
+        let (desk, conversations) = (live.desk.clone(), live.conversations.clone());
+        Api { archive, sites, allowances, limiter, settings, desk, conversations }
     }
 
     /// Takes one request from the key's allowance: this node's bucket first, then the one
@@ -79,7 +95,12 @@ pub fn services(config: &mut ServiceConfig) {
         .service(keys::list)
         .service(keys::revoke)
         .service(conversations::list)
-        .service(conversations::get);
+        .service(conversations::get)
+        .service(actions::send_message)
+        .service(actions::add_note)
+        .service(actions::transfer)
+        .service(actions::resolve)
+        .service(actions::reopen);
 }
 
 /// Every refusal of the API, as `{"error": CODE, "message": TEXT}` with its status.
@@ -97,10 +118,21 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("too many requests for this key: retry after {} s", .0.as_secs())]
     RateLimited(Duration),
+    #[error("{0}")]
+    Conflict(String),
     #[error("this Idempotency-Key was used with a different body")]
     IdempotencyMismatch,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> ApiError {
+        match error {
+            crate::store::StoreError::NotFound => ApiError::NotFound("no such live conversation on this site"),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 impl From<ArchiveError> for ApiError {
@@ -113,7 +145,7 @@ impl From<ArchiveError> for ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `too_large`,
-    /// `rate_limited`, `idempotency_mismatch` or `unavailable`.
+    /// `rate_limited`, `conflict`, `idempotency_mismatch` or `unavailable`.
     pub error: String,
     pub message: String,
 }
@@ -127,6 +159,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid_request",
             ApiError::TooLarge(_) => "too_large",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyMismatch => "idempotency_mismatch",
             ApiError::Unavailable(_) => "unavailable",
         }
@@ -142,6 +175,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
