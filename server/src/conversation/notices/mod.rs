@@ -40,6 +40,7 @@ pub enum Notice {
     AgentLeft,
     BackInQueue,
     ModelFailure,
+    ModelBudget,
 }
 
 impl Notice {
@@ -68,6 +69,7 @@ impl Notice {
             Notice::AgentLeft => NoticeKey::AgentLeft,
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
+            Notice::ModelBudget => NoticeKey::ModelBudget,
         }
     }
 
