@@ -26,6 +26,7 @@ mod openapi;
 mod owner_api;
 mod owner_api_actions;
 mod owner_api_contract;
+mod owner_api_reports;
 mod postgres_server;
 mod preview;
 mod privacy;

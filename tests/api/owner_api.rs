@@ -193,7 +193,7 @@ async fn a_body_over_the_limit_is_413_and_requests_past_the_allowance_429_with_r
 }
 
 /// Three conversations on demo: two with the bot, one a person took, noted and resolved.
-async fn three_conversations(app: &TestApp) -> Vec<baton::protocol::ConversationId> {
+pub(crate) async fn three_conversations(app: &TestApp) -> Vec<baton::protocol::ConversationId> {
     let mut ids = Vec::new();
     for text in ["Where is my order?", "Do you ship abroad?"] {
         let (mut visitor, welcome) = app.connect_visitor().await;

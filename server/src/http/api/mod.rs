@@ -11,6 +11,7 @@ pub mod body;
 pub mod conversations;
 pub mod keys;
 pub mod reference;
+pub mod reports;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,7 +101,8 @@ pub fn services(config: &mut ServiceConfig) {
         .service(actions::add_note)
         .service(actions::transfer)
         .service(actions::resolve)
-        .service(actions::reopen);
+        .service(actions::reopen)
+        .service(reports::get);
 }
 
 /// Every refusal of the API, as `{"error": CODE, "message": TEXT}` with its status.
