@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod keys;
 pub mod reference;
 pub mod reports;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::agents::desk::Desk;
 use crate::archive::ArchiveError;
 use crate::archive::sql::SqlArchive;
 use crate::config::ApiSettings;
+use crate::config::webhooks::WebhookSettings;
 use crate::conversation::Conversations;
 use crate::session::AgentContext;
 use crate::session::limits::KeyedLimiter;
@@ -45,6 +47,8 @@ pub struct Api {
     /// The live side: agents' actions (the console's own) and the bot's.
     pub desk: Desk,
     pub conversations: Conversations,
+    /// Set by [`Api::with_webhooks`]; the shipped defaults until then.
+    pub webhooks: WebhookSettings,
 }
 
 impl Api {
@@ -58,7 +62,8 @@ impl Api {
         let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
         let allowances = stores.allowances.clone();
         let (desk, conversations) = (live.desk.clone(), live.conversations.clone());
-        Api { archive, sites, allowances, limiter, settings, desk, conversations }
+        let webhooks = WebhookSettings::default();
+        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks }
     }
 
     /// Takes one request from the key's allowance: this node's bucket first, then the one
@@ -79,6 +84,11 @@ impl Api {
                 true
             }
         }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Api {
+        self.webhooks = webhooks;
+        self
     }
 
     /// How long a refused client should wait for one more token.
@@ -102,7 +112,8 @@ pub fn services(config: &mut ServiceConfig) {
         .service(actions::transfer)
         .service(actions::resolve)
         .service(actions::reopen)
-        .service(reports::get);
+        .service(reports::get)
+        .configure(webhooks::services);
 }
 
 /// Every refusal of the API, as `{"error": CODE, "message": TEXT}` with its status.
