@@ -3,6 +3,8 @@
 //! hands goes through the [`Router`], and the bot stops on its own when it sees the
 //! conversation leave its states.
 
+mod lookup;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
