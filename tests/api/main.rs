@@ -35,6 +35,7 @@ mod redis_server;
 mod reports;
 mod reports_bench;
 mod reports_http;
+mod room;
 mod s3_server;
 mod scale_bench;
 mod scripted_llm;
