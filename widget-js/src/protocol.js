@@ -330,6 +330,10 @@
     if (this.ws && this.isReady) this.raw(frame);
     return frame;
   };
+  /** Sends the outbox again (after `error unavailable`). */
+  Client.prototype.resend = function () {
+    if (this.ws && this.isReady) this.outbox().forEach(this.raw, this);
+  };
   Client.prototype.settle = function (clientId) {
     this.prune(function (f) { return f.client_id !== clientId; });
   };

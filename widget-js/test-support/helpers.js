@@ -66,9 +66,25 @@ function bundleFiles(name) {
   return b.modules.concat(b.scope);
 }
 
-/** A bundle as the server serves it: its files joined by newlines. */
+/**
+ * A bundle as the server serves it: its files joined by newlines; the widget without the lines
+ * that are only a comment (as server/src/http/assets.rs strips them).
+ */
 function bundle(name) {
-  return bundleFiles(name).map((f) => fs.readFileSync(path.join(WIDGET_JS_DIR, f), 'utf8')).join('\n');
+  const js = bundleFiles(name).map((f) => fs.readFileSync(path.join(WIDGET_JS_DIR, f), 'utf8')).join('\n');
+  return name === 'widget' ? withoutCommentLines(js) : js;
+}
+
+// Drops the lines that are only a line comment, and block comments that start a line.
+function withoutCommentLines(js) {
+  let inBlock = false;
+  return js.split('\n').filter((line) => {
+    const s = line.trimStart();
+    if (inBlock) return (inBlock = !line.includes('*/')) && false;
+    if (s.startsWith('//')) return false;
+    if (s.startsWith('/*')) return (inBlock = !s.includes('*/')) && false;
+    return true;
+  }).join('\n');
 }
 
 const loaded = {};
@@ -90,4 +106,4 @@ function load(name) {
   return module.exports;
 }
 
-module.exports = { bundle, bundleFiles, load, FakeWebSocket, manualClock, memoryStorage };
+module.exports = { bundle, withoutCommentLines, bundleFiles, load, FakeWebSocket, manualClock, memoryStorage };

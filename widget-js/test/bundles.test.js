@@ -14,16 +14,16 @@ const WIDGET_JS_DIR = path.join(__dirname, '..');
 const REPO = path.join(WIDGET_JS_DIR, '..');
 /** Where the server's constants live (the first that exists), and their names by bundle. */
 const RUST_FILES = ['server/src/http/assets.rs', 'server/src/routes.rs'];
-const CONSTANTS = { widget: 'WIDGET_JS', console: 'CONSOLE_JS' };
+const CONSTANTS = { widget: 'WIDGET_SOURCE', console: 'CONSOLE_JS' };
 
 function rustSource() {
   for (const rel of RUST_FILES) {
     const file = path.join(REPO, rel);
-    if (fs.existsSync(file) && /const WIDGET_JS: &str/.test(fs.readFileSync(file, 'utf8'))) {
+    if (fs.existsSync(file) && /const WIDGET_SOURCE: &str/.test(fs.readFileSync(file, 'utf8'))) {
       return { file, text: fs.readFileSync(file, 'utf8') };
     }
   }
-  assert.fail('no WIDGET_JS constant in ' + RUST_FILES.join(' or '));
+  assert.fail('no WIDGET_SOURCE constant in ' + RUST_FILES.join(' or '));
 }
 
 /** The files a `const NAME: &str = concat!(include_str!(..), "\n", ...);` joins, relative to widget-js/. */

@@ -194,7 +194,7 @@ test('queue frames show position and wait; an agent joining is announced by name
 
 test('nobody available: the leave-a-message form sends leave_message', () => {
   for (const trigger of [
-    (ws) => ws.receive({ type: 'error', code: 'unavailable', message: 'no agents' }),
+    (ws) => ws.event({ type: 'message', id: 'm0', from: 'system', text: 'Nobody can take the chat now.', actions: [{ id: 'leave_message', label: 'Leave a message' }] }),
     (ws) => ws.event({ type: 'message', id: 'm1', from: 'system', text: 'No agent is available right now.' })
   ]) {
     const ui = mount();
@@ -214,6 +214,38 @@ test('nobody available: the leave-a-message form sends leave_message', () => {
     trigger(ws);
     assert.equal(ui.q('.leave'), null);
   }
+});
+
+test('error unavailable (the store failed a moment): the visitor is told, the message and the request for a person go again until the store answers', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const ui = mount();
+  const ws = connect(ui);
+  ui.q('.input').value = 'Where is my order?';
+  ui.q('.send').click();
+  ui.qa('.link')[0].click();
+  const message = ws.sent.find((f) => f.type === 'message');
+  assert.ok(ws.sent.some((f) => f.type === 'request_human'));
+  const failed = () => ws.receive({ type: 'error', code: 'unavailable', message: 'temporarily unavailable; send it again' });
+  failed();
+  failed();
+  assert.equal(ui.q('.leave'), null, 'not the "nobody is available" form');
+  assert.equal(ui.visible(ui.q('.banner')), true);
+  assert.equal(ui.q('.banner').textContent, 'We are having trouble. Retrying…');
+  assert.equal(ui.qa('.msg.visitor.pending').length, 1, 'the message is kept, pending');
+  const resent = () => {
+    const before = ws.sent.length;
+    t.mock.timers.tick(5000);
+    return ws.sent.slice(before);
+  };
+  assert.deepEqual(resent(), [message, { type: 'request_human' }], 'the same client_id: the server stores it once');
+  failed();
+  assert.deepEqual(resent().map((f) => f.type), ['message', 'request_human'], 'still failing: again, later');
+  ws.receive({ type: 'ack', client_id: message.client_id, seq: 1 });
+  ws.event({ type: 'message', id: 'm1', from: 'visitor', text: message.text, client_id: message.client_id });
+  ws.event({ type: 'state', state: 'queued', reason: 'explicit_request' });
+  assert.equal(ui.visible(ui.q('.banner')), false, 'the store answers: the line goes');
+  assert.equal(ui.qa('.pending').length, 0);
+  assert.deepEqual(resent(), [], 'nothing is left to send');
 });
 
 test('the rating prompt sends csat; ending the chat offers a new one', () => {
@@ -287,7 +319,7 @@ test('a hello-resumed page leaves the state the welcome announced after the repl
 });
 
 test('saysUnavailable recognises the server telling that no one can take the chat', () => {
-  assert.equal(W.saysUnavailable({ type: 'error', code: 'unavailable' }), true);
+  assert.equal(W.saysUnavailable({ type: 'error', code: 'unavailable' }), false, 'the store failing is not "no agent"');
   assert.equal(W.saysUnavailable({ type: 'error', code: 'rate_limited' }), false);
   assert.equal(W.saysUnavailable({ type: 'state', state: 'queued', available: false }), true);
   assert.equal(W.saysUnavailable({ type: 'message', from: 'system', text: 'Nobody from our team is online right now.' }), true);

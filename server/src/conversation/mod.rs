@@ -70,6 +70,9 @@ pub const LEAVE_MESSAGE: &str = "leave_message";
 /// Times a message to a closed chat reopens it before giving up (each time, someone closed
 /// it again between the reopening and the message).
 const REOPEN_ATTEMPTS: usize = 3;
+/// Events read back to see whether a stored escalation told the visitor (its notice follows
+/// its state event at once, but bot messages may land between).
+const UNTOLD_LOOKBACK: usize = 20;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 /// Visitor messages being settled in the background after a store failure, at most.
@@ -404,9 +407,18 @@ impl Conversations {
         let reason = escalation.record.reason;
         let team = escalation.record.team.clone();
         let entry = escalation.entry(&site.config.id, id, reason, false);
-        let Transitioned::Done { .. } = self.apply(id, Move::Escalate { entry }).await? else { return Ok(()) };
-        tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
-        crate::telemetry::metrics::escalation(reason);
+        match self.apply(id, Move::Escalate { entry }).await? {
+            Transitioned::Done { .. } => {
+                tracing::info!(conversation_id = %id, ?reason, ?team, "escalated");
+                crate::telemetry::metrics::escalation(reason);
+            }
+            // Queued by an earlier attempt whose answer timed out (the store ran it after a
+            // stall): that attempt told nobody, so this one finishes it.
+            Transitioned::Refused { state: State::Queued } if self.queued_untold(id).await? => {
+                tracing::info!(conversation_id = %id, ?reason, "escalation finished after a store fault");
+            }
+            _ => return Ok(()),
+        }
         self.stores.log.set_record(id, Record::Escalation(escalation.record)).await?;
         let Some(handoffs) = self.handoffs.get() else { return self.tell(site, id, escalation.notice, None).await };
         // One notice: "a person will take over" is not true when nobody can.
@@ -415,6 +427,20 @@ impl Conversations {
             None => self.tell(site, id, escalation.notice, None).await?,
         }
         handoffs.queued(site, id, team.as_deref()).await
+    }
+
+    /// Whether the newest state event is `queued` with no system notice after it: an
+    /// escalation whose transition was stored but whose caller failed before telling.
+    async fn queued_untold(&self, id: ConversationId) -> Result<bool, StoreError> {
+        let recent = self.stores.log.recent_events(id, UNTOLD_LOOKBACK).await?;
+        for event in recent.iter().rev() {
+            match &event.body {
+                EventBody::Message { from: Speaker::System, .. } => return Ok(false),
+                EventBody::State { state, .. } => return Ok(*state == State::Queued),
+                _ => {}
+            }
+        }
+        Ok(false)
     }
 
     /// Applies one move of the state machine, atomically with the handoff records.

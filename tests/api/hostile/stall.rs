@@ -93,3 +93,25 @@ async fn readiness_fails_while_redis_refuses_writes_though_it_answers_ping() {
     assert_eq!(redis.command("CONFIG SET maxmemory 0"), "+OK");
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_request_for_a_person_stored_during_a_stall_and_resent_tells_the_visitor_once() {
+    let redis = RedisServer::start();
+    let app = app_on(&redis).await;
+    let (mut visitor, _) = app.connect_visitor().await;
+    redis.pause();
+    visitor.send(json!({"type": "request_human"})).await;
+    let error = visitor.next_of_type("error").await;
+    assert_eq!(error["code"], "unavailable", "{error}");
+    redis.resume();
+
+    // The widget sends it again after `unavailable`; Redis had queued the chat meanwhile.
+    visitor.send(json!({"type": "request_human"})).await;
+    visitor.send(json!({"type": "request_human"})).await;
+    visitor.send(json!({"type": "message", "client_id": "after", "text": "Hello?"})).await;
+    let frames = visitor.collect_until(|f| f["type"] == "message" && f["client_id"] == "after").await;
+    let events: Vec<&Value> = frames.iter().filter(|f| f["seq"].is_u64()).collect();
+    let queued = events.iter().position(|f| f["type"] == "state" && f["state"] == "queued").expect("queued");
+    let notices = events[queued..].iter().filter(|f| f["type"] == "message" && f["from"] == "system").count();
+    assert_eq!(notices, 1, "one notice after the queued state: {events:?}");
+}

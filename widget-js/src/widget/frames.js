@@ -5,8 +5,7 @@
     if (!f) return false;
     // The server marks its "nobody can take this" notice with a leave_message quick reply.
     if (Array.isArray(f.actions) && f.actions.some(function (a) { return a && a.id === 'leave_message'; })) return true;
-    if (f.type === 'error') return f.code === 'unavailable';
-    if (f.available === false || f.agents_available === false || f.code === 'unavailable' ||
+    if (f.available === false || f.agents_available === false ||
         f.reason === 'unavailable' || f.reason === 'no_agents') return true;
     return f.type === 'message' && f.from === 'system' &&
       /\b(?:no|not|nobody|no one)\b[^.]{0,60}\b(?:available|online)\b|\bunavailable\b/i.test(f.text || '');
@@ -19,6 +18,7 @@
       c.on(type, function (f) { FRAMES[type](self, f); });
     });
     c.on('frame', function (f) {
+      if (f.type === 'ack' || f.seq) self.recovered();
       // The last replayed event: from here on the welcome's state is the current one.
       if (f.seq === self.liveFrom && self.welcomeState) self.setState({ state: self.welcomeState });
     });
@@ -87,6 +87,7 @@
       var prev = w.lineState;
       w.lineState = f.state;
       if (f.state === 'agent' && f.agent) w.agent = f.agent;
+      if (f.state === 'queued' || f.state === 'agent') w.askedHuman = false;
       // Entering the queue needs no line of ours: the server's notice says it, the header too.
       var line = f.state === 'agent' && f.agent ? t('joined', { name: f.agent.name }) :
         f.state === 'bot' && (prev === 'agent' || prev === 'queued') ? t('back') :
@@ -141,7 +142,8 @@
       if (f) f.replaceChildren(h('p', { role: 'status', text: '\u2713 ' + f.elements[0].value }));
     },
     error: function (w, f) {
-      if (saysUnavailable(f)) w.showLeave();
+      // The store failed for a moment (not "no agent"): say so and try again.
+      if (f.code === 'unavailable') w.trouble();
     }
   };
 
@@ -151,6 +153,24 @@
     this.typingEl.hidden = !name;
     this.typingEl.textContent = name ? this.t('typing', { name: name }) : '';
     if (name) this.typingTimer = setTimeout(function () { self.typingShow(null); }, 10000);
+  };
+
+  /** Unacknowledged messages (the server keeps each client_id once) and an unanswered request
+   *  for a person go again, later each time; the line stays until the store answers. */
+  Widget.prototype.trouble = function () {
+    var self = this;
+    clearTimeout(this.bannerTimer);
+    clearTimeout(this.retryTimer);
+    this.banner.textContent = this.t('trouble');
+    this.banner.hidden = false;
+    this.retryTimer = setTimeout(function () {
+      self.client.resend();
+      if (self.askedHuman) self.client.send({ type: 'request_human' });
+    }, root.BatonProtocol.backoff(this.tries = (this.tries || 1) + 1));
+  };
+
+  Widget.prototype.recovered = function () {
+    if (this.tries) this.banner.hidden = !(this.tries = 0);
   };
 
   Widget.prototype.connection = function (status) {

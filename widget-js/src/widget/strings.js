@@ -16,7 +16,7 @@
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
     'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
     'attach', 'tooBig', 'badType', 'upFail', 'shut',
-    'transcript'];
+    'transcript', 'trouble'];
 
   var STRINGS = {
     en: `Open chat
@@ -60,7 +60,8 @@ Attach a file
 {name}: this file type is not accepted.
 {name} was not sent. Try again.
 Close
-Email me this conversation`,
+Email me this conversation
+We are having trouble. Retrying…`,
     es: `Abrir chat
 Cerrar chat
 Mensaje
@@ -102,7 +103,8 @@ Adjuntar un archivo
 {name}: este tipo de archivo no se acepta.
 {name} no se envió. Inténtalo de nuevo.
 Cerrar
-Envíame esta conversación por correo`,
+Envíame esta conversación por correo
+Tenemos problemas. Reintentando…`,
     fr: `Ouvrir le chat
 Fermer le chat
 Message
@@ -144,7 +146,8 @@ Joindre un fichier
 {name} : ce type de fichier n'est pas accepté.
 {name} n'a pas été envoyé. Réessayez.
 Fermer
-M'envoyer cette conversation par e-mail`,
+M'envoyer cette conversation par e-mail
+Nous avons un problème. Nouvel essai…`,
     de: `Chat öffnen
 Chat schließen
 Nachricht
@@ -186,7 +189,8 @@ Datei anhängen
 {name}: Dieser Dateityp wird nicht angenommen.
 {name} wurde nicht gesendet. Erneut versuchen.
 Schließen
-Diesen Chat per E-Mail senden`,
+Diesen Chat per E-Mail senden
+Wir haben Probleme. Neuer Versuch…`,
     pt: `Abrir chat
 Fechar chat
 Mensagem
@@ -228,7 +232,8 @@ Anexar um ficheiro
 {name}: este tipo de ficheiro não é aceite.
 {name} não foi enviado. Tente novamente.
 Fechar
-Enviar esta conversa para o meu e-mail`,
+Enviar esta conversa para o meu e-mail
+Estamos com problemas. Tentando de novo…`,
     it: `Apri la chat
 Chiudi la chat
 Messaggio
@@ -270,7 +275,8 @@ Allega un file
 {name}: tipo di file non accettato.
 {name} non è stato inviato. Riprova.
 Chiudi
-Inviami questa conversazione via email`,
+Inviami questa conversazione via email
+Abbiamo un problema. Nuovo tentativo…`,
     nl: `Chat openen
 Chat sluiten
 Bericht
@@ -312,7 +318,8 @@ Bestand bijvoegen
 {name}: dit bestandstype wordt niet geaccepteerd.
 {name} is niet verzonden. Probeer opnieuw.
 Sluiten
-Stuur me dit gesprek per e-mail`,
+Stuur me dit gesprek per e-mail
+We hebben een storing. Opnieuw proberen…`,
     ro: `Deschide chatul
 Închide chatul
 Mesaj
@@ -354,7 +361,8 @@ Atașează un fișier
 {name}: acest tip de fișier nu este acceptat.
 {name} nu a fost trimis. Încearcă din nou.
 Închide
-Trimite-mi conversația pe e-mail`,
+Trimite-mi conversația pe e-mail
+Avem probleme. Încercăm din nou…`,
     bg: `Отвори чата
 Затвори чата
 Съобщение
@@ -396,7 +404,8 @@ Trimite-mi conversația pe e-mail`,
 {name}: този вид файл не се приема.
 {name} не е изпратен. Опитайте отново.
 Затвори
-Изпратете ми разговора по имейл`,
+Изпратете ми разговора по имейл
+Имаме проблем. Опитваме отново…`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
 Ziņa
@@ -438,7 +447,8 @@ Pievienot failu
 {name}: šāds faila veids netiek pieņemts.
 {name} netika nosūtīts. Mēģiniet vēlreiz.
 Aizvērt
-Nosūtīt man šo sarunu e-pastā`,
+Nosūtīt man šo sarunu e-pastā
+Mums ir traucējumi. Mēģinām vēlreiz…`,
     pl: `Otwórz czat
 Zamknij czat
 Wiadomość
@@ -480,7 +490,8 @@ Dołącz plik
 {name}: ten typ pliku nie jest akceptowany.
 Nie wysłano {name}. Spróbuj ponownie.
 Zamknij
-Wyślij mi tę rozmowę e-mailem`,
+Wyślij mi tę rozmowę e-mailem
+Mamy problem. Próbujemy ponownie…`,
     zh: `打开聊天
 关闭聊天
 消息
@@ -522,7 +533,8 @@ Wyślij mi tę rozmowę e-mailem`,
 {name}：不接受此文件类型。
 {name} 未发送，请重试。
 关闭
-把这次对话发到我的邮箱`,
+把这次对话发到我的邮箱
+服务出现问题，正在重试…`,
     ar: `فتح الدردشة
 إغلاق الدردشة
 رسالة
@@ -564,7 +576,8 @@ Wyślij mi tę rozmowę e-mailem`,
 {name}: نوع الملف غير مقبول.
 لم يُرسَل {name}. حاول مجددًا.
 إغلاق
-أرسل لي هذه المحادثة بالبريد الإلكتروني`,
+أرسل لي هذه المحادثة بالبريد الإلكتروني
+نواجه مشكلة. نحاول مرة أخرى…`,
     he: `פתיחת הצ'אט
 סגירת הצ'אט
 הודעה
@@ -606,7 +619,8 @@ Wyślij mi tę rozmowę e-mailem`,
 {name}: סוג הקובץ אינו מתקבל.
 {name} לא נשלח. נסו שוב.
 סגירה
-שלחו לי את השיחה באימייל`
+שלחו לי את השיחה באימייל
+יש לנו תקלה. מנסים שוב…`
   };
 
   /** Locales written right to left: the panel's `dir` follows the locale. */

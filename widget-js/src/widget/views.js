@@ -328,7 +328,10 @@
       group.appendChild(h('button', { type: 'button', text: String(a.label), onclick: function () {
         // Leaving a message is a form here; the message itself goes out as leave_message.
         if (a.id === 'leave_message') self.showLeave();
-        else self.client.send({ type: 'action', id: a.id });
+        else {
+          self.client.send({ type: 'action', id: a.id });
+          if (a.id === 'talk_to_person') self.askedHuman = true;
+        }
         group.remove();
       } }));
     });

@@ -34,7 +34,7 @@
   Widget.prototype.requestHuman = function () {
     this.client.connect();
     this.client.send({ type: 'request_human' });
-    this.humanBtn.hidden = true;
+    this.humanBtn.hidden = this.askedHuman = true;
   };
 
   /** "End chat" asks first; the answer replaces the links until it is given. */
