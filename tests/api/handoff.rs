@@ -103,6 +103,11 @@ async fn the_agent_takes_over_on_the_visitors_socket_and_sees_everything() {
     assert!(!view["summary"].as_str().unwrap().is_empty());
     let state = visitor.next_of_type("state").await;
     assert_eq!((state["state"].as_str(), state["agent"]["name"].as_str()), (Some("agent"), Some("Agent ana")));
+    let joined = visitor.next_of_type("message").await;
+    assert_eq!(
+        (joined["from"].as_str(), joined["text"].as_str()),
+        (Some("system"), Some("Agent ana joined the chat."))
+    );
     // The agent writes; the visitor reads it on the same socket; the agent gets an ack.
     ana.send(json!({"type": "message", "conversation_id": id_of(&welcome), "client_id": "a1", "text": "Hi, I'm Ana. Let me look."})).await;
     let ack = ana.next_of_type("ack").await;

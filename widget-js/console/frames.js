@@ -7,6 +7,7 @@
     queue_snapshot: function (d, f) { d.setQueue(f.items || []); },
     assigned: function (d, f) { if (f.conversation) d.absorb(f.conversation); },
     left_message: function (d, f) { if (f.message) d.addLeft([f.message], true); },
+    left_message_handled: function (d, f) { d.setHandled(f.conversation_id, f.handled); },
     preview: function (d, f) {
       var v = f.conversation;
       if (!v || v.conversation_id !== d.previewing) return;
@@ -78,7 +79,7 @@
     this.addLeft(f.left_messages || [], false);
     this.setQueue(f.queue || []);
     if (this.status !== 'online') this.client.send({ type: 'status', status: this.status });
-    if (first && !this.active && this.order.length) this.activate(this.order[0]);
+    if (first && !this.active && this.order.length) this.activate(this.order[0], true);
     this.changed('agent');
   };
 
@@ -187,7 +188,9 @@
       if (!this.visible) c.unread = Math.max(c.unread, 1);
       if (this.alerts) this.alerts.announce(view, function (cid) { self.activate(cid); });
     }
-    if (wanted || (!quiet && !this.active)) this.activate(id);
+    // Taken on purpose: the server said they joined. Routed here: shown, not yet "joined".
+    if (wanted) this.activate(id, true);
+    else if (!quiet && !this.active) this.activate(id, true);
     this.changed(isNew ? 'chats' : 'chat', id);
     this.changed('queue');
   };

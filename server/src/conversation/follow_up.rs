@@ -47,6 +47,7 @@ impl Conversations {
             email: email.clone(),
             text: text.as_str().to_owned(),
             at: event.at,
+            handled: None,
         };
         self.stores.handoff.add_left_message(left.clone()).await?;
         let contact = Contact { email: email.clone(), at: event.at };

@@ -47,13 +47,13 @@ use crate::bot::reply::Replier;
 use crate::mail::{Mail, ResumeLinks};
 use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
-    Action, Author, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker, Text,
+    Action, Author, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker, State, Text,
 };
 use crate::records::{Rating, Record};
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{Conversation, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
+use crate::store::{Appended, Conversation, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
 pub use escalate::Escalation;
 pub use identity::IdentifyError;
 use machine::Move;
@@ -202,6 +202,9 @@ impl Conversations {
     /// Stops the bot and queues the conversation (one already queued or with a person is
     /// left as it is), tells the visitor, and hands it to the agents.
     pub async fn escalate(&self, site: &Site, id: ConversationId, escalation: Escalation) -> Result<(), StoreError> {
+        if self.queue_is_full(site, id).await? {
+            return self.say_queue_full(site, id).await;
+        }
         self.cancel_reply(id);
         let reason = escalation.record.reason;
         let team = escalation.record.team.clone();
@@ -217,6 +220,39 @@ impl Conversations {
             None => self.tell(site, id, escalation.notice, None).await?,
         }
         handoffs.queued(site, id, team.as_deref()).await
+    }
+
+    /// Whether a chat the bot has would be one more than the site's `handoff.max_queue`. The
+    /// count is read, then the chat queued: escalations racing on several nodes can each
+    /// see room, so the line may pass the bound by as many as escalate at that instant.
+    async fn queue_is_full(&self, site: &Site, id: ConversationId) -> Result<bool, StoreError> {
+        if self.stores.log.state(id).await? != Some(State::Bot) {
+            return Ok(false); // already waiting or with a person: the move below does nothing
+        }
+        let queue = self.stores.handoff.queue().await?;
+        let waiting = queue.iter().filter(|entry| entry.site == site.config.id).count();
+        Ok(waiting >= site.config.handoff.max_queue)
+    }
+
+    /// The bot keeps the chat; the visitor is told nobody can take it now and offered to
+    /// leave a message, once, not again for each ask while nothing else was said.
+    async fn say_queue_full(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
+        tracing::warn!(conversation_id = %id, site = %site.config.id, "the queue is full; the bot keeps the chat");
+        crate::telemetry::metrics::queue_full(&site.config.id);
+        let last = self.stores.log.recent_events(id, 1).await?;
+        let said = notices::text(&site.config, self.language(site, id).await?, &Notice::QueueFull);
+        if last
+            .last()
+            .is_some_and(|e| matches!(&e.body, EventBody::Message { from: Speaker::System, text, .. } if *text == said))
+        {
+            return Ok(());
+        }
+        self.tell(site, id, Notice::QueueFull, Some((LEAVE_MESSAGE, Notice::LeaveMessageAction))).await
+    }
+
+    async fn language(&self, site: &Site, id: ConversationId) -> Result<&'static str, StoreError> {
+        let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
+        Ok(notices::conversation_language(&site.config, &conversation))
     }
 
     /// Applies one move of the state machine, atomically with the handoff records.
@@ -238,13 +274,39 @@ impl Conversations {
         notice: Notice,
         action: Option<(&str, Notice)>,
     ) -> Result<(), StoreError> {
+        let body = self.notice_body(site, id, &notice, action).await?;
+        self.stores.log.append(id, EventDraft::new(body)).await.map(drop)
+    }
+
+    /// [`Self::tell`], once per `key` and only while the conversation is in one of `states`:
+    /// `true` when this call wrote it.
+    pub async fn tell_once(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        notice: Notice,
+        key: String,
+        states: &'static [State],
+    ) -> Result<bool, StoreError> {
+        let body = self.notice_body(site, id, &notice, None).await?;
+        let appended = self.stores.log.append(id, EventDraft::new(body).dedupe(key).expect(states)).await?;
+        Ok(matches!(appended, Appended::New { .. }))
+    }
+
+    async fn notice_body(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        notice: &Notice,
+        action: Option<(&str, Notice)>,
+    ) -> Result<EventBody, StoreError> {
         let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         let lang = notices::conversation_language(&site.config, &conversation);
-        let mut body = system_message(notices::text(&site.config, lang, &notice));
+        let mut body = system_message(notices::text(&site.config, lang, notice));
         if let (EventBody::Message { actions, .. }, Some((action_id, label))) = (&mut body, action) {
             actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
-        self.stores.log.append(id, EventDraft::new(body)).await.map(drop)
+        Ok(body)
     }
 
     /// Stores the visitor's rating and tells the last agent who had the chat, if one did.
@@ -261,9 +323,12 @@ impl Conversations {
         self.stores.pubsub.deliver(Delivery::frame(Topic::Agent(agent), &frame)).await
     }
 
-    /// The visitor closed the conversation.
-    pub async fn end(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.apply(id, Move::End).await.map(drop)
+    /// The visitor closed the conversation; they are told it ended, in their language.
+    pub async fn end(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
+        if let Transitioned::Done { .. } = self.apply(id, Move::End).await? {
+            self.tell(site, id, Notice::Resolved, None).await?;
+        }
+        Ok(())
     }
 }
 

@@ -93,7 +93,17 @@ enum RawAgentFrame {
         conversation_id: ConversationId,
         verdict: Verdict,
     },
-    Roster,
+    Roster {
+        #[serde(default)]
+        conversation_id: Option<ConversationId>,
+    },
+    Open {
+        conversation_id: ConversationId,
+    },
+    Handled {
+        conversation_id: ConversationId,
+        handled: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,12 +156,24 @@ pub enum AgentFrame {
     Preview {
         conversation_id: ConversationId,
     },
-    /// Who can take a chat now (for the transfer form): answered with a `roster` frame.
-    Roster,
+    /// Who can take a chat now (for the transfer form): answered with a `roster` frame; for
+    /// one of the agent's chats (`conversation_id`), those who work for its site.
+    Roster {
+        conversation_id: Option<ConversationId>,
+    },
     /// The agent's judgement of the escalation of a chat they handled.
     Verdict {
         conversation_id: ConversationId,
         verdict: Verdict,
+    },
+    /// The agent opened a chat they have: the visitor is told they joined (once per take).
+    Open {
+        conversation_id: ConversationId,
+    },
+    /// Marks the left messages of a conversation handled (or not) for the site's agents.
+    Handled {
+        conversation_id: ConversationId,
+        handled: bool,
     },
 }
 
@@ -170,7 +192,9 @@ impl AgentFrame {
             AgentFrame::Resolve { .. } => "resolve",
             AgentFrame::Preview { .. } => "preview",
             AgentFrame::Verdict { .. } => "verdict",
-            AgentFrame::Roster => "roster",
+            AgentFrame::Roster { .. } => "roster",
+            AgentFrame::Open { .. } => "open",
+            AgentFrame::Handled { .. } => "handled",
         }
     }
 
@@ -202,8 +226,10 @@ impl AgentFrame {
             RawAgentFrame::Handback { conversation_id } => AgentFrame::Handback { conversation_id },
             RawAgentFrame::Preview { conversation_id } => AgentFrame::Preview { conversation_id },
             RawAgentFrame::Resolve { conversation_id } => AgentFrame::Resolve { conversation_id },
-            RawAgentFrame::Roster => AgentFrame::Roster,
+            RawAgentFrame::Roster { conversation_id } => AgentFrame::Roster { conversation_id },
             RawAgentFrame::Verdict { conversation_id, verdict } => AgentFrame::Verdict { conversation_id, verdict },
+            RawAgentFrame::Open { conversation_id } => AgentFrame::Open { conversation_id },
+            RawAgentFrame::Handled { conversation_id, handled } => AgentFrame::Handled { conversation_id, handled },
         })
     }
 }
@@ -364,6 +390,18 @@ pub struct LeftMessage {
     pub email: String,
     pub text: String,
     pub at: DateTime<Utc>,
+    /// Who marked it handled, and when (`None`: not handled). One mark per conversation: it
+    /// covers every message its visitor left.
+    #[serde(default)]
+    pub handled: Option<HandledMark>,
+}
+
+/// A left message marked handled, for every agent of its site to see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandledMark {
+    /// The name of the agent who marked it.
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// An email to a visitor, as the console shows it.
@@ -414,6 +452,11 @@ pub enum AgentEvent {
     /// A visitor left a message for the team.
     LeftMessage {
         message: LeftMessage,
+    },
+    /// A conversation's left messages were marked handled (or not): to the agents of its site.
+    LeftMessageHandled {
+        conversation_id: ConversationId,
+        handled: Option<HandledMark>,
     },
     /// The visitor rated the chat (after it was resolved, usually): for the agents of its site.
     Rated {

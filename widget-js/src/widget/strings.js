@@ -12,7 +12,7 @@
 
   /** Message keys; each locale below lists its strings in this order, one per line. */
   var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
-    'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
+    'reconnecting', 'queue', 'wait', 'waiting', 'typing', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
     'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
     'attach', 'tooBig', 'badType', 'upFail', 'shut',
@@ -32,9 +32,7 @@ Reconnecting…
 You are number {n} in line.
 Estimated wait: about {m} min.
 Waiting for a person to join…
-{name} joined the chat.
 {name} is typing…
-You are back with the assistant.
 This chat has ended.
 End chat
 Start a new chat
@@ -74,9 +72,7 @@ Reconectando…
 Eres el número {n} en la cola.
 Espera estimada: unos {m} min.
 Esperando a que se una una persona…
-{name} se ha unido al chat.
 {name} está escribiendo…
-Vuelves a hablar con el asistente.
 Este chat ha terminado.
 Terminar chat
 Iniciar un chat nuevo
@@ -116,9 +112,7 @@ Reconnexion…
 Vous êtes n° {n} dans la file.
 Attente estimée : environ {m} min.
 En attente d’une personne…
-{name} a rejoint la conversation.
 {name} écrit…
-Vous êtes de retour avec l’assistant.
 Cette conversation est terminée.
 Terminer la conversation
 Nouvelle conversation
@@ -158,9 +152,7 @@ Verbindung wird wiederhergestellt…
 Sie sind Nummer {n} in der Warteschlange.
 Geschätzte Wartezeit: etwa {m} Min.
 Warten auf einen Mitarbeiter…
-{name} ist dem Chat beigetreten.
 {name} schreibt…
-Sie sind wieder beim Assistenten.
 Dieser Chat ist beendet.
 Chat beenden
 Neuen Chat starten
@@ -200,9 +192,7 @@ Reconectando…
 Você é o número {n} na fila.
 Espera estimada: cerca de {m} min.
 Aguardando uma pessoa…
-{name} entrou no chat.
 {name} está digitando…
-Você voltou a falar com o assistente.
 Este chat foi encerrado.
 Encerrar chat
 Iniciar novo chat
@@ -242,9 +232,7 @@ Riconnessione…
 Sei il numero {n} in coda.
 Attesa stimata: circa {m} min.
 In attesa di un operatore…
-{name} è entrato nella chat.
 {name} sta scrivendo…
-Sei di nuovo con l’assistente.
 Questa chat è terminata.
 Termina la chat
 Inizia una nuova chat
@@ -284,9 +272,7 @@ Opnieuw verbinden…
 Je bent nummer {n} in de wachtrij.
 Geschatte wachttijd: ongeveer {m} min.
 Wachten op een medewerker…
-{name} neemt deel aan de chat.
 {name} typt…
-Je praat weer met de assistent.
 Deze chat is beëindigd.
 Chat beëindigen
 Nieuwe chat starten
@@ -326,9 +312,7 @@ Se reconectează…
 Poziția ta în coadă: {n}.
 Timp estimat de așteptare: aproximativ {m} min.
 Se așteaptă o persoană…
-{name} s-a alăturat conversației.
 {name} scrie…
-Ai revenit la asistent.
 Această conversație s-a încheiat.
 Încheie conversația
 Începe o conversație nouă
@@ -368,9 +352,7 @@ Trimite-mi conversația pe e-mail`,
 Вие сте номер {n} на опашката.
 Очаквано чакане: около {m} мин.
 Изчакване на служител…
-{name} се присъедини към чата.
 {name} пише…
-Отново разговаряте с асистента.
 Този чат приключи.
 Край на чата
 Започни нов чат
@@ -410,9 +392,7 @@ Atjauno savienojumu…
 Jūs esat {n}. rindā.
 Paredzamais gaidīšanas laiks: apmēram {m} min.
 Gaida darbinieku…
-{name} pievienojās tērzēšanai.
 {name} raksta…
-Jūs atkal sarakstāties ar asistentu.
 Šī tērzēšana ir beigusies.
 Beigt tērzēšanu
 Sākt jaunu tērzēšanu
@@ -452,9 +432,7 @@ Ponowne łączenie…
 Jesteś {n}. w kolejce.
 Szacowany czas oczekiwania: około {m} min.
 Czekamy na konsultanta…
-{name} dołącza do czatu.
 {name} pisze…
-Znowu rozmawiasz z asystentem.
 Ten czat został zakończony.
 Zakończ czat
 Rozpocznij nowy czat
@@ -494,9 +472,7 @@ Wyślij mi tę rozmowę e-mailem`,
 您排在第 {n} 位。
 预计等待：约 {m} 分钟。
 正在等待客服接入…
-{name} 已加入聊天。
 {name} 正在输入…
-您已回到 AI 助手。
 本次聊天已结束。
 结束聊天
 开始新的聊天
@@ -536,9 +512,7 @@ Wyślij mi tę rozmowę e-mailem`,
 ترتيبك {n} في قائمة الانتظار.
 الانتظار المتوقع: نحو {m} دقيقة.
 بانتظار انضمام شخص…
-انضم {name} إلى الدردشة.
 {name} يكتب…
-عدت إلى المساعد.
 انتهت هذه الدردشة.
 إنهاء الدردشة
 بدء دردشة جديدة
@@ -578,9 +552,7 @@ Wyślij mi tę rozmowę e-mailem`,
 אתם מספר {n} בתור.
 זמן המתנה משוער: כ-{m} דקות.
 ממתינים להצטרפות נציג…
-{name} הצטרף/ה לצ'אט.
 {name} מקליד/ה…
-חזרתם לעוזר.
 הצ'אט הסתיים.
 סיום הצ'אט
 התחלת צ'אט חדש

@@ -34,7 +34,28 @@ impl Desk {
             Taken::No | Taken::NotHolder => return self.not_waiting(agent, id).await,
         }
         self.audited(entry, id).await;
+        self.join(agent, id).await?;
         self.router.broadcast().await?;
+        Ok(())
+    }
+
+    /// The visitor is told "X joined the chat" when the agent takes it: at `accept`, or when
+    /// they open (or first write to) a chat routing or a transfer gave them, never when a
+    /// router merely assigned it. Once per take, whichever node or socket asks.
+    pub async fn join(&self, agent: &AgentConfig, id: ConversationId) -> Result<(), DeskError> {
+        self.mine(agent, id).await?;
+        let events = self.log.recent_events(id, views::MAX_VIEW_EVENTS).await?;
+        let take = events.iter().rev().find_map(|event| match &event.body {
+            EventBody::State { state, agent: taker, .. } => Some((event.seq, *state, taker.clone())),
+            _ => None,
+        });
+        // The take is further back than a view reaches: the agent has long been in the chat.
+        let Some((seq, State::Agent, Some(taker))) = take else { return Ok(()) };
+        if taker.id != agent.id {
+            return Ok(());
+        }
+        let site = self.site_of(id).await?;
+        self.router.tell_joined(&site, id, &taker, seq).await?;
         Ok(())
     }
 
@@ -68,7 +89,7 @@ impl Desk {
                 if !target.serves(&self.site_of(id).await?.config.id) {
                     return Err(DeskError::Forbidden("that agent does not work for this chat's site"));
                 }
-                self.check_can_take(agent, &target).await?;
+                self.check_can_take(agent, id, &target).await?;
                 Some(target)
             }
             TransferTo::Team(_) => None,
@@ -108,8 +129,13 @@ impl Desk {
     }
 
     /// Refuses a transfer to an agent who is offline, away or full, naming who can take it.
-    async fn check_can_take(&self, agent: &AgentConfig, target: &AgentConfig) -> Result<(), DeskError> {
-        let roster = self.roster(agent).await?;
+    async fn check_can_take(
+        &self,
+        agent: &AgentConfig,
+        id: ConversationId,
+        target: &AgentConfig,
+    ) -> Result<(), DeskError> {
+        let roster = self.roster(agent, Some(id)).await?;
         let Some(seen) = roster.agents.iter().find(|a| a.id == target.id) else { return Err(DeskError::NotFound) };
         let why = match seen.presence {
             _ if seen.free > 0 => return Ok(()),
@@ -140,6 +166,7 @@ impl Desk {
         self.log.set_record(id, Record::Handback(Handback { agent: agent.name.clone(), said: note })).await?;
         self.release(id, Move::HandBack { holder: agent.id.clone() }).await?;
         self.audited(entry, id).await;
+        self.router.tell(id, Notice::HandedBack).await?;
         Ok(())
     }
 
@@ -149,6 +176,7 @@ impl Desk {
         let entry = self.audit_entry(agent, "resolve", id);
         self.release(id, Move::Resolve { holder: agent.id.clone() }).await?;
         self.audited(entry, id).await;
+        self.router.tell(id, Notice::Resolved).await?;
         self.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;
         Ok(())
     }

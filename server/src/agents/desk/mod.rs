@@ -8,11 +8,13 @@
 //!   every operation starts with (`mine`, `may_take`);
 //! - [`error`]: what an operation can be refused with;
 //! - `hands`: changes of hands: accept, transfer, hand back, resolve, and the verdict;
+//! - `left`: left messages marked handled, for every agent of their site;
 //! - `writing`: what an agent writes into a chat they have: messages, files, notes, typing;
 //! - `suggest`: draft replies for the agent, once per burst of visitor messages.
 
 mod error;
 mod hands;
+mod left;
 mod suggest;
 mod writing;
 
@@ -132,10 +134,16 @@ impl Desk {
 
     /// Who can take a chat now, as `agent` may see it: the agents who work for one of their
     /// sites (no tenant sees another's staff), with presence and free capacity, and teams.
-    pub async fn roster(&self, agent: &AgentConfig) -> Result<Roster, StoreError> {
+    /// For one of the agent's chats (`chat`), only the agents who work for that chat's site:
+    /// the ones a transfer can go to.
+    pub async fn roster(&self, agent: &AgentConfig, chat: Option<ConversationId>) -> Result<Roster, DeskError> {
         let presences = self.router.presences();
         let mut loads = presences.loads().await?;
-        if let Some(sites) = agent.site_scope() {
+        if let Some(id) = chat {
+            self.mine(agent, id).await?;
+            let site = self.site_of(id).await?;
+            loads.retain(|load| load.agent.serves(&site.config.id));
+        } else if let Some(sites) = agent.site_scope() {
             loads.retain(|load| sites.iter().any(|site| load.agent.serves(site)));
         }
         Ok(Roster::new(&loads, &presences.all().await?, chrono::Utc::now()))

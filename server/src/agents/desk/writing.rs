@@ -20,6 +20,9 @@ impl Desk {
         text: Text,
     ) -> Result<u64, DeskError> {
         let assignment = self.mine(agent, id).await?;
+        if !assignment.answered {
+            self.join(agent, id).await?;
+        }
         let text = text.into_inner();
         let body = EventBody::Message {
             id: Uuid::new_v4(),
@@ -59,6 +62,9 @@ impl Desk {
         file: &Stored,
     ) -> Result<u64, DeskError> {
         let assignment = self.mine(agent, id).await?;
+        if !assignment.answered {
+            self.join(agent, id).await?;
+        }
         let conversation = self.log.conversation(id).await?.ok_or(DeskError::NotFound)?;
         if conversation.site != site {
             return Err(NOT_YOURS);

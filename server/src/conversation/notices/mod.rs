@@ -40,6 +40,13 @@ pub enum Notice {
     AgentLeft,
     BackInQueue,
     ModelFailure,
+    QueueFull,
+    /// A person took the chat: said when they take it, not when routing assigns it.
+    AgentJoined {
+        name: String,
+    },
+    HandedBack,
+    Resolved,
 }
 
 impl Notice {
@@ -68,6 +75,10 @@ impl Notice {
             Notice::AgentLeft => NoticeKey::AgentLeft,
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
+            Notice::QueueFull => NoticeKey::QueueFull,
+            Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
+            Notice::HandedBack => NoticeKey::HandedBack,
+            Notice::Resolved => NoticeKey::Resolved,
         }
     }
 
@@ -80,6 +91,7 @@ impl Notice {
                 vars
             }
             Notice::TransferToTeam { team } => vec![("team", team)],
+            Notice::AgentJoined { name } => vec![("name", name)],
             _ => Vec::new(),
         }
     }
