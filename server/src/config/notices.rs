@@ -90,6 +90,20 @@ notice_keys! {
     handed_back => HandedBack,
     /// The chat was resolved (by its agent, or ended by the visitor).
     resolved => Resolved,
+    /// The left message's confirmation email: subject (`{site}`) and body (`{site}`,
+    /// `{link}`, `{text}`: the visitor's message).
+    email_confirmation_subject => EmailConfirmationSubject,
+    email_confirmation => EmailConfirmation,
+    /// An agent's answer to a left message, by email: subject (`{site}`, `{agent}`) and body
+    /// (`{agent}`, `{link}`, `{text}`: what the agent wrote).
+    email_reply_subject => EmailReplySubject,
+    email_reply => EmailReply,
+    /// A transcript by email: subject (`{site}`), the line before the messages (`{site}`),
+    /// the link after them (`{link}`), and what the visitor is called in it.
+    email_transcript_subject => EmailTranscriptSubject,
+    email_transcript_intro => EmailTranscriptIntro,
+    email_transcript_link => EmailTranscriptLink,
+    email_you => EmailYou,
 }
 
 /// Checks a site's `[notices]` tables: each names a locale Baton has.

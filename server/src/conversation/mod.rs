@@ -250,7 +250,7 @@ impl Conversations {
         self.tell(site, id, Notice::QueueFull, Some((LEAVE_MESSAGE, Notice::LeaveMessageAction))).await
     }
 
-    async fn language(&self, site: &Site, id: ConversationId) -> Result<&'static str, StoreError> {
+    pub(crate) async fn language(&self, site: &Site, id: ConversationId) -> Result<&'static str, StoreError> {
         let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         Ok(notices::conversation_language(&site.config, &conversation))
     }

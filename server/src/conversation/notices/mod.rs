@@ -47,6 +47,13 @@ pub enum Notice {
     },
     HandedBack,
     Resolved,
+    /// A part of an email to the visitor ([`crate::mail::letters`]), with its placeholders'
+    /// values in the order they are filled (what the visitor or agent wrote goes last, so
+    /// braces in it are never filled in).
+    Email {
+        key: NoticeKey,
+        vars: Vec<(&'static str, String)>,
+    },
 }
 
 impl Notice {
@@ -79,6 +86,7 @@ impl Notice {
             Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
             Notice::HandedBack => NoticeKey::HandedBack,
             Notice::Resolved => NoticeKey::Resolved,
+            Notice::Email { key, .. } => *key,
         }
     }
 
@@ -92,6 +100,7 @@ impl Notice {
             }
             Notice::TransferToTeam { team } => vec![("team", team)],
             Notice::AgentJoined { name } => vec![("name", name)],
+            Notice::Email { vars, .. } => vars.iter().map(|(name, value)| (*name, value.as_str())).collect(),
             _ => Vec::new(),
         }
     }
