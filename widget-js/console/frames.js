@@ -177,6 +177,8 @@
     c.answerAfter = c.events.length ? c.events[c.events.length - 1].seq : 0;
     c.events.forEach(function (e) { settlePending(c, e); });
     c.ended = endedBy(c.state, lastAgent(c.events), this.agent);
+    // Each take is its own: the visitor is told once the agent opens this one (open()).
+    c.opened = false;
     if (!c.ended) c.closing = null;
     c.version++;
     this.queue = this.queue.filter(function (it) { return it.conversation_id !== id; });
