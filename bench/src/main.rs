@@ -12,7 +12,7 @@
 //! - [`sys`]: clock, `/proc` readings, pinning, ports.
 //! - [`servers`]: the processes under test and the bench configuration.
 //! - [`client`]: the protocol client.
-//! - [`idle`], [`relay`], [`streams`], [`takeover`], [`signals`]: the scenarios.
+//! - [`idle`], [`relay`], [`streams`], [`takeover`], [`signals`], [`soak`]: the scenarios.
 //! - [`scenarios`]: running each scenario against each target and recording its figures.
 //! - [`report`]: statistics, tables, JSON.
 //! - [`bare_relay`]: the actix-ws baseline server.
@@ -25,6 +25,7 @@ mod report;
 mod scenarios;
 mod servers;
 mod signals;
+mod soak;
 mod streams;
 mod sys;
 mod takeover;
@@ -51,9 +52,22 @@ pub struct Args {
     /// Do not pin the load generator and the servers to separate cores.
     #[arg(long)]
     pub no_pin: bool,
-    /// Only these scenarios (comma-separated): idle, relay, streams, takeover, signals, cluster.
+    /// Only these scenarios (comma-separated): idle, relay, streams, takeover, signals, cluster,
+    /// and soak (never run unless named: it takes `--soak-minutes`).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// The soak's length in minutes (the published run: 10).
+    #[arg(long, default_value_t = 10.0)]
+    pub soak_minutes: f64,
+    /// The soak's sampling interval in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub soak_sample_secs: u64,
+    /// Visitors in the soak.
+    #[arg(long, default_value_t = 2_000)]
+    pub soak_visitors: usize,
+    /// Agents in the soak (each with room for six chats).
+    #[arg(long, default_value_t = 20)]
+    pub soak_agents: usize,
     /// Internal: serve the bare actix-ws relay on this port, on Baton's server builder.
     #[arg(long, hide = true)]
     pub serve_bare_relay: Option<u16>,

@@ -12,7 +12,7 @@ use crate::report::Report;
 use crate::servers::{self, BatonOptions, Server};
 use crate::streams::{Script, ScriptedModel};
 use crate::sys::{self, Pinning};
-use crate::{Args, idle, relay, signals, streams, takeover};
+use crate::{Args, idle, relay, signals, soak, streams, takeover};
 
 /// Sizes and durations: `--quick` keeps the whole invocation under five minutes.
 struct Plan {
@@ -57,7 +57,7 @@ fn wanted(args: &Args, scenario: &str) -> bool {
     args.only.is_empty() || args.only.iter().any(|s| s == scenario)
 }
 
-fn progress(message: &str) {
+pub fn progress(message: &str) {
     eprintln!("[{:>7.1}s] {message}", sys::now_ns() as f64 / 1e9);
 }
 
@@ -70,7 +70,9 @@ pub async fn run_all(args: &Args, pinning: Pinning) -> anyhow::Result<Report> {
     let config = servers::prepare_config(&dir, plan.pairs.div_ceil(servers::CHATS_PER_AGENT))?;
     meta(&mut report, args, &pinning, &plan);
     let mut bench = Bench { plan, pinning, baton, config, dir: dir.clone(), report };
-    for run in 0..bench.plan.runs {
+    // `--only soak` runs no repeated scenario.
+    let repeated = if args.only.is_empty() || args.only.iter().any(|s| s != "soak") { bench.plan.runs } else { 0 };
+    for run in 0..repeated {
         progress(&format!("run {} of {}", run + 1, bench.plan.runs));
         if wanted(args, "idle") {
             bench.idle().await?;
@@ -96,6 +98,10 @@ pub async fn run_all(args: &Args, pinning: Pinning) -> anyhow::Result<Report> {
                 bench.report.null(key, &reason);
             }
         }
+    }
+    // Named only: the soak takes minutes and runs once, whatever `--runs` says.
+    if args.only.iter().any(|s| s == "soak") {
+        bench.soak(args).await?;
     }
     bench.report.meta.insert("load_average_at_end".into(), json!(sys::load_average()));
     bench.report.notes.push(format!("server logs and the bench configuration: {}", dir.display()));
@@ -473,4 +479,59 @@ fn cluster_unavailable(root: &Path) -> Option<String> {
         return Some("redis-server is not installed".into());
     }
     None
+}
+
+impl Bench {
+    /// Visitors and agents on one node with Redis for `--soak-minutes`; see [`soak`].
+    async fn soak(&mut self, args: &Args) -> anyhow::Result<()> {
+        let plan = soak::SoakPlan {
+            duration: Duration::from_secs_f64(args.soak_minutes.max(0.1) * 60.0),
+            sample_every: Duration::from_secs(args.soak_sample_secs.max(1)),
+            visitors: args.soak_visitors,
+            agents: args.soak_agents,
+        };
+        let relay_agents = self.plan.pairs.div_ceil(servers::CHATS_PER_AGENT);
+        anyhow::ensure!(plan.agents <= relay_agents, "--soak-agents is at most {relay_agents}");
+        progress(&format!(
+            "soak: {} visitors and {} agents on one node with Redis for {:.1} min",
+            plan.visitors,
+            plan.agents,
+            plan.duration.as_secs_f64() / 60.0
+        ));
+        let redis = servers::start_redis(&self.pinning, &self.log("soak-redis")).await?;
+        let url = format!("redis://127.0.0.1:{}/", redis.port);
+        let env = [("BATON__STORE__REDIS_URL", url.as_str()), ("BATON__STORE__NAMESPACE", "soak")];
+        let node = self.start_baton_with(None, &env).await?;
+        let tokens = (0..plan.agents).map(servers::relay_token).collect();
+        let run = soak::run(&plan, &node, &redis, tokens).await;
+        let section = "Soak (one node with Redis; growth fitted over the second half of the samples)";
+        let r = &mut self.report;
+        for sample in &run.samples {
+            r.notes.push(soak::describe(sample));
+        }
+        for (name, count) in &run.totals {
+            r.notes.push(format!("soak total: {count} {name}"));
+        }
+        r.add("soak_minutes", section, "length", "min", plan.duration.as_secs_f64() / 60.0);
+        r.add("soak_visitors", section, "visitors", "", plan.visitors as f64);
+        r.add("soak_agents", section, "agents", "", plan.agents as f64);
+        let last = run.samples.last();
+        r.add(
+            "soak_rss_bytes_end",
+            section,
+            "node resident memory at the end",
+            "B",
+            last.map_or(f64::NAN, |s| s.rss as f64),
+        );
+        r.add("soak_rss_growth_bytes_per_hour", section, "node resident memory growth", "B/h", run.rss_per_hour);
+        r.add("soak_open_files_growth_per_hour", section, "node open files growth", "/h", run.open_files_per_hour);
+        r.add("soak_redis_growth_bytes_per_hour", section, "Redis used_memory growth", "B/h", run.redis_per_hour);
+        let worst = run.samples.iter().map(|s| s.ack.p99).filter(|p| p.is_finite()).fold(f64::NAN, f64::max);
+        r.add("soak_ack_p99_us_worst_interval", section, "message to ack, worst interval p99", "µs", worst);
+        for (name, count) in &run.totals {
+            let key = format!("soak_{}", name.replace(' ', "_"));
+            r.add(&key, section, name, "", *count as f64);
+        }
+        Ok(())
+    }
 }

@@ -12,12 +12,21 @@ use anyhow::Context;
 use crate::sys::{self, Pinning};
 
 /// Limits raised for the load: the defaults (5 frames/s per socket, bursts of 20, 512 queued
-/// frames) are protections for real traffic, not what a load test measures.
-pub const LOAD_LIMITS: [(&str, &str); 4] = [
+/// frames, 60 upgrades and 30 new conversations at once per address) are protections for real
+/// traffic, not what a load test from one address measures.
+pub const LOAD_LIMITS: [(&str, &str); 12] = [
     ("BATON__LIMITS__RATE_PER_SEC", "1000000"),
     ("BATON__LIMITS__RATE_BURST", "1000000"),
     ("BATON__LIMITS__SEND_QUEUE", "65536"),
     ("BATON__LIMITS__RATE_STRIKES", "1000000"),
+    ("BATON__LIMITS__CONVERSATION_RATE_PER_SEC", "1000000"),
+    ("BATON__LIMITS__CONVERSATION_RATE_BURST", "1000000"),
+    ("BATON__LIMITS__UPGRADES_PER_IP_PER_MIN", "100000000"),
+    ("BATON__LIMITS__UPGRADES_PER_IP_BURST", "1000000"),
+    ("BATON__LIMITS__CONVERSATIONS_PER_IP_PER_HOUR", "100000000"),
+    ("BATON__LIMITS__CONVERSATIONS_PER_IP_BURST", "1000000"),
+    ("BATON__LIMITS__CONVERSATIONS_PER_SITE_PER_HOUR", "100000000"),
+    ("BATON__LIMITS__CONVERSATIONS_PER_SITE_BURST", "1000000"),
 ];
 
 /// Relay agents' chats each (the shipped dev agent has 5).
@@ -61,6 +70,8 @@ pub fn repo_root() -> PathBuf {
 pub fn locate_baton(given: Option<PathBuf>, log: &mut Vec<String>) -> anyhow::Result<PathBuf> {
     if let Some(path) = given {
         anyhow::ensure!(path.exists(), "--baton {} does not exist", path.display());
+        // Absolute: the node runs in the bench folder.
+        let path = path.canonicalize()?;
         log.push(format!("baton binary: {} (given)", path.display()));
         return Ok(path);
     }
@@ -158,6 +169,11 @@ pub struct BatonOptions<'a> {
 pub async fn start_baton(options: &BatonOptions<'_>, pinning: &Pinning) -> anyhow::Result<Server> {
     let port = sys::free_port();
     let mut command = pinning.command(options.binary);
+    // The bench folder is the node's working directory, so its archive (`data/` by default)
+    // and attachments land there, never in the repository.
+    if let Some(folder) = options.config.parent() {
+        command.current_dir(folder);
+    }
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

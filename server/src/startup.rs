@@ -25,6 +25,7 @@ use crate::archive::sql::SqlArchive;
 use crate::attachments::Attachments;
 use crate::bot::Llm;
 use crate::bot::assist::Assist;
+use crate::bot::budget::Budgeted;
 use crate::bot::offline::OfflineLlm;
 use crate::bot::openai::OpenAiLlm;
 use crate::bot::probe::ModelProbe;
@@ -65,7 +66,7 @@ impl Application {
         crate::telemetry::metrics::install();
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
-        let Models { answerer, model, probe } = build_llm(&settings)?;
+        let Models { answerer, model, probe } = build_llm(&settings, &stores)?;
         let sites = Sites::load(&settings.sites)?;
         let slots = Slots::new(settings.llm.max_concurrent, settings.llm.queue_timeout());
         let assist = Assist::new(model, slots.clone(), settings.llm.clone());
@@ -265,13 +266,14 @@ struct Models {
     probe: Option<Arc<ModelProbe>>,
 }
 
-fn build_llm(settings: &Settings) -> anyhow::Result<Models> {
+fn build_llm(settings: &Settings, stores: &Stores) -> anyhow::Result<Models> {
     if settings.llm.is_configured() {
         let base_url = settings.llm.base_url.as_deref().unwrap_or("https://api.openai.com/v1");
         tracing::info!(base_url, model = %settings.llm.model, "bot: OpenAI-compatible model");
         let openai = Arc::new(OpenAiLlm::new(&settings.llm)?);
         let probe = ModelProbe::new(openai.clone(), settings.llm.model.clone(), base_url.to_owned());
-        let model: Arc<dyn Llm> = openai;
+        // Every request (replies, summaries, drafts) within the sites' daily budgets.
+        let model: Arc<dyn Llm> = Arc::new(Budgeted::new(openai, stores.allowances.clone()));
         Ok(Models { answerer: model.clone(), model: Some(model), probe: Some(Arc::new(probe)) })
     } else {
         tracing::info!("bot: offline knowledge-base answerer (no LLM configured)");

@@ -20,6 +20,7 @@ mod hostile;
 mod identity;
 mod knowledge_bench;
 mod model_assist;
+mod model_budget;
 mod notices;
 mod observe;
 mod openapi;

@@ -78,6 +78,9 @@ pub struct Behaviour {
     pub logprobs_need_top_logprobs: bool,
     /// Every path answers 404, as a server does when the base URL lacks `/v1`.
     pub not_found: bool,
+    /// No usage chunk even when `stream_options.include_usage` asks for one, as servers
+    /// that predate it do.
+    pub ignore_usage: bool,
 }
 
 impl Behaviour {
@@ -127,6 +130,11 @@ impl Behaviour {
 
     pub fn logprobs_need_top_logprobs(mut self) -> Behaviour {
         self.logprobs_need_top_logprobs = true;
+        self
+    }
+
+    pub fn ignore_usage(mut self) -> Behaviour {
+        self.ignore_usage = true;
         self
     }
 
@@ -277,6 +285,8 @@ enum End {
 struct Plan {
     pieces: VecDeque<Piece>,
     end: End,
+    /// The usage chunk sent after the finish, when the request asked for one.
+    usage: Option<Bytes>,
 }
 
 /// The pieces a script streams for this request under this behaviour.
@@ -324,7 +334,9 @@ fn plan(script: Script, request: &Value, behaviour: &Behaviour) -> Plan {
         end = End::Finish("length");
     }
     pieces.iter_mut().skip(1).for_each(|p| p.delay += behaviour.piece_delay);
-    Plan { pieces, end }
+    let usage = (request["stream_options"]["include_usage"] == true && !behaviour.ignore_usage)
+        .then(|| frames::usage(pieces.len() as u64));
+    Plan { pieces, end, usage }
 }
 
 /// As llama-cpp-python's server streams: the headers at once, then, inside the stream, the
@@ -353,7 +365,8 @@ fn render(plan: Plan, guard: SlotGuard) -> impl futures_util::Stream<Item = Resu
         let Some(piece) = plan.pieces.pop_front() else {
             return match plan.end {
                 End::Finish(reason) => {
-                    Some((Ok([frames::finish(reason).as_ref(), frames::DONE].concat().into()), None))
+                    let usage = plan.usage.unwrap_or_default();
+                    Some((Ok([frames::finish(reason).as_ref(), usage.as_ref(), frames::DONE].concat().into()), None))
                 }
                 End::Break => {
                     tokio::time::sleep(Duration::from_millis(50)).await;

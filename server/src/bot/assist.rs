@@ -128,6 +128,7 @@ impl Assist {
             no_answer: String::new(),
             handoff_tool: false,
             logprobs: false,
+            budget: super::budget::bucket(&site.config).map(|b| (b, site.config.id.clone())),
         };
         let _slot = self.slots.acquire().await.ok()?;
         let (stall, cut) = (self.settings.first_token_timeout(), self.settings.assist_timeout());

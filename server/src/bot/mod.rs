@@ -8,6 +8,7 @@
 
 pub mod assist;
 mod attempt;
+pub mod budget;
 pub mod echo;
 pub mod offline;
 pub mod openai;
@@ -40,6 +41,9 @@ pub enum Chunk {
     /// Why the model stopped (the stream's last choice says so; a stream cut by a one-slot
     /// server's interrupt ends without one).
     Finish(Finish),
+    /// The request's total tokens, as the server counted them (asked for only when the site
+    /// has a budget, see [`budget`]).
+    Usage(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +74,14 @@ pub enum LlmError {
     Stream(String),
     #[error("the model returned an empty reply")]
     Empty,
+    #[error("the site's model budget for the day is spent (llm.daily_token_budget)")]
+    BudgetSpent,
 }
 
 impl LlmError {
     /// A 404 is the base URL's fault: asking again cannot help.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, LlmError::NotFound(_))
+        !matches!(self, LlmError::NotFound(_) | LlmError::BudgetSpent)
     }
 
     /// The failure's kind, as `baton_llm_failures_total` labels it.
@@ -88,6 +94,7 @@ impl LlmError {
             LlmError::Server(_) => "server",
             LlmError::Stream(_) => "stream",
             LlmError::Empty => "empty",
+            LlmError::BudgetSpent => "budget",
         }
     }
 }
@@ -119,6 +126,7 @@ impl Draft {
             }
             Chunk::Logprobs(logprobs) => self.logprobs.extend(logprobs),
             Chunk::Finish(finish) => self.finish = Some(finish),
+            Chunk::Usage(_) => {}
         }
     }
 
@@ -197,6 +205,8 @@ pub struct Prompt {
     pub handoff_tool: bool,
     /// Ask the provider for token log-probabilities (the model-confidence signal).
     pub logprobs: bool,
+    /// The site's spend bucket and id, when it has a budget ([`budget`]).
+    pub budget: Option<(crate::store::allowance::Bucket, String)>,
 }
 
 pub use prompt::{PendingTurn, alternate, pending_turn, system_prompt, transcript};

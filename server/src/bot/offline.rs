@@ -81,6 +81,7 @@ mod tests {
             no_answer: "No idea.".into(),
             handoff_tool: false,
             logprobs: false,
+            budget: None,
         }
     }
 

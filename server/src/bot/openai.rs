@@ -13,8 +13,8 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
     ChatChoiceStream, ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, FinishReason, FunctionObject,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, ChatCompletionStreamOptions,
+    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest, FinishReason, FunctionObject,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -116,7 +116,10 @@ impl Llm for OpenAiLlm {
         let stream = self.client.chat().create_stream(request).await.map_err(to_llm_error)?;
         let chunks = stream.flat_map(|item| {
             let chunks: Vec<Result<Chunk, LlmError>> = match item {
-                Ok(response) => response.choices.into_iter().flat_map(chunks_of).map(Ok).collect(),
+                Ok(response) => {
+                    let usage = response.usage.map(|u| Chunk::Usage(u64::from(u.total_tokens)));
+                    response.choices.into_iter().flat_map(chunks_of).chain(usage).map(Ok).collect()
+                }
                 Err(error) => vec![Err(to_llm_error(error))],
             };
             futures_util::stream::iter(chunks)
@@ -184,6 +187,11 @@ fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
         tools: prompt.handoff_tool.then(|| vec![handoff_tool()]),
         logprobs: prompt.logprobs.then_some(true),
         top_logprobs: prompt.logprobs.then_some(0),
+        // The server's token count, for the site's budget (servers that ignore it are estimated).
+        stream_options: prompt
+            .budget
+            .is_some()
+            .then_some(ChatCompletionStreamOptions { include_usage: Some(true), include_obfuscation: None }),
         ..Default::default()
     }
 }

@@ -224,6 +224,7 @@ impl Replier {
             no_answer: config.bot.no_answer.clone(),
             handoff_tool: self.settings.handoff_tool,
             logprobs: self.settings.logprobs,
+            budget: super::budget::bucket(config).map(|b| (b, config.id.clone())),
         };
         (prompt, echo)
     }

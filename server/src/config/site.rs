@@ -207,6 +207,9 @@ pub struct SiteLlm {
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub timeout_secs: Option<u64>,
+    /// Tokens the site's model requests may use in any 24 hours, across every node (replies,
+    /// summaries, drafts); unset: no cap. See `bot::budget`.
+    pub daily_token_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +297,9 @@ impl SiteConfig {
         ];
         if let Some((key, _)) = persona.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(format!("key `{key}` must not be empty"));
+        }
+        if self.llm.daily_token_budget == Some(0) {
+            return Err("key `llm.daily_token_budget` must be positive (leave it unset for no cap)".into());
         }
         if let Some(t) = self.llm.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
             return Err(format!("key `llm.temperature` must lie in 0..=2, got {t}"));

@@ -10,6 +10,7 @@ use std::sync::{Arc, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
 use super::{Conversations, Escalation};
+use crate::bot::LlmError;
 use crate::bot::reply::{BOT_STATES, Outcome};
 use crate::escalation::BotEvent;
 use crate::protocol::{ConversationId, EventBody};
@@ -128,8 +129,10 @@ impl Conversations {
             Outcome::AskedForPerson { why } => BotEvent::AskedForPerson { why },
         };
         let Some(escalation) = site.policy.after_bot(event) else {
-            if let Outcome::Failed(_) = outcome {
-                self.tell(site, id, super::Notice::ModelFailure, None).await?;
+            match outcome {
+                Outcome::Failed(LlmError::BudgetSpent) => self.tell(site, id, super::Notice::ModelBudget, None).await?,
+                Outcome::Failed(_) => self.tell(site, id, super::Notice::ModelFailure, None).await?,
+                _ => {}
             }
             return Ok(());
         };

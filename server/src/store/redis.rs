@@ -19,7 +19,7 @@
 //! | `{ns}:pickups:<site>` | list | the newest [`PICKUPS_KEPT`] pickup waits, newest last |
 //! | `{ns}:user:<site>:<sha256 of user id>` | sorted set | a verified visitor's conversation ids, scored by start (Unix ms), the newest [`crate::store::USER_CONVERSATIONS_KEPT`]; expires with the retention after the last link |
 //! | `{ns}:left` | list | the newest [`LEFT_MESSAGES_KEPT`] left messages (JSON), newest last |
-//! | `{ns}:allow:<key>` | hash | one shared token bucket: `t` tokens left, `at` when counted (Redis ms); expires once it would be full again (see [`crate::store::allowance`]) |
+//! | `{ns}:allow:<key>` | hash | one shared token bucket: `t` tokens left, `at` when counted (Redis ms); expires once it would be full again (see [`crate::store::allowance`]); `charge.lua` may take it below zero |
 //! | `{ns}:archive` | sorted set | unarchived conversation ids, scored by when each is next due (Unix ms); their change number is the meta field `arev` (see [`feed`]) |
 //!
 //! Pub/sub channels: `{ns}:t:c:{<id>}` (a conversation), `{ns}:t:agent:<id>`.
@@ -127,6 +127,7 @@ struct Scripts {
     mark_answered: Script,
     claim_turn: Script,
     allowance: Script,
+    charge: Script,
 }
 
 pub struct RedisStore {
@@ -179,6 +180,7 @@ impl RedisStore {
                 mark_answered: Script::new(include_str!("redis/mark_answered.lua")),
                 claim_turn: Script::new(include_str!("redis/claim_turn.lua")),
                 allowance: Script::new(include_str!("redis/allowance.lua")),
+                charge: Script::new(include_str!("redis/charge.lua")),
             },
             feed_scripts: feed::FeedScripts::new(),
             max_events: settings.max_events_per_conversation,

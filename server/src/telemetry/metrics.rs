@@ -144,6 +144,7 @@ fn describe() {
     describe_counter!("baton_llm_requests_total", "Requests sent to the model endpoint.");
     describe_histogram!("baton_llm_first_token_seconds", Unit::Seconds, "From a model request to its first token.");
     describe_counter!("baton_llm_failures_total", "Failed model requests, by kind.");
+    describe_counter!("baton_llm_tokens_total", "Tokens used by model requests of sites with a daily budget, by site.");
     describe_counter!("baton_escalations_total", "Conversations sent to people, by reason.");
     describe_counter!(
         "baton_queue_full_total",
@@ -198,6 +199,11 @@ pub fn llm_request() {
 
 pub fn llm_first_token(took: Duration) {
     metrics::histogram!("baton_llm_first_token_seconds").record(took.as_secs_f64());
+}
+
+/// Tokens a site's model request used (the server's count, or the estimate; see `bot::budget`).
+pub fn llm_tokens(site: &str, tokens: u64) {
+    metrics::counter!("baton_llm_tokens_total", "site" => site.to_owned()).increment(tokens);
 }
 
 /// A failed model request of this kind (`timeout`, `busy`, `connect`, …).

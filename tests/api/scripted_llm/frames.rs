@@ -27,6 +27,20 @@ pub fn text_with_logprob(piece: &str, logprob: f32) -> Bytes {
     event(json!({"content": piece}), None, Some(logprobs))
 }
 
+/// The prompt's size every usage chunk reports (a fixed figure, so tests can count).
+pub const PROMPT_TOKENS: u64 = 1_000;
+
+/// OpenAI's usage chunk (asked for with `stream_options.include_usage`): no choices, the
+/// request's token counts, `completion_tokens` one per piece streamed.
+pub fn usage(completion_tokens: u64) -> Bytes {
+    let json = json!({
+        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+        "choices": [],
+        "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion_tokens, "total_tokens": PROMPT_TOKENS + completion_tokens}
+    });
+    Bytes::from(format!("data: {json}\n\n"))
+}
+
 /// The closing chunk: an empty delta with the finish reason.
 pub fn finish(reason: &str) -> Bytes {
     event(json!({}), Some(reason), None)

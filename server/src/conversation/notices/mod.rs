@@ -40,6 +40,7 @@ pub enum Notice {
     AgentLeft,
     BackInQueue,
     ModelFailure,
+    ModelBudget,
     QueueFull,
     /// A person took the chat: said when they take it, not when routing assigns it.
     AgentJoined {
@@ -82,6 +83,7 @@ impl Notice {
             Notice::AgentLeft => NoticeKey::AgentLeft,
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
+            Notice::ModelBudget => NoticeKey::ModelBudget,
             Notice::QueueFull => NoticeKey::QueueFull,
             Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
             Notice::HandedBack => NoticeKey::HandedBack,

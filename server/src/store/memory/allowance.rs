@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::MemoryStore;
 use crate::store::StoreError;
-use crate::store::allowance::{Allowances, Bucket, MAX_BUCKETS, refilled};
+use crate::store::allowance::{Allowances, Bucket, MAX_BUCKETS, floor, refilled};
 
 /// One key's tokens when last counted, and its bucket's shape (to know when it is full).
 struct Kept {
@@ -60,5 +60,19 @@ impl Allowances for MemoryStore {
             table.table.insert(bucket.key.clone(), Kept { tokens, at: now, bucket: bucket.clone() });
         }
         Ok(true)
+    }
+
+    async fn charge(&self, bucket: &Bucket, amount: f64) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let table = &mut inner.allowances;
+        let known = table.table.contains_key(&bucket.key);
+        if !known && !table.has_room(1, now) {
+            // Full of other keys: this charge is forgotten, as a fresh bucket would be.
+            return Ok(());
+        }
+        let tokens = (table.tokens(bucket, now) - amount.max(0.0)).max(floor(bucket));
+        table.table.insert(bucket.key.clone(), Kept { tokens, at: now, bucket: bucket.clone() });
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! The Redis store's [`Allowances`]: one hash per bucket, `{ns}:allow:<key>`, taken from by
-//! `allowance.lua` (all the buckets of one call in one atomic step).
+//! `allowance.lua` (all the buckets of one call in one atomic step) and charged by
+//! `charge.lua`.
 
 use async_trait::async_trait;
 
@@ -19,5 +20,19 @@ impl Allowances for RedisStore {
         }
         let taken: i64 = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         Ok(taken == 1)
+    }
+
+    async fn charge(&self, bucket: &Bucket, amount: f64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .charge
+            .key(self.keys.allowance(&bucket.key))
+            .arg(bucket.rate.max(f64::MIN_POSITIVE))
+            .arg(bucket.burst)
+            .arg(amount.max(0.0))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
