@@ -4,14 +4,14 @@
 //! message, left messages marked handled for the whole site, and a transfer roster of the
 //! chat's own site.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use baton::config::notices::NoticeTexts;
 use baton::config::{Routing, Settings};
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, TestApp, agent, repo_root, spawn_app_with};
+use crate::helpers::{Client, TestApp, agent, spawn_app_with};
+use crate::notices::built_in;
 use crate::tenants::{never_hears_of, queued_on, refused, sees_in_queue, two_sites};
 
 /// Long enough for a frame a pass sends to arrive on a quiet machine.
@@ -23,12 +23,6 @@ fn routed(routing: Routing) -> impl FnOnce(&mut Settings) {
         s.agents = vec![agent("ana", "token-ana", &["support"], 2), agent("bo", "token-bo", &["support"], 2)];
         s.sites.iter_mut().for_each(|site| site.handoff.routing = routing);
     }
-}
-
-/// The built-in notices of one locale, as shipped.
-fn built_in(locale: &str) -> BTreeMap<String, String> {
-    let path = repo_root().join(format!("server/src/conversation/notices/{locale}.toml"));
-    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A demo-site visitor whose `hello` says `locale`, who asked for a person.
