@@ -164,6 +164,9 @@ test('a left message shows its email in the visitor panel; marked handled, every
     const item = page.locator('.left-item', { hasText: 'lea@example.com' });
     await item.waitFor();
     await other.page.locator('.left-item', { hasText: 'lea@example.com' }).waitFor();
+    // The message leads to its conversation: a read-only preview while it waits.
+    await item.getByRole('button', { name: 'Open conversation' }).click();
+    await page.locator('.transcript .msg.visitor', { hasText: 'Call me back please' }).waitFor();
     await page.locator('.qitem', { hasText: 'Call me back' }).click();
     await page.locator('.qitem.selected .take').click();
     await page.locator('.context .visitor', { hasText: 'lea@example.com' }).waitFor();

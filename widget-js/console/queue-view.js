@@ -28,6 +28,7 @@
    *  The handled mark is the site's (kept by the server): every agent of the site sees who. */
   View.prototype.renderLeft = function () {
     var h = this.h.bind(this);
+    var self = this;
     var desk = this.desk;
     var left = desk.left.filter(function (m) { return !desk.isHandled(m); });
     var done = desk.left.filter(function (m) { return desk.isHandled(m); });
@@ -42,7 +43,10 @@
         ]),
         h('div', { class: 'left-text', text: String(m.text || '') }),
         mailLine(h, desk.mail[m.conversation_id]),
-        h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m, true); } })
+        h('div', { class: 'qrow' }, [
+          h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m, true); } }),
+          h('button', { type: 'button', class: 'linkish', text: 'Open conversation', onclick: function () { self.openLeft(m.conversation_id); } })
+        ])
       ]);
     });
     if (done.length) items.push(h('li', { class: 'fine left-done-head', text: done.length + ' handled' }));
@@ -57,6 +61,16 @@
       ]));
     });
     this.leftList.replaceChildren.apply(this.leftList, items);
+  };
+
+  /** A left message's conversation: the chat itself when the agent has it, a preview while it
+   *  waits, else its archived record (read-only). */
+  View.prototype.openLeft = function (id) {
+    var d = this.desk;
+    if (d.chats[id] && !d.chats[id].ended) return d.activate(id);
+    if (d.queue.some(function (it) { return it.conversation_id === id; })) return d.preview(id);
+    this.showArchive(true);
+    return this.openArchived(id);
   };
 
   /** n: the item's number in this list (the server's position counts within its own line). */
