@@ -40,6 +40,15 @@ const MINE_REACH_AFTER: usize = 1;
 const MAX_TERM_WORDS: usize = 3;
 /// Shortest stem that may match, in characters.
 const MIN_STEM_CHARS: usize = 3;
+/// Typos are forgiven in words for a person and contact verbs (see [`Lexicon::typo`]): two
+/// neighbouring letters swapped in terms of at least this many characters ("tlak", "humna")…
+const MIN_SWAP_CHARS: usize = 4;
+/// …and one letter missing or doubled in terms of at least this many ("persn", "humaan").
+/// Not a letter changed: "stuff" is not "staff", nor "sneak" "speak".
+const MIN_GAP_CHARS: usize = 5;
+/// Typos are looked for in single words and pairs up to this many bytes (the cost of a turn
+/// stays a few microseconds).
+const MAX_TYPO_KEY: usize = 24;
 
 /// The role a word plays in a request for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +114,11 @@ struct Lexicon {
     stems: HashMap<String, Senses>,
     stem_chars: Vec<usize>,
     zh_max_chars: usize,
+    /// English human and contact terms by each form one letter shorter (a deletion index): a
+    /// typo is found by a look-up of the word and of its own deletions, not a scan. English
+    /// only: elsewhere a letter more or less is as often an inflection (Romanian "sunat",
+    /// "has called", is one letter from "sunați", "call"; Dutch "niemand" from "iemand").
+    shorter: HashMap<String, Vec<String>>,
 }
 
 impl Lexicon {
@@ -117,6 +131,57 @@ impl Lexicon {
         let ends: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
         self.stem_chars.iter().filter_map(|n| ends.get(*n)).find_map(|end| self.stems.get(&word[..*end]))
     }
+
+    /// The senses of the English human or contact term that `word` is one typo away from: two
+    /// neighbouring letters swapped, or one letter missing or extra (not changed), and only
+    /// where no term of any language is the word itself. Terms of several words are found
+    /// the same way ("customer suport").
+    fn typo(&self, word: &str) -> Option<&Senses> {
+        let chars: Vec<char> = word.chars().collect();
+        if chars.len() + 1 < MIN_SWAP_CHARS || word.contains('\'') {
+            return None;
+        }
+        let mut candidates: Vec<&String> = self.shorter.get(word).into_iter().flatten().collect();
+        for form in deletions(&chars) {
+            if let Some(term) = self.terms.get_key_value(&form).map(|(k, _)| k) {
+                candidates.push(term);
+            }
+            candidates.extend(self.shorter.get(&form).into_iter().flatten());
+        }
+        // Of the terms one typo away, the first English one ("humna" is also one letter from
+        // Spanish "humana").
+        candidates
+            .into_iter()
+            .filter(|term| one_typo(word, term))
+            .filter_map(|term| self.terms.get(term))
+            .find(|senses| senses.iter().any(|(lang, _)| *lang == Lang::En))
+    }
+}
+
+/// Every form of `chars` with one letter taken out.
+fn deletions(chars: &[char]) -> impl Iterator<Item = String> + '_ {
+    (0..chars.len()).map(|i| chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c).collect())
+}
+
+/// `word` is `term` with two neighbouring letters swapped (terms of [`MIN_SWAP_CHARS`] or
+/// more), or with one letter missing or extra (terms of [`MIN_GAP_CHARS`] or more).
+fn one_typo(word: &str, term: &str) -> bool {
+    let (w, t): (Vec<char>, Vec<char>) = (word.chars().collect(), term.chars().collect());
+    if w == t || !t.iter().any(|c| c.is_alphabetic()) {
+        return false;
+    }
+    if w.len() == t.len() {
+        let differ: Vec<usize> = (0..w.len()).filter(|i| w[*i] != t[*i]).collect();
+        return t.len() >= MIN_SWAP_CHARS
+            && differ.len() == 2
+            && differ[1] == differ[0] + 1
+            && w[differ[0]] == t[differ[1]]
+            && w[differ[1]] == t[differ[0]];
+    }
+    let (long, short) = if w.len() > t.len() { (&w, &t) } else { (&t, &w) };
+    t.len() >= MIN_GAP_CHARS
+        && long.len() == short.len() + 1
+        && deletions(long).any(|d| d.chars().eq(short.iter().copied()))
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("lexicon/explicit.txt")));
@@ -161,6 +226,21 @@ fn parse(source: &str) -> Lexicon {
         }
     }
     lexicon.stem_chars.sort_unstable_by(|a, b| b.cmp(a));
+    let forgiving: Vec<String> = lexicon
+        .terms
+        .iter()
+        .filter(|(term, senses)| {
+            term.chars().count() >= MIN_SWAP_CHARS
+                && senses.iter().any(|(lang, class)| *lang == Lang::En && matches!(class, Class::Human | Class::Talk))
+        })
+        .map(|(term, _)| term.clone())
+        .collect();
+    for term in forgiving {
+        let chars: Vec<char> = term.chars().collect();
+        for form in deletions(&chars) {
+            lexicon.shorter.entry(form).or_default().push(term.clone());
+        }
+    }
     lexicon
 }
 
@@ -188,7 +268,11 @@ fn look_up<'a>(lexicon: &'a Lexicon, tokens: &Tokens) -> Lookups<'a> {
                     }
                     key.push_str(&word.text);
                 }
-                *slot = lexicon.terms.get(&key).or_else(|| if n == 0 { lexicon.stem(&key) } else { None });
+                *slot = lexicon
+                    .terms
+                    .get(&key)
+                    .or_else(|| if n == 0 { lexicon.stem(&key) } else { None })
+                    .or_else(|| if n < 2 && key.len() <= MAX_TYPO_KEY { lexicon.typo(&key) } else { None });
             }
             found
         })
@@ -214,7 +298,8 @@ fn reading_order(langs: &[Lang], lookups: &Lookups) -> Vec<Lang> {
     let count = |lang: Lang| Lang::ALL.iter().position(|l| *l == lang).map_or(0, |i| known[i]);
     let best_plausible = langs.iter().map(|l| count(*l)).max().unwrap_or(0);
     let mut order: Vec<Lang> = langs.to_vec();
-    order.extend(Lang::ALL.iter().filter(|l| !langs.contains(l) && count(**l) > best_plausible.max(1)));
+    // "operatore please": a word of another language counts when the plausible ones know none.
+    order.extend(Lang::ALL.iter().filter(|l| !langs.contains(l) && count(**l) > best_plausible));
     order.sort_by_key(|l| std::cmp::Reverse(count(*l)));
     if !order.contains(&Lang::En) {
         order.push(Lang::En);
@@ -277,6 +362,18 @@ pub(crate) fn is_request(langs: &[Lang], tokens: &Tokens) -> bool {
     let verbs: Vec<usize> = (0..classes.len()).filter(|v| classes[*v].is_verb() && live(&classes, *v)).collect();
     let tied = people.iter().any(|p| verbs.iter().any(|v| tied(classes[*p], *p, classes[*v], *v)));
     tied || (!people.is_empty() && only_request_words(&classes) && asked(&classes, &people, tokens))
+        || refuses_bot(&classes)
+}
+
+/// "I don't want to talk to a machine": a refused contact verb or wish whose object is the
+/// bot asks for someone else ("I don't need an agent, the bot answered it" refuses a person).
+fn refuses_bot(classes: &[Class]) -> bool {
+    (0..classes.len()).any(|v| {
+        let after = &classes[v + 1..classes.len().min(v + 1 + TALK_WINDOW)];
+        matches!(classes[v], Class::Talk | Class::Want)
+            && negated(classes, v)
+            && after.iter().position(|c| *c == Class::Bot).is_some_and(|b| !after[..b].iter().any(|c| c.is_person()))
+    })
 }
 
 /// Presence is asked, not stated: "is a live agent available?", "any agents online",
@@ -404,6 +501,24 @@ mod tests {
     #[test]
     fn a_refused_bot_and_a_wanted_human_in_one_turn_is_a_request() {
         assert!(asks("I don't want the bot, I want a human"));
+    }
+
+    #[test]
+    fn english_typos_in_people_and_contact_verbs_are_forgiven_but_not_changed_letters() {
+        for text in ["can i tlak to a humna please", "i want a humaan", "I need to speak with a real persn"] {
+            assert!(asks(text), "missed: {text}");
+        }
+        // One letter changed is another word ("stuff", "chart"); inflections elsewhere are
+        // left to the stems ("sunat" is "has called", not "call").
+        for text in ["I need stuff", "size chart for a person of 180 cm", "agentul m-a sunat deja"] {
+            assert!(!asks(text), "false alarm: {text}");
+        }
+    }
+
+    #[test]
+    fn refusing_the_bot_asks_for_someone_else_but_refusing_a_person_does_not() {
+        assert!(asks("i dont want to talk to a machine"));
+        assert!(!asks("no thanks, I don't need an agent, the bot answered it"));
     }
 
     #[test]

@@ -232,9 +232,9 @@ fn classes(section: &Section, lang: &str, words: &[String]) -> Vec<Option<Class>
     let mut i = 0;
     while i < words.len() {
         if let Some(next) = words.get(i + 1)
-            && let Some(class) = section.words.get(&format!("{} {next}", words[i]))
+            && let Some(class) = pair_class(section, lang, &words[i], next)
         {
-            out.extend([Some(*class), Some(*class)]);
+            out.extend([Some(class), Some(class)]);
             i += 2;
             continue;
         }
@@ -242,6 +242,26 @@ fn classes(section: &Section, lang: &str, words: &[String]) -> Vec<Option<Class>
         i += 1;
     }
     out
+}
+
+/// The class of a two-word term ("müşteri hizmetleri", "خدمة العملاء"): a whole pair, or a
+/// pair that starts with a two-word stem ("musteri hizmet*" for "musteri hizmetlerine"); in
+/// Arabic also with the first word's clitic taken off ("لخدمة العملاء").
+fn pair_class(section: &Section, lang: &str, first: &str, second: &str) -> Option<Class> {
+    let mut firsts = vec![first];
+    if lang == "ar" {
+        firsts.extend(first.strip_prefix(['و', 'ف', 'ب', 'ل']));
+    }
+    firsts.into_iter().find_map(|first| {
+        let pair = format!("{first} {second}");
+        section.words.get(&pair).copied().or_else(|| {
+            section
+                .stems
+                .iter()
+                .find(|(stem, _)| stem.contains(' ') && pair.starts_with(stem.as_str()))
+                .map(|(_, class)| *class)
+        })
+    })
 }
 
 fn word_class(section: &Section, lang: &str, word: &str) -> Option<Class> {
@@ -272,9 +292,13 @@ fn word_class(section: &Section, lang: &str, word: &str) -> Option<Class> {
 
 fn grammar(classes: &[Option<Class>]) -> bool {
     let at = |c: Class| -> Vec<usize> { (0..classes.len()).filter(|i| classes[*i] == Some(c)).collect() };
-    // A negation next to the bot refuses the bot, not the person ("а не бот").
-    let refuses_bot =
-        |i: usize| (i > 0 && classes[i - 1] == Some(Class::Bot)) || classes.get(i + 1) == Some(&Some(Class::Bot));
+    // A negation next to the bot (politeness and prepositions aside) refuses the bot, not
+    // the person ("а не бот", "а не с ботом").
+    let content = |c: &&Option<Class>| **c != Some(Class::Filler);
+    let refuses_bot = |i: usize| {
+        classes[..i].iter().rev().find(content) == Some(&Some(Class::Bot))
+            || classes[i + 1..].iter().find(content) == Some(&Some(Class::Bot))
+    };
     if at(Class::Neg).into_iter().any(|i| !refuses_bot(i)) {
         return false;
     }
@@ -335,6 +359,14 @@ mod tests {
         }
         assert_eq!(detect("Това е ужасно"), None, "Bulgarian stays Bulgarian");
         assert_eq!(detect("I want to talk to a human"), None);
+    }
+
+    #[test]
+    fn a_refused_bot_behind_a_preposition_two_word_stems_and_arabic_clitics_on_pairs() {
+        assert!(asks("хочу поговорить с человеком, а не с ботом"));
+        assert!(asks("musteri hizmetlerine baglar misiniz"));
+        assert!(asks("حولني لخدمة العملاء"));
+        assert!(!asks("не хочу говорить с оператором"));
     }
 
     #[test]
