@@ -23,15 +23,14 @@ async fn the_offline_bot_answers_a_return_question_from_the_knowledge_base_with_
 }
 
 #[tokio::test]
-async fn the_offline_bot_says_plainly_when_nothing_matches_then_offers_a_person() {
+async fn the_offline_bot_says_plainly_when_nothing_matches_and_offers_a_person_in_the_same_message() {
     let app = spawn_app().await;
     let (mut visitor, _) = app.connect_visitor().await;
     visitor.say("q1", "What is the airspeed velocity of an unladen swallow?").await;
     let reply = visitor.next_bot_message().await;
     assert!(reply["text"].as_str().unwrap().contains("couldn't find"), "{reply}");
     assert!(reply.get("sources").is_none());
-    let offer = visitor.next_bot_message().await;
-    assert_eq!(offer["actions"][0]["id"], "talk_to_person", "{offer}");
+    assert_eq!(reply["actions"][0]["id"], "talk_to_person", "{reply}");
     // Choosing the quick reply is asking for a person.
     visitor.send(json!({"type": "action", "id": "talk_to_person"})).await;
     let state = visitor.next_of_type("state").await;

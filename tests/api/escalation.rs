@@ -9,15 +9,11 @@ use tokio::io::AsyncWriteExt;
 use crate::helpers::{Client, TestApp, repo_root, spawn_app, spawn_app_with, spawn_app_with_llm};
 use crate::scripted_llm::{Script, pieces};
 
-/// Sends `text` and returns the `state` event that follows, if the conversation escalated
-/// before the next bot message (or within the wait when the bot stays silent).
+/// Sends `text` and returns the frames up to the first bot message (an answer or an offer
+/// of a person) or `state` event, whichever comes first.
 async fn say_and_see(visitor: &mut Client, client_id: &str, text: &str) -> Vec<Value> {
     visitor.send(json!({"type": "message", "client_id": client_id, "text": text})).await;
-    visitor
-        .collect_until(|f| {
-            (f["type"] == "message" && f["from"] != "visitor" && f["actions"].is_null()) || f["type"] == "state"
-        })
-        .await
+    visitor.collect_until(|f| (f["type"] == "message" && f["from"] != "visitor") || f["type"] == "state").await
 }
 
 fn queued_reason(frames: &[Value]) -> Option<&str> {
@@ -74,11 +70,12 @@ async fn growing_frustration_is_offered_a_person_then_escalated() {
     let (mut visitor, _) = app.connect_visitor().await;
     let first = say_and_see(&mut visitor, "m1", "How do I return an item?").await;
     assert_eq!(queued_reason(&first), None);
-    let offer_turn =
+    visitor.drain(std::time::Duration::from_millis(300)).await;
+    let mut offer_turn =
         say_and_see(&mut visitor, "m2", "This is terrible. Your service is awful and I'm very annoyed.").await;
     assert_eq!(queued_reason(&offer_turn), None, "soft reasons offer first");
-    let offer = visitor.collect_until(|f| f["actions"].is_array()).await.pop().unwrap();
-    assert_eq!(offer["actions"][0]["id"], "talk_to_person");
+    let offer = offer_turn.pop().unwrap();
+    assert_eq!(offer["actions"][0]["id"], "talk_to_person", "an apology and the offer, at once: {offer}");
     let worse =
         say_and_see(&mut visitor, "m3", "Absolutely useless!!! Worst shop ever, I am furious and disgusted!!!").await;
     assert_eq!(queued_reason(&worse), Some("negative_sentiment"));

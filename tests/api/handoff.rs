@@ -72,18 +72,19 @@ async fn an_escalated_chat_arrives_in_the_queue_live_with_its_reason_and_summary
     assert_eq!(ready["agent"]["id"], "ana");
     assert_eq!(ready["agent"]["max_chats"], 2);
     let (mut visitor, welcome) = app.connect_visitor().await;
-    visitor.say("m1", "My parcel never arrived and I'm annoyed").await;
+    visitor.say("m1", "My parcel never arrived and I'm annoyed. Where is my parcel now?").await;
     visitor.send(json!({"type": "request_human"})).await;
     let snapshot = queue_until(&mut ana, &id_of(&welcome), true).await;
     let item = &snapshot["items"][0];
     assert_eq!(item["reason"], "explicit_request");
     assert_eq!(item["position"], 1);
-    assert_eq!(item["last_message"], "My parcel never arrived and I'm annoyed");
+    assert_eq!(item["last_message"], "My parcel never arrived and I'm annoyed. Where is my parcel now?");
     assert!(item["summary"].as_str().unwrap().contains("parcel never arrived"), "{item}");
     assert!(item["sentiment"].as_f64().unwrap() < 0.0, "{item}");
     let queue = visitor.next_of_type("queue").await;
     assert_eq!(queue["position"], 1);
-    // Taken, the chat comes with drafts for the visitor's question.
+    // Taken, the chat comes with drafts for the visitor's question (the passages the bot
+    // may quote: it answers this one).
     let view = accept(&mut ana, &id_of(&welcome)).await["conversation"].clone();
     let suggestions = view["suggestions"].as_array().unwrap();
     assert!(suggestions.iter().any(|s| s.as_str().unwrap().to_lowercase().contains("parcel")), "{suggestions:?}");

@@ -36,6 +36,7 @@ mod redis_server;
 mod reports;
 mod reports_bench;
 mod reports_http;
+mod room;
 mod s3_server;
 mod scale_bench;
 mod scripted_llm;

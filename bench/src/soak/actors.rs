@@ -126,11 +126,7 @@ async fn visit_once(
     loop {
         tokio::select! {
             frame = ws.next() => {
-                let Some(Ok(Message::Text(text))) = frame else {
-                    anyhow::ensure!(!matches!(frame, None | Some(Err(_)) | Some(Ok(Message::Close(_)))), "visitor socket ended");
-                    continue;
-                };
-                let frame: Value = serde_json::from_str(&text)?;
+                let Some(frame) = json_frame(frame, "visitor")? else { continue };
                 if let Some(seq) = frame["seq"].as_u64() {
                     visit.last_seq = visit.last_seq.max(seq);
                 }
@@ -198,6 +194,18 @@ async fn visit_once(
     }
 }
 
+/// The JSON of a text frame, `None` for any other frame, an error once the socket ended.
+fn json_frame(
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    who: &str,
+) -> anyhow::Result<Option<Value>> {
+    match frame {
+        Some(Ok(Message::Text(text))) => Ok(Some(serde_json::from_str(&text)?)),
+        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => anyhow::bail!("{who} socket ended"),
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
 /// A chat an agent holds: answers still owed, answers given, when it last moved.
 struct Chat {
     owed: Vec<Instant>,
@@ -224,11 +232,7 @@ async fn agent_once(port: u16, token: &str, shared: &Shared, deadline: Instant) 
     loop {
         tokio::select! {
             frame = ws.next() => {
-                let Some(Ok(Message::Text(text))) = frame else {
-                    anyhow::ensure!(!matches!(frame, None | Some(Err(_)) | Some(Ok(Message::Close(_)))), "agent socket ended");
-                    continue;
-                };
-                let frame: Value = serde_json::from_str(&text)?;
+                let Some(frame) = json_frame(frame, "agent")? else { continue };
                 match frame["type"].as_str() {
                     Some("assigned") => {
                         if let Some(id) = frame["conversation"]["conversation_id"].as_str() {

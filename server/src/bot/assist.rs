@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::time::{Instant, timeout_at};
 
 use super::echo::Echo;
+use super::grounding::{answering, ground};
 use super::slots::Slots;
 use super::{Chunk, Llm, Prompt, PromptMessage, Role};
 use crate::config::LlmSettings;
@@ -80,15 +81,15 @@ impl Assist {
         if question.is_empty() {
             return Vec::new();
         }
-        passages(&site.knowledge.search(&question, SUGGESTIONS))
+        passages(site, &question)
     }
 
     /// Draft replies to the visitor's latest messages: the model's when it has one and they
     /// are usable, else the knowledge base's (so marked).
     pub async fn suggestions(&self, site: &Site, events: &[Arc<Event>]) -> Assisted<Vec<String>> {
         let question = latest_visitor_text(events);
-        let retrieval = site.knowledge.search(&question, SUGGESTIONS);
-        let fallback = Assisted { value: passages(&retrieval), source: AssistSource::KnowledgeBase };
+        let retrieval = ground(&site.knowledge, &question, SUGGESTIONS).retrieval;
+        let fallback = Assisted { value: drafts(site, &retrieval), source: AssistSource::KnowledgeBase };
         if question.is_empty() || self.model.is_none() {
             return Assisted { value: if question.is_empty() { Vec::new() } else { fallback.value }, ..fallback };
         }
@@ -124,6 +125,7 @@ impl Assist {
             temperature: 0.2,
             max_tokens: 300,
             retrieval: Retrieval::default(),
+            parts: Vec::new(),
             min_confidence: 0.0,
             no_answer: String::new(),
             handoff_tool: false,
@@ -160,12 +162,16 @@ impl Assist {
     }
 }
 
-/// The best passages' first paragraphs, as drafts.
-fn passages(retrieval: &Retrieval) -> Vec<String> {
-    retrieval
-        .hits
+/// Drafts for `question` from the knowledge base, searched as the bot's reply searches it.
+fn passages(site: &Site, question: &str) -> Vec<String> {
+    drafts(site, &ground(&site.knowledge, question, SUGGESTIONS).retrieval)
+}
+
+/// The first paragraphs of the passages the bot may quote (the same bar as its replies, so
+/// the agent is not offered as the answer what the bot told the visitor it could not find).
+fn drafts(site: &Site, retrieval: &Retrieval) -> Vec<String> {
+    answering(retrieval, site.config.bot.min_confidence)
         .iter()
-        .filter(|_| retrieval.confidence > 0.0)
         .map(|hit| clip(first_paragraph(&hit.passage.text), SUGGESTION_CHARS))
         .collect()
 }

@@ -10,6 +10,7 @@ pub mod assist;
 mod attempt;
 pub mod budget;
 pub mod echo;
+pub mod grounding;
 pub mod offline;
 pub mod openai;
 pub mod probe;
@@ -197,6 +198,8 @@ pub struct Prompt {
     pub max_tokens: u32,
     /// The knowledge retrieved for the latest question (the offline answerer replies from it).
     pub retrieval: Retrieval,
+    /// The question's parts with their own retrievals, when it asks several things.
+    pub parts: Vec<grounding::Asked>,
     /// Below this confidence the knowledge base is taken not to answer the question.
     pub min_confidence: f32,
     /// What to say when it does not.

@@ -1,11 +1,15 @@
 //! The offline answerer: no model, no key. It quotes the best-matching knowledge-base passage
-//! (the reply's `sources` link it) and says plainly when nothing matches. It streams the quote
-//! in pieces like a model would, so clients have one code path.
+//! (the reply's `sources` link it) and says plainly when nothing matches. A question of
+//! several parts gets the best passage of each part it covers, and the parts it does not
+//! cover are named. It streams the quote in pieces like a model would, so clients have one
+//! code path.
 
 use async_trait::async_trait;
 use futures_util::stream;
 
+use super::grounding::answering;
 use super::{Chunk, Llm, LlmError, Prompt, ReplyStream};
+use crate::knowledge::Hit;
 
 /// Characters per streamed piece (whole words are kept together).
 const PIECE_CHARS: usize = 48;
@@ -30,17 +34,50 @@ impl Llm for OfflineLlm {
 /// Whether the knowledge base answers the prompt's question well enough to quote it (the
 /// fallback when the model fails is then this answerer, not an apology).
 pub fn has_confident_passage(prompt: &Prompt) -> bool {
-    !prompt.retrieval.hits.is_empty() && prompt.retrieval.confidence >= prompt.min_confidence
+    !quoted(prompt).is_empty()
 }
 
-fn answer(prompt: &Prompt) -> String {
-    match prompt.retrieval.hits.first() {
-        Some(best) if prompt.retrieval.confidence >= prompt.min_confidence => {
-            let title = best.passage.title.rsplit(" › ").next().unwrap_or(&best.passage.title);
-            format!("Here is what our help pages say about **{title}**:\n\n{}", best.passage.text)
-        }
-        _ => prompt.no_answer.clone(),
+/// The passages the answer quotes: the best of each part the knowledge base covers (of the
+/// whole question when it has one part), without repeats.
+pub fn quoted(prompt: &Prompt) -> Vec<&Hit> {
+    if prompt.parts.is_empty() {
+        return answering(&prompt.retrieval, prompt.min_confidence).first().into_iter().collect();
     }
+    let mut hits: Vec<&Hit> = Vec::new();
+    for part in &prompt.parts {
+        if let Some(best) = answering(&part.retrieval, prompt.min_confidence).first()
+            && !hits.iter().any(|h| h.passage.url == best.passage.url)
+        {
+            hits.push(best);
+        }
+    }
+    hits
+}
+
+/// The passage text itself (its heading and link are the reply's source); with several
+/// passages each under its heading, then the questions no passage answers.
+fn answer(prompt: &Prompt) -> String {
+    let hits = quoted(prompt);
+    let Some(first) = hits.first() else { return prompt.no_answer.clone() };
+    if hits.len() == 1 && prompt.parts.is_empty() {
+        return first.passage.text.clone();
+    }
+    let mut sections: Vec<String> = match hits.len() {
+        1 => vec![first.passage.text.clone()],
+        _ => hits.iter().map(|hit| format!("**{}**\n\n{}", heading(&hit.passage.title), hit.passage.text)).collect(),
+    };
+    for part in prompt.parts.iter().filter(|p| p.is_question) {
+        if answering(&part.retrieval, prompt.min_confidence).is_empty() {
+            let asked = part.question.trim_end_matches(['?', '？', ' ']);
+            sections.push(format!("I couldn't find anything about \"{asked}\" in our help pages."));
+        }
+    }
+    sections.join("\n\n")
+}
+
+/// A passage's own heading: the last step of its title.
+fn heading(title: &str) -> &str {
+    title.rsplit(" › ").next().unwrap_or(title)
 }
 
 /// Splits after whitespace once a piece reaches `PIECE_CHARS`; concatenating the pieces gives
@@ -77,6 +114,7 @@ mod tests {
             temperature: 0.0,
             max_tokens: 0,
             retrieval: kb.search(question, 3),
+            parts: Vec::new(),
             min_confidence: 0.3,
             no_answer: "No idea.".into(),
             handoff_tool: false,
@@ -88,7 +126,39 @@ mod tests {
     #[test]
     fn quotes_the_best_passage_when_it_matches() {
         let text = answer(&prompt("How do I return an item?"));
-        assert!(text.contains("return label"), "{text}");
+        assert_eq!(text, "Pack the item and print the return label from your order page within 30 days.");
+    }
+
+    fn two_part_prompt(question: &str) -> Prompt {
+        let markdown = "# Help\n\n## Countries\n\nWe ship to Canada and the EU.\n\n\
+                        ## Refunds\n\nRefunds take 5 to 10 business days.\n";
+        let kb = KnowledgeBase::from_documents(
+            vec![Document { path: "help.md".into(), markdown: markdown.into() }],
+            &KnowledgeOptions::default(),
+        );
+        let grounding = crate::bot::grounding::ground(&kb, question, 3);
+        Prompt { retrieval: grounding.retrieval, parts: grounding.parts, ..prompt(question) }
+    }
+
+    #[test]
+    fn each_covered_part_gets_its_passage_under_its_heading() {
+        let text = answer(&two_part_prompt("Do you ship to Canada? And how long do refunds take?"));
+        assert_eq!(
+            text,
+            "**Countries**\n\nWe ship to Canada and the EU.\n\n**Refunds**\n\nRefunds take 5 to 10 business days."
+        );
+    }
+
+    #[test]
+    fn a_part_nothing_covers_is_named_and_a_statement_is_not() {
+        let text = answer(&two_part_prompt("How long do refunds take? Can I pay with bitcoin tokens?"));
+        assert!(text.starts_with("Refunds take 5 to 10 business days."), "{text}");
+        assert!(
+            text.ends_with("I couldn't find anything about \"Can I pay with bitcoin tokens\" in our help pages."),
+            "{text}"
+        );
+        let statement = answer(&two_part_prompt("I love zebra quantum stuff. How long do refunds take?"));
+        assert_eq!(statement, "Refunds take 5 to 10 business days.");
     }
 
     #[test]

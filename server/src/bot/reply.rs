@@ -24,13 +24,14 @@ use uuid::Uuid;
 
 use super::attempt::{Attempt, Progress, Streamed, taken_over};
 use super::echo::Echo;
-use super::offline::{OfflineLlm, has_confident_passage};
+use super::grounding::ground;
+use super::offline::{OfflineLlm, has_confident_passage, quoted};
 use super::slots::Slots;
 use super::{Finish, Llm, LlmError, Prompt};
 use crate::config::LlmSettings;
 use crate::delivery::Topic;
 use crate::hub::{Hub, Outbox};
-use crate::protocol::{Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
+use crate::protocol::{Action, Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
 use crate::records::Record;
 use crate::sites::Site;
 use crate::store::{Appended, Counter, EventDraft, EventLog, PubSub, StoreError};
@@ -80,6 +81,23 @@ pub struct Reply {
     pub outcome: Outcome,
     /// The newest visitor `seq` the reply answered (`None`: it answered nothing).
     pub through: Option<u64>,
+    /// The reply said it could not answer and carries the offer's quick replies: the offer
+    /// is not stored after it.
+    pub carried_offer: bool,
+}
+
+/// What a reply that cannot answer the question does, as the conversation decided.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Unanswered {
+    /// Says so (`bot.no_answer`, or the model's own words).
+    #[default]
+    Decline,
+    /// The visitor was already answered with an apology and the offer of a person: the
+    /// offline answerer stays silent rather than add "I couldn't find anything".
+    Silent,
+    /// The offer of a person follows the reply: a reply that declines carries the offer's
+    /// quick replies itself, so the visitor reads one message, not two saying the same.
+    Offer(Vec<Action>),
 }
 
 /// What one reply is made with.
@@ -89,6 +107,7 @@ struct Turn<'a> {
     reply_id: Uuid,
     prompt: Prompt,
     echo: Echo,
+    unanswered: &'a Unanswered,
 }
 
 impl Replier {
@@ -113,16 +132,21 @@ impl Replier {
         id: ConversationId,
         cancel: &CancellationToken,
         answered_through: Option<u64>,
+        unanswered: &Unanswered,
     ) -> Result<Reply, StoreError> {
-        let nothing = Reply { outcome: Outcome::Nothing, through: None };
+        let nothing = Reply { outcome: Outcome::Nothing, through: None, carried_offer: false };
         let conversation = self.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         if !BOT_STATES.contains(&conversation.state) {
             return Ok(nothing);
         }
         let events = self.log.recent_events(id, self.settings.history_messages).await?;
         let Some(pending) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
-        let retrieval = site.knowledge.search(&pending.question, self.settings.passages);
-        let (mut prompt, echo) = self.prompt(site, pending.messages, retrieval);
+        let grounding = ground(&site.knowledge, &pending.question, self.settings.passages);
+        let (mut prompt, echo) = self.prompt(site, pending.messages, grounding);
+        if *unanswered == Unanswered::Silent && !self.llm.is_model() && !has_confident_passage(&prompt) {
+            tracing::debug!("nothing to add to the apology and offer already sent");
+            return Ok(Reply { through: Some(pending.through), ..nothing });
+        }
         if let Some(handback) = &conversation.records.handback {
             prompt.system.push_str(&format!(
                 "\nA person from the team ({}) handled part of this conversation and handed it back to you. What they told \
@@ -130,11 +154,11 @@ impl Replier {
                 handback.agent, handback.said
             ));
         }
-        let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo };
+        let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo, unanswered };
         self.typing(id, true).await?;
-        let outcome = self.reply(&turn, cancel).await?;
-        tracing::debug!(?outcome, "reply ended");
-        Ok(Reply { outcome, through: Some(pending.through) })
+        let (outcome, carried_offer) = self.reply(&turn, cancel).await?;
+        tracing::debug!(?outcome, carried_offer, "reply ended");
+        Ok(Reply { outcome, through: Some(pending.through), carried_offer })
     }
 
     async fn typing(&self, id: ConversationId, on: bool) -> Result<(), StoreError> {
@@ -143,7 +167,7 @@ impl Replier {
 
     /// Streams from the model (or, when it failed before showing anything, the offline
     /// answerer), stops typing, then stores what came.
-    async fn reply(&self, turn: &Turn<'_>, cancel: &CancellationToken) -> Result<Outcome, StoreError> {
+    async fn reply(&self, turn: &Turn<'_>, cancel: &CancellationToken) -> Result<(Outcome, bool), StoreError> {
         let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
         let _following = self.hub.subscribe(Topic::Conversation(turn.id), outbox);
         let model = self.attempt(turn, self.llm.as_ref());
@@ -163,20 +187,21 @@ impl Replier {
         self.typing(turn.id, false).await?;
         match streamed {
             Streamed::Done(progress) => {
-                let stored = self.finish(turn, used, progress).await?;
-                Ok(match (stored, model_error) {
+                let (stored, carried_offer) = self.finish(turn, used, progress).await?;
+                let outcome = match (stored, model_error) {
                     (Outcome::Answered, Some(error)) => Outcome::FellBack(error),
                     (stored, _) => stored,
-                })
+                };
+                Ok((outcome, carried_offer))
             }
             Streamed::Cancelled { sent_any } => {
                 self.cut(turn.id, turn.reply_id, sent_any).await?;
-                Ok(Outcome::Cancelled)
+                Ok((Outcome::Cancelled, false))
             }
             Streamed::Failed { error, sent_any } => {
                 tracing::warn!(%error, "bot reply failed");
                 self.cut(turn.id, turn.reply_id, sent_any).await?;
-                Ok(Outcome::Failed(model_error.unwrap_or(error)))
+                Ok((Outcome::Failed(model_error.unwrap_or(error)), false))
             }
         }
     }
@@ -198,8 +223,9 @@ impl Replier {
         &self,
         site: &Site,
         messages: Vec<super::PromptMessage>,
-        retrieval: crate::knowledge::Retrieval,
+        grounding: super::grounding::Grounding,
     ) -> (Prompt, Echo) {
+        let retrieval = grounding.retrieval;
         let config = &site.config;
         let persona = &config.persona;
         let rules =
@@ -220,6 +246,7 @@ impl Replier {
             temperature: config.llm.temperature.unwrap_or(self.settings.temperature),
             max_tokens: config.llm.max_tokens.unwrap_or(self.settings.max_tokens),
             retrieval,
+            parts: grounding.parts,
             min_confidence: config.bot.min_confidence,
             no_answer: config.bot.no_answer.clone(),
             handoff_tool: self.settings.handoff_tool,
@@ -229,13 +256,14 @@ impl Replier {
         (prompt, echo)
     }
 
-    /// Stores the reply (unless a person took over meanwhile) and reports what the model asked for.
+    /// Stores the reply (unless a person took over meanwhile) and reports what the model
+    /// asked for, and whether the reply carries the offer of a person.
     async fn finish(
         &self,
         turn: &Turn<'_>,
         attempt: &Attempt<'_>,
         mut progress: Progress,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<(Outcome, bool), StoreError> {
         let id = turn.id;
         let draft = &progress.draft;
         if let Some(confidence) = draft.model_confidence() {
@@ -262,6 +290,15 @@ impl Replier {
             text = format!("{} {CUT_SHORT}", text.trim_end());
         }
         attempt.show_text(&mut progress, &text).await;
+        let declined = match attempt.llm.is_model() {
+            true => crate::signals::is_decline(&text),
+            false => quoted(&turn.prompt).is_empty(),
+        };
+        let actions = match turn.unanswered {
+            Unanswered::Offer(actions) if declined && handoff.is_none() => actions.clone(),
+            _ => Vec::new(),
+        };
+        let carried_offer = !actions.is_empty() && !text.is_empty();
         if !text.is_empty() {
             let body = EventBody::Message {
                 id: turn.reply_id,
@@ -270,24 +307,25 @@ impl Replier {
                 author: Some(Author { name: turn.site.config.persona.bot_name.clone() }),
                 client_id: None,
                 sources,
-                actions: vec![],
+                actions,
             };
             match self.log.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
                 // A person took over while the reply was streaming: the bot stays silent.
                 Appended::Refused { .. } => {
                     self.cut(id, turn.reply_id, true).await?;
-                    return Ok(Outcome::Cancelled);
+                    return Ok((Outcome::Cancelled, false));
                 }
                 _ => drop(self.log.incr(id, Counter::BotTurns, 1).await?),
             }
         }
-        Ok(match handoff {
+        let outcome = match handoff {
             Some(why) => {
                 tracing::info!(%why, "the model asked for a person");
                 Outcome::AskedForPerson { why }
             }
             None => Outcome::Answered,
-        })
+        };
+        Ok((outcome, carried_offer))
     }
 
     async fn cut(&self, id: ConversationId, reply_id: Uuid, sent_any: bool) -> Result<(), StoreError> {
@@ -311,11 +349,8 @@ fn cited_sources(prompt: &Prompt, cited: &[usize]) -> Vec<Source> {
     sources
 }
 
-/// The passage the offline answerer quoted: the best match, when it is confident.
+/// The passages the offline answerer quoted.
 fn best_source(prompt: &Prompt) -> Vec<Source> {
-    let retrieval = &prompt.retrieval;
-    match retrieval.hits.first().filter(|_| retrieval.confidence >= prompt.min_confidence) {
-        Some(best) => vec![Source { title: best.passage.title.clone(), url: best.passage.url.clone() }],
-        None => Vec::new(),
-    }
+    let quoted = quoted(prompt).into_iter().take(MAX_SOURCES);
+    quoted.map(|hit| Source { title: hit.passage.title.clone(), url: hit.passage.url.clone() }).collect()
 }

@@ -64,6 +64,8 @@ notice_keys! {
     /// The bot's offer of a person, and its quick reply's label.
     offer => Offer,
     offer_action => OfferAction,
+    /// The offer of a person to an upset visitor, with an apology, before any answer.
+    apology_offer => ApologyOffer,
     /// The site's model budget for the day is spent and the knowledge base had no answer.
     model_budget => ModelBudget,
     /// Nobody can take the chat: no agent online or all full; outside the site's hours.

@@ -228,7 +228,7 @@ impl Default for BotBehaviour {
     fn default() -> Self {
         BotBehaviour {
             min_confidence: 0.45,
-            no_answer: "I couldn't find anything about that in our help pages. Could you rephrase it, or ask to talk to a person?".into(),
+            no_answer: "I couldn't find anything about that in our help pages. You can ask me about something else, or talk to a person.".into(),
             error_message: "Sorry, I'm having trouble answering right now. Please try again in a moment, or ask to talk to a person.".into(),
         }
     }

@@ -9,11 +9,11 @@ use std::sync::{Arc, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Conversations, Escalation};
+use super::{Conversations, Escalation, Notice, TALK_TO_PERSON, bot_message, notices};
 use crate::bot::LlmError;
-use crate::bot::reply::{BOT_STATES, Outcome};
+use crate::bot::reply::{BOT_STATES, Outcome, Unanswered};
 use crate::escalation::BotEvent;
-use crate::protocol::{ConversationId, EventBody};
+use crate::protocol::{Action, ConversationId, EventBody};
 use crate::sites::Site;
 use crate::store::{Counter, EventDraft, StoreError};
 
@@ -26,8 +26,52 @@ pub(super) struct Running {
     cancel: CancellationToken,
     /// Another question arrived while this reply was streaming.
     again: bool,
-    /// Stored right after the next reply (the escalation policy's offer of a person).
-    follow_up: Option<EventBody>,
+    /// What goes with the next reply.
+    next: NextReply,
+}
+
+/// What the escalation policy asked of the next reply.
+#[derive(Debug, Default)]
+pub(super) struct NextReply {
+    /// Stored right after the reply (the offer of a person), unless the reply declined and
+    /// carries the offer's quick replies itself.
+    pub offer: Option<EventBody>,
+    /// The visitor was already offered a person with an apology: a reply that cannot answer
+    /// stays silent.
+    pub apologised: bool,
+    /// Answer the visitor messages after this `seq` (the apology, stored after them, is no
+    /// answer to them).
+    pub after: Option<u64>,
+}
+
+/// The bot's offer of a person (`text`), with its quick reply.
+pub(super) fn offer(site: &Site, lang: &str, text: Notice) -> EventBody {
+    let mut offer = bot_message(site, notices::text(&site.config, lang, &text));
+    if let EventBody::Message { actions, .. } = &mut offer {
+        let label = notices::text(&site.config, lang, &Notice::OfferAction);
+        actions.push(Action { id: TALK_TO_PERSON.into(), label });
+    }
+    offer
+}
+
+impl NextReply {
+    /// What the reply does when it cannot answer.
+    fn unanswered(&self) -> Unanswered {
+        match &self.offer {
+            _ if self.apologised => Unanswered::Silent,
+            Some(EventBody::Message { actions, .. }) if !actions.is_empty() => Unanswered::Offer(actions.clone()),
+            _ => Unanswered::Decline,
+        }
+    }
+
+    /// Both asks together: a later turn's offer wins, an apology stays.
+    fn merge(self, earlier: NextReply) -> NextReply {
+        NextReply {
+            offer: self.offer.or(earlier.offer),
+            apologised: self.apologised || earlier.apologised,
+            after: earlier.after.or(self.after),
+        }
+    }
 }
 
 impl Conversations {
@@ -36,18 +80,18 @@ impl Conversations {
     }
 
     /// Answers the conversation's latest visitor message(s), now or right after the reply
-    /// that is streaming; `follow_up` is stored after that answer.
-    pub(super) fn request_reply(&self, site: Arc<Site>, id: ConversationId, follow_up: Option<EventBody>) {
+    /// that is streaming, as `next` asks.
+    pub(super) fn request_reply(&self, site: Arc<Site>, id: ConversationId, next: NextReply) {
         let mut running = self.running();
         if let Some(entry) = running.get_mut(&id) {
             if entry.cancel.is_cancelled() {
                 entry.cancel = CancellationToken::new();
             }
             entry.again = true;
-            entry.follow_up = follow_up.or(entry.follow_up.take());
+            entry.next = next.merge(std::mem::take(&mut entry.next));
             return;
         }
-        running.insert(id, Running { cancel: CancellationToken::new(), again: false, follow_up });
+        running.insert(id, Running { cancel: CancellationToken::new(), again: false, next });
         drop(running);
         let this = self.clone();
         // The reply belongs to the visitor message's trace (the span that asked for it).
@@ -67,14 +111,19 @@ impl Conversations {
         let mut answered_through = None;
         let mut store_failures = 0;
         loop {
-            let Some((cancel, follow_up)) =
-                self.running().get_mut(&id).map(|entry| (entry.cancel.clone(), entry.follow_up.take()))
+            let Some((cancel, next)) =
+                self.running().get_mut(&id).map(|entry| (entry.cancel.clone(), std::mem::take(&mut entry.next)))
             else {
                 return;
             };
-            match self.replier.answer(&site, id, &cancel, answered_through).await {
+            let mut follow_up = next.offer.clone();
+            let through = answered_through.or(next.after);
+            match self.replier.answer(&site, id, &cancel, through, &next.unanswered()).await {
                 Ok(reply) => {
                     answered_through = reply.through.or(answered_through);
+                    if reply.carried_offer {
+                        follow_up = None;
+                    }
                     if let Err(error) = self.after_reply(&site, id, reply.outcome).await {
                         tracing::warn!(conversation_id = %id, %error, "what the reply called for was not done");
                     }
@@ -85,7 +134,7 @@ impl Conversations {
                     store_failures += 1;
                     tracing::warn!(conversation_id = %id, %error, store_failures, "bot reply failed on the store; retrying");
                     if let Some(entry) = self.running().get_mut(&id) {
-                        entry.follow_up = entry.follow_up.take().or(follow_up);
+                        entry.next = std::mem::take(&mut entry.next).merge(next);
                     }
                     tokio::time::sleep(STORE_RETRY_WAIT * store_failures).await;
                     continue;

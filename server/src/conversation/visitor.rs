@@ -8,10 +8,11 @@ use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::machine::Move;
+use super::replies::{NextReply, offer};
 use super::turn::{self, TurnFacts};
-use super::{Conversations, Escalation, Notice, StoreError, TALK_TO_PERSON, bot_message, notices};
+use super::{Conversations, Escalation, Notice, StoreError, notices};
 use crate::escalation::Decision;
-use crate::protocol::{Action, ClientId, ConversationId, EventBody, Speaker, State, Text};
+use crate::protocol::{ClientId, ConversationId, EventBody, Reason, Speaker, State, Text};
 use crate::records::Record;
 use crate::sites::Site;
 use crate::store::{Appended, Counter, EventDraft};
@@ -147,12 +148,12 @@ impl Conversations {
         seq: u64,
         state: State,
     ) -> Result<(), StoreError> {
-        let follow_up = match state {
+        let next = match state {
             State::Bot => match self.judge(site, id, seq).await? {
-                Some(follow_up) => follow_up,
+                Some(next) => next,
                 None => return Ok(()),
             },
-            State::Queued if site.config.handoff.bot_while_queued => None,
+            State::Queued if site.config.handoff.bot_while_queued => NextReply::default(),
             State::Agent => {
                 if let Some(handoffs) = self.handoffs.get() {
                     handoffs.visitor_wrote(site, id);
@@ -161,22 +162,23 @@ impl Conversations {
             }
             State::Queued | State::Resolved => return Ok(()),
         };
-        self.request_reply(site.clone(), id, follow_up);
+        self.request_reply(site.clone(), id, next);
         Ok(())
     }
 
-    /// Runs the escalation policy on message `seq`: `Some(follow_up)` when the bot answers
-    /// (with the offer of a person to store after its reply, if any), `None` when the
-    /// conversation went to people.
+    /// Runs the escalation policy on message `seq`: `Some(next)` when the bot answers (with
+    /// the offer of a person to store after its reply, if any), `None` when the conversation
+    /// went to people. An upset visitor is offered a person at once, with an apology, before
+    /// any answer.
     #[tracing::instrument(level = "debug", name = "policy", skip_all, fields(conversation_id = %id, seq = seq))]
-    async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<Option<EventBody>>, StoreError> {
+    async fn judge(&self, site: &Site, id: ConversationId, seq: u64) -> Result<Option<NextReply>, StoreError> {
         let log = &self.stores.log;
         let conversation = log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         let events = log.recent_events(id, turn::HISTORY_TURNS + 1).await?;
         let Some((current, earlier)) = events.split_last().filter(|(last, _)| last.seq == seq) else {
-            return Ok(Some(None)); // another message landed first; its own turn judges the conversation
+            return Ok(Some(NextReply::default())); // another message landed first; its own turn judges the conversation
         };
-        let EventBody::Message { text, .. } = &current.body else { return Ok(Some(None)) };
+        let EventBody::Message { text, .. } = &current.body else { return Ok(Some(NextReply::default())) };
         let mut state = conversation.records.policy.clone();
         let facts = TurnFacts {
             bot_errors: u32::try_from(conversation.counter(Counter::BotErrors)).unwrap_or(u32::MAX),
@@ -190,15 +192,22 @@ impl Conversations {
             log.set_record(id, Record::Policy(state)).await?;
         }
         Ok(match evaluated.decision {
-            Decision::Continue => Some(None),
+            Decision::Continue => Some(NextReply::default()),
+            // An upset visitor hears the apology and the offer first; the bot then answers
+            // what it can, and says nothing more when it cannot.
+            Decision::Offer { reason: Reason::NegativeSentiment, .. } => {
+                let answered = earlier
+                    .iter()
+                    .rev()
+                    .find(|e| matches!(&e.body, EventBody::Message { from, .. } if *from != Speaker::Visitor));
+                let after = Some(answered.map_or(0, |e| e.seq));
+                let apology = offer(site, lang, Notice::ApologyOffer);
+                log.append(id, EventDraft::new(apology).expect(crate::bot::reply::BOT_STATES)).await?;
+                Some(NextReply { offer: None, apologised: true, after })
+            }
             // The bot still answers; the offer follows its reply.
             Decision::Offer { .. } => {
-                let mut offer = bot_message(site, notices::text(&site.config, lang, &Notice::Offer));
-                if let EventBody::Message { actions, .. } = &mut offer {
-                    let label = notices::text(&site.config, lang, &Notice::OfferAction);
-                    actions.push(Action { id: TALK_TO_PERSON.into(), label });
-                }
-                Some(Some(offer))
+                Some(NextReply { offer: Some(offer(site, lang, Notice::Offer)), ..NextReply::default() })
             }
             Decision::Escalate { reason, priority, detail, signals, .. } => {
                 self.escalate(site, id, Escalation::new(site, reason, priority, detail, Some(*signals))).await?;

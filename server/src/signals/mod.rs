@@ -330,11 +330,14 @@ fn past_visitor_turns(history: &[Turn]) -> Vec<PastTurn> {
 }
 
 fn last_bot_declined(history: &[Turn]) -> bool {
-    let Some(last) = history.iter().rev().find(|t| t.role == Role::Bot) else {
-        return false;
-    };
-    let tokens = tokenize(last.text);
-    markers::has(Marker::Declined, detect(last.text, &tokens), &joined(&tokens))
+    history.iter().rev().find(|t| t.role == Role::Bot).is_some_and(|last| is_decline(last.text))
+}
+
+/// Whether a bot reply admits it could not help ("sorry, I couldn't find …"): what the
+/// `bot_declined` signal reads in the bot's last reply.
+pub fn is_decline(text: &str) -> bool {
+    let tokens = tokenize(text);
+    markers::has(Marker::Declined, detect(text, &tokens), &joined(&tokens))
 }
 
 fn count(history: &[Turn], role: Role) -> u32 {

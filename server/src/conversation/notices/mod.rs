@@ -23,6 +23,8 @@ pub enum Notice {
     Escalated(Reason),
     Offer,
     OfferAction,
+    /// The offer of a person to an upset visitor, with an apology.
+    ApologyOffer,
     NoAgents,
     OutsideHours,
     LeaveMessageAction,
@@ -73,6 +75,7 @@ impl Notice {
             },
             Notice::Offer => NoticeKey::Offer,
             Notice::OfferAction => NoticeKey::OfferAction,
+            Notice::ApologyOffer => NoticeKey::ApologyOffer,
             Notice::NoAgents => NoticeKey::NoAgents,
             Notice::OutsideHours => NoticeKey::OutsideHours,
             Notice::LeaveMessageAction => NoticeKey::LeaveMessageAction,
