@@ -116,6 +116,10 @@ pub struct SignalsArgs {
     /// The site whose knowledge base and policy to use.
     #[arg(long)]
     pub site: String,
+    /// Instead of replaying transcripts: propose the site's thresholds from the agents'
+    /// verdicts in the archive, and print how each change would have moved past decisions.
+    #[arg(long)]
+    pub tune: bool,
 }
 
 pub trait CommandExt {
@@ -249,6 +253,43 @@ pub async fn keys(settings: Settings, command: KeysCommand) -> anyhow::Result<()
 const EXPORT_PAGE: usize = 200;
 
 /// `baton export [--site SITE] [--since RFC3339]`: the archive, as JSON lines on stdout.
+/// `baton signals --site SITE --tune`: one JSON line per threshold with a proposal (see
+/// [`crate::escalation::tune`]), then a readable summary on stderr.
+pub async fn tune(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+
+    use crate::archive::Archive;
+    let config = settings.site(&args.site).with_context(|| format!("no site {:?} in the configuration", args.site))?;
+    let archive = crate::archive::sql::SqlArchive::connect(settings.archive.url.expose_secret()).await?;
+    archive.migrate().await.context("Failed to open the archive")?;
+    let judged = archive.judged(&config.id).await.context("Failed to read the archive")?;
+    let proposals = crate::escalation::tune::propose(&config.escalation, &judged);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for p in &proposals {
+        serde_json::to_writer(&mut out, p).context("Failed to write stdout")?;
+        writeln!(out).context("Failed to write stdout")?;
+        eprintln!(
+            "{}: {} -> {} ({} judged escalations: {} decisions right now, {} with the change; {} moved; {} 'should have come sooner')",
+            p.knob,
+            p.current,
+            p.proposed,
+            p.judged,
+            p.right_now,
+            p.right_proposed,
+            p.moved.len(),
+            p.late
+        );
+        for m in &p.moved {
+            let now = if m.escalates { "would now escalate" } else { "would no longer escalate" };
+            eprintln!("  {} (value {}, judged {}): {now}", m.conversation_id, m.value, m.verdict);
+        }
+    }
+    if proposals.is_empty() {
+        eprintln!("no judged escalation of {} carries a threshold's signal yet: nothing to propose", config.id);
+    }
+    out.flush().context("Failed to write stdout")
+}
+
 pub async fn export(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
 

@@ -29,9 +29,11 @@
 //! - [`hub`]: which sockets on this node follow which topics; fan-out.
 //! - [`mail`]: email to visitors (SMTP through a durable outbox in the archive), and the
 //!   signed resume links in it.
+//! - [`webhooks`]: the owner's webhooks, sent signed from a durable outbox in the archive
+//!   (which every archive write fills in its own transaction), retried with backoff.
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
 //!   live store by an archiver on every node; exports and the owner API read it, and it
-//!   keeps the API's keys (hashed) and idempotent answers.
+//!   keeps the API's keys (hashed), idempotent answers and the webhook outbox.
 //! - [`attachments`]: files sent in a chat, in a local folder or an S3-compatible bucket,
 //!   behind signed, expiring links; deleted by retention and by a privacy erase.
 //! - [`store`]: the live layer, split by role (event log, pub/sub, handoff records and the
@@ -67,3 +69,4 @@ pub mod sites;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;

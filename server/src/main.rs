@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init_with_traces(std::env::var("TEST_LOG").is_ok() || serving, traces);
     match cli.command.unwrap_or_default() {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
+        Command::Signals(args) if args.tune => baton::cli::tune(settings, args).await,
         Command::Signals(args) => baton::cli::signals(settings, args),
         Command::Export(args) => baton::cli::export(settings, args).await,
         Command::Privacy(command) => baton::cli::privacy(settings, command).await,

@@ -65,6 +65,9 @@ impl Rating {
 pub struct Contact {
     pub email: String,
     pub at: DateTime<Utc>,
+    /// What the visitor wrote (absent in records written before it was kept).
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// Who the visitor is, as the site's page said (`hello.visitor`, `identify`), and whether the
@@ -243,7 +246,7 @@ mod tests {
             Record::Summary("wants a refund".into()),
             Record::Handback(Handback { agent: "Ana".into(), said: "Sent the label.".into() }),
             Record::Rating(Rating { score: 4, comment: Some("quick".into()), at }),
-            Record::Contact(Contact { email: "ann@example.com".into(), at }),
+            Record::Contact(Contact { email: "ann@example.com".into(), at, text: None }),
             Record::Identity(Identity {
                 user_id: Some("u-1".into()),
                 name: Some("Ann".into()),

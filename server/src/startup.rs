@@ -117,7 +117,8 @@ impl Application {
             let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
             Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
         });
-        let api = web::Data::new(Api::new(sql.clone(), sites.clone(), settings.api.clone()));
+        let api = Api::new(sql.clone(), sites.clone(), settings.api.clone()).with_webhooks(settings.webhooks.clone());
+        let api = web::Data::new(api);
         let erase = stores.erase.clone();
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });
         let app = move || {
@@ -234,6 +235,7 @@ async fn build_archive(
         masks: ArchiveMasks::from_sites(&settings.sites),
     };
     archiver.spawn(shutdown.clone());
+    crate::webhooks::Dispatcher::new(sql.clone(), &settings.webhooks)?.spawn(shutdown.clone());
     let retention = crate::archive::retention::policies(&settings.sites);
     crate::archive::retention::spawn(archive, retention, shutdown.clone());
     Ok(sql)

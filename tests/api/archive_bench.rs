@@ -16,8 +16,8 @@ use baton::store::{EventDraft, NewConversation, Stores};
 use crate::helpers::{TempDir, spawn_app_with};
 use crate::postgres_server::PostgresServer;
 
-const CONVERSATIONS: usize = 500;
-const EVENTS_EACH: usize = 20;
+pub(crate) const CONVERSATIONS: usize = 500;
+pub(crate) const EVENTS_EACH: usize = 20;
 
 fn message(i: usize) -> EventBody {
     EventBody::Message {
@@ -32,7 +32,7 @@ fn message(i: usize) -> EventBody {
 }
 
 /// A memory store holding a backlog of unarchived conversations.
-async fn backlog() -> Stores {
+pub(crate) async fn backlog() -> Stores {
     let store = Arc::new(MemoryStore::new(Arc::new(|_| {}), 10_000, Duration::from_secs(3600)));
     let stores = Stores::new(store);
     for n in 0..CONVERSATIONS {

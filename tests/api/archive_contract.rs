@@ -132,7 +132,7 @@ async fn the_row_is_replaced_whole_but_never_by_an_older_copy(db: Db) {
     let mut newer = conversation("demo", at, 0);
     newer.state = State::Resolved;
     newer.records.apply(Record::Rating(Rating { score: 5, comment: Some("great".into()), at }));
-    newer.records.apply(Record::Contact(Contact { email: "Ann@Example.com".into(), at }));
+    newer.records.apply(Record::Contact(Contact { email: "Ann@Example.com".into(), at, text: None }));
     let mut older = newer.clone();
     older.state = State::Queued;
     older.records = Default::default();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::archive::archive_matches_live;
 use crate::archive_search::{ADMIN_TOKEN, get_json, with_admin};
 use crate::helpers::{TestApp, spawn_app_with};
+use crate::identity::{SECRET, hello, user_hash};
 use crate::redis_server::{RedisServer, namespace};
 
 /// A visitor who asked for a person and, with nobody online, left a message for `email`.
@@ -49,7 +50,7 @@ async fn a_running_server_erases_a_visitor_from_its_live_store_and_the_archive(a
     let erased: Value = serde_json::from_str(answer.trim()).unwrap();
     let events = copies[0].events.len() as u64;
     assert_eq!(erased["archive"], json!({"conversations": 1, "events": events}), "{erased}");
-    assert_eq!(erased["live"], json!({"conversations": 1, "left_messages": 1}), "{erased}");
+    assert_eq!(erased["live"], json!({"conversations": 1, "left_messages": 1, "visitor_index": 0}), "{erased}");
     assert!(app.store.log.conversation(ann).await.unwrap().is_none(), "gone from the live store");
     assert!(archive.conversation(ann).await.unwrap().is_none(), "gone from the archive");
     let left = app.store.handoff.left_messages().await.unwrap();
@@ -82,6 +83,66 @@ async fn erase_through_the_server_reaches_a_redis_live_store() {
     })
     .await;
     a_running_server_erases_a_visitor_from_its_live_store_and_the_archive(app).await;
+    drop(redis);
+}
+
+/// A verified visitor (`user_id` signed with the site's secret) is erased by that id: the
+/// visitor index entry (identity → conversations) goes with the conversations it names;
+/// another user's entry stays.
+async fn erasing_a_user_id_removes_their_visitor_index_entry(app: TestApp) {
+    let as_user = |user: &str| json!({"visitor": {"user_id": user, "user_hash": user_hash(SECRET, user)}});
+    let (mut ana_socket, ana, _) = hello(&app, "demo", as_user("ana")).await;
+    let (mut bo_socket, bo, _) = hello(&app, "demo", as_user("bo")).await;
+    for socket in [&mut ana_socket, &mut bo_socket] {
+        socket.send(json!({"type": "message", "client_id": "m1", "text": "Where is my parcel?"})).await;
+        socket.collect_until(|f| f["type"] == "message" && f["from"] == "bot").await;
+    }
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let ana_id: ConversationId = serde_json::from_value(ana["conversation_id"].clone()).unwrap();
+    let bo_id: ConversationId = serde_json::from_value(bo["conversation_id"].clone()).unwrap();
+    assert_eq!(app.store.visitors.user_conversations("demo", "ana", since, 10).await.unwrap(), [ana_id]);
+    archive_matches_live(&app.store, &*app.archive.clone().unwrap(), &[ana_id, bo_id]).await;
+
+    let response = reqwest::Client::new()
+        .post(app.url("/v1/admin/privacy/erase"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"user_id": "ana"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let erased: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["live"]["visitor_index"], 1, "{erased}");
+    assert_eq!(erased["live"]["conversations"], 1, "the entry named the live conversation: {erased}");
+    assert!(app.store.visitors.user_conversations("demo", "ana", since, 10).await.unwrap().is_empty());
+    assert!(app.store.log.conversation(ana_id).await.unwrap().is_none());
+    assert_eq!(app.store.visitors.user_conversations("demo", "bo", since, 10).await.unwrap(), [bo_id]);
+}
+
+fn with_admin_and_secret(settings: &mut baton::config::Settings) {
+    with_admin(settings);
+    let demo = settings.sites.iter_mut().find(|s| s.id == "demo").unwrap();
+    demo.identity_secret = Some(SECRET.to_owned().into());
+}
+
+#[tokio::test]
+async fn erasing_a_user_id_removes_their_visitor_index_entry_in_memory() {
+    let app = spawn_app_with(with_admin_and_secret).await;
+    erasing_a_user_id_removes_their_visitor_index_entry(app).await;
+}
+
+#[tokio::test]
+async fn erasing_a_user_id_removes_their_visitor_index_entry_on_redis() {
+    let redis = RedisServer::start();
+    let (url, ns) = (redis.url(), namespace());
+    let app = spawn_app_with(|settings| {
+        with_admin_and_secret(settings);
+        settings.store.redis_url = Some(url.into());
+        settings.store.namespace = ns;
+    })
+    .await;
+    erasing_a_user_id_removes_their_visitor_index_entry(app).await;
     drop(redis);
 }
 

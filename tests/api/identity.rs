@@ -10,7 +10,7 @@ use sha2::Sha256;
 use crate::helpers::{Client, TestApp, spawn_app_with};
 use crate::tenants::{refused, two_sites};
 
-const SECRET: &str = "test-identity-secret";
+pub(crate) const SECRET: &str = "test-identity-secret";
 
 /// What a site's backend computes: lowercase hex HMAC-SHA256 of the user id.
 pub(crate) fn user_hash(secret: &str, user_id: &str) -> String {
@@ -32,7 +32,7 @@ fn ana(hash: Option<String>) -> Value {
 
 /// Opens a socket on `site` with this `hello`; returns the socket, `welcome` and the frames
 /// up to the end of the replay (a `history` frame among them when one was sent).
-async fn hello(app: &TestApp, site: &str, hello: Value) -> (Client, Value, Vec<Value>) {
+pub(crate) async fn hello(app: &TestApp, site: &str, hello: Value) -> (Client, Value, Vec<Value>) {
     let mut client = app.open_visitor(site, Some("http://localhost:3000")).await.unwrap();
     let mut frame = json!({"type": "hello", "locale": "en"});
     frame.as_object_mut().unwrap().extend(hello.as_object().unwrap().clone());

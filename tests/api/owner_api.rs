@@ -16,11 +16,30 @@ fn sqlite_url(app: &TestApp) -> String {
     app._dir.as_ref().unwrap().sqlite_url()
 }
 
-/// Waits until the node's archiver has migrated the archive (the API then answers 401, not 503).
-async fn api_ready(app: &TestApp) {
+/// Waits until the node's archiver has migrated the archive: an unknown key is then looked up
+/// and refused (401), not 503 (no key at all is refused before any lookup), and, for a node
+/// of this process, every migration is applied (a command that migrates the same SQLite file
+/// at the same moment would race it).
+pub(crate) async fn api_ready(app: &TestApp) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.get("/v1/api/keys?site=demo").await.status() != 401 {
+    let probe = || client().get(app.url("/v1/api/keys?site=demo")).bearer_auth("bk_not_a_key").send();
+    while probe().await.unwrap().status() != 401 {
         assert!(tokio::time::Instant::now() < deadline, "the API never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(dir) = app._dir.as_ref() else { return };
+    let files = std::fs::read_dir(crate::helpers::repo_root().join("server/migrations")).unwrap().count();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&dir.sqlite_url()).await.unwrap();
+    loop {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0);
+        if usize::try_from(applied).unwrap_or(0) >= files {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the archive was never fully migrated");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -38,7 +57,7 @@ fn cli_create(app: &TestApp, site: &str, scope: &str) -> Vec<String> {
 }
 
 /// A key made straight in the archive (for a site the shipped configuration does not have).
-async fn direct_key(app: &TestApp, site: &str, scope: Scope) -> String {
+pub(crate) async fn direct_key(app: &TestApp, site: &str, scope: Scope) -> String {
     let archive = SqlArchive::connect(&sqlite_url(app)).await.unwrap();
     archive.create_key(site, scope, "test").await.unwrap().1
 }

@@ -98,7 +98,7 @@ impl Script {
 
     fn left(self, secs: i64) -> Script {
         let at = self.at(secs);
-        self.record(Record::Contact(Contact { email: "v@example.com".into(), at }))
+        self.record(Record::Contact(Contact { email: "v@example.com".into(), at, text: None }))
     }
 
     fn verdict(self, agent: &str, reason: Reason, verdict: Verdict) -> Script {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, agent, spawn_app_with};
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(|s| {
         let mut admin = agent("ana", "token-ana", &["support"], 2);
         admin.role = AgentRole::Admin;
@@ -19,7 +19,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Response {
     let mut request = reqwest::Client::new().get(app.url(&format!("/v1/agent/reports?{query}")));
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
@@ -30,7 +30,7 @@ async fn get(app: &TestApp, query: &str, token: Option<&str>) -> reqwest::Respon
 const RANGE: &str = "from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&site=demo";
 
 /// Reads the report until `done` holds (the archiver copies within a poll or two).
-async fn report_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn report_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let response = get(app, RANGE, Some("token-ana")).await;

@@ -69,6 +69,7 @@
   };
 
   View.prototype.showArchive = function (open) {
+    if (open && this.reportsShown) this.showReports(false);
     this.archiveShown = !!open;
     this.archive.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn;

@@ -50,6 +50,8 @@
     signalValue: signalValue,
     softBreaks: softBreaks,
     endedBy: endedBy,
+    reportQuery: reportQuery,
+    reportCards: reportCards,
     Alerts: Alerts,
     Desk: Desk,
     View: View

@@ -66,9 +66,11 @@
     this.alertBtn = h('button', { type: 'button', class: 'ghost alerts', onclick: function () { self.toggleAlerts(); } });
     this.archiveBtn = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', text: 'Archive',
       onclick: function () { self.showArchive(!self.archiveShown); } });
+    this.reportsBtn = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', text: 'Reports', hidden: true,
+      onclick: function () { self.showReports(!self.reportsShown); } });
     this.top = h('header', { class: 'top' }, [
       h('div', { class: 'brand' }, ['Baton', h('span', { text: 'console' })]),
-      this.conn, h('div', { class: 'grow' }), this.archiveBtn, this.alertBtn,
+      this.conn, h('div', { class: 'grow' }), this.reportsBtn, this.archiveBtn, this.alertBtn,
       h('button', { type: 'button', class: 'ghost', 'aria-label': 'Keyboard shortcuts', title: 'Keyboard shortcuts (?)', text: '?', onclick: function () { self.toggleHelp(); } }),
       this.statusSel, this.agentName,
       h('button', { type: 'button', class: 'ghost', text: 'Sign out', onclick: function () { desk.signOut(); } })
@@ -113,7 +115,8 @@
     this.notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
     this.help = this.buildHelp();
     this.archive = this.buildArchive();
-    this.app = h('div', { class: 'app' }, [this.top, this.work, this.archive, this.signin, this.notice, this.help]);
+    this.reports = this.buildReports();
+    this.app = h('div', { class: 'app' }, [this.top, this.work, this.archive, this.reports, this.signin, this.notice, this.help]);
     host.appendChild(this.app);
 
     this.queueList.addEventListener('click', function (e) { self.queueClick(e); });
@@ -146,8 +149,9 @@
     var d = this.desk;
     this.signin.hidden = d.signedIn;
     this.top.hidden = this.work.hidden = !d.signedIn;
-    if (d.signedIn && this.archiveShown) this.work.hidden = true;
+    if (d.signedIn && (this.archiveShown || this.reportsShown)) this.work.hidden = true;
     this.archive.hidden = !d.signedIn || !this.archiveShown;
+    this.reports.hidden = !d.signedIn || !this.reportsShown;
     this.signInError.textContent = d.signInError || '';
     if (!d.signedIn) {
       this.queueEls = {};
@@ -169,6 +173,8 @@
     this.conn.textContent = CONN[d.conn] || d.conn;
     this.conn.className = 'conn conn-' + d.conn;
     this.agentName.textContent = d.agent ? (d.agent.name || d.agent.id || '') : '';
+    // Reports are for admins (the server checks the role again on every request).
+    this.reportsBtn.hidden = !(d.agent && d.agent.admin);
     this.statusSel.value = d.status;
     this.statusSel.className = 'status-select st-' + d.status;
     this.renderAlerts();

@@ -39,7 +39,13 @@ impl Directory {
 }
 
 pub fn info(agent: &AgentConfig) -> AgentInfo {
-    AgentInfo { id: agent.id.clone(), name: agent.name.clone(), teams: agent.teams.clone(), max_chats: agent.max_chats }
+    AgentInfo {
+        id: agent.id.clone(),
+        name: agent.name.clone(),
+        teams: agent.teams.clone(),
+        max_chats: agent.max_chats,
+        admin: agent.role == crate::config::AgentRole::Admin,
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -31,8 +31,9 @@ pub const MAX_ENTRIES: usize = 1000;
 /// One action, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEntry {
-    /// Sorts in the order entries were made within a process (see [`ordered_id`]); reads
-    /// sort by `at`, then `id`.
+    /// The entry's place in the log: sorts in the order entries were made within a process
+    /// (see [`ordered_id`]); reads sort by `at`, then `id`, so entries of one millisecond
+    /// read back in the order they were made whatever order they were stored in.
     #[serde(skip)]
     pub id: String,
     pub at: DateTime<Utc>,
@@ -50,9 +51,10 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// An entry made now, of no site nor conversation yet.
     pub fn now(actor: &str, action: &str, detail: String) -> Self {
+        let at = Utc::now();
         AuditEntry {
-            id: ordered_id(),
-            at: Utc::now(),
+            id: ordered_id(at),
+            at,
             actor: actor.to_owned(),
             action: action.to_owned(),
             site: None,
@@ -131,7 +133,7 @@ async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entry: &AuditEntry) -
     sqlx::query(
         "INSERT INTO audit (id, at, actor, action, site, conversation_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(entry.id.clone())
     .bind(millis(entry.at))
     .bind(entry.actor.clone())
     .bind(entry.action.clone())
@@ -143,12 +145,12 @@ async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entry: &AuditEntry) -
     Ok(())
 }
 
-/// An id that sorts (as text) by the time it was made, then by a counter of this process,
-/// then a random part that keeps ids of different nodes apart: entries of one millisecond
-/// keep the order they were made in.
-fn ordered_id() -> String {
+/// An id that sorts (as text) by `at`, then by a sequence of this process, then a random
+/// part that keeps ids of different nodes apart: entries of one millisecond keep the order
+/// they were made in.
+pub fn ordered_id(at: DateTime<Utc>) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{ms:012x}-{n:016x}-{}", uuid::Uuid::new_v4().simple())
 }

@@ -41,13 +41,16 @@ pub struct EraseReport {
 pub struct LiveErased {
     pub conversations: u64,
     pub left_messages: u64,
+    /// Entries of the visitor index (a verified user's conversations on one site).
+    pub visitor_index: u64,
 }
 
-/// Erases the subject from `live` (when given), the attachments and the archive; `actor`
-/// is who asked (an admin agent's id, or `cli`).
+/// Erases the subject from `live` (when given; a user id on each of `sites`), the
+/// attachments and the archive; `actor` is who asked (an admin agent's id, or `cli`).
 pub async fn erase(
     archive: &SqlArchive,
     live: Option<&dyn Erase>,
+    sites: &[String],
     attachments: Option<&Attachments>,
     subject: &Subject,
     actor: &str,
@@ -60,6 +63,13 @@ pub async fn erase(
             report.live.left_messages = named.len() as u64;
             ids.extend(named);
             ids.extend(live.conversations_with_email(email).await.map_err(|e| EraseError::Live("finding", e))?);
+        }
+        if let Subject::UserId(user_id) = subject {
+            for site in sites {
+                let linked = live.erase_user(site, user_id).await.map_err(|e| EraseError::Live("visitor index", e))?;
+                report.live.visitor_index += u64::from(!linked.is_empty());
+                ids.extend(linked);
+            }
         }
         ids.sort_unstable();
         ids.dedup();

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::paging::{ConversationPage, Param};
 use super::sql::{CONVERSATION_COLUMNS, SqlArchive, millis, read_conversation};
 use super::{ArchiveError, ArchivedConversation, Cursor};
 
@@ -28,24 +29,15 @@ impl SqlArchive {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ArchivedConversation>, ArchiveError> {
-        let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations \
-             WHERE site = $1 AND ($2 = '' OR state = $2) AND started_at >= $3 AND started_at < $4 \
-               AND (started_at < $5 OR (started_at = $5 AND id < $6)) \
-             ORDER BY started_at DESC, id DESC LIMIT $7"
-        );
-        let (before_ms, before_id) =
-            cursor.map_or((i64::MAX, "~".to_owned()), |c| (millis(c.started_at), c.id.to_string()));
-        let rows = sqlx::query(&sql)
-            .bind(filter.site.clone())
-            .bind(filter.state.clone().unwrap_or_default())
-            .bind(filter.since.map_or(i64::MIN, millis))
-            .bind(filter.until.map_or(i64::MAX, millis))
-            .bind(before_ms)
-            .bind(before_id)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
-            .await?;
+        let mut page = ConversationPage::default();
+        page.add("c.site = ?", vec![Param::Text(filter.site.clone())]);
+        if let Some(state) = filter.state.clone().filter(|s| !s.is_empty()) {
+            page.add("c.state = ?", vec![Param::Text(state)]);
+        }
+        page.started(filter.since.map(millis), filter.until.map(millis));
+        page.after(cursor);
+        let sql = page.sql(CONVERSATION_COLUMNS, limit);
+        let rows = page.bind(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(read_conversation).collect()
     }
 }

@@ -53,7 +53,7 @@ pub fn event(event: &Arc<Event>, redactor: &Redactor) -> Arc<Event> {
 }
 
 /// The conversation with the free text of its records masked: the summary, the escalation's
-/// detail, what a handback said, the rating's comment.
+/// detail, what a handback said, the rating's comment, a left message's text.
 pub fn conversation(conversation: &Conversation, redactor: &Redactor) -> Conversation {
     let mut copy = conversation.clone();
     let records = &mut copy.records;
@@ -68,6 +68,9 @@ pub fn conversation(conversation: &Conversation, redactor: &Redactor) -> Convers
     }
     if let Some(comment) = records.rating.as_mut().and_then(|rating| rating.comment.as_mut()) {
         redactor.mask_in_place(comment);
+    }
+    if let Some(text) = records.contact.as_mut().and_then(|contact| contact.text.as_mut()) {
+        redactor.mask_in_place(text);
     }
     copy
 }

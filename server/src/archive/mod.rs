@@ -10,20 +10,26 @@
 //! SQLite (a file, the embedded default) or PostgreSQL (what a cluster shares), the same
 //! migrations and queries for both. One contract suite runs on both
 //! (`tests/api/archive_contract.rs`).
+//!
+//! Each write also fills the webhook outbox ([`webhooks`]) in its own transaction, so the
+//! owner's webhooks are exactly as durable and as ordered as the record.
 
 pub mod archiver;
 pub mod audit;
 pub mod erasure;
+pub mod judged;
 pub mod keys;
 pub mod listing;
 pub mod masking;
 pub mod outbox;
+mod paging;
 pub mod privacy;
 pub mod reports;
 pub mod request;
 pub mod retention;
 pub mod search;
 pub mod sql;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -73,6 +73,7 @@ impl SqlArchive {
                 }
                 *count += query.execute(&mut *tx).await?.rows_affected();
             }
+            super::webhooks::erase_in(&mut tx, chunk).await?;
         }
         let detail = serde_json::json!({ "by": column, "erased": erased }).to_string();
         self.audit_in(&mut tx, actor, "privacy_erase", None, &detail).await?;

@@ -56,7 +56,8 @@ pub async fn erase(settings: &Settings, subject: &Subject) -> anyhow::Result<ser
     let (archive, live) = open(settings).await?;
     let live = live.as_ref().map(|store| store as &dyn Erase);
     let attachments = crate::attachments::Attachments::open(&settings.attachments, &settings.sites).ok();
-    let report = super::erasure::erase(&archive, live, attachments.as_ref(), subject, "cli").await?;
+    let sites: Vec<String> = settings.sites.iter().map(|site| site.id.clone()).collect();
+    let report = super::erasure::erase(&archive, live, &sites, attachments.as_ref(), subject, "cli").await?;
     let mut answer = serde_json::to_value(&report)?;
     if live.is_none() {
         answer["live"] = json!({ "skipped": "the in-memory live store lives in the server: use --server URL" });

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::ArchiveError;
+use super::paging::{ConversationPage, Param};
 use super::sql::{SqlArchive, from_millis, millis};
 use crate::protocol::{EventBody, Reason};
 
@@ -57,6 +58,12 @@ pub struct SearchHit {
     pub first_message: Option<String>,
 }
 
+/// A hit's columns: the conversation's, and its visitor's first message.
+const HIT_COLUMNS: &str = "c.id, c.site, c.state, c.started_at, c.updated_at, c.reason, c.email, \
+     (SELECT COALESCE(e.text, e.body) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
+        AND (e.speaker = 'visitor' OR (e.speaker IS NULL AND e.body LIKE '%\"from\":\"visitor\"%')) \
+      ORDER BY e.seq LIMIT 1) AS first_message";
+
 /// What the archive keeps to search an event by: who spoke and what they said.
 pub(crate) fn searchable(body: &EventBody) -> (Option<String>, Option<String>) {
     match body {
@@ -79,34 +86,12 @@ fn contains(words: &str) -> String {
     format!("%{escaped}%")
 }
 
-enum Param {
-    Text(String),
-    Int(i64),
-}
-
-/// The `WHERE` clause and its parameters, numbered from `$1`.
-#[derive(Default)]
-struct Filter {
-    clauses: Vec<String>,
-    params: Vec<Param>,
-}
+/// The search's clauses, on the shared page builder.
+struct Filter;
 
 impl Filter {
-    /// Adds `clause` with its `?` placeholders numbered in order, binding `params`.
-    fn add(&mut self, clause: &str, params: Vec<Param>) {
-        let mut numbered = String::new();
-        let mut pieces = clause.split('?');
-        numbered.push_str(pieces.next().unwrap_or_default());
-        for piece in pieces {
-            numbered.push_str(&format!("${}", self.params.len() + 1 + numbered.matches('$').count()));
-            numbered.push_str(piece);
-        }
-        self.params.extend(params);
-        self.clauses.push(numbered);
-    }
-
-    fn build(query: &SearchQuery) -> Filter {
-        let mut filter = Filter::default();
+    fn build(query: &SearchQuery) -> ConversationPage {
+        let mut filter = ConversationPage::default();
         if let Some(sites) = &query.sites {
             let marks = vec!["?"; sites.len().max(1)].join(", ");
             let mut values: Vec<Param> = sites.iter().cloned().map(Param::Text).collect();
@@ -121,12 +106,7 @@ impl Filter {
         if let Some(email) = &query.email {
             filter.add("c.email = ?", vec![Param::Text(email.trim().to_lowercase())]);
         }
-        if let Some(from) = query.from {
-            filter.add("c.started_at >= ?", vec![Param::Int(millis(from))]);
-        }
-        if let Some(to) = query.to {
-            filter.add("c.started_at < ?", vec![Param::Int(millis(to))]);
-        }
+        filter.started(query.from.map(millis), query.to.map(millis));
         if let Some(reason) = query.reason {
             let name = reason_name(reason);
             let old = format!("%\"reason\":\"{name}\"%");
@@ -135,21 +115,21 @@ impl Filter {
                 vec![Param::Text(name), Param::Text(old)],
             );
         }
-        filter.add_words(query);
+        Filter::add_words(&mut filter, query);
         filter
     }
 
-    fn add_words(&mut self, query: &SearchQuery) {
+    fn add_words(page: &mut ConversationPage, query: &SearchQuery) {
         if let Some(visitor) = &query.visitor {
             let like = contains(visitor);
             let clause = "(LOWER(c.id) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.email, '')) LIKE ? ESCAPE '\\' \
                  OR LOWER(COALESCE(c.user_id, '')) LIKE ? ESCAPE '\\' OR LOWER(c.visitor) LIKE ? ESCAPE '\\')";
-            self.add(clause, (0..4).map(|_| Param::Text(like.clone())).collect());
+            page.add(clause, (0..4).map(|_| Param::Text(like.clone())).collect());
         }
         if let Some(text) = &query.text {
             let clause = "EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id \
                  AND e.kind IN ('message', 'note') AND LOWER(COALESCE(e.text, e.body)) LIKE ? ESCAPE '\\')";
-            self.add(clause, vec![Param::Text(contains(text))]);
+            page.add(clause, vec![Param::Text(contains(text))]);
         }
         if let Some(agent) = &query.agent {
             // The state event that gave the chat to an agent names them first: {"id":…}.
@@ -157,7 +137,7 @@ impl Filter {
             let like = format!("%\"agent\":{{\"id\":\"{escaped}\"%");
             let clause = "EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = c.id \
                  AND e.kind = 'state' AND e.body LIKE ? ESCAPE '\\')";
-            self.add(clause, vec![Param::Text(like)]);
+            page.add(clause, vec![Param::Text(like)]);
         }
     }
 }
@@ -167,23 +147,8 @@ impl SqlArchive {
     /// (and [`MAX_RESULTS`]).
     pub async fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, ArchiveError> {
         let filter = Filter::build(query);
-        let limit = query.limit.clamp(1, MAX_RESULTS);
-        let condition = if filter.clauses.is_empty() { "1 = 1".to_owned() } else { filter.clauses.join(" AND ") };
-        let sql = format!(
-            "SELECT c.id, c.site, c.state, c.started_at, c.updated_at, c.reason, c.email, \
-               (SELECT COALESCE(e.text, e.body) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
-                  AND (e.speaker = 'visitor' OR (e.speaker IS NULL AND e.body LIKE '%\"from\":\"visitor\"%')) \
-                ORDER BY e.seq LIMIT 1) AS first_message \
-             FROM conversations c WHERE {condition} ORDER BY c.started_at DESC, c.id DESC LIMIT {limit}"
-        );
-        let mut statement = sqlx::query(&sql);
-        for param in filter.params {
-            statement = match param {
-                Param::Text(text) => statement.bind(text),
-                Param::Int(int) => statement.bind(int),
-            };
-        }
-        let rows = statement.fetch_all(self.pool()).await?;
+        let sql = filter.sql(HIT_COLUMNS, query.limit.clamp(1, MAX_RESULTS));
+        let rows = filter.bind(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(hit).collect()
     }
 }

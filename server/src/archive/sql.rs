@@ -340,6 +340,7 @@ impl SqlArchive {
             written += insert_events(tx, chunk, now).await?;
         }
         super::reports::sql::record(tx, conversation, events, self.reopen_window_ms(&conversation.site)).await?;
+        super::webhooks::fold::record(tx, conversation, events).await?;
         Ok(written)
     }
 

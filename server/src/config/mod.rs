@@ -12,6 +12,7 @@ pub mod notices;
 mod observe;
 mod origin;
 pub mod site;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +44,7 @@ pub struct Settings {
     pub traces: TracesSettings,
     pub attachments: AttachmentSettings,
     pub api: ApiSettings,
+    pub webhooks: webhooks::WebhookSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.

@@ -222,6 +222,9 @@ pub struct BotBehaviour {
     pub no_answer: String,
     /// Text when the model failed (timeout, error, broken stream).
     pub error_message: String,
+    /// A visitor whose chat the bot alone handled is asked for a rating after this long
+    /// without a frame either way on their socket (seconds; 0: only when they end the chat).
+    pub rating_after_idle_secs: u64,
 }
 
 impl Default for BotBehaviour {
@@ -230,6 +233,7 @@ impl Default for BotBehaviour {
             min_confidence: 0.45,
             no_answer: "I couldn't find anything about that in our help pages. You can ask me about something else, or talk to a person.".into(),
             error_message: "Sorry, I'm having trouble answering right now. Please try again in a moment, or ask to talk to a person.".into(),
+            rating_after_idle_secs: 300,
         }
     }
 }

@@ -50,7 +50,7 @@ impl Conversations {
             handled: None,
         };
         self.stores.handoff.add_left_message(left.clone()).await?;
-        let contact = Contact { email: email.clone(), at: event.at };
+        let contact = Contact { email: email.clone(), at: event.at, text: Some(text.as_str().to_owned()) };
         self.stores.log.set_record(id, Record::Contact(contact)).await?;
         if let Some(handoffs) = self.handoffs.get() {
             handoffs.left_message(&left).await?;

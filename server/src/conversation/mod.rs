@@ -29,6 +29,7 @@ pub mod identity;
 pub mod machine;
 pub mod notices;
 mod open;
+mod rating;
 mod replies;
 pub mod turn;
 mod visitor;
@@ -45,15 +46,14 @@ use uuid::Uuid;
 use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::mail::{Mail, ResumeLinks};
-use crate::protocol::agent::AgentEvent;
 use crate::protocol::{
-    Action, Author, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker, State, Text,
+    Action, Author, ConversationId, Ephemeral, Event, EventBody, IdentityStatus, PastConversation, Speaker, State,
 };
-use crate::records::{Rating, Record};
+use crate::records::Record;
 use crate::sites::Site;
 /// The live layer's errors, as this module's operations return them.
 pub use crate::store::StoreError;
-use crate::store::{Appended, Conversation, Delivery, EventDraft, LeftMessage, Stores, Topic, Transitioned};
+use crate::store::{Appended, Conversation, EventDraft, LeftMessage, Stores, Transitioned};
 pub use escalate::Escalation;
 pub use identity::IdentifyError;
 use machine::Move;
@@ -65,8 +65,6 @@ pub const TALK_TO_PERSON: &str = "talk_to_person";
 /// The quick reply under a "nobody can take this now" notice: the widget opens its form.
 pub const LEAVE_MESSAGE: &str = "leave_message";
 
-/// Events looked through for the agent who last had a chat, when its visitor rates it.
-const RATED_LOOKBACK: usize = 200;
 /// Characters of the page fields kept.
 const MAX_PAGE_FIELD_CHARS: usize = 512;
 /// What the layer above (the agents) does when a conversation joins the queue or gets a
@@ -307,28 +305,6 @@ impl Conversations {
             actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
         Ok(body)
-    }
-
-    /// Stores the visitor's rating and tells the last agent who had the chat, if one did.
-    pub async fn csat(&self, id: ConversationId, score: u8, comment: Option<Text>) -> Result<(), StoreError> {
-        let rating = Rating { score, comment: comment.map(Text::into_inner), at: chrono::Utc::now() };
-        self.stores.log.set_record(id, Record::Rating(rating.clone())).await?;
-        let recent = self.stores.log.recent_events(id, RATED_LOOKBACK).await?;
-        let last_agent = recent.iter().rev().find_map(|event| match &event.body {
-            EventBody::State { agent: Some(agent), .. } => Some(agent.id.clone()),
-            _ => None,
-        });
-        let Some(agent) = last_agent else { return Ok(()) };
-        let frame = AgentEvent::Rated { conversation_id: id, rating: rating.view() };
-        self.stores.pubsub.deliver(Delivery::frame(Topic::Agent(agent), &frame)).await
-    }
-
-    /// The visitor closed the conversation; they are told it ended, in their language.
-    pub async fn end(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
-        if let Transitioned::Done { .. } = self.apply(id, Move::End).await? {
-            self.tell(site, id, Notice::Resolved, None).await?;
-        }
-        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod config;
 mod triggers;
+pub mod tune;
 
 use serde::{Deserialize, Serialize};
 

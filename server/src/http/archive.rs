@@ -153,6 +153,7 @@ pub async fn erase(
     let report = crate::archive::erasure::erase(
         &http.archive,
         Some(&*http.erase),
+        &http.sites.ids(),
         Some(&http.visitor.attachments),
         &subject,
         &admin.id,

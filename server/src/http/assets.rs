@@ -62,6 +62,8 @@ const CONSOLE_JS: &str = concat!(
     "\n",
     include_str!("../../../widget-js/console/archive-view.js"),
     "\n",
+    include_str!("../../../widget-js/console/reports-view.js"),
+    "\n",
     include_str!("../../../widget-js/console/shortcuts.js"),
     "\n",
     include_str!("../../../widget-js/console/boot.js")

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix_ws::Session;
 use futures_util::StreamExt;
+use std::time::Duration;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
@@ -129,11 +130,23 @@ impl Visitor {
         let mut liveness = Liveness::new(limits.client_timeout());
         let mut heartbeat = interval_at(Instant::now() + limits.heartbeat(), limits.heartbeat());
         let shutdown = self.state.shutdown.clone();
+        // The bot-only rating request: once per socket, after this long with nothing either way.
+        let idle_after = Duration::from_secs(self.site.config.bot.rating_after_idle_secs);
+        let mut rating_asked = idle_after.is_zero();
+        let idle = tokio::time::sleep(idle_after);
+        tokio::pin!(idle);
         loop {
             let flow = tokio::select! {
                 _ = shutdown.cancelled() => return self.close(1001, "server going away: reconnect").await,
+                () = &mut idle, if !rating_asked => {
+                    rating_asked = true;
+                    Box::pin(self.ask_rating_if_due()).await
+                }
                 delivery = inbox.recv() => match delivery {
-                    Some(delivery) => self.cursor.deliver(&self.state.conversations, &mut self.session, &delivery).await,
+                    Some(delivery) => {
+                        idle.as_mut().reset(Instant::now() + idle_after);
+                        self.cursor.deliver(&self.state.conversations, &mut self.session, &delivery).await
+                    }
                     None => return self.close(CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
                 },
                 _ = heartbeat.tick() => {
@@ -144,6 +157,9 @@ impl Visitor {
                 }
                 message = stream.next() => {
                     liveness.heard();
+                    if !matches!(message, Some(Ok(Incoming::Ping(_) | Incoming::Pong))) {
+                        idle.as_mut().reset(Instant::now() + idle_after);
+                    }
                     Box::pin(self.incoming(message, &mut limiter)).await
                 }
             };
@@ -155,6 +171,22 @@ impl Visitor {
 
     fn close(&self, code: u16, description: &'static str) -> impl Future<Output = ()> + 'static {
         Box::pin(close(self.session.clone(), code, description))
+    }
+
+    /// Asks this socket's visitor for a rating if the bot alone handled the chat and none
+    /// was given ([`crate::conversation::Conversations::bot_rating_due`]).
+    async fn ask_rating_if_due(&mut self) -> Flow {
+        match self.state.conversations.bot_rating_due(self.conversation_id).await {
+            Ok(true) => {
+                let frame = Ephemeral::CsatRequest { conversation_id: self.conversation_id };
+                flow(send(&mut self.session, &frame).await)
+            }
+            Ok(false) => Flow::Continue,
+            Err(error) => {
+                tracing::warn!(%error, "rating check failed; not asked");
+                Flow::Continue
+            }
+        }
     }
 
     async fn welcome(&mut self, opened: &Opened) -> Result<(), actix_ws::Closed> {

@@ -94,7 +94,7 @@ impl<'a> TurnContext<'a> {
 }
 
 /// The signals of one visitor turn: what the policy decides on and agents are shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnSignals {
     /// ISO 639-1 code of the turn's language, or `und`.
     pub language: String,

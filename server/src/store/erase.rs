@@ -4,14 +4,17 @@
 //! # Contract
 //! - [`Erase::erase_conversation`] removes everything kept for the conversation: its events,
 //!   records, counters, dedupe keys, resume token, queue entry, assignment and its place in
-//!   the archive feed (so no archiver copies it again), in one atomic step; it returns
-//!   whether the conversation existed. Sockets that follow it are not closed: the next
+//!   the archive feed (so no archiver copies it again) and its link in the visitor index
+//!   ([`super::VisitorIndex`]), in one atomic step; it returns whether the conversation
+//!   existed. Sockets that follow it are not closed: the next
 //!   resume finds nothing.
 //! - [`Erase::erase_left_messages`] removes every left message of an email (any case) and
 //!   returns the conversations they named.
 //! - [`Erase::conversations_with_email`] names the live conversations whose visitor left
 //!   this email, as far as the store can tell without a scan of a shared database (memory:
 //!   all of them; Redis: none, the archive and the left messages name them).
+//! - [`Erase::erase_user`] removes a verified user's entry in the visitor index of one site
+//!   (identity → conversations) and returns the conversations it linked.
 
 use async_trait::async_trait;
 
@@ -23,4 +26,5 @@ pub trait Erase: Send + Sync + 'static {
     async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError>;
     async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError>;
     async fn conversations_with_email(&self, email: &str) -> Result<Vec<ConversationId>, StoreError>;
+    async fn erase_user(&self, site: &str, user_id: &str) -> Result<Vec<ConversationId>, StoreError>;
 }

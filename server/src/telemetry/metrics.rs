@@ -155,6 +155,8 @@ fn describe() {
     describe_gauge!("baton_agents_online", "Agents signed in (all nodes), by status.");
     describe_gauge!("baton_archive_lag_conversations", "Conversations with changes the archive has not copied.");
     describe_counter!("baton_archive_copied_total", "Conversations copied into the archive by this node.");
+    describe_gauge!("baton_webhook_backlog", "Webhook deliveries waiting (all sites, from the archive).");
+    describe_counter!("baton_webhook_deliveries_total", "Webhook attempts by this node, by outcome.");
 }
 
 impl Hot {
@@ -227,6 +229,16 @@ pub fn queue_full(site: &str) {
 
 pub fn archive_copied() {
     metrics::counter!("baton_archive_copied_total").increment(1);
+}
+
+/// The webhook outbox's pending deliveries (read by each node's dispatcher every second).
+pub fn webhook_backlog(pending: u64) {
+    metrics::gauge!("baton_webhook_backlog").set(pending as f64);
+}
+
+/// One webhook attempt: `delivered`, `retried` (will be tried again) or `failed` (given up).
+pub fn webhook_delivery(outcome: &'static str) {
+    metrics::counter!("baton_webhook_deliveries_total", "outcome" => outcome).increment(1);
 }
 
 /// What a scrape reads from the store first (the same on every node: the store is shared).

@@ -10,6 +10,7 @@ pub mod body;
 pub mod conversations;
 pub mod keys;
 pub mod reference;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::archive::ArchiveError;
 use crate::archive::sql::SqlArchive;
 use crate::config::ApiSettings;
+use crate::config::webhooks::WebhookSettings;
 use crate::session::limits::KeyedLimiter;
 use crate::sites::Sites;
 
@@ -31,12 +33,19 @@ pub struct Api {
     pub sites: Sites,
     pub limiter: KeyedLimiter<String>,
     pub settings: ApiSettings,
+    /// Set by [`Api::with_webhooks`]; the shipped defaults until then.
+    pub webhooks: WebhookSettings,
 }
 
 impl Api {
     pub fn new(archive: Arc<SqlArchive>, sites: Sites, settings: ApiSettings) -> Api {
         let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
-        Api { archive, sites, limiter, settings }
+        Api { archive, sites, limiter, settings, webhooks: WebhookSettings::default() }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Api {
+        self.webhooks = webhooks;
+        self
     }
 
     /// How long a refused client should wait for one more token.
@@ -54,7 +63,8 @@ pub fn services(config: &mut ServiceConfig) {
         .service(keys::list)
         .service(keys::revoke)
         .service(conversations::list)
-        .service(conversations::get);
+        .service(conversations::get)
+        .configure(webhooks::services);
 }
 
 /// Every refusal of the API, as `{"error": CODE, "message": TEXT}` with its status.

@@ -50,6 +50,10 @@ pub struct AgentInfo {
     pub name: String,
     pub teams: Vec<String>,
     pub max_chats: u32,
+    /// Whether the agent has the admin role (the console then offers the Reports page; the
+    /// server checks the role on each admin request).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// One waiting chat in the agents' queue.

@@ -16,6 +16,7 @@ impl Erase for MemoryStore {
         inner.assignments.remove(&id);
         inner.feed.forget(&id);
         inner.by_token.retain(|_, named| *named != id);
+        inner.users.forget(&std::collections::HashSet::from([id]));
         Ok(existed)
     }
 
@@ -40,5 +41,9 @@ impl Erase for MemoryStore {
             entry.conversation.records.contact.as_ref().is_some_and(|c| c.email.to_lowercase() == email)
         };
         Ok(inner.conversations.iter().filter(|(_, entry)| left(entry)).map(|(id, _)| *id).collect())
+    }
+
+    async fn erase_user(&self, site: &str, user_id: &str) -> Result<Vec<ConversationId>, StoreError> {
+        Ok(self.lock().users.remove(site, user_id))
     }
 }

@@ -24,6 +24,12 @@ impl Users {
             !links.is_empty()
         });
     }
+
+    /// Removes a user's entry; returns the conversations it linked.
+    pub(super) fn remove(&mut self, site: &str, user_id: &str) -> Vec<ConversationId> {
+        let links = self.0.remove(&(site.into(), user_id.into())).unwrap_or_default();
+        links.into_iter().map(|(_, id)| id).collect()
+    }
 }
 
 #[async_trait]

@@ -12,10 +12,11 @@ use crate::store::erase::Erase;
 
 #[async_trait]
 impl Erase for RedisStore {
-    /// Removes a conversation's keys, its resume token, queue entry, assignment and place
-    /// in the archive feed; returns whether it existed.
+    /// Removes a conversation's keys, its resume token, queue entry, assignment, place in
+    /// the archive feed and link in its verified user's index; returns whether it existed.
     async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError> {
-        let token: Option<String> = self.conn().hget(self.keys.meta(id), "token_hash").await.map_err(unavailable)?;
+        let (token, site, identity): (Option<String>, Option<String>, Option<String>) =
+            self.conn().hmget(self.keys.meta(id), &["token_hash", "site", "r:identity"]).await.map_err(unavailable)?;
         let field = id.to_string();
         let mut pipe = ::redis::pipe();
         pipe.atomic();
@@ -28,6 +29,9 @@ impl Erase for RedisStore {
         pipe.hdel(self.keys.queue(), &field).ignore();
         pipe.hdel(self.keys.assignments(), &field).ignore();
         pipe.zrem(self.keys.archive_feed(), &field).ignore();
+        if let (Some(site), Some(user_id)) = (site, identity.as_deref().and_then(verified_user)) {
+            pipe.zrem(self.keys.user(&site, &user_id), &field).ignore();
+        }
         let _: () = pipe.query_async(&mut self.conn()).await.map_err(unavailable)?;
         Ok(token.is_some())
     }
@@ -45,6 +49,25 @@ impl Erase for RedisStore {
     async fn conversations_with_email(&self, _email: &str) -> Result<Vec<ConversationId>, StoreError> {
         Ok(Vec::new())
     }
+
+    async fn erase_user(&self, site: &str, user_id: &str) -> Result<Vec<ConversationId>, StoreError> {
+        let key = self.keys.user(site, user_id);
+        let (ids,): (Vec<String>,) = ::redis::pipe()
+            .atomic()
+            .zrange(&key, 0, -1)
+            .del(&key)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok().map(ConversationId)).collect())
+    }
+}
+
+/// The user id of a verified identity record (the only kind the visitor index links).
+fn verified_user(identity_json: &str) -> Option<String> {
+    let identity: crate::records::Identity = serde_json::from_str(identity_json).ok()?;
+    identity.user_id.filter(|_| identity.verified)
 }
 
 impl RedisStore {
