@@ -117,7 +117,8 @@ impl Application {
             let gauges = crate::agents::gauges::Gauges::new(&stores, sites.clone());
             Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
         });
-        let api = Api::new(sql.clone(), sites.clone(), settings.api.clone()).with_webhooks(settings.webhooks.clone());
+        let api = Api::new(sql.clone(), sites.clone(), &stores, settings.api.clone(), &agent)
+            .with_webhooks(settings.webhooks.clone());
         let api = web::Data::new(api);
         let erase = stores.erase.clone();
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });

@@ -62,12 +62,12 @@ pub(crate) async fn direct_key(app: &TestApp, site: &str, scope: Scope) -> Strin
     archive.create_key(site, scope, "test").await.unwrap().1
 }
 
-async fn ready_with_key(app: &TestApp, scope: &str) -> String {
+pub(crate) async fn ready_with_key(app: &TestApp, scope: &str) -> String {
     api_ready(app).await;
     cli_create(app, "demo", scope).pop().unwrap()
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
@@ -212,7 +212,7 @@ async fn a_body_over_the_limit_is_413_and_requests_past_the_allowance_429_with_r
 }
 
 /// Three conversations on demo: two with the bot, one a person took, noted and resolved.
-async fn three_conversations(app: &TestApp) -> Vec<baton::protocol::ConversationId> {
+pub(crate) async fn three_conversations(app: &TestApp) -> Vec<baton::protocol::ConversationId> {
     let mut ids = Vec::new();
     for text in ["Where is my order?", "Do you ship abroad?"] {
         let (mut visitor, welcome) = app.connect_visitor().await;

@@ -29,6 +29,7 @@ pub mod identity;
 pub mod machine;
 pub mod notices;
 mod open;
+pub mod owner;
 mod rating;
 mod replies;
 pub mod turn;

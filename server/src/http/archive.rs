@@ -9,7 +9,6 @@
 //!
 //! A missing or wrong token is 401, a wrong role or site 403, an archive that is down 503.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -26,9 +25,7 @@ const DEFAULT_RESULTS: usize = 50;
 
 /// The agent whose token the request carries.
 fn agent(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
-    let value = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let token =
-        value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or(HttpError::Unauthorized)?;
+    let token = super::bearer::token(req).ok_or(HttpError::Unauthorized)?;
     http.agent.desk.authenticate(token).ok_or(HttpError::Unauthorized)
 }
 

@@ -3,7 +3,6 @@
 //! `metrics.token` is set, only with `Authorization: Bearer TOKEN` as well; anything else is
 //! 403 (address) or 401 (token). With `metrics.enabled = false` the path is 404.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret, SecretString};
@@ -44,8 +43,7 @@ pub async fn scrape(req: HttpRequest, http: web::Data<Http>) -> Result<HttpRespo
         return Err(HttpError::Forbidden("this address may not read metrics (metrics.allow)"));
     }
     if let Some(expected) = &scrape.token {
-        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let given = given.and_then(|v| v.strip_prefix("Bearer ")).map(digest);
+        let given = super::bearer::token(&req).map(digest);
         if given.as_ref() != Some(expected) {
             return Err(HttpError::Unauthorized);
         }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod archive;
 pub mod assets;
+pub mod bearer;
 pub mod metrics;
 pub mod reports;
 pub mod resume;

@@ -39,13 +39,8 @@ pub async fn agent_reports(
     params: web::Query<ReportParams>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(HttpError::Unauthorized)?;
-    let agent = http.agent.desk.authenticate(token.trim()).ok_or(HttpError::Unauthorized)?;
+    let token = super::bearer::token(&req).ok_or(HttpError::Unauthorized)?;
+    let agent = http.agent.desk.authenticate(token).ok_or(HttpError::Unauthorized)?;
     if agent.role != AgentRole::Admin {
         return Err(HttpError::Forbidden("reports are for agents with the admin role"));
     }

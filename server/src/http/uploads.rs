@@ -142,10 +142,7 @@ pub async fn fetch(
 
 /// The visitor's file token for this conversation, or an agent's own token.
 fn sender(req: &HttpRequest, http: &Http, site: &str, id: ConversationId) -> Result<Sender, HttpError> {
-    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(token) = auth.and_then(|value| value.strip_prefix("Bearer ")) else {
-        return Err(HttpError::Unauthorized);
-    };
+    let token = super::bearer::token(req).ok_or(HttpError::Unauthorized)?;
     if http.visitor.attachments.check(token, site, id) == Some(Scope::Visitor) {
         return Ok(Sender::Visitor);
     }

@@ -1,5 +1,5 @@
 //! Allowances every node shares: token buckets kept in the live store, so a limit on new
-//! conversations per client address or per site holds across a cluster instead of per node
+//! conversations per client address or per site, or on an owner-API key's requests, holds across a cluster instead of per node
 //! (each node's own buckets, `session::limits`, still turn a flood away before it costs a
 //! store round trip).
 

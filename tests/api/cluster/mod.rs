@@ -250,5 +250,6 @@ async fn message_with_text(client: &mut Client, text: &str) -> Value {
     }
 }
 
+mod api;
 mod faults;
 mod live;

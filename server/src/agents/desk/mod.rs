@@ -6,7 +6,7 @@
 //! # Layout
 //! - this file: the desk itself, sign-in (`ready`), views and previews, and the checks
 //!   every operation starts with (`mine`, `may_take`);
-//! - [`error`]: what an operation can be refused with;
+//! - [`error`]: what an operation can be refused with; `lookup`: small reads for the owner API;
 //! - `hands`: changes of hands: accept, transfer, hand back, resolve, and the verdict;
 //! - `left`: left messages marked handled, for every agent of their site;
 //! - `writing`: what an agent writes into a chat they have: messages, files, notes, typing;
@@ -15,6 +15,7 @@
 mod error;
 mod hands;
 mod left;
+mod lookup;
 mod suggest;
 mod writing;
 

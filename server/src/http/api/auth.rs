@@ -1,12 +1,11 @@
 //! Who is calling: the key in `Authorization: Bearer KEY`, looked up by its hash, then its
-//! allowance taken. A missing, unknown or revoked key is 401; [`Caller::require`] makes a
-//! wrong scope or another site's data 403.
+//! allowance taken (shared by every node, [`Api::allow`]). A missing, unknown or revoked
+//! key is 401; [`Caller::require`] makes a wrong scope or another site's data 403.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::{Api, ApiError};
@@ -30,24 +29,18 @@ impl Caller {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, key) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty()).then(|| key.trim().to_owned())
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let api = req.app_data::<web::Data<Api>>().cloned();
-        let secret = bearer(req);
+        let secret = crate::http::bearer::token(req).map(str::to_owned);
         Box::pin(async move {
             let api = api.ok_or_else(|| ApiError::Unavailable("the API is not configured".into()))?;
             let secret = secret.ok_or(ApiError::Unauthorized)?;
             let key = api.archive.key_by_secret(&secret).await?.ok_or(ApiError::Unauthorized)?;
-            if !api.limiter.allow(&key.id) {
+            if !api.allow(&key.id).await {
                 return Err(ApiError::RateLimited(api.retry_after()));
             }
             Ok(Caller { key })

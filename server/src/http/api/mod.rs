@@ -5,11 +5,13 @@
 //! and the same function, run on a throwaway app, collects the document, so a route cannot
 //! be served without being documented.
 
+pub mod actions;
 pub mod auth;
 pub mod body;
 pub mod conversations;
 pub mod keys;
 pub mod reference;
+pub mod reports;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -20,27 +22,68 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::agents::desk::Desk;
 use crate::archive::ArchiveError;
 use crate::archive::sql::SqlArchive;
 use crate::config::ApiSettings;
 use crate::config::webhooks::WebhookSettings;
+use crate::conversation::Conversations;
+use crate::session::AgentContext;
 use crate::session::limits::KeyedLimiter;
 use crate::sites::Sites;
+use crate::store::Stores;
+use crate::store::allowance::{Allowances, Bucket};
 
-/// What the API's handlers share. The limiter is its own owner (a short-held mutex inside).
+/// What the API's handlers share. A key's allowance is a token bucket in the live store
+/// (`allowances`), so it holds across every node; `limiter`, this node's own bucket per key
+/// (its own owner: a short-held mutex inside), turns a flood away before it costs a store
+/// round trip and still limits per node while the store cannot answer.
 pub struct Api {
     pub archive: Arc<SqlArchive>,
     pub sites: Sites,
+    pub allowances: Arc<dyn Allowances>,
     pub limiter: KeyedLimiter<String>,
     pub settings: ApiSettings,
+    /// The live side: agents' actions (the console's own) and the bot's.
+    pub desk: Desk,
+    pub conversations: Conversations,
     /// Set by [`Api::with_webhooks`]; the shipped defaults until then.
     pub webhooks: WebhookSettings,
 }
 
 impl Api {
-    pub fn new(archive: Arc<SqlArchive>, sites: Sites, settings: ApiSettings) -> Api {
+    pub fn new(
+        archive: Arc<SqlArchive>,
+        sites: Sites,
+        stores: &Stores,
+        settings: ApiSettings,
+        live: &AgentContext,
+    ) -> Api {
         let limiter = KeyedLimiter::per_minute(settings.requests_per_minute, settings.burst, settings.tracked_keys);
-        Api { archive, sites, limiter, settings, webhooks: WebhookSettings::default() }
+        let allowances = stores.allowances.clone();
+        let (desk, conversations) = (live.desk.clone(), live.conversations.clone());
+        let webhooks = WebhookSettings::default();
+        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks }
+    }
+
+    /// Takes one request from the key's allowance: this node's bucket first, then the one
+    /// every node shares. A store that cannot answer leaves this node's verdict standing.
+    pub async fn allow(&self, key_id: &str) -> bool {
+        if !self.limiter.allow(&key_id.to_owned()) {
+            return false;
+        }
+        let bucket = Bucket {
+            key: format!("api:key:{key_id}"),
+            rate: f64::from(self.settings.requests_per_minute) / 60.0,
+            burst: self.settings.burst,
+        };
+        match self.allowances.take(std::slice::from_ref(&bucket)).await {
+            Ok(taken) => taken,
+            Err(error) => {
+                tracing::warn!(%error, "shared API allowances unavailable; counting this node's only");
+                true
+            }
+        }
     }
 
     pub fn with_webhooks(mut self, webhooks: WebhookSettings) -> Api {
@@ -64,6 +107,12 @@ pub fn services(config: &mut ServiceConfig) {
         .service(keys::revoke)
         .service(conversations::list)
         .service(conversations::get)
+        .service(actions::send_message)
+        .service(actions::add_note)
+        .service(actions::transfer)
+        .service(actions::resolve)
+        .service(actions::reopen)
+        .service(reports::get)
         .configure(webhooks::services);
 }
 
@@ -82,10 +131,21 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("too many requests for this key: retry after {} s", .0.as_secs())]
     RateLimited(Duration),
+    #[error("{0}")]
+    Conflict(String),
     #[error("this Idempotency-Key was used with a different body")]
     IdempotencyMismatch,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> ApiError {
+        match error {
+            crate::store::StoreError::NotFound => ApiError::NotFound("no such live conversation on this site"),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 impl From<ArchiveError> for ApiError {
@@ -98,7 +158,7 @@ impl From<ArchiveError> for ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `too_large`,
-    /// `rate_limited`, `idempotency_mismatch` or `unavailable`.
+    /// `rate_limited`, `conflict`, `idempotency_mismatch` or `unavailable`.
     pub error: String,
     pub message: String,
 }
@@ -112,6 +172,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid_request",
             ApiError::TooLarge(_) => "too_large",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyMismatch => "idempotency_mismatch",
             ApiError::Unavailable(_) => "unavailable",
         }
@@ -127,6 +188,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

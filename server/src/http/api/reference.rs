@@ -22,7 +22,9 @@ pub fn document() -> OpenApi {
     let info = InfoBuilder::new()
         .title("Baton owner API")
         .version(env!("CARGO_PKG_VERSION"))
-        .description(Some("A site owner's API: keys, conversations, webhooks. See docs/api.md."))
+        .description(Some(
+            "A site owner's API: keys, conversations and their actions, reports, webhooks. See docs/api.md.",
+        ))
         .build();
     let (_, mut document) = actix_web::App::new()
         .into_utoipa_app()
