@@ -72,3 +72,32 @@ async fn across_two_nodes_an_agent_hears_of_and_takes_only_chats_of_their_own_si
     let (_, ready) = agents.app.connect_agent("token-dev").await;
     assert!(!ready.to_string().contains(email), "{ready}");
 }
+
+#[tokio::test]
+async fn across_two_nodes_a_left_message_marked_handled_reaches_the_sites_agents_on_the_other_node_only() {
+    let redis = RedisServer::start();
+    let config = two_sites();
+    let ns = namespace();
+    let one = Node::start(&config.dir, &redis, &ns).await;
+    let other = Node::start(&config.dir, &redis, &ns).await;
+    let (mut dev, _) = one.app.connect_agent("token-dev").await;
+    let (mut lea, _) = other.app.connect_agent("token-lea").await;
+    let (mut bea, _) = other.app.connect_agent("token-bea").await;
+    let (mut visitor, id) = queued_on(&one.app, "demo", None).await;
+    visitor.send(json!({"type": "leave_message", "email": "kim@example.com", "text": "Call me back"})).await;
+    lea.next_of_type("left_message").await;
+
+    dev.send(json!({"type": "handled", "conversation_id": id, "handled": true})).await;
+    let told = lea.next_of_type("left_message_handled").await;
+    assert_eq!(
+        (told["conversation_id"].as_str(), told["handled"]["by"].as_str()),
+        (Some(id.as_str()), Some("Agent dev"))
+    );
+    never_hears_of(&mut bea, &id).await;
+    let (_, ready) = other.app.connect_agent("token-lea").await;
+    let left = &ready["left_messages"].as_array().unwrap()[0];
+    assert_eq!(
+        (left["conversation_id"].as_str(), left["handled"]["by"].as_str()),
+        (Some(id.as_str()), Some("Agent dev"))
+    );
+}

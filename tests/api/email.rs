@@ -190,3 +190,38 @@ async fn with_email_off_the_widget_is_not_promised_email() {
     assert_eq!(error["message"], "email is not configured on this server");
     visitor.assert_silent(Duration::from_millis(200)).await;
 }
+
+#[tokio::test]
+async fn a_french_visitors_emails_are_in_french_from_confirmation_to_reply_to_transcript() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with(email_on(smtp.port, None)).await;
+    let mut visitor = app.open_visitor("demo", Some("http://localhost:3000")).await.unwrap();
+    visitor.send(json!({"type": "hello", "locale": "fr-FR"})).await;
+    let id = visitor.next_of_type("welcome").await["conversation_id"].clone();
+    visitor.send(json!({"type": "request_human"})).await;
+    visitor.collect_until(|f| f["actions"][0]["id"] == "leave_message").await;
+    visitor.send(json!({"type": "leave_message", "email": "lea@example.fr", "text": "Rappelez-moi"})).await;
+    let confirmation = smtp.wait_for(1).await.remove(0).body();
+    assert!(confirmation.contains("Votre message :\nRappelez-moi"), "{confirmation}");
+    assert!(!confirmation.contains("Your message") && !confirmation.contains("Thanks"), "{confirmation}");
+
+    let (mut ana, _) = app.connect_agent("token-ana").await;
+    accept(&mut ana, &id).await;
+    ana.send(json!({"type": "message", "conversation_id": id, "client_id": "a1", "text": "C'est fait."})).await;
+    ana.next_of_type("ack").await;
+    let reply = smtp.wait_for(2).await.remove(1).body();
+    assert!(reply.contains("Agent ana a écrit :\n\nC'est fait."), "{reply}");
+    assert!(!reply.contains("wrote"), "{reply}");
+
+    visitor.say("v1", "Merci beaucoup").await;
+    ana.send(json!({"type": "resolve", "conversation_id": id})).await;
+    visitor.next_of_type("csat_request").await;
+    visitor.send(json!({"type": "email_transcript"})).await;
+    visitor.next_of_type("transcript_queued").await;
+    let transcript = smtp.wait_for(3).await.remove(2).body();
+    assert!(
+        transcript.contains("Votre conversation avec") && transcript.contains("Vous: Merci beaucoup"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Rouvrir la conversation :"), "{transcript}");
+}

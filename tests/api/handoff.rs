@@ -104,6 +104,11 @@ async fn the_agent_takes_over_on_the_visitors_socket_and_sees_everything() {
     assert!(!view["summary"].as_str().unwrap().is_empty());
     let state = visitor.next_of_type("state").await;
     assert_eq!((state["state"].as_str(), state["agent"]["name"].as_str()), (Some("agent"), Some("Agent ana")));
+    let joined = visitor.next_of_type("message").await;
+    assert_eq!(
+        (joined["from"].as_str(), joined["text"].as_str()),
+        (Some("system"), Some("Agent ana joined the chat."))
+    );
     // The agent writes; the visitor reads it on the same socket; the agent gets an ack.
     ana.send(json!({"type": "message", "conversation_id": id_of(&welcome), "client_id": "a1", "text": "Hi, I'm Ana. Let me look."})).await;
     let ack = ana.next_of_type("ack").await;
@@ -304,8 +309,10 @@ async fn after_a_handback_the_bot_answers_again_knowing_what_the_agent_said() {
     ana.send(json!({"type": "message", "conversation_id": id_of(&welcome), "client_id": "a1", "text": "I've refunded order 1042."})).await;
     ana.next_of_type("ack").await;
     ana.send(json!({"type": "handback", "conversation_id": id_of(&welcome)})).await;
-    let state = visitor.collect_until(|f| f["type"] == "state" && f["state"] == "bot").await;
-    assert!(!state.is_empty());
+    // The state, then the server's notice of the hand-back (before the visitor writes again).
+    let told =
+        visitor.collect_until(|f| f["from"] == "system" && f["text"].as_str().unwrap().contains("back with")).await;
+    assert!(told.iter().any(|f| f["type"] == "state" && f["state"] == "bot"));
     visitor.say("v1", "When will I see the money?").await;
     let reply = visitor.next_bot_message().await;
     assert_eq!(reply["from"], "bot");

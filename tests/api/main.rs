@@ -14,6 +14,7 @@ mod email;
 mod erasure;
 mod escalation;
 mod handoff;
+mod handoff_notices;
 mod health;
 mod helpers;
 mod hostile;

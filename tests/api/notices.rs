@@ -21,7 +21,7 @@ fn two_agents(s: &mut Settings) {
 }
 
 /// The built-in texts of one locale, as shipped.
-fn built_in(locale: &str) -> BTreeMap<String, String> {
+pub(crate) fn built_in(locale: &str) -> BTreeMap<String, String> {
     let path = repo_root().join(format!("server/src/conversation/notices/{locale}.toml"));
     toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

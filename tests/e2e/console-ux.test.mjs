@@ -153,14 +153,20 @@ test('the queue is numbered as it is ordered; a finished chat moves to "Resolved
   }
 });
 
-test('a left message shows its email in the visitor panel and can be marked handled', async () => {
+test('a left message shows its email in the visitor panel; marked handled, every console of the site sees who did', async () => {
   const v = await escalatedVisitor('Call me back please');
   v.send({ type: 'leave_message', email: 'lea@example.com', text: 'Please call me about order 1042' });
   await v.next((f) => f.type === 'message' && /with our team/.test(f.text || ''));
   const { ctx, page, errors } = await openConsole();
+  // A second console, in another browser profile (nothing shared but the server).
+  const other = await openConsole(390);
   try {
     const item = page.locator('.left-item', { hasText: 'lea@example.com' });
     await item.waitFor();
+    await other.page.locator('.left-item', { hasText: 'lea@example.com' }).waitFor();
+    // The message leads to its conversation: a read-only preview while it waits.
+    await item.getByRole('button', { name: 'Open conversation' }).click();
+    await page.locator('.transcript .msg.visitor', { hasText: 'Call me back please' }).waitFor();
     await page.locator('.qitem', { hasText: 'Call me back' }).click();
     await page.locator('.qitem.selected .take').click();
     await page.locator('.context .visitor', { hasText: 'lea@example.com' }).waitFor();
@@ -168,13 +174,22 @@ test('a left message shows its email in the visitor panel and can be marked hand
     await item.getByRole('button', { name: 'Mark handled' }).click();
     await page.locator('.left-box', { hasText: '1 handled' }).waitFor();
     assert.equal(await page.locator('.left-item', { hasText: 'lea@example.com' }).count(), 0);
+    // Live in the other console, with who marked it; kept by the server across a reload.
+    const done = other.page.locator('.left-done', { hasText: 'lea@example.com' });
+    await done.locator('.fine', { hasText: 'Handled by Dev Agent' }).waitFor();
+    await shoot(other.page, 'console-ux-left-handled');
     await page.reload();
     await page.locator('.left-box', { hasText: '1 handled' }).waitFor();
     assert.deepEqual(await axeViolations(page), [], 'left messages');
+    // Undone from the other console: open again everywhere.
+    await done.getByRole('button', { name: 'Not handled' }).click();
+    await page.locator('.left-item', { hasText: 'lea@example.com' }).waitFor();
     assert.deepEqual(errors, []);
+    assert.deepEqual(other.errors, []);
   } finally {
     v.close();
     await ctx.close();
+    await other.ctx.close();
   }
 });
 

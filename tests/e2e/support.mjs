@@ -17,7 +17,7 @@ const { chromium } = require('playwright-core');
 
 export const BATON_BIN = process.env.BATON_BIN || join(REPO, 'target/debug/baton');
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-export const SHOTS = '/tmp/baton-shots';
+export const SHOTS = process.env.BATON_SHOTS || '/tmp/baton-shots';
 
 export function freePort() {
   return new Promise((ok, fail) => {

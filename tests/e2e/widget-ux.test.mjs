@@ -143,6 +143,8 @@ test('with nobody online: waiting is said once, one Send, one thank-you, and the
     // An agent comes online and takes the chat: nothing about leaving a message is left.
     const agent = await connectAgent(server.url, 'demo-agent-token');
     const assigned = await agent.next((f) => f.type === 'assigned');
+    // Routed to the agent is not joined: the visitor is told once the agent opens the chat.
+    agent.send({ type: 'open', conversation_id: assigned.conversation.conversation_id });
     await page.getByText('Dev Agent joined the chat.').waitFor({ timeout: 10000 });
     assert.equal(await visibleCount(page, '.system', 'joined the chat'), 1);
     assert.equal(await visibleCount(page, '.actions', 'Leave a message'), 0, 'no dead chip after an agent joined');
@@ -234,6 +236,8 @@ test('a message that arrives while the panel is closed shows a preview beside th
   const agent = await connectAgent(baton.url, 'demo-agent-token');
   await w.human.click();
   const assigned = await agent.next((f) => f.type === 'assigned');
+  // Routed to the agent is not joined: the visitor is told once the agent opens the chat.
+  agent.send({ type: 'open', conversation_id: assigned.conversation.conversation_id });
   await page.getByText('Dev Agent joined the chat.').waitFor();
   await page.getByRole('button', { name: 'Close chat' }).first().click();
   agent.send({ type: 'message', conversation_id: assigned.conversation.conversation_id, client_id: 'p1', text: 'Your **refund** was sent today.' });

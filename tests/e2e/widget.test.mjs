@@ -260,6 +260,8 @@ test('with nobody online the visitor leaves a message; when an agent comes, the 
     const agent = await connectAgent(server.url, 'demo-agent-token');
     assert.equal(agent.ready.left_messages[0].email, 'ana@example.com');
     const assigned = await agent.next((f) => f.type === 'assigned');
+    // Routed to the agent is not joined: the visitor is told once the agent opens the chat.
+    agent.send({ type: 'open', conversation_id: assigned.conversation.conversation_id });
     await page.getByText('Dev Agent joined the chat.').first().waitFor({ timeout: 10000 });
     agent.send({ type: 'message', conversation_id: assigned.conversation.conversation_id, client_id: 'a1', text: 'Hi, I am on it.' });
     await page.locator('baton-widget .msg.agent', { hasText: 'Hi, I am on it.' }).waitFor({ timeout: 10000 });

@@ -12,17 +12,6 @@
     return new root.BatonProtocol.Store('baton:console:', s);
   }
 
-  function lastingStore() {
-    var s = null;
-    try {
-      s = root.localStorage;
-      s.getItem('baton:probe');
-    } catch (e) {
-      s = null;
-    }
-    return new root.BatonProtocol.Store('baton:console:', s);
-  }
-
   function boot() {
     var doc = root.document;
     var host = doc.getElementById('baton-console');
@@ -34,7 +23,7 @@
       isHidden: function () { return doc.hidden || (doc.hasFocus && !doc.hasFocus()); }
     });
     var url = root.location.origin.replace(/^http/, 'ws') + '/v1/agent/ws';
-    var desk = new Desk({ url: url, store: store, memory: lastingStore(), alerts: alerts });
+    var desk = new Desk({ url: url, store: store, alerts: alerts });
     var view = new View(desk, { doc: doc, alerts: alerts }).mount(host);
     var seen = function () { desk.setVisible(!doc.hidden && (!doc.hasFocus || doc.hasFocus())); };
     doc.addEventListener('visibilitychange', seen);

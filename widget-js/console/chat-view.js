@@ -33,7 +33,7 @@
     this.transcript = h('div', { class: 'transcript', role: 'log', 'aria-label': 'Transcript', tabindex: '0' });
     this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'polite' });
     this.input = h('textarea', { class: 'input', rows: '3', maxlength: String(MAX_TEXT), 'aria-label': 'Reply to the visitor',
-      oninput: function () { self.onInput(); } });
+      oninput: function () { self.onInput(); }, onfocus: function () { self.desk.open(self.desk.active); } });
     this.modeReply = h('button', { type: 'button', role: 'tab', class: 'mode', text: 'Reply', onclick: function () { self.setMode('reply'); } });
     this.modeNote = h('button', { type: 'button', role: 'tab', class: 'mode mode-note', onclick: function () { self.setMode('note'); } }, [this.icon(ICON_LOCK), ' Internal note', h('kbd', { text: 'Alt N' })]);
     this.noteHint = h('div', { class: 'note-hint', hidden: true }, [this.icon(ICON_LOCK), ' Internal note: only agents see this. The visitor never does.']);
@@ -233,7 +233,7 @@
 
   function stateLine(e) {
     if (e.state === 'queued') return 'Escalated: ' + reasonInfo(e.reason).label;
-    if (e.state === 'agent') return ((e.agent && e.agent.name) || 'An agent') + ' joined';
+    if (e.state === 'agent') return 'Assigned to ' + ((e.agent && e.agent.name) || 'an agent');
     if (e.state === 'bot') return 'Handed back to the bot';
     if (e.state === 'resolved') return 'Resolved';
     return 'State: ' + e.state;
@@ -327,7 +327,7 @@
     var c = this.desk.chats[this.desk.active];
     if (!c || c.ended) return;
     this.transferForm.hidden = false;
-    this.desk.askRoster();
+    this.desk.askRoster(c.id);
     if (this.transferTo.focus) this.transferTo.focus();
   };
 

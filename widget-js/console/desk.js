@@ -23,8 +23,6 @@
     this.P = root.BatonProtocol;
     this.opts = opts;
     this.store = opts.store;
-    /** Lasting per-browser memory (left messages marked handled); the tab's store if none. */
-    this.memory = opts.memory || opts.store;
     this.now = opts.now || Date.now;
     this.alerts = opts.alerts || null;
     this.client = null;
@@ -169,12 +167,24 @@
     this.changed('active', id);
   };
 
-  Desk.prototype.activate = function (id) {
+  /** Shows chat id; `auto`: the console did (a routed chat, the next after a close), not the
+   *  agent, so the visitor is not yet told that they joined. */
+  Desk.prototype.activate = function (id, auto) {
     if (!this.chats[id]) return;
     this.previewing = null;
     this.active = id;
     if (this.visible) this.chats[id].unread = 0;
+    if (!auto) this.open(id);
     this.changed('active', id);
+  };
+
+  /** The agent opened (or turned to) chat id: the server tells the visitor they joined,
+   *  once per take, so repeats cost nothing but one frame. */
+  Desk.prototype.open = function (id) {
+    var c = id && this.chats[id];
+    if (!c || c.ended || c.opened) return;
+    c.opened = true;
+    this.send({ type: 'open', conversation_id: id });
   };
 
   /** The next (delta 1) or previous open chat, wrapping. */
@@ -192,7 +202,7 @@
     delete this.chats[id];
     if (this.active === id) {
       this.active = null;
-      if (this.order.length) this.activate(this.order[Math.min(i, this.order.length - 1)]);
+      if (this.order.length) this.activate(this.order[Math.min(i, this.order.length - 1)], true);
       else this.changed('active', null);
     }
     this.changed('chats');
@@ -267,10 +277,11 @@
     return this.act('transfer', id, extra);
   };
 
-  /** Asks who can take a chat now (the transfer form lists them); a `roster` frame answers. */
-  Desk.prototype.askRoster = function () {
+  /** Asks who can take chat id now (the transfer form lists them: the agents of its site); a
+   *  `roster` frame answers. */
+  Desk.prototype.askRoster = function (id) {
     this.roster = null;
-    this.send({ type: 'roster' });
+    this.send(id ? { type: 'roster', conversation_id: id } : { type: 'roster' });
     this.changed('roster');
   };
 
@@ -283,14 +294,18 @@
     this.bump(c, function () { c.verdict = verdict; });
   };
 
-  /** A left message marked handled stays handled in this browser (it is not a server fact). */
-  Desk.prototype.markHandled = function (m) {
-    var list = this.memory.get('handled') || [];
-    list.push(m.conversation_id + '|' + m.at);
-    this.memory.set('handled', list.slice(-500));
-    this.changed('left');
+  /** Marks a left message's conversation handled (or not, `handled` false) for every agent
+   *  of its site: the server keeps the mark and tells them all (`left_message_handled`). */
+  Desk.prototype.markHandled = function (m, handled) {
+    this.send({ type: 'handled', conversation_id: m.conversation_id, handled: handled !== false });
   };
 
   Desk.prototype.isHandled = function (m) {
-    return (this.memory.get('handled') || []).indexOf(m.conversation_id + '|' + m.at) >= 0;
+    return !!m.handled;
+  };
+
+  /** The server's mark for a conversation's left messages (null: not handled). */
+  Desk.prototype.setHandled = function (id, mark) {
+    this.left.forEach(function (m) { if (m.conversation_id === id) m.handled = mark || null; });
+    this.changed('left');
   };

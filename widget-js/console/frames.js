@@ -7,6 +7,7 @@
     queue_snapshot: function (d, f) { d.setQueue(f.items || []); },
     assigned: function (d, f) { if (f.conversation) d.absorb(f.conversation); },
     left_message: function (d, f) { if (f.message) d.addLeft([f.message], true); },
+    left_message_handled: function (d, f) { d.setHandled(f.conversation_id, f.handled); },
     preview: function (d, f) {
       var v = f.conversation;
       if (!v || v.conversation_id !== d.previewing) return;
@@ -78,7 +79,7 @@
     this.addLeft(f.left_messages || [], false);
     this.setQueue(f.queue || []);
     if (this.status !== 'online') this.client.send({ type: 'status', status: this.status });
-    if (first && !this.active && this.order.length) this.activate(this.order[0]);
+    if (first && !this.active && this.order.length) this.activate(this.order[0], true);
     this.changed('agent');
   };
 
@@ -176,6 +177,8 @@
     c.answerAfter = c.events.length ? c.events[c.events.length - 1].seq : 0;
     c.events.forEach(function (e) { settlePending(c, e); });
     c.ended = endedBy(c.state, lastAgent(c.events), this.agent);
+    // Each take is its own: the visitor is told once the agent opens this one (open()).
+    c.opened = false;
     if (!c.ended) c.closing = null;
     c.version++;
     this.queue = this.queue.filter(function (it) { return it.conversation_id !== id; });
@@ -187,7 +190,9 @@
       if (!this.visible) c.unread = Math.max(c.unread, 1);
       if (this.alerts) this.alerts.announce(view, function (cid) { self.activate(cid); });
     }
-    if (wanted || (!quiet && !this.active)) this.activate(id);
+    // Taken on purpose: the server said they joined. Routed here: shown, not yet "joined".
+    if (wanted) this.activate(id, true);
+    else if (!quiet && !this.active) this.activate(id, true);
     this.changed(isNew ? 'chats' : 'chat', id);
     this.changed('queue');
   };

@@ -8,6 +8,9 @@
     return 'mailto:' + address;
   }
 
+  /** Handled left messages listed under the open ones, newest first (the rest are counted). */
+  var MAX_HANDLED_SHOWN = 20;
+
   var MAIL_KIND = { confirmation: 'Confirmation', reply: 'Reply', transcript: 'Transcript' };
 
   /** The emails Baton sent (or could not yet send) about a left message, one line. */
@@ -21,12 +24,14 @@
     }));
   }
 
-  /** What visitors left when no one could take their chat: reply by email, mark handled. */
+  /** What visitors left when no one could take their chat: reply by email, mark handled.
+   *  The handled mark is the site's (kept by the server): every agent of the site sees who. */
   View.prototype.renderLeft = function () {
     var h = this.h.bind(this);
+    var self = this;
     var desk = this.desk;
     var left = desk.left.filter(function (m) { return !desk.isHandled(m); });
-    var handled = desk.left.length - left.length;
+    var done = desk.left.filter(function (m) { return desk.isHandled(m); });
     this.leftBox.hidden = !desk.left.length;
     this.leftCount.textContent = String(left.length);
     var items = left.map(function (m) {
@@ -38,11 +43,34 @@
         ]),
         h('div', { class: 'left-text', text: String(m.text || '') }),
         mailLine(h, desk.mail[m.conversation_id]),
-        h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m); } })
+        h('div', { class: 'qrow' }, [
+          h('button', { type: 'button', class: 'handled', text: 'Mark handled', onclick: function () { desk.markHandled(m, true); } }),
+          h('button', { type: 'button', class: 'linkish', text: 'Open conversation', onclick: function () { self.openLeft(m.conversation_id); } })
+        ])
       ]);
     });
-    if (handled) items.push(h('li', { class: 'fine', text: handled + ' handled' }));
+    if (done.length) items.push(h('li', { class: 'fine left-done-head', text: done.length + ' handled' }));
+    done.slice(0, MAX_HANDLED_SHOWN).forEach(function (m) {
+      var by = m.handled && m.handled.by ? 'Handled by ' + m.handled.by + ' \u00b7 ' + clock(m.handled.at) : 'Handled';
+      items.push(h('li', { class: 'left-done' }, [
+        h('div', { class: 'qrow' }, [
+          h('span', { class: 'left-email', text: String(m.email || 'no email') }), h('span', { class: 'grow' }),
+          h('button', { type: 'button', class: 'linkish', text: 'Not handled', onclick: function () { desk.markHandled(m, false); } })
+        ]),
+        h('div', { class: 'fine', text: by })
+      ]));
+    });
     this.leftList.replaceChildren.apply(this.leftList, items);
+  };
+
+  /** A left message's conversation: the chat itself when the agent has it, a preview while it
+   *  waits, else its archived record (read-only). */
+  View.prototype.openLeft = function (id) {
+    var d = this.desk;
+    if (d.chats[id] && !d.chats[id].ended) return d.activate(id);
+    if (d.queue.some(function (it) { return it.conversation_id === id; })) return d.preview(id);
+    this.showArchive(true);
+    return this.openArchived(id);
   };
 
   /** n: the item's number in this list (the server's position counts within its own line). */

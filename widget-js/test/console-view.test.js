@@ -135,7 +135,7 @@ test('a taken chat shows the transcript, the reason, signals, summary, suggestio
   assert.equal(ui.q('.chat-meta').textContent, 'Upset visitordemo \u00b7 en-GB \u00b7 Cart');
   const t = ui.view.transcript;
   assert.deepEqual(t.querySelectorAll('.msg').map((m) => m.classList.contains('visitor') ? 'visitor' : m.classList.contains('bot') ? 'bot' : 'agent'), ['visitor', 'bot']);
-  assert.equal(t.querySelectorAll('.sys').map((s) => s.textContent.split(' \u00b7 ')[0]).join('|'), 'Escalated: Upset visitor|Dev Agent joined');
+  assert.equal(t.querySelectorAll('.sys').map((s) => s.textContent.split(' \u00b7 ')[0]).join('|'), 'Escalated: Upset visitor|Assigned to Dev Agent');
   assert.equal(t.querySelectorAll('.msg')[1].querySelector('strong').textContent, '2 days');
   const ctx = ui.view.context;
   assert.equal(ctx.querySelector('.why').querySelector('.chip').textContent, 'Upset visitor');
@@ -249,7 +249,7 @@ test('an ended chat says why, hides its actions and closes with Alt+W', () => {
   assert.equal(ui.desk.active, 'c2');
   ui.key('t', ui.view.input, { altKey: true, code: 'KeyT' });
   assert.equal(ui.view.transferForm.hidden, false);
-  assert.deepEqual(ws.sent.at(-1), { type: 'roster' }, 'the form asks who can take the chat');
+  assert.deepEqual(ws.sent.at(-1), { type: 'roster', conversation_id: 'c2' }, 'the form asks who can take the chat');
   ws.receive({ type: 'roster', agents: [{ id: 'bo', name: 'Bo', teams: ['billing'], presence: 'away', chats: 0, max_chats: 2, free: 0 }],
     teams: [{ team: 'billing', online: 0, free: 0 }] });
   assert.match(ui.view.transferTo.textContent, /Bo \(billing\) · away/);

@@ -39,7 +39,7 @@ test('the visitor locale is chosen from candidates, region tags fall back to the
 
 test('strings interpolate their variables', () => {
   assert.equal(W.translator('en')('queue', { n: 3 }), 'You are number 3 in line.');
-  assert.equal(W.translator('de')('joined', { name: 'Ana' }), 'Ana ist dem Chat beigetreten.');
+  assert.equal(W.translator('de')('typing', { name: 'Ana' }), 'Ana schreibt…');
   assert.equal(W.translator('es')('open'), 'Abrir chat');
   assert.equal(W.translator('xx')('send'), 'Send');
 });

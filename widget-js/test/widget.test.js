@@ -177,6 +177,9 @@ test('queue frames show position and wait; an agent joining is announced by name
   assert.equal(ui.visible(ui.q('.qline')), false);
   assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
   assert.equal(ui.q('.notice').hidden, true);
+  // Assigned is not joined: the server says when the person takes the chat.
+  assert.equal(texts(ui.qa('.system')).filter((t) => /joined/.test(t)).length, 0);
+  ws.event({ type: 'message', id: 'm4', from: 'system', text: 'Maria joined the chat.' });
   assert.ok(texts(ui.qa('.system')).includes('Maria joined the chat.'));
   ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
   assert.equal(ui.q('.typing').textContent, 'Maria is typing…');
@@ -188,7 +191,7 @@ test('queue frames show position and wait; an agent joining is announced by name
   assert.equal(ui.q('.who-agent').querySelectorAll('.ai').length, 0);
   assert.equal(ui.q('.msg.agent').querySelectorAll('br').length, 1); // agents' line breaks are kept
   ws.event({ type: 'state', state: 'bot' });
-  assert.ok(texts(ui.qa('.system')).includes('You are back with the assistant.'));
+  assert.equal(texts(ui.qa('.system')).filter((t) => /back with/.test(t)).length, 0, 'the server says it, once');
   assert.equal(ui.visible(ui.qa('.link')[0]), true);
 });
 

@@ -2,6 +2,7 @@
 //! reopens the conversation, until the visitor is back in the chat (they then read it live).
 
 use crate::archive::outbox::MailKind;
+use crate::conversation::notices;
 use crate::mail::{Mail, letters};
 use crate::protocol::agent::{LeftMessage, MailView};
 use crate::protocol::{ConversationId, EventBody, Speaker};
@@ -31,7 +32,8 @@ pub async fn email_reply(
     if back {
         return Ok(());
     }
-    let letter = letters::reply(&site.config.title, agent, text, &mail.resume_link(id));
+    let lang = notices::conversation_language(&site.config, &conversation);
+    let letter = letters::reply(&site.config, lang, agent, text, &mail.resume_link(id));
     if let Err(error) = mail.queue(&site.config.id, id, MailKind::Reply, &contact.email, letter).await {
         tracing::warn!(%error, conversation_id = %id, "the reply is in the chat; its email was not queued");
     }

@@ -181,6 +181,20 @@ impl Router {
         self.conversations.tell(&site, id, notice, None).await
     }
 
+    /// Tells the visitor that `agent` joined, once per take of the chat (`take_seq`, the
+    /// take's `state` event) and only while a person has it.
+    pub async fn tell_joined(
+        &self,
+        site: &Site,
+        id: ConversationId,
+        agent: &AgentRef,
+        take_seq: u64,
+    ) -> Result<bool, StoreError> {
+        let notice = Notice::AgentJoined { name: agent.name.clone() };
+        let key = format!("joined:{}:{take_seq}", agent.id);
+        self.conversations.tell_once(site, id, notice, key, &[crate::protocol::State::Agent]).await
+    }
+
     pub async fn availability(&self, site: &Site, team: Option<&str>) -> Result<Availability, StoreError> {
         if site.config.handoff.parsed_hours.as_ref().is_some_and(|hours| !hours.is_open(Utc::now())) {
             return Ok(Availability::OutsideHours);

@@ -1,5 +1,5 @@
 //! The texts of Baton's own notices to the visitor (escalation, queue, nobody available,
-//! left message, transfer, model failure), one field per notice, as a site writes them under
+//! left message, transfer, a person joining, hand-back, resolve, model failure), one field per notice, as a site writes them under
 //! `[notices.LOCALE]` to replace the built-in text of that locale. The built-in texts of
 //! every locale are data files read into the same struct (`conversation/notices/`).
 //!
@@ -86,6 +86,28 @@ notice_keys! {
     back_in_queue => BackInQueue,
     /// The model failed and the bot keeps the chat.
     model_failure => ModelFailure,
+    /// The site's queue is at `handoff.max_queue`: nobody can take the chat now.
+    queue_full => QueueFull,
+    /// A person took the chat (accepted it, or opened one routing gave them): `{name}`.
+    agent_joined => AgentJoined,
+    /// The agent handed the chat back to the bot.
+    handed_back => HandedBack,
+    /// The chat was resolved (by its agent, or ended by the visitor).
+    resolved => Resolved,
+    /// The left message's confirmation email: subject (`{site}`) and body (`{site}`,
+    /// `{link}`, `{text}`: the visitor's message).
+    email_confirmation_subject => EmailConfirmationSubject,
+    email_confirmation => EmailConfirmation,
+    /// An agent's answer to a left message, by email: subject (`{site}`, `{agent}`) and body
+    /// (`{agent}`, `{link}`, `{text}`: what the agent wrote).
+    email_reply_subject => EmailReplySubject,
+    email_reply => EmailReply,
+    /// A transcript by email: subject (`{site}`), the line before the messages (`{site}`),
+    /// the link after them (`{link}`), and what the visitor is called in it.
+    email_transcript_subject => EmailTranscriptSubject,
+    email_transcript_intro => EmailTranscriptIntro,
+    email_transcript_link => EmailTranscriptLink,
+    email_you => EmailYou,
 }
 
 /// Checks a site's `[notices]` tables: each names a locale Baton has.

@@ -117,6 +117,10 @@ pub struct SiteArchive {
     pub retention_days: Option<u32>,
 }
 
+/// A site's waiting chats at most, by default: as many as an agent's queue snapshot lists
+/// (`agents::views::MAX_QUEUE_ITEMS`), so every agent can always see the whole line.
+pub const DEFAULT_MAX_QUEUE: usize = 200;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SiteHandoff {
@@ -128,6 +132,10 @@ pub struct SiteHandoff {
     pub topic_teams: std::collections::BTreeMap<String, String>,
     /// The bot keeps answering while the visitor waits for a person.
     pub bot_while_queued: bool,
+    /// At most this many of the site's chats wait for a person at once. A chat that would
+    /// be one more stays with the bot and its visitor is told nobody can take it now, with
+    /// the leave-a-message reply (0: no chat waits; every visitor is offered that).
+    pub max_queue: usize,
     /// When people staff the chat (unset: always).
     pub hours: Option<HoursConfig>,
     #[serde(skip)]
@@ -153,6 +161,7 @@ impl Default for SiteHandoff {
             team: None,
             topic_teams: Default::default(),
             bot_while_queued: true,
+            max_queue: DEFAULT_MAX_QUEUE,
             hours: None,
             parsed_hours: None,
             canned: Vec::new(),

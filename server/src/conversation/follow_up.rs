@@ -3,7 +3,7 @@
 //! an email whose resume link reopens this very conversation. And the transcript by email,
 //! when the visitor asks for it.
 
-use super::{Conversations, Notice};
+use super::{Conversations, Notice, notices};
 use crate::archive::outbox::MailKind;
 use crate::mail::letters;
 use crate::protocol::{Author, ConversationId, EventBody, Text};
@@ -47,6 +47,7 @@ impl Conversations {
             email: email.clone(),
             text: text.as_str().to_owned(),
             at: event.at,
+            handled: None,
         };
         self.stores.handoff.add_left_message(left.clone()).await?;
         let contact = Contact { email: email.clone(), at: event.at, text: Some(text.as_str().to_owned()) };
@@ -56,7 +57,8 @@ impl Conversations {
         }
         // The email is in the outbox before the visitor reads the confirmation in the chat.
         if let Some(mail) = &self.mail {
-            let letter = letters::confirmation(&site.config.title, text.as_str(), &mail.resume_link(id));
+            let lang = self.language(site, id).await?;
+            let letter = letters::confirmation(&site.config, lang, text.as_str(), &mail.resume_link(id));
             if let Err(error) = mail.queue(&site.config.id, id, MailKind::Confirmation, &email, letter).await {
                 tracing::warn!(%error, conversation_id = %id, "left message kept, its confirmation email not queued");
             }
@@ -76,7 +78,8 @@ impl Conversations {
         let to = email.or_else(|| conversation.records.contact.as_ref().map(|c| c.email.clone()));
         let Some(to) = to else { return Err(TranscriptError::Outbox("no email address to send it to".into())) };
         let events = self.stores.log.recent_events(id, TRANSCRIPT_EVENTS).await?;
-        let letter = letters::transcript(&site.config.title, &events, &mail.resume_link(id));
+        let lang = notices::conversation_language(&site.config, &conversation);
+        let letter = letters::transcript(&site.config, lang, &events, &mail.resume_link(id));
         mail.queue(&site.config.id, id, MailKind::Transcript, &to, letter)
             .await
             .map_err(|e| TranscriptError::Outbox(e.to_string()))

@@ -4,11 +4,12 @@
 //! conversation's rating record, which the reports split into bot-only and human-handled.
 
 use super::machine::Move;
-use super::{Conversations, StoreError};
+use super::{Conversations, Notice, StoreError};
 use crate::protocol::agent::AgentEvent;
 use crate::protocol::{ConversationId, Ephemeral, EventBody, Speaker, State, Text};
 use crate::records::{Rating, Record};
-use crate::store::{Delivery, Topic};
+use crate::sites::Site;
+use crate::store::{Delivery, Topic, Transitioned};
 
 /// Events looked through for the agent who last had a chat, when its visitor rates it, and
 /// for a bot answer, when an idle visitor might be asked.
@@ -29,9 +30,12 @@ impl Conversations {
         self.stores.pubsub.deliver(Delivery::frame(Topic::Agent(agent), &frame)).await
     }
 
-    /// The visitor closed the conversation; they are asked for a rating unless they gave one.
-    pub async fn end(&self, id: ConversationId) -> Result<(), StoreError> {
-        self.apply(id, Move::End).await?;
+    /// The visitor closed the conversation; they are told it ended, in their language, and
+    /// asked for a rating unless they gave one.
+    pub async fn end(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
+        if let Transitioned::Done { .. } = self.apply(id, Move::End).await? {
+            self.tell(site, id, Notice::Resolved, None).await?;
+        }
         let rated = self.stores.log.conversation(id).await?.is_some_and(|c| c.records.rating.is_some());
         if !rated {
             self.stores.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;

@@ -246,12 +246,14 @@ impl Agent {
             AgentFrame::Handback { conversation_id } => desk.handback(agent, conversation_id).await?,
             AgentFrame::Resolve { conversation_id } => desk.resolve(agent, conversation_id).await?,
             AgentFrame::Verdict { conversation_id, verdict } => desk.verdict(agent, conversation_id, verdict).await?,
+            AgentFrame::Open { conversation_id } => desk.join(agent, conversation_id).await?,
+            AgentFrame::Handled { conversation_id, handled } => desk.handled(agent, conversation_id, handled).await?,
             AgentFrame::Preview { conversation_id } => {
                 let conversation = Box::new(desk.preview(agent, conversation_id).await?);
                 return Ok(flow(send(&mut self.session, &AgentEvent::Preview { conversation }).await));
             }
-            AgentFrame::Roster => {
-                let roster = desk.roster(agent).await?;
+            AgentFrame::Roster { conversation_id } => {
+                let roster = desk.roster(agent, conversation_id).await?;
                 let frame = AgentEvent::Roster { agents: roster.agents, teams: roster.teams };
                 return Ok(flow(send(&mut self.session, &frame).await));
             }

@@ -274,7 +274,7 @@ impl Visitor {
                 conversations.leave_message(&self.site, id, email, text).await
             }
             VisitorFrame::Csat { score, comment } => conversations.csat(id, score, comment).await,
-            VisitorFrame::End => conversations.end(id).await,
+            VisitorFrame::End => conversations.end(&self.site, id).await,
             VisitorFrame::EmailTranscript { email } => {
                 return match conversations.email_transcript(&self.site, id, email).await {
                     Ok(()) => send(&mut self.session, &Ephemeral::TranscriptQueued { conversation_id: id }).await,

@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use self::token::TokenKey;
 use super::{
     AgentPresence, Appended, Assign, Assignment, Conversation, Counter, Deliver, Delivery, EventDraft, EventLog,
-    Handoff, LEFT_MESSAGES_KEPT, LeftMessage, NewConversation, PICKUPS_KEPT, Presence, PubSub, QueueChange, QueueEntry,
-    StoreError, Transition, Transitioned,
+    HandledMark, Handoff, LEFT_MESSAGES_KEPT, LeftMessage, NewConversation, PICKUPS_KEPT, Presence, PubSub,
+    QueueChange, QueueEntry, StoreError, Transition, Transitioned,
 };
 use crate::protocol::{ConversationId, Event, EventBody, State};
 use crate::records::Record;
@@ -346,6 +346,12 @@ impl Handoff for MemoryStore {
 
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         Ok(self.lock().left.iter().cloned().collect())
+    }
+
+    async fn mark_left_handled(&self, id: ConversationId, mark: Option<HandledMark>) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let mine = inner.left.iter_mut().filter(|left| left.conversation_id == id);
+        Ok(mine.map(|left| left.handled = mark.clone()).count())
     }
 }
 

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 
 use super::feed::{ArchiveFeed, Unarchived};
 use super::{
-    AgentPresence, Appended, Assignment, Conversation, Counter, Delivery, EventDraft, EventLog, Handoff, LeftMessage,
-    NewConversation, Presence, PubSub, QueueEntry, StoreError, Transition, Transitioned,
+    AgentPresence, Appended, Assignment, Conversation, Counter, Delivery, EventDraft, EventLog, HandledMark, Handoff,
+    LeftMessage, NewConversation, Presence, PubSub, QueueEntry, StoreError, Transition, Transitioned,
 };
 use crate::protocol::{ConversationId, Event, EventBody, Speaker, State};
 use crate::records::Record;
@@ -147,6 +147,9 @@ impl<S: Handoff> Handoff for Metered<S> {
     }
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         counted(self.inner.left_messages().await)
+    }
+    async fn mark_left_handled(&self, id: ConversationId, mark: Option<HandledMark>) -> Result<usize, StoreError> {
+        counted(self.inner.mark_left_handled(id, mark).await)
     }
 }
 

@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::delivery::{Audience, Deliver, Delivery, Topic};
-pub use crate::protocol::agent::{AgentStatus, LeftMessage};
+pub use crate::protocol::agent::{AgentStatus, HandledMark, LeftMessage};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Page, Reason, State};
 use crate::records::{Record, Records};
 pub use visitors::{USER_CONVERSATIONS_KEPT, VisitorIndex};
@@ -331,6 +331,9 @@ pub trait Handoff: Send + Sync + 'static {
     async fn add_left_message(&self, message: LeftMessage) -> Result<(), StoreError>;
     /// The newest left messages, oldest first.
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError>;
+    /// Sets (or, with `None`, clears) the handled mark of every kept left message of the
+    /// conversation, atomically; returns how many it marked (0: none is kept).
+    async fn mark_left_handled(&self, id: ConversationId, mark: Option<HandledMark>) -> Result<usize, StoreError>;
 }
 
 /// An agent is present while `until` is in the future; connected sockets keep pushing it on.

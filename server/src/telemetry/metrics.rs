@@ -146,6 +146,10 @@ fn describe() {
     describe_counter!("baton_llm_failures_total", "Failed model requests, by kind.");
     describe_counter!("baton_llm_tokens_total", "Tokens used by model requests of sites with a daily budget, by site.");
     describe_counter!("baton_escalations_total", "Conversations sent to people, by reason.");
+    describe_counter!(
+        "baton_queue_full_total",
+        "Escalations refused because the site's queue was at handoff.max_queue."
+    );
     describe_gauge!("baton_queue_length", "Conversations waiting for a person, by site (read at scrape).");
     describe_gauge!("baton_queue_oldest_wait_seconds", "How long the longest-waiting chat has waited, by site.");
     describe_gauge!("baton_agents_online", "Agents signed in (all nodes), by status.");
@@ -216,6 +220,11 @@ pub fn escalation(reason: impl serde::Serialize) {
         _ => "unknown".to_owned(),
     };
     metrics::counter!("baton_escalations_total", "reason" => name).increment(1);
+}
+
+/// An escalation found its site's queue at `handoff.max_queue` (the bot kept the chat).
+pub fn queue_full(site: &str) {
+    metrics::counter!("baton_queue_full_total", "site" => site.to_owned()).increment(1);
 }
 
 pub fn archive_copied() {

@@ -3,8 +3,8 @@
 
 use baton::protocol::{ConversationId, State};
 use baton::store::{
-    Assignment, Audience, Delivery, LEFT_MESSAGES_KEPT, LeftMessage, QueueChange, Stores, Topic, Transition,
-    Transitioned,
+    Assignment, Audience, Delivery, HandledMark, LEFT_MESSAGES_KEPT, LeftMessage, QueueChange, Stores, Topic,
+    Transition, Transitioned,
 };
 
 use super::*;
@@ -20,6 +20,7 @@ contract!(
     a_state_events_delivery_carries_the_new_state_and_agent,
     assignments_are_records_written_whole,
     pickups_and_left_messages_keep_their_bounds,
+    a_handled_mark_covers_every_left_message_of_its_conversation_and_can_be_cleared,
 );
 
 /// `n` queued conversations.
@@ -250,10 +251,42 @@ async fn pickups_and_left_messages_keep_their_bounds(backend: Backend) {
             email: "v@example.com".into(),
             text: i.to_string(),
             at,
+            handled: None,
         };
         handoff.add_left_message(left).await.unwrap();
     }
     let left = handoff.left_messages().await.unwrap();
     assert_eq!(left.len(), LEFT_MESSAGES_KEPT);
     assert_eq!((left[0].text.as_str(), left.last().unwrap().text.as_str()), ("3", "202"));
+}
+
+async fn a_handled_mark_covers_every_left_message_of_its_conversation_and_can_be_cleared(backend: Backend) {
+    let handoff = &backend.stores.handoff;
+    let (marked, other) = (ConversationId::new(), ConversationId::new());
+    let at = chrono::Utc::now();
+    for (id, text) in [(marked, "first"), (other, "other"), (marked, "second")] {
+        let left = LeftMessage {
+            conversation_id: id,
+            site: "demo".into(),
+            email: "v@example.com".into(),
+            text: text.into(),
+            at,
+            handled: None,
+        };
+        handoff.add_left_message(left).await.unwrap();
+    }
+    let mark = HandledMark { by: "Ana".into(), at };
+    assert_eq!(handoff.mark_left_handled(marked, Some(mark.clone())).await.unwrap(), 2);
+    let left = handoff.left_messages().await.unwrap();
+    let texts: Vec<_> = left.iter().map(|m| (m.text.as_str(), m.handled.clone())).collect();
+    let expected = [("first", Some(mark.clone())), ("other", None), ("second", Some(mark))];
+    assert_eq!(texts, expected.iter().map(|(t, h)| (*t, h.clone())).collect::<Vec<_>>(), "in place, in order");
+
+    assert_eq!(handoff.mark_left_handled(marked, None).await.unwrap(), 2);
+    assert!(handoff.left_messages().await.unwrap().iter().all(|m| m.handled.is_none()));
+    assert_eq!(
+        handoff.mark_left_handled(ConversationId::new(), None).await.unwrap(),
+        0,
+        "nothing kept: nothing marked"
+    );
 }

@@ -83,16 +83,10 @@
     },
     state: function (w, f) {
       w.seen(f);
-      var t = w.t;
-      var prev = w.lineState;
-      w.lineState = f.state;
       if (f.state === 'agent' && f.agent) w.agent = f.agent;
       if (f.state === 'queued' || f.state === 'agent') w.askedHuman = false;
-      // Entering the queue needs no line of ours: the server's notice says it, the header too.
-      var line = f.state === 'agent' && f.agent ? t('joined', { name: f.agent.name }) :
-        f.state === 'bot' && (prev === 'agent' || prev === 'queued') ? t('back') :
-        f.state === 'resolved' ? t('ended') : null;
-      if (line && prev !== f.state) w.systemLine(line, f.seq <= w.liveFrom);
+      // No line of ours: the server says, in the visitor's language, when a person joins
+      // (when they take the chat, not when it is assigned), hands back, or the chat ends.
       w.setState(f);
       if (f.state === 'resolved' && w.endedHere) w.showRating();
       if (saysUnavailable(f)) w.showLeave();

@@ -9,7 +9,6 @@
     this.hooks = {};
     this.identity = null;
     this.state = 'bot';
-    this.lineState = 'bot';
     this.agent = null;
     this.streams = {};
     this.bubbles = {};
@@ -98,7 +97,7 @@
 
   Widget.prototype.forgetConversation = function () {
     this.streams = {};
-    this.state = this.lineState = 'bot';
+    this.state = 'bot';
     this.welcomeState = null;
     this.agent = null;
     this.readSeq = 0;

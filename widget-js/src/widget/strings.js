@@ -12,7 +12,7 @@
 
   /** Message keys; each locale below lists its strings in this order, one per line. */
   var KEYS = ['open', 'close', 'message', 'placeholder', 'send', 'human', 'ai', 'title', 'bot',
-    'reconnecting', 'queue', 'wait', 'waiting', 'joined', 'typing', 'back', 'ended', 'end',
+    'reconnecting', 'queue', 'wait', 'waiting', 'typing', 'ended', 'end',
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
     'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
     'attach', 'tooBig', 'badType', 'upFail', 'shut',
@@ -32,9 +32,7 @@ Reconnecting…
 You are number {n} in line.
 Estimated wait: about {m} min.
 Waiting for a person to join…
-{name} joined the chat.
 {name} is typing…
-You are back with the assistant.
 This chat has ended.
 End chat
 Start a new chat
@@ -75,9 +73,7 @@ Reconectando…
 Eres el número {n} en la cola.
 Espera estimada: unos {m} min.
 Esperando a que se una una persona…
-{name} se ha unido al chat.
 {name} está escribiendo…
-Vuelves a hablar con el asistente.
 Este chat ha terminado.
 Terminar chat
 Iniciar un chat nuevo
@@ -118,9 +114,7 @@ Reconnexion…
 Vous êtes n° {n} dans la file.
 Attente estimée : environ {m} min.
 En attente d’une personne…
-{name} a rejoint la conversation.
 {name} écrit…
-Vous êtes de retour avec l’assistant.
 Cette conversation est terminée.
 Terminer la conversation
 Nouvelle conversation
@@ -161,9 +155,7 @@ Verbindung wird wiederhergestellt…
 Sie sind Nummer {n} in der Warteschlange.
 Geschätzte Wartezeit: etwa {m} Min.
 Warten auf einen Mitarbeiter…
-{name} ist dem Chat beigetreten.
 {name} schreibt…
-Sie sind wieder beim Assistenten.
 Dieser Chat ist beendet.
 Chat beenden
 Neuen Chat starten
@@ -204,9 +196,7 @@ Reconectando…
 Você é o número {n} na fila.
 Espera estimada: cerca de {m} min.
 Aguardando uma pessoa…
-{name} entrou no chat.
 {name} está digitando…
-Você voltou a falar com o assistente.
 Este chat foi encerrado.
 Encerrar chat
 Iniciar novo chat
@@ -247,9 +237,7 @@ Riconnessione…
 Sei il numero {n} in coda.
 Attesa stimata: circa {m} min.
 In attesa di un operatore…
-{name} è entrato nella chat.
 {name} sta scrivendo…
-Sei di nuovo con l’assistente.
 Questa chat è terminata.
 Termina la chat
 Inizia una nuova chat
@@ -290,9 +278,7 @@ Opnieuw verbinden…
 Je bent nummer {n} in de wachtrij.
 Geschatte wachttijd: ongeveer {m} min.
 Wachten op een medewerker…
-{name} neemt deel aan de chat.
 {name} typt…
-Je praat weer met de assistent.
 Deze chat is beëindigd.
 Chat beëindigen
 Nieuwe chat starten
@@ -333,9 +319,7 @@ Se reconectează…
 Poziția ta în coadă: {n}.
 Timp estimat de așteptare: aproximativ {m} min.
 Se așteaptă o persoană…
-{name} s-a alăturat conversației.
 {name} scrie…
-Ai revenit la asistent.
 Această conversație s-a încheiat.
 Încheie conversația
 Începe o conversație nouă
@@ -376,9 +360,7 @@ Avem probleme. Încercăm din nou…`,
 Вие сте номер {n} на опашката.
 Очаквано чакане: около {m} мин.
 Изчакване на служител…
-{name} се присъедини към чата.
 {name} пише…
-Отново разговаряте с асистента.
 Този чат приключи.
 Край на чата
 Започни нов чат
@@ -419,9 +401,7 @@ Atjauno savienojumu…
 Jūs esat {n}. rindā.
 Paredzamais gaidīšanas laiks: apmēram {m} min.
 Gaida darbinieku…
-{name} pievienojās tērzēšanai.
 {name} raksta…
-Jūs atkal sarakstāties ar asistentu.
 Šī tērzēšana ir beigusies.
 Beigt tērzēšanu
 Sākt jaunu tērzēšanu
@@ -462,9 +442,7 @@ Ponowne łączenie…
 Jesteś {n}. w kolejce.
 Szacowany czas oczekiwania: około {m} min.
 Czekamy na konsultanta…
-{name} dołącza do czatu.
 {name} pisze…
-Znowu rozmawiasz z asystentem.
 Ten czat został zakończony.
 Zakończ czat
 Rozpocznij nowy czat
@@ -505,9 +483,7 @@ Mamy problem. Próbujemy ponownie…`,
 您排在第 {n} 位。
 预计等待：约 {m} 分钟。
 正在等待客服接入…
-{name} 已加入聊天。
 {name} 正在输入…
-您已回到 AI 助手。
 本次聊天已结束。
 结束聊天
 开始新的聊天
@@ -548,9 +524,7 @@ Mamy problem. Próbujemy ponownie…`,
 ترتيبك {n} في قائمة الانتظار.
 الانتظار المتوقع: نحو {m} دقيقة.
 بانتظار انضمام شخص…
-انضم {name} إلى الدردشة.
 {name} يكتب…
-عدت إلى المساعد.
 انتهت هذه الدردشة.
 إنهاء الدردشة
 بدء دردشة جديدة
@@ -591,9 +565,7 @@ Mamy problem. Próbujemy ponownie…`,
 אתם מספר {n} בתור.
 זמן המתנה משוער: כ-{m} דקות.
 ממתינים להצטרפות נציג…
-{name} הצטרף/ה לצ'אט.
 {name} מקליד/ה…
-חזרתם לעוזר.
 הצ'אט הסתיים.
 סיום הצ'אט
 התחלת צ'אט חדש

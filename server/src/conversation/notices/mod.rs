@@ -43,6 +43,20 @@ pub enum Notice {
     BackInQueue,
     ModelFailure,
     ModelBudget,
+    QueueFull,
+    /// A person took the chat: said when they take it, not when routing assigns it.
+    AgentJoined {
+        name: String,
+    },
+    HandedBack,
+    Resolved,
+    /// A part of an email to the visitor ([`crate::mail::letters`]), with its placeholders'
+    /// values in the order they are filled (what the visitor or agent wrote goes last, so
+    /// braces in it are never filled in).
+    Email {
+        key: NoticeKey,
+        vars: Vec<(&'static str, String)>,
+    },
 }
 
 impl Notice {
@@ -73,6 +87,11 @@ impl Notice {
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
             Notice::ModelBudget => NoticeKey::ModelBudget,
+            Notice::QueueFull => NoticeKey::QueueFull,
+            Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
+            Notice::HandedBack => NoticeKey::HandedBack,
+            Notice::Resolved => NoticeKey::Resolved,
+            Notice::Email { key, .. } => *key,
         }
     }
 
@@ -85,6 +104,8 @@ impl Notice {
                 vars
             }
             Notice::TransferToTeam { team } => vec![("team", team)],
+            Notice::AgentJoined { name } => vec![("name", name)],
+            Notice::Email { vars, .. } => vars.iter().map(|(name, value)| (*name, value.as_str())).collect(),
             _ => Vec::new(),
         }
     }

@@ -15,8 +15,8 @@ use super::{RedisStore, unavailable};
 use crate::delivery::change_of;
 use crate::protocol::{ConversationId, Event};
 use crate::store::{
-    AgentPresence, Assign, Assignment, Audience, Delivery, EventLog, Handoff, LEFT_MESSAGES_KEPT, LeftMessage,
-    PICKUPS_KEPT, Presence, QueueChange, QueueEntry, StoreError, Topic, Transition, Transitioned,
+    AgentPresence, Assign, Assignment, Audience, Delivery, EventLog, HandledMark, Handoff, LEFT_MESSAGES_KEPT,
+    LeftMessage, PICKUPS_KEPT, Presence, QueueChange, QueueEntry, StoreError, Topic, Transition, Transitioned,
 };
 
 /// The arguments of `transition.lua` that come from [`Transition::assign`].
@@ -110,6 +110,13 @@ impl Handoff for RedisStore {
     async fn left_messages(&self) -> Result<Vec<LeftMessage>, StoreError> {
         let all: Vec<String> = self.conn().lrange(self.keys.left_messages(), 0, -1).await.map_err(unavailable)?;
         all.iter().map(|json| from_json(json)).collect()
+    }
+
+    async fn mark_left_handled(&self, id: ConversationId, mark: Option<HandledMark>) -> Result<usize, StoreError> {
+        let script = ::redis::Script::new(include_str!("mark_left.lua"));
+        let mut call = script.key(self.keys.left_messages());
+        call.arg(id.to_string()).arg(mark.as_ref().map(to_json).unwrap_or_default());
+        call.invoke_async(&mut self.conn()).await.map_err(unavailable)
     }
 }
 
