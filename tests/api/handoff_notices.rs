@@ -240,3 +240,25 @@ async fn the_transfer_roster_of_a_chat_lists_only_agents_who_work_for_its_site()
     let to_dev = json!({"type": "transfer", "conversation_id": id, "to": {"agent_id": "dev"}});
     assert_eq!(refused(&mut all, to_dev).await, "forbidden");
 }
+
+#[tokio::test]
+async fn a_routed_chat_whose_agent_leaves_without_opening_it_goes_back_without_saying_someone_left() {
+    let app = spawn_app_with(|s| {
+        routed(Routing::LeastBusy)(s);
+        s.handoff.janitor_secs = 1;
+        s.handoff.presence_grace_secs = 1;
+    })
+    .await;
+    let (mut ana, _) = app.connect_agent("token-ana").await;
+    let (mut visitor, id) = escalated_in(&app, "en").await;
+    ana.next_of_type("assigned").await;
+    drop(ana);
+    let frames = visitor.collect_until(|f| f["type"] == "state" && f["state"] == "queued").await;
+    assert!(frames.iter().any(|f| f["type"] == "state" && f["state"] == "agent"), "{frames:?}");
+    let told = visitor.next_of_type("message").await;
+    assert_eq!(told["from"], "system", "{told}");
+    let text = told["text"].as_str().unwrap();
+    assert!(!text.contains("had to leave"), "nobody had joined: {text}");
+    assert!(text.contains("back at the front of the queue"), "{text}");
+    assert_eq!(told["conversation_id"], id);
+}

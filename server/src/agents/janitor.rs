@@ -53,8 +53,10 @@ impl Janitor {
             let silent =
                 self.settings.answer_timeout_secs > 0 && !assignment.answered && assignment.since + timeout < now;
             let notice = match (present, silent) {
-                (false, _) => Notice::AgentLeft,
-                (true, true) => Notice::BackInQueue,
+                // "The person helping you had to leave" only if someone had joined: a chat
+                // routed to an agent who never opened it just goes back to the queue.
+                (false, _) if self.router.joined_since_take(assignment.conversation_id).await? => Notice::AgentLeft,
+                (false, _) | (true, true) => Notice::BackInQueue,
                 (true, false) => continue,
             };
             let holder = Some(assignment.agent_id.clone());

@@ -44,6 +44,9 @@ pub enum Taken {
     NotHolder,
 }
 
+/// Events read back to see whether the visitor was told a person joined.
+const JOINED_LOOKBACK: usize = 200;
+
 pub struct Router {
     conversations: Conversations,
     log: Arc<dyn EventLog>,
@@ -179,6 +182,21 @@ impl Router {
         let Some(conversation) = self.log.conversation(id).await? else { return Ok(()) };
         let Some(site) = self.sites.get(&conversation.site) else { return Ok(()) };
         self.conversations.tell(&site, id, notice, None).await
+    }
+
+    /// Whether the visitor of `id` was told that a person joined since the chat last went to
+    /// one: a system notice after its newest `state agent` event (the joined notice comes
+    /// first; a chat routed to someone who never opened it has none).
+    pub async fn joined_since_take(&self, id: ConversationId) -> Result<bool, StoreError> {
+        let recent = self.log.recent_events(id, JOINED_LOOKBACK).await?;
+        for event in recent.iter().rev() {
+            match &event.body {
+                crate::protocol::EventBody::Message { from: crate::protocol::Speaker::System, .. } => return Ok(true),
+                crate::protocol::EventBody::State { state: crate::protocol::State::Agent, .. } => return Ok(false),
+                _ => {}
+            }
+        }
+        Ok(false)
     }
 
     /// Tells the visitor that `agent` joined, once per take of the chat (`take_seq`, the
