@@ -56,6 +56,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod escalation;
 pub mod fuzzing;
+pub mod hex;
 pub mod http;
 pub mod hub;
 pub mod knowledge;

@@ -45,7 +45,7 @@ impl ResumeLinks {
     /// A link token for `id`, good until `now` plus the configured lifetime.
     pub fn token(&self, id: ConversationId, now: DateTime<Utc>) -> String {
         let signed = format!("{PREFIX}.{}.{}", id.0.simple(), (now + self.ttl).timestamp());
-        format!("{signed}.{}", hex(&self.mac(&signed).finalize().into_bytes()))
+        format!("{signed}.{}", crate::hex::encode(&self.mac(&signed).finalize().into_bytes()))
     }
 
     /// The conversation a link token opens at `now`: `None` if forged, altered or expired.
@@ -56,7 +56,7 @@ impl ResumeLinks {
         if prefix != PREFIX || parts.next().is_some() {
             return None;
         }
-        self.mac(signed).verify_slice(&unhex(signature)?).ok()?;
+        self.mac(signed).verify_slice(&crate::hex::decode(signature)?).ok()?;
         let expires: i64 = expires.parse().ok()?;
         (now.timestamp() <= expires).then_some(())?;
         Uuid::parse_str(id).ok().map(ConversationId)
@@ -68,17 +68,6 @@ impl ResumeLinks {
         mac.update(signed.as_bytes());
         mac
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

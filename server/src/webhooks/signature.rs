@@ -18,7 +18,7 @@ fn mac(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
 /// The header's value for `body` sent at `t` (Unix seconds).
 pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
     let digest = mac(secret, t, body).finalize().into_bytes();
-    format!("t={t},v1={}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("t={t},v1={}", crate::hex::encode(&digest))
 }
 
 /// Whether `header` signs `body` under `secret`, made within `tolerance_secs` of `now`.
@@ -28,19 +28,12 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_secs:
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => t = value.parse::<i64>().ok(),
-            Some(("v1", value)) => v1 = decode_hex(value),
+            Some(("v1", value)) => v1 = crate::hex::decode(value),
             _ => {}
         }
     }
     let (Some(t), Some(v1)) = (t, v1) else { return false };
     (now - t).abs() <= tolerance_secs && mac(secret, t, body).verify_slice(&v1).is_ok()
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

@@ -288,7 +288,7 @@ fn webhook_event(
     data: Value,
 ) -> WebhookEvent {
     let digest = Sha256::digest(format!("{}:{}:{key}", conversation.id, kind.name()).as_bytes());
-    let id = format!("evt_{}", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
+    let id = format!("evt_{}", crate::hex::encode(&digest[..16]));
     let body = json!({"id": id, "type": kind.name(), "created_at": at, "site": conversation.site, "data": data});
     WebhookEvent { id, kind, created_at: at, body: body.to_string() }
 }

@@ -83,7 +83,7 @@ const SECRET_PREFIX: &str = "whsec_";
 fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{SECRET_PREFIX}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("{SECRET_PREFIX}{}", crate::hex::encode(&bytes))
 }
 
 const SUBSCRIPTION_COLUMNS: &str = "id, site, url, events, created_at";
