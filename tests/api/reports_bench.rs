@@ -3,7 +3,9 @@
 //! one site across three teams and twelve agents, then every report timed. Prints figures,
 //! asserts only what the data must hold. Run with:
 //! `cargo test --release -p baton --test api reports_figures -- --ignored --nocapture`
-//! (`BATON_BENCH_CONVERSATIONS` sets another count.)
+//! (`BATON_BENCH_CONVERSATIONS` sets another count; `BATON_BENCH_DB=FILE` keeps the generated
+//! archive in `FILE` and, when it already exists, times the reports over it without
+//! generating again.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -162,10 +164,17 @@ async fn reports_figures() {
     let count: usize =
         std::env::var("BATON_BENCH_CONVERSATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
     let dir = TempDir::new("reports-bench");
-    let archive = SqlArchive::connect(&dir.sqlite_url()).await.unwrap();
+    let kept = std::env::var("BATON_BENCH_DB").ok();
+    let url = kept.as_ref().map_or_else(|| dir.sqlite_url(), |file| format!("sqlite://{file}"));
+    let reuse = kept.as_ref().is_some_and(|file| std::path::Path::new(file).exists());
+    let archive = SqlArchive::connect(&url).await.unwrap();
     archive.migrate().await.unwrap();
-    let took = generate(&archive, count).await;
-    println!("generated {count} conversations in {:.1} s", took.as_secs_f64());
+    if reuse {
+        println!("timing the reports over the archive kept in {url}");
+    } else {
+        let took = generate(&archive, count).await;
+        println!("generated {count} conversations in {:.1} s", took.as_secs_f64());
+    }
     let year = ReportQuery {
         sites: vec!["demo".into()],
         from: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
