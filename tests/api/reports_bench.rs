@@ -60,6 +60,7 @@ fn message(from: Speaker) -> EventBody {
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 

@@ -124,6 +124,11 @@ pub enum EventBody {
         sources: Vec<Source>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         actions: Vec<Action>,
+        /// (1.1) Which notice a `system` message is (its key, e.g. `agent_joined`), so a
+        /// client can act on it whatever the language; absent on every other message, and on
+        /// system messages stored before 1.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     State {
         state: State,
