@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { startBaton, launchBrowser, watchErrors, connectVisitor, configWithAgents, SHOTS } from './support.mjs';
+import { shoot } from './ux.mjs';
 
 const TOKEN = 'demo-agent-token';
 const ANA_TOKEN = 'ana-test-token';
@@ -211,6 +212,7 @@ test('a chat taken from its preview just as the connection drops opens for the r
   await c.composer.fill('Taken as the line dropped: I am on it.', { timeout: 5000 });
   await c.composer.press('Enter');
   await c.transcript.locator('.msg.agent.pending', { hasText: 'I am on it' }).waitFor();
+  await shoot(page, 'console-taken-as-offline');
   await page.evaluate(() => { window.BatonConsole.desk.client.WS = window.onlineSocket; });
   await dora.next((f) => f.type === 'message' && f.from === 'agent' && /I am on it/.test(f.text));
   await c.transcript.locator('.msg.agent:not(.pending)', { hasText: 'I am on it' }).waitFor();
