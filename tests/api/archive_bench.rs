@@ -28,6 +28,7 @@ fn message(i: usize) -> EventBody {
         client_id: Some(format!("c{i}")),
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 

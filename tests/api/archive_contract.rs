@@ -89,6 +89,7 @@ fn events(id: ConversationId, seqs: std::ops::RangeInclusive<u64>, start: DateTi
                 client_id: Some(format!("c{seq}")),
                 sources: vec![],
                 actions: vec![],
+                notice: None,
             }
         };
         Arc::new(Event { seq, conversation_id: id, at: start + Duration::milliseconds(seq as i64), body })

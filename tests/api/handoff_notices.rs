@@ -106,6 +106,37 @@ async fn a_transferred_chat_says_joined_once_the_next_agent_opens_it() {
 }
 
 #[tokio::test]
+async fn system_messages_name_their_notice_live_and_in_a_replay_and_no_other_message_does() {
+    let app = spawn_app_with(routed(Routing::LeastBusy)).await;
+    let (mut ana, _) = app.connect_agent("token-ana").await;
+    let mut visitor = app.open_visitor("demo", Some("http://localhost:3000")).await.unwrap();
+    visitor.send(json!({"type": "hello", "locale": "fr"})).await;
+    let welcome = visitor.next_of_type("welcome").await;
+    visitor.send(json!({"type": "request_human"})).await;
+    let id = ana.next_of_type("assigned").await["conversation"]["conversation_id"].clone();
+    ana.send(json!({"type": "open", "conversation_id": id})).await;
+    let live = visitor.collect_until(|f| f["notice"] == "agent_joined").await;
+    let french = built_in("fr");
+    let notices = |frames: &[Value]| -> Vec<(String, String)> {
+        let system = frames.iter().filter(|f| f["type"] == "message" && f["from"] == "system");
+        system.map(|f| (f["notice"].as_str().unwrap_or("none").to_owned(), f["text"].to_string())).collect()
+    };
+    let want = vec![
+        ("explicit_request".to_owned(), json!(french["explicit_request"]).to_string()),
+        ("agent_joined".to_owned(), json!(french["agent_joined"].replace("{name}", "Agent ana")).to_string()),
+    ];
+    assert_eq!(notices(&live), want, "the key is the notice's, whatever the language");
+
+    // Stored with the event: a page that reloads replays the same marks; no other message has one.
+    let mut reloaded = app.open_visitor("demo", Some("http://localhost:3000")).await.unwrap();
+    reloaded.send(json!({"type": "hello", "token": welcome["token"], "last_seq": 0, "locale": "fr"})).await;
+    let replay = reloaded.collect_until(|f| f["notice"] == "agent_joined").await;
+    assert_eq!(notices(&replay), want);
+    let others = replay.iter().filter(|f| f["type"] == "message" && f["from"] != "system");
+    assert!(others.clone().count() > 0 && others.clone().all(|f| f.get("notice").is_none()), "{replay:?}");
+}
+
+#[tokio::test]
 async fn hand_back_and_resolve_are_told_in_the_visitors_language_and_a_site_can_reword_them() {
     let app = spawn_app_with(|s| {
         routed(Routing::Manual)(s);
@@ -162,6 +193,7 @@ async fn a_full_queue_keeps_the_chat_with_the_bot_and_says_so_once_with_a_way_to
     let notice = frames.last().unwrap();
     assert_eq!(notice["text"], full.as_str());
     assert_eq!(notice["actions"][0]["id"], "leave_message");
+    assert_eq!(notice["notice"], "queue_full");
     assert!(frames.iter().all(|f| f["type"] != "state"), "not queued: {frames:?}");
     // Asking again while nothing else was said does not repeat it; the chat stays the bot's.
     second.send(json!({"type": "request_human"})).await;

@@ -116,6 +116,7 @@ fn message(from: Speaker, actions: Vec<Action>) -> EventBody {
         client_id: None,
         sources: vec![],
         actions,
+        notice: None,
     }
 }
 

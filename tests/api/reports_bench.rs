@@ -62,6 +62,7 @@ fn message(from: Speaker) -> EventBody {
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 

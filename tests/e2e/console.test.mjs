@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { startBaton, launchBrowser, watchErrors, connectVisitor, configWithAgents, SHOTS } from './support.mjs';
+import { shoot } from './ux.mjs';
 
 const TOKEN = 'demo-agent-token';
 const ANA_TOKEN = 'ana-test-token';
@@ -188,6 +189,35 @@ test('a reply typed while the console is offline is sent once when the socket re
   assert.equal(await c.transcript.locator('.msg.visitor', { hasText: 'refund' }).count(), 1, 'the resumed transcript has no duplicates');
   assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), []);
   carol.close();
+  await ctx.close();
+});
+
+test('a chat taken from its preview just as the connection drops opens for the reply, sent when the socket returns', async () => {
+  const { ctx, page, errors, c } = await openConsole();
+  const dora = await escalatedVisitor('Hello, a person please: my parcel never came');
+  await c.item('my parcel never came').click();
+  await c.title.filter({ hasText: 'Preview' }).waitFor();
+  // The take goes out and the socket closes in the same moment: the server takes the chat, and
+  // its `assigned` frame is lost with the socket (the race that once left the composer hidden).
+  // New sockets fail meanwhile, as offline, so no reconnect brings the chat back first.
+  await page.evaluate(() => {
+    const { desk } = window.BatonConsole;
+    window.onlineSocket = desk.client.WS;
+    desk.client.WS = function () { throw new Error('offline'); };
+    desk.take();
+    desk.client.ws.close();
+  });
+  await dora.next((f) => f.type === 'state' && f.state === 'agent');
+  await page.locator('.conn', { hasText: 'Offline' }).waitFor();
+  await c.composer.fill('Taken as the line dropped: I am on it.', { timeout: 5000 });
+  await c.composer.press('Enter');
+  await c.transcript.locator('.msg.agent.pending', { hasText: 'I am on it' }).waitFor();
+  await shoot(page, 'console-taken-as-offline');
+  await page.evaluate(() => { window.BatonConsole.desk.client.WS = window.onlineSocket; });
+  await dora.next((f) => f.type === 'message' && f.from === 'agent' && /I am on it/.test(f.text));
+  await c.transcript.locator('.msg.agent:not(.pending)', { hasText: 'I am on it' }).waitFor();
+  assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+  dora.close();
   await ctx.close();
 });
 

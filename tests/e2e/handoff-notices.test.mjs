@@ -1,7 +1,7 @@
 // What the visitor is told at the moments of a handoff, in Chromium against the real server:
 // a chat routed to an agent says "X joined" only once the agent opens it in the console; a
 // hand-back and a resolve are the server's notices; a full queue says nobody can take the chat
-// now and offers the leave-a-message form. Screenshots: $BATON_SHOTS/notices-*.png.
+// now, in one line, with the Leave a message reply that opens the form. Screenshots: $BATON_SHOTS/notices-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -56,20 +56,28 @@ async function openConsole(url) {
 }
 
 const systemLines = (page, text) => page.locator('baton-widget .system', { hasText: text }).count();
+const header = (page) => page.locator('baton-widget .sub').textContent();
 
 test('a routed chat says joined when the agent opens it; hand-back and resolve are the server\'s words', async () => {
   const agent = await openConsole(routed.url);
   const visitor = await openWidget('/routed.html');
   try {
+    await visitor.page.evaluate(() => {
+      window.states = [];
+      window.Baton('on', 'state', (s) => window.states.push(s.state));
+    });
     await visitor.w.human.click();
-    // Routing gives the chat to Dev: the console shows it, the widget knows who has it.
+    // Routing gives the chat to Dev: the console shows it; the widget has `state agent` but
+    // Dev has not looked, so its header still says the visitor is waiting.
     await agent.page.locator('.transcript .sys', { hasText: 'Assigned to Dev Agent' }).waitFor({ timeout: 10000 });
-    await visitor.page.locator('baton-widget .sub', { hasText: 'Dev Agent' }).waitFor();
+    await visitor.page.waitForFunction(() => window.states.includes('agent'), null, { timeout: 10000 });
+    assert.equal(await header(visitor.page), 'Waiting for a person to join…');
     assert.equal(await systemLines(visitor.page, 'joined the chat'), 0, 'Dev has not looked yet');
     await shoot(visitor.page, 'notices-routed-not-joined');
-    // Dev goes to write in it: now the visitor is told, once.
+    // Dev goes to write in it: now the visitor is told, once, and the header says who is there.
     await agent.page.locator('.composer textarea').focus();
     await visitor.page.getByText(JOINED).waitFor({ timeout: 10000 });
+    await visitor.page.locator('baton-widget .sub', { hasText: 'Chatting with Dev Agent' }).waitFor({ timeout: 10000 });
     await agent.page.locator('.composer textarea').blur();
     await agent.page.locator('.composer textarea').focus();
     await agent.page.locator('.composer textarea').fill('Hi, I am Dev.');
@@ -98,14 +106,22 @@ test('a routed chat says joined when the agent opens it; hand-back and resolve a
   }
 });
 
-test('a full queue tells the visitor nobody can take the chat now and opens the leave-a-message form', async () => {
+test('a full queue says so in one line with its Leave a message reply, which opens the form', async () => {
   const visitor = await openWidget('/full.html');
   try {
     await visitor.w.human.click();
     await visitor.page.getByText('Our queue is full right now').waitFor({ timeout: 10000 });
-    await visitor.page.getByRole('textbox', { name: 'Your email' }).waitFor();
+    const leave = visitor.page.getByRole('button', { name: 'Leave a message' });
+    await leave.waitFor();
     assert.equal(await systemLines(visitor.page, 'queue is full'), 1);
+    assert.equal(await visitor.page.getByText(/Nobody is available/).count(), 0, 'one line, not the notice and a card saying it again');
+    assert.equal(await visitor.page.getByRole('textbox', { name: 'Your email' }).count(), 0, 'the form waits for the visitor');
     await shoot(visitor.page, 'notices-queue-full');
+    await leave.click();
+    await visitor.page.getByRole('textbox', { name: 'Your email' }).waitFor();
+    assert.equal(await leave.count(), 0, 'the reply made way for its form');
+    assert.equal(await visitor.page.getByText(/Nobody is available/).count(), 0);
+    await shoot(visitor.page, 'notices-queue-full-form');
     await visitor.page.getByRole('textbox', { name: 'Your email' }).fill('kim@example.com');
     await visitor.page.locator('baton-widget .leave textarea').fill('Please call me back');
     await visitor.page.getByRole('button', { name: 'Leave message' }).click();

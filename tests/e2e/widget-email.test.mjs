@@ -97,6 +97,7 @@ test('the emailed link reopens the conversation with its whole thread, and an en
   const w = widget(page);
   await w.launcher.click();
   await w.human.click();
+  await page.getByRole('button', { name: 'Leave a message' }).click({ timeout: 10000 });
   const email = page.getByRole('textbox', { name: 'Your email' });
   await email.waitFor({ timeout: 10000 });
   await email.fill('lea@example.com');

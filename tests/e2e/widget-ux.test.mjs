@@ -120,8 +120,17 @@ test('with nobody online: waiting is said once, one Send, one thank-you, and the
     await page.locator('baton-widget .msg.bot:not(.intro)').first().waitFor();
     assert.equal(await visibleCount(page, '.msg.bot'), 1, 'the greeting shows once');
     await w.human.click();
+    // One line says nobody can come, with its reply; the form opens when the visitor picks it.
+    const leave = page.getByRole('button', { name: 'Leave a message' });
+    await leave.waitFor({ timeout: 10000 });
+    assert.equal(await visibleCount(page, '.system', 'Leave your email'), 1, 'the notice, once');
+    assert.equal(await visibleCount(page, '.card, .system', 'Nobody is available'), 0, 'no second line saying it again');
+    assert.equal(await page.getByRole('textbox', { name: 'Your email' }).count(), 0);
+    await shoot(page, 'ux-nobody-available');
+    await leave.click();
     const email = page.getByRole('textbox', { name: 'Your email' });
     await email.waitFor({ timeout: 10000 });
+    assert.equal(await visibleCount(page, '.card, .system', 'Nobody is available'), 0, 'the form adds no line of its own');
     assert.equal(await visibleCount(page, '.sub, .system, .qline, .card, .msg', 'Waiting for a person'), 1, 'one "waiting" (the header)');
     assert.equal(await visibleCount(page, '.system', 'Waiting for a person'), 0);
     assert.equal(await page.getByRole('button', { name: 'Send', exact: true }).count(), 1, 'one Send button');

@@ -250,6 +250,7 @@ test('with nobody online the visitor leaves a message; when an agent comes, the 
     await w.launcher.click();
     await w.human.click();
     // Nobody is online: the visitor is told at once and can leave a message.
+    await page.getByRole('button', { name: 'Leave a message' }).click({ timeout: 10000 });
     const email = page.getByRole('textbox', { name: 'Your email' });
     await email.waitFor({ timeout: 10000 });
     await email.fill('ana@example.com');

@@ -95,6 +95,7 @@
     });
     this.client.on('status', function (s) {
       self.conn = s;
+      if (s === 'closed') self.holdTakes();
       self.changed('conn');
     });
     this.client.on('stopped', function (e) { self.stopped(e.code); });
@@ -156,6 +157,28 @@
     this.send({ type: 'accept', conversation_id: id });
     this.changed('queue');
     return true;
+  };
+
+  /**
+   * The socket dropped while a take was unanswered. The server most likely took the chat, but
+   * its `assigned` went down with the socket, and that frame is what ends the read-only
+   * preview: without this the chat stayed a preview, composer hidden, until a reconnect. So it
+   * opens here, from its preview (or its queue item), for a reply that waits in the outbox. The
+   * next `ready` settles it: listed, it is this agent's; not, it ends "No longer yours" and what
+   * was typed for it is not sent (keeps).
+   */
+  Desk.prototype.holdTakes = function () {
+    for (var id in this.accepting) {
+      if (this.chats[id] && !this.chats[id].ended) continue;
+      var item = this.previews[id] || this.queue.filter(function (it) { return it.conversation_id === id; })[0] || {};
+      var view = {};
+      for (var k in item) view[k] = item[k];
+      view.conversation_id = id;
+      view.state = 'agent';
+      var shown = this.previewing === id || !this.active;
+      this.absorb(view, true);
+      if (shown) this.activate(id, true);
+    }
   };
 
   /** A read-only look at a waiting chat (the server answers with its view). */

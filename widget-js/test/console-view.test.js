@@ -271,6 +271,50 @@ test('offline: a banner says replies wait for the connection, and the pending bu
   assert.match(ui.view.transcript.querySelector('.pending').textContent, /waiting for the connection/);
 });
 
+/** q1 waiting, previewed, then taken with Enter; the socket drops before `assigned` comes. */
+function takenAsTheSocketDrops() {
+  const ui = mount();
+  const ws = signIn(ui, { queue: [qitem('q1')] });
+  ui.desk.preview('q1');
+  const waiting = view('q1', view('q1').events.slice(0, 3), { state: 'queued' });
+  ws.receive({ type: 'preview', conversation: waiting });
+  assert.equal(ui.view.composer.hidden, true, 'a preview takes no replies');
+  ui.key('Enter', ui.view.queueList);
+  assert.deepEqual(ws.sent.at(-1), { type: 'accept', conversation_id: 'q1' });
+  ws.drop(1006);
+  return ui;
+}
+
+test('a chat taken as the socket drops (its assigned lost with it) opens for a reply that waits, sent once the ready lists it', () => {
+  const ui = takenAsTheSocketDrops();
+  assert.equal(ui.view.composer.hidden, false, 'not stuck in the read-only preview until a reconnect');
+  assert.doesNotMatch(ui.view.chatTitle.textContent, /Preview/);
+  assert.equal(ui.view.transcript.querySelectorAll('.msg').length, 2, 'the transcript the preview showed');
+  assert.match(ui.view.banner.textContent, /Offline/);
+  ui.view.input.value = 'On it, one moment.';
+  ui.key('Enter', ui.view.input, { ctrlKey: true });
+  ui.clock.fire();
+  const ws = FakeWebSocket.last();
+  ws.open();
+  ws.receive({ type: 'ready', agent: ME, queue: [], conversations: [view('q1')] });
+  assert.deepEqual(ws.types(), ['auth', 'message']);
+  assert.equal(ws.sent[1].text, 'On it, one moment.');
+  assert.equal(ui.desk.chats.q1.ended, null);
+});
+
+test('a chat taken as the socket drops that the next ready does not list ends as no longer yours, its reply unsent', () => {
+  const ui = takenAsTheSocketDrops();
+  ui.view.input.value = 'On it, one moment.';
+  ui.key('Enter', ui.view.input, { ctrlKey: true });
+  ui.clock.fire();
+  const ws = FakeWebSocket.last();
+  ws.open();
+  ws.receive({ type: 'ready', agent: ME, queue: [], conversations: [] });
+  assert.deepEqual(ws.types(), ['auth']);
+  assert.equal(ui.desk.chats.q1.ended, 'gone');
+  assert.match(ui.view.banner.textContent, /No longer yours/);
+});
+
 test('the shortcut sheet opens with ? and closes with Escape', () => {
   const ui = mount();
   signIn(ui);

@@ -5,45 +5,11 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { load, FakeWebSocket } = require('../test-support/helpers.js');
 const W = load('widget'); // protocol.js and render.js first: globalThis.BatonProtocol, as served
-const { createDocument } = require('../test-support/fake-dom.js');
+const widgetUi = require('../test-support/widget-ui.js');
 
-const saved = {};
-test.before(() => {
-  for (const k of ['document', 'location', 'WebSocket', 'fetch', 'navigator']) saved[k] = Object.getOwnPropertyDescriptor(globalThis, k);
-  const define = (k, value) => Object.defineProperty(globalThis, k, { value, configurable: true, writable: true });
-  define('location', { href: 'https://shop.test/cart' });
-  define('WebSocket', FakeWebSocket);
-  define('navigator', { language: 'en-US', languages: ['en-US'] });
-  define('fetch', async () => ({ ok: true, json: async () => ({ title: 'Northwind Goods', bot_name: 'Nori', color: '#2457d6', greeting: 'Hi there!' }) }));
-});
-test.after(() => {
-  for (const [k, d] of Object.entries(saved)) {
-    if (d) Object.defineProperty(globalThis, k, d);
-    else delete globalThis[k];
-  }
-});
-
-function mount(data = {}) {
-  FakeWebSocket.reset();
-  globalThis.document = createDocument();
-  const w = new W.Widget({ site: 'demo', origin: 'https://baton.test', data });
-  w.mount();
-  const shadow = document.body.childNodes[0].shadowRoot;
-  const q = (sel) => shadow.querySelector(sel);
-  const qa = (sel) => shadow.querySelectorAll(sel);
-  const visible = (el) => { for (let n = el; n && n !== shadow; n = n.parentNode) if (n.hidden) return false; return true; };
-  return { w, shadow, q, qa, visible };
-}
-
-function connect(ui, welcome = {}) {
-  ui.w.open();
-  const ws = FakeWebSocket.last();
-  ws.open();
-  ws.receive({ type: 'welcome', conversation_id: 'c1', token: 'tok', state: 'bot', last_seq: 0, ai_notice: 'You are talking to Nori, an AI.', ...welcome });
-  let seq = 0;
-  ws.event = (body) => ws.receive({ seq: ++seq, conversation_id: 'c1', at: '2025-01-01T00:00:00Z', ...body });
-  return ws;
-}
+widgetUi.useWidgetGlobals();
+const mount = (data) => widgetUi.mount(W, data);
+const connect = widgetUi.connect;
 
 const texts = (nodes) => nodes.map((n) => n.textContent);
 const tick = () => new Promise((r) => setImmediate(r));
@@ -175,12 +141,13 @@ test('queue frames show position and wait; an agent joining is announced by name
   ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
   ws.event({ type: 'state', state: 'agent', agent: { id: 'a1', name: 'Maria' } });
   assert.equal(ui.visible(ui.q('.qline')), false);
-  assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
+  // Assigned is not joined: the header still waits, and the server says when the person takes the chat.
+  assert.equal(ui.q('.sub').textContent, 'Waiting for a person to join…');
   assert.equal(ui.q('.notice').hidden, true);
-  // Assigned is not joined: the server says when the person takes the chat.
   assert.equal(texts(ui.qa('.system')).filter((t) => /joined/.test(t)).length, 0);
-  ws.event({ type: 'message', id: 'm4', from: 'system', text: 'Maria joined the chat.' });
+  ws.event({ type: 'message', id: 'm4', from: 'system', text: 'Maria joined the chat.', notice: 'agent_joined' });
   assert.ok(texts(ui.qa('.system')).includes('Maria joined the chat.'));
+  assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
   ws.receive({ type: 'typing', conversation_id: 'c1', from: 'agent', on: true });
   assert.equal(ui.q('.typing').textContent, 'Maria is typing…');
   ws.event({ type: 'message', id: 'm5', from: 'agent', author: { name: 'Maria' }, text: 'Hi, I can help.\nWhat is your order number?', client_id: 'agent-1' });
@@ -195,18 +162,28 @@ test('queue frames show position and wait; an agent joining is announced by name
   assert.equal(ui.visible(ui.qa('.link')[0]), true);
 });
 
-test('nobody available: the leave-a-message form sends leave_message', () => {
-  for (const trigger of [
-    (ws) => ws.event({ type: 'message', id: 'm0', from: 'system', text: 'Nobody can take the chat now.', actions: [{ id: 'leave_message', label: 'Leave a message' }] }),
-    (ws) => ws.event({ type: 'message', id: 'm1', from: 'system', text: 'No agent is available right now.' })
+test('nobody available: one line says so, its "Leave a message" reply opens the form, which sends leave_message', () => {
+  const offer = { id: 'leave_message', label: 'Leave a message' };
+  for (const [trigger, pick] of [
+    [(ws) => ws.event({ type: 'message', id: 'm0', from: 'system', text: 'Nobody can take the chat now.', actions: [offer], notice: 'no_agents' }), true],
+    [(ws) => ws.event({ type: 'message', id: 'm1', from: 'system', text: 'No agent is available right now.' }), false]
   ]) {
     const ui = mount();
     const ws = connect(ui);
     trigger(ws);
+    if (pick) {
+      assert.equal(ui.q('.leave'), null, 'the notice and its reply, no form until the visitor picks it');
+      // The visitor writes meanwhile: the reply stays (it is not an answer to the latest message only).
+      ws.event({ type: 'message', id: 'm2', from: 'bot', text: 'I can still help with questions.' });
+      assert.equal(ui.qa('.actions.leave-chip').length, 1);
+      ui.q('.leave-chip').querySelector('button').click();
+      assert.equal(ui.qa('.actions.leave-chip').length, 0, 'the reply makes way for its form');
+    }
     const card = ui.q('.leave');
     assert.equal(ui.visible(card), true);
     assert.equal(card.parentNode, ui.q('.log'), 'the form lives in the transcript');
-    assert.match(card.textContent, /Nobody is available/);
+    assert.doesNotMatch(card.textContent, /Nobody is available/, 'the notice above said it: one line');
+    assert.equal(texts(ui.qa('.system')).length, 1);
     const [email, text] = card.querySelectorAll('.field');
     email.value = 'ana@example.com';
     text.value = 'Please call me back';
@@ -216,6 +193,7 @@ test('nobody available: the leave-a-message form sends leave_message', () => {
     assert.equal(card.parentNode, null);
     trigger(ws);
     assert.equal(ui.q('.leave'), null);
+    assert.equal(ui.qa('.leave-chip').length, 0, 'nor its reply');
   }
 });
 
@@ -317,7 +295,7 @@ test('a hello-resumed page leaves the state the welcome announced after the repl
   ws.event({ type: 'message', id: 'm1', from: 'bot', text: 'Hi' });
   ws.event({ type: 'state', state: 'queued', reason: 'explicit_request' });
   ws.event({ type: 'state', state: 'agent', agent: { id: 'a', name: 'Maria' } });
-  assert.equal(ui.q('.sub').textContent, 'Chatting with Maria');
+  assert.equal(ui.q('.sub').textContent, 'Waiting for a person to join…');
   assert.deepEqual(ui.w.state, 'agent');
 });
 

@@ -234,6 +234,7 @@ pub(crate) mod tests {
                 client_id: None,
                 sources: vec![],
                 actions: vec![],
+                notice: None,
             },
         })
     }

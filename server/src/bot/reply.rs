@@ -308,6 +308,7 @@ impl Replier {
                 client_id: None,
                 sources,
                 actions,
+                notice: None,
             };
             match self.log.append(id, EventDraft::new(body).expect(BOT_STATES)).await? {
                 // A person took over while the reply was streaming: the bot stays silent.

@@ -327,7 +327,7 @@ impl Conversations {
     ) -> Result<EventBody, StoreError> {
         let conversation = self.stores.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
         let lang = notices::conversation_language(&site.config, &conversation);
-        let mut body = system_message(notices::text(&site.config, lang, notice));
+        let mut body = system_message(notices::text(&site.config, lang, notice), notice.name());
         if let (EventBody::Message { actions, .. }, Some((action_id, label))) = (&mut body, action) {
             actions.push(Action { id: action_id.to_owned(), label: notices::text(&site.config, lang, &label) });
         }
@@ -344,11 +344,13 @@ pub fn bot_message(site: &Site, text: String) -> EventBody {
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 
-/// A message from Baton itself (not the bot's words, not a person's).
-pub fn system_message(text: String) -> EventBody {
+/// A message from Baton itself (not the bot's words, not a person's): the notice `key` in
+/// `text`.
+pub fn system_message(text: String, key: &str) -> EventBody {
     EventBody::Message {
         id: Uuid::new_v4(),
         from: Speaker::System,
@@ -357,6 +359,7 @@ pub fn system_message(text: String) -> EventBody {
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: Some(key.to_owned()),
     }
 }
 

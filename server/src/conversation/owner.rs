@@ -38,6 +38,7 @@ impl Conversations {
             client_id: None,
             sources: vec![],
             actions: vec![],
+            notice: None,
         };
         let mut draft = EventDraft::new(body).expect(BOT_STATES);
         if let Some(key) = dedupe {

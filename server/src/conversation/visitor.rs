@@ -60,6 +60,7 @@ impl Conversations {
             client_id: Some(client_id.as_str().to_owned()),
             sources: vec![],
             actions: vec![],
+            notice: None,
         };
         let turn = Arc::new(VisitorTurn {
             site: site.clone(),

@@ -124,6 +124,11 @@ pub enum EventBody {
         sources: Vec<Source>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         actions: Vec<Action>,
+        /// (1.1) Which notice a `system` message is (its key, e.g. `agent_joined`), so a
+        /// client can act on it whatever the language; absent on every other message, and on
+        /// system messages stored before 1.1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     State {
         state: State,
@@ -591,5 +596,13 @@ mod tests {
         assert_eq!(json["reason"], "explicit_request");
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn a_system_message_stored_before_notices_had_keys_reads_without_one() {
+        let stored = r#"{"seq":4,"conversation_id":"6f1c1c3e-4d7a-4c56-9d3e-0c0c8e3f5a10","at":"2025-01-01T00:00:00Z","type":"message","id":"6f1c1c3e-4d7a-4c56-9d3e-0c0c8e3f5a11","from":"system","text":"Ana joined the chat."}"#;
+        let event: Event = serde_json::from_str(stored).unwrap();
+        assert!(matches!(event.body, EventBody::Message { notice: None, .. }));
+        assert!(serde_json::to_value(&event).unwrap().get("notice").is_none(), "absent, not null");
     }
 }

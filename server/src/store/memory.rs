@@ -424,6 +424,7 @@ mod tests {
             client_id: Some("c".into()),
             sources: vec![],
             actions: vec![],
+            notice: None,
         };
         store.append(written, EventDraft::new(visitor)).await.unwrap();
         let later =

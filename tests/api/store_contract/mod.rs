@@ -206,6 +206,7 @@ fn message(text: &str) -> EventBody {
         client_id: Some("c".into()),
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 

@@ -275,6 +275,7 @@ async fn a_conversation_without_a_visitor_message_expires_in_minutes_and_a_writt
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: None,
     };
     stores.log.append(id, EventDraft::new(greeting)).await.unwrap();
     stores.log.append(id, EventDraft::new(note("n"))).await.unwrap();

@@ -1,10 +1,15 @@
   // ---- widget/frames.js ----------------------------------------------------------------
 
+  /** Whether a frame offers the "Leave a message" quick reply. */
+  function offersLeave(f) {
+    return Array.isArray(f.actions) && f.actions.some(function (a) { return a && a.id === 'leave_message'; });
+  }
+
   /** Whether a frame tells the visitor that no agent can take the chat. */
   function saysUnavailable(f) {
     if (!f) return false;
     // The server marks its "nobody can take this" notice with a leave_message quick reply.
-    if (Array.isArray(f.actions) && f.actions.some(function (a) { return a && a.id === 'leave_message'; })) return true;
+    if (offersLeave(f)) return true;
     if (f.available === false || f.agents_available === false ||
         f.reason === 'unavailable' || f.reason === 'no_agents') return true;
     return f.type === 'message' && f.from === 'system' &&
@@ -36,6 +41,7 @@
       }
       w.welcomeState = f.state;
       w.emailOn = !!f.email;
+      w.restoreHold(f.conversation_id);
       if ((f.last_seq || 0) <= w.client.lastSeq(f.conversation_id)) w.setState({ state: f.state });
       FRAMES.identity(w, f);
     },
@@ -76,20 +82,23 @@
           if (!w.panelOpen) w.showPreview(name, f.text || '');
         }
       }
+      if ((f.notice === 'agent_joined' || f.from === 'agent') && !w.joined) w.hold(w.agent, w.state === 'agent');
       w.actions(f);
-      if (saysUnavailable(f)) w.showLeave();
+      // A notice with the "Leave a message" reply opens the form when the visitor picks it.
+      if (saysUnavailable(f) && !offersLeave(f)) w.showLeave();
       w.seen(f);
       w.emitHook('message', f);
     },
     state: function (w, f) {
       w.seen(f);
-      if (f.state === 'agent' && f.agent) w.agent = f.agent;
+      // Given to someone (a take, routing, a transfer): they have not joined until told so.
+      if (f.state === 'agent') w.hold(f.agent || w.agent, false);
       if (f.state === 'queued' || f.state === 'agent') w.askedHuman = false;
       // No line of ours: the server says, in the visitor's language, when a person joins
       // (when they take the chat, not when it is assigned), hands back, or the chat ends.
       w.setState(f);
       if (f.state === 'resolved' && w.endedHere) w.showRating();
-      if (saysUnavailable(f)) w.showLeave();
+      if (saysUnavailable(f)) w.showLeave(true);
     },
     ack: function (w, f) {
       var el = w.bubbles[f.client_id];

@@ -20,6 +20,7 @@
     try { session = root.sessionStorage; session.getItem('baton:probe'); } catch (e) { session = null; }
     this.session = new P.Store('baton:' + this.site + ':', session);
     this.readSeq = this.store.get('read') || 0;
+    this.restoreHold(this.store.get('conversation'));
     if (this.data.resume && this.store.get('token') !== this.data.resume) {
       this.store.set('token', this.data.resume);
       this.store.remove('conversation');
@@ -95,11 +96,32 @@
     this.emitHook('state', { state: f.state, agent: this.agent });
   };
 
+  /**
+   * Who has the chat (`state agent`) and whether they joined: the server's `agent_joined`
+   * notice (or their first words) says so; being given the chat does not. Kept in the tab's
+   * session with its conversation, so a resumed page that replays nothing reads the same.
+   */
+  Widget.prototype.hold = function (agent, joined) {
+    this.agent = agent || null;
+    this.joined = !!(agent && joined);
+    this.session.set('agent', { c: this.store.get('conversation'), agent: this.agent, joined: this.joined });
+    this.header();
+  };
+
+  Widget.prototype.restoreHold = function (conversationId) {
+    var held = this.session.get('agent');
+    var ours = !!(held && conversationId && held.c === conversationId);
+    this.agent = ours ? held.agent : null;
+    this.joined = !!(ours && held.joined);
+  };
+
   Widget.prototype.forgetConversation = function () {
     this.streams = {};
     this.state = 'bot';
     this.welcomeState = null;
+    this.session.remove('agent');
     this.agent = null;
+    this.joined = false;
     this.readSeq = 0;
     this.store.set('read', 0);
     this.setUnread(0);

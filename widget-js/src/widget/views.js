@@ -130,9 +130,10 @@
   Widget.prototype.header = function () {
     var t = this.t;
     var s = this.state;
-    var withAgent = s === 'agent' && this.agent;
-    this.sub.textContent = withAgent ? t('agentTitle', { name: this.agent.name }) :
-      s === 'queued' ? t('waiting') : s === 'resolved' ? t('ended') : this.look('bot_name');
+    // Given to a person who has not joined yet (routing assigned it, a transfer): still waiting.
+    var joined = s === 'agent' && this.agent && this.joined;
+    this.sub.textContent = joined ? t('agentTitle', { name: this.agent.name }) :
+      s === 'queued' || s === 'agent' ? t('waiting') : s === 'resolved' ? t('ended') : this.look('bot_name');
     // The AI notice belongs to the bot's turns; a person, a queue or an ended chat hides it.
     this.notice.hidden = s !== 'bot';
     this.links.hidden = s === 'resolved';
@@ -318,13 +319,15 @@
 
   Widget.prototype.actions = function (f) {
     var self = this;
+    var leave = offersLeave(f);
+    // Quick replies answer the latest message; "Leave a message" stays until a newer one, the
+    // form, or a person or the bot taking the chat (dropLeave).
     var old = this.log.querySelectorAll('.actions');
-    for (var i = 0; i < old.length; i++) old[i].remove();
+    for (var i = 0; i < old.length; i++) if (leave || !old[i].classList.contains('leave-chip')) old[i].remove();
     if (!Array.isArray(f.actions) || !f.actions.length) return;
-    var leave = f.actions.some(function (a) { return a && a.id === 'leave_message'; });
     var group = h('div', { class: 'actions' + (leave ? ' leave-chip' : ''), role: 'group' });
     f.actions.forEach(function (a) {
-      if (a.id === 'leave_message' && self.hasLeft()) return;
+      if (a.id === 'leave_message' && (self.hasLeft() || self.leaveShown)) return;
       group.appendChild(h('button', { type: 'button', text: String(a.label), onclick: function () {
         // Leaving a message is a form here; the message itself goes out as leave_message.
         if (a.id === 'leave_message') self.showLeave();

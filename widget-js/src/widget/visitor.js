@@ -124,8 +124,11 @@
     return !!id && this.store.get('left') === id;
   };
 
-  /** The leave-a-message form, in the transcript, once; never again after it was sent. */
-  Widget.prototype.showLeave = function () {
+  /**
+   * The leave-a-message form, in the transcript, once; never again after it was sent. Its own
+   * "nobody is available" line only when no notice above said so (`intro`).
+   */
+  Widget.prototype.showLeave = function (intro) {
     if (this.leaveShown || this.hasLeft() || this.state === 'agent') return;
     this.leaveShown = true;
     var t = this.t;
@@ -142,7 +145,7 @@
       // The server's notice thanks the visitor; the form simply goes.
       card.remove();
     } }, [email, text, h('button', { class: 'primary', type: 'submit', text: t('leaveSend') })]);
-    card.replaceChildren(h('p', { text: t('noAgent') }), form);
+    card.replaceChildren.apply(card, intro ? [h('p', { text: t('noAgent') }), form] : [form]);
     this.append(card, false, true);
   };
 

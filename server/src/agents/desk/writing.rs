@@ -32,6 +32,7 @@ impl Desk {
             client_id: Some(client_id.as_str().to_owned()),
             sources: vec![],
             actions: vec![],
+            notice: None,
         };
         let draft =
             EventDraft::new(body).dedupe(format!("a:{}:{}", agent.id, client_id.as_str())).expect(&[State::Agent]);

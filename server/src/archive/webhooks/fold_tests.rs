@@ -38,6 +38,7 @@ fn message(text: &str) -> EventBody {
         client_id: None,
         sources: vec![],
         actions: vec![],
+        notice: None,
     }
 }
 

@@ -60,6 +60,11 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The notice's key as the files and the wire (`message.notice`) spell it.
+    pub fn name(&self) -> &'static str {
+        self.key().name()
+    }
+
     fn key(&self) -> NoticeKey {
         match self {
             Notice::Escalated(reason) => match reason {

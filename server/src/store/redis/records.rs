@@ -236,6 +236,7 @@ mod tests {
             client_id: Some("c1".into()),
             sources: vec![],
             actions: vec![],
+            notice: None,
         }
     }
 
