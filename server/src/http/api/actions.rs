@@ -66,7 +66,8 @@ pub struct Transfer {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
-    /// The agent holding the chat; absent: whoever holds it.
+    /// The agent holding the chat; absent: whoever holds it, or, when no person does (the
+    /// bot has it, or it waits in the queue), the owner closes it.
     pub agent: Option<String>,
 }
 
@@ -271,8 +272,9 @@ pub async fn transfer(
     .await
 }
 
-/// Resolves a chat a person holds, as they would; the visitor is asked for a rating
-/// (write scope).
+/// Resolves a chat: one a person holds as they would, one the bot has or that waits in the
+/// queue through the conversation's own state machine; either way the visitor's socket gets
+/// `state resolved`, the resolved notice and the rating request (write scope).
 #[utoipa::path(
     operation_id = "resolve_conversation",
     tag = "conversations",
@@ -296,12 +298,16 @@ pub async fn resolve(
     payload: web::Payload,
     api: web::Data<Api>,
 ) -> Result<HttpResponse, ApiError> {
-    run(req, caller, path, payload, api, |api, caller, id, _, asked: Resolve| async move {
+    run(req, caller, path, payload, api, |api, caller, id, site, asked: Resolve| async move {
         let holder = match asked.agent {
-            Some(who) => agent(&api, &caller, &who)?,
-            None => api.desk.holder(id).await.map_err(desk_error)?.ok_or_else(|| {
-                ApiError::Conflict("no person holds this chat: only a chat with an agent is resolved".into())
-            })?,
+            Some(who) => Some(agent(&api, &caller, &who)?),
+            None => api.desk.holder(id).await.map_err(desk_error)?,
+        };
+        let Some(holder) = holder else {
+            let closed = api.conversations.close(&site, id).await?;
+            // A queued chat left the queue: agents' queues show it now.
+            api.desk.refresh().await?;
+            return outcome(id, closed);
         };
         api.desk.resolve(&holder, id).await.map_err(desk_error)?;
         Ok(acted(id, None))
