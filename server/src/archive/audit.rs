@@ -37,7 +37,7 @@ pub struct AuditEntry {
     #[serde(skip)]
     pub id: String,
     pub at: DateTime<Utc>,
-    /// An agent's id, or `cli` for the command line.
+    /// An agent's id, `cli` for the command line, or `api:KEY_ID` for an owner API key.
     pub actor: String,
     /// `take`, `transfer`, `note`, `resolve`, `handback`, `privacy_export`, `privacy_erase`.
     pub action: String,
