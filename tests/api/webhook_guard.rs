@@ -101,6 +101,7 @@ async fn a_delivery_to_a_name_resolving_to_a_private_address_is_refused_when_con
         if let Some(tried) = log["items"].as_array().unwrap().iter().find(|d| d["attempts"].as_u64() >= Some(2)) {
             break tried.clone();
         }
+        assert!(receiver.received().is_empty(), "a delivery reached the private address: {log}");
         assert!(tokio::time::Instant::now() < deadline, "never attempted: {log}");
         tokio::time::sleep(Duration::from_millis(30)).await;
     };
