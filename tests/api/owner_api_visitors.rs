@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Client, TestApp, spawn_app_with};
 use crate::identity::{SECRET, hello, user_hash};
 use crate::owner_api::{api_ready, direct_key};
+use crate::redis_server::{RedisServer, namespace};
 use crate::tenants::two_sites;
 
 /// demo verifies identities with [`SECRET`]; shop has no secret.
@@ -64,7 +65,24 @@ fn ids(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_sites_key_reads_exports_and_erases_its_visitor_and_never_another_sites_with_the_same_email_or_user_id() {
-    let app = spawn_app_with(sites).await;
+    tenant_rule_holds(spawn_app_with(sites).await).await;
+}
+
+#[tokio::test]
+async fn the_visitors_tenant_rule_holds_on_a_redis_live_store_too() {
+    let redis = RedisServer::start();
+    let (url, ns) = (redis.url(), namespace());
+    let app = spawn_app_with(|settings| {
+        sites(settings);
+        settings.store.redis_url = Some(url.into());
+        settings.store.namespace = ns;
+    })
+    .await;
+    tenant_rule_holds(app).await;
+    drop(redis);
+}
+
+async fn tenant_rule_holds(app: TestApp) {
     api_ready(&app).await;
     let (read, admin) = (direct_key(&app, "demo", Scope::Read).await, direct_key(&app, "demo", Scope::Admin).await);
     let shop = direct_key(&app, "shop", Scope::Admin).await;
