@@ -305,8 +305,11 @@ pub async fn resolve(
         };
         let Some(holder) = holder else {
             let closed = api.conversations.close(&site, id).await?;
-            // A queued chat left the queue: agents' queues show it now.
-            api.desk.refresh().await?;
+            // A queued chat left the queue: agents' queues show it now (else at the janitor's
+            // next round; the close itself is done).
+            if let Err(error) = api.desk.refresh().await {
+                tracing::warn!(%error, conversation_id = %id, "queues not refreshed after an owner's close");
+            }
             return outcome(id, closed);
         };
         api.desk.resolve(&holder, id).await.map_err(desk_error)?;
