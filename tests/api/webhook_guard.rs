@@ -111,3 +111,39 @@ async fn a_delivery_to_a_name_resolving_to_a_private_address_is_refused_when_con
     assert!(error.contains("non-public"), "refused by the guard: {error}");
     assert!(receiver.received().is_empty(), "nothing reached the private address");
 }
+
+#[tokio::test]
+async fn changing_a_subscriptions_url_to_a_private_target_is_refused_and_to_a_public_one_taken() {
+    let app = spawn_app().await;
+    api_ready(&app).await;
+    let key = direct_key(&app, "demo", Scope::Admin).await;
+    let (status, made) = create(&app, &key, "https://hooks.example.com/in").await;
+    assert_eq!(status, 201, "{made}");
+    let path = app.url(&format!("/v1/api/webhooks/{}", made["id"].as_str().unwrap()));
+    let patch = |body: Value| {
+        let request = reqwest::Client::new().patch(path.clone()).bearer_auth(&key).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    for url in ["https://169.254.169.254/latest/meta-data/", "https://[fd00::1]/in", "http://hooks.example.com/in"] {
+        let (status, body) = patch(json!({"url": url})).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("target_not_allowed")), "{url}: {body}");
+    }
+    let (status, body) = patch(json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, changed) = patch(json!({"url": "https://crm.example.com/baton", "events": ["csat.submitted"]})).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["url"].as_str(), changed["events"].clone()),
+        (Some("https://crm.example.com/baton"), json!(["csat.submitted"]))
+    );
+    let list = reqwest::Client::new().get(app.url("/v1/api/webhooks?site=demo")).bearer_auth(&key).send().await;
+    let list: Value = list.unwrap().json().await.unwrap();
+    assert_eq!(list["items"][0]["url"], "https://crm.example.com/baton", "{list}");
+    let other = direct_key(&app, "other", Scope::Admin).await;
+    let status =
+        reqwest::Client::new().patch(path.clone()).bearer_auth(other).json(&json!({"events": ["csat.submitted"]}));
+    assert_eq!(status.send().await.unwrap().status().as_u16(), 404, "another site's subscription");
+}

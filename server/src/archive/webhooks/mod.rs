@@ -151,6 +151,31 @@ impl SqlArchive {
         row.as_ref().map(read_subscription).transpose()
     }
 
+    /// Points one of `site`'s subscriptions at `url` and/or gives it `events` (what is `None`
+    /// stays); `None`: the site has no such subscription. Its deliveries already queued keep
+    /// the events they are; they go to the new URL.
+    pub async fn update_subscription(
+        &self,
+        site: &str,
+        id: &str,
+        url: Option<&str>,
+        events: Option<&[EventType]>,
+    ) -> Result<Option<Subscription>, ArchiveError> {
+        let Some(current) = self.subscription(site, id).await? else { return Ok(None) };
+        let url = url.map_or(current.url, str::to_owned);
+        let mut events = events.map_or(current.events, <[EventType]>::to_vec);
+        events.sort();
+        events.dedup();
+        sqlx::query("UPDATE webhook_subscriptions SET url = $1, events = $2 WHERE site = $3 AND id = $4")
+            .bind(url)
+            .bind(events_text(&events))
+            .bind(site.to_owned())
+            .bind(id.to_owned())
+            .execute(self.pool())
+            .await?;
+        self.subscription(site, id).await
+    }
+
     /// Gives one of `site`'s subscriptions a new signing secret (returned: shown only now);
     /// the one it replaces keeps signing deliveries beside it for `overlap`. `None`: the
     /// site has no such subscription.

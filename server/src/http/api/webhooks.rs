@@ -1,10 +1,10 @@
 //! `/v1/api/webhooks`: a site's webhook subscriptions (made with a signing secret shown
-//! once, listed, deleted, their secret rotated with an overlap) and each one's delivery log
+//! once, listed, changed, deleted, their secret rotated with an overlap) and each one's delivery log
 //! with manual redelivery. Admin scope on
 //! the site; another site's subscription is not found.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,6 +30,15 @@ pub struct CreateSubscription {
     pub url: String,
     /// The event types to receive (at least one).
     pub events: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSubscription {
+    /// A new `https://…` target (the SSRF guard checks it as at creation).
+    pub url: Option<String>,
+    /// The event types to receive from now on (at least one).
+    pub events: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,6 +81,7 @@ pub fn services(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create)
         .service(list)
         .service(remove)
+        .service(update)
         .service(rotate)
         .service(deliveries)
         .service(delivery)
@@ -92,6 +102,13 @@ fn valid_url(url: &str, policy: target::Policy) -> Result<reqwest::Url, ApiError
 
 fn refused(why: target::TargetError) -> ApiError {
     ApiError::TargetRefused(format!("url: {why}"))
+}
+
+/// [`valid_url`], then the name's addresses now; each delivery resolves it again and
+/// connects only to the public ones.
+async fn guarded(api: &Api, url: &str) -> Result<(), ApiError> {
+    let policy = target::Policy::of(&api.webhooks);
+    target::check_resolved(&valid_url(url, policy)?, policy).await.map_err(refused)
 }
 
 fn event_types(names: &[String]) -> Result<Vec<EventType>, ApiError> {
@@ -140,9 +157,7 @@ pub async fn create(
     let asked: CreateSubscription = body::json(&bytes)?;
     caller.require(&asked.site, Scope::Admin)?;
     let url = asked.url.trim();
-    let policy = target::Policy::of(&api.webhooks);
-    // The name's addresses now; each delivery resolves it again and connects only to those.
-    target::check_resolved(&valid_url(url, policy)?, policy).await.map_err(refused)?;
+    guarded(&api, url).await?;
     let events = event_types(&asked.events)?;
     let forget_secret = |value: &mut serde_json::Value| value["secret"] = serde_json::Value::Null;
     idempotent(&api, &caller, &req, &bytes, forget_secret, || async {
@@ -193,6 +208,43 @@ pub async fn remove(caller: Caller, path: web::Path<String>, api: web::Data<Api>
         true => Ok(HttpResponse::NoContent().finish()),
         false => Err(ApiError::NotFound("this site has no such subscription")),
     }
+}
+
+/// Changes a subscription's URL (checked by the SSRF guard as at creation) or its events
+/// (admin scope).
+#[utoipa::path(
+    operation_id = "update_webhook",
+    tag = "webhooks",
+    request_body = UpdateSubscription,
+    params(("id" = String, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription as it is now", body = Subscription),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/api/webhooks/{id}")]
+pub async fn update(
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+    api: web::Data<Api>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = body::read(&req, payload, api.settings.max_body_bytes).await?;
+    let asked: UpdateSubscription = body::json(&bytes)?;
+    let subscription = own_subscription(&caller, &api, &path).await?;
+    if asked.url.is_none() && asked.events.is_none() {
+        return Err(ApiError::Invalid("give url, events or both".into()));
+    }
+    let url = asked.url.as_deref().map(str::trim);
+    if let Some(url) = url {
+        guarded(&api, url).await?;
+    }
+    let events = asked.events.as_deref().map(event_types).transpose()?;
+    let updated = api.archive.update_subscription(&subscription.site, &subscription.id, url, events.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(updated.ok_or(ApiError::NotFound("this site has no such subscription"))?))
 }
 
 /// Issues a new signing secret (shown here only); for `webhooks.rotation_overlap_hours`
