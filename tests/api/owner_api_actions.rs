@@ -170,4 +170,12 @@ async fn an_idle_bot_chat_and_a_queued_one_are_resolved_through_the_api_as_an_ag
     assert!(queue.iter().all(|e| e.conversation_id != queued), "it left the queue: {queue:?}");
     let (status, _) = act(&app, &write, &welcome["conversation_id"], "resolve", json!({"agent": "dev"})).await;
     assert_eq!(status, 409, "naming an agent who does not hold it is still refused");
+
+    let archive = baton::archive::sql::SqlArchive::connect(&app._dir.as_ref().unwrap().sqlite_url()).await.unwrap();
+    let closes: Vec<_> =
+        archive.audit_entries(None, 100).await.unwrap().into_iter().filter(|e| e.action == "resolve").collect();
+    assert_eq!(closes.len(), 2, "each close is audited, as an agent's resolve is: {closes:?}");
+    assert!(closes.iter().all(|e| e.actor.starts_with("api:") && e.site.as_deref() == Some("demo")), "{closes:?}");
+    let audited: Vec<Option<String>> = closes.iter().rev().map(|e| e.conversation_id.clone()).collect();
+    assert_eq!(audited, [id.as_str().map(str::to_owned), Some(queued.to_string())]);
 }

@@ -74,6 +74,14 @@ impl SqlArchive {
         Ok(())
     }
 
+    /// Records `entry` as it is (the owner API's actions on a conversation).
+    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), ArchiveError> {
+        let mut tx = self.pool().begin().await?;
+        insert(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records `action` by `actor` inside `tx` (an erase and its entry commit together).
     pub(crate) async fn audit_in(
         &self,

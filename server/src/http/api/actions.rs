@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::body::{self, idempotent, keep_all};
 use super::{Api, ApiError, ErrorBody};
 use crate::agents::desk::DeskError;
+use crate::archive::audit::AuditEntry;
 use crate::archive::keys::Scope;
 use crate::config::AgentConfig;
 use crate::conversation::owner::OwnerOutcome;
@@ -119,6 +120,16 @@ fn desk_error(error: DeskError) -> ApiError {
         DeskError::Forbidden(why) => ApiError::Conflict(why.to_owned()),
         DeskError::TransferRefused(why) => ApiError::Conflict(why),
         DeskError::Store(error) => ApiError::Unavailable(error.to_string()),
+    }
+}
+
+/// The owner's close in the audit log, as an agent's resolve is (`resolve`, by `api:KEY_ID`).
+async fn audit_close(api: &Api, caller: &Caller, site: &Site, id: ConversationId) {
+    let mut entry = AuditEntry::now(&format!("api:{}", caller.key.id), "resolve", r#"{"by":"owner"}"#.to_owned());
+    entry.site = Some(site.config.id.clone());
+    entry.conversation_id = Some(id.to_string());
+    if let Err(error) = api.archive.record_audit(&entry).await {
+        tracing::warn!(%error, conversation_id = %id, "an owner's close was not audited");
     }
 }
 
@@ -305,6 +316,9 @@ pub async fn resolve(
         };
         let Some(holder) = holder else {
             let closed = api.conversations.close(&site, id).await?;
+            if let OwnerOutcome::Done(_) = closed {
+                audit_close(&api, &caller, &site, id).await;
+            }
             // A queued chat left the queue: agents' queues show it now (else at the janitor's
             // next round; the close itself is done).
             if let Err(error) = api.desk.refresh().await {
