@@ -30,7 +30,8 @@
 //! - [`mail`]: email to visitors (SMTP through a durable outbox in the archive), and the
 //!   signed resume links in it.
 //! - [`webhooks`]: the owner's webhooks, sent signed from a durable outbox in the archive
-//!   (which every archive write fills in its own transaction), retried with backoff.
+//!   (which every archive write fills in its own transaction), retried with backoff, only to
+//!   public addresses (the SSRF guard, `webhooks::target`).
 //! - [`archive`]: the durable record (SQLite or PostgreSQL), copied exactly once from the
 //!   live store by an archiver on every node; exports and the owner API read it, and it
 //!   keeps the API's keys (hashed), idempotent answers and the webhook outbox.

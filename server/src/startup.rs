@@ -118,7 +118,8 @@ impl Application {
             Scrape::new(&settings.metrics, crate::telemetry::metrics::install(), gauges)
         });
         let api = Api::new(sql.clone(), sites.clone(), &stores, settings.api.clone(), &agent)
-            .with_webhooks(settings.webhooks.clone());
+            .with_webhooks(settings.webhooks.clone())
+            .with_attachments(attachments.clone());
         let api = web::Data::new(api);
         let erase = stores.erase.clone();
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });

@@ -187,6 +187,34 @@ async fn a_repeated_post_with_the_same_idempotency_key_replays_and_another_body_
 }
 
 #[tokio::test]
+async fn the_same_idempotency_key_on_another_route_runs_that_route_instead_of_replaying_the_first() {
+    let app = spawn_app().await;
+    let admin = ready_with_key(&app, "admin").await;
+    let key_body = json!({"site": "demo", "scope": "read", "name": "crm"});
+    let made = post(&app, &admin, "/v1/api/keys", &key_body, Some("shared-1")).await;
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let hook_body = json!({"site": "demo", "url": "https://hooks.example.com/in", "events": ["message.created"]});
+    let hooked = post(&app, &admin, "/v1/api/webhooks", &hook_body, Some("shared-1")).await;
+    assert_eq!(hooked.status(), 201, "another route is another request");
+    assert!(hooked.headers().get("idempotent-replayed").is_none());
+    let hooked: Value = hooked.json().await.unwrap();
+    assert!(hooked["secret"].as_str().unwrap().starts_with("whsec_") && hooked["key"].is_null(), "{hooked}");
+    // Each route still replays its own answer, and still refuses another body.
+    let again = post(&app, &admin, "/v1/api/keys", &key_body, Some("shared-1")).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], made["id"]);
+    let again = post(&app, &admin, "/v1/api/webhooks", &hook_body, Some("shared-1")).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], hooked["id"]);
+    let other_body = json!({"site": "demo", "url": "https://hooks.example.com/other", "events": ["message.created"]});
+    let other = post(&app, &admin, "/v1/api/webhooks", &other_body, Some("shared-1")).await;
+    assert_eq!(other.status(), 422);
+    let (_, hooks) = get(&app, Some(&admin), "/v1/api/webhooks?site=demo").await;
+    assert_eq!(hooks["items"].as_array().unwrap().len(), 1, "{hooks}");
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_413_and_requests_past_the_allowance_429_with_retry_after() {
     let app = spawn_app_with(|settings: &mut Settings| {
         settings.api.max_body_bytes = 256;

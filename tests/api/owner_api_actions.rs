@@ -133,3 +133,49 @@ async fn another_sites_key_gets_404_a_read_key_403_and_an_unknown_chat_404() {
     let (status, body) = act(&app, &write, &id, "messages", json!({"from": "agent", "agent": "dev", "txt": "x"})).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
 }
+
+/// Follows `visitor` to the end of an owner's close: `state resolved`, then the resolved
+/// notice, then the rating request; returns the notice.
+async fn closed_on_the_socket(visitor: &mut Client) -> Value {
+    let frames = visitor.collect_until(|f| f["type"] == "csat_request").await;
+    let state = frames.iter().position(|f| f["type"] == "state" && f["state"] == "resolved");
+    let Some(state) = state else { panic!("no state resolved: {frames:#?}") };
+    let notice = frames[state..].iter().find(|f| f["type"] == "message" && f["from"] == "system");
+    notice.unwrap_or_else(|| panic!("no notice after the state: {frames:#?}")).clone()
+}
+
+#[tokio::test]
+async fn an_idle_bot_chat_and_a_queued_one_are_resolved_through_the_api_as_an_agents_resolve_would() {
+    let app = spawn_app().await;
+    let write = ready_with_key(&app, "write").await;
+    let (mut visitor, welcome) = app.connect_visitor().await;
+    let id = welcome["conversation_id"].clone();
+    visitor.say("v1", "How long do refunds take?").await;
+    visitor.next_bot_message().await;
+    let (status, body) = act(&app, &write, &id, "resolve", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["seq"].is_u64(), "the state event's seq: {body}");
+    let notice = closed_on_the_socket(&mut visitor).await;
+    assert!(!notice["text"].as_str().unwrap().is_empty());
+    let (status, body) = act(&app, &write, &id, "resolve", json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "already resolved: {body}");
+
+    let (mut waiting, welcome) = app.escalated_visitor().await;
+    let queued: baton::protocol::ConversationId = serde_json::from_value(welcome["conversation_id"].clone()).unwrap();
+    assert!(app.store.handoff.queue().await.unwrap().iter().any(|e| e.conversation_id == queued));
+    let (status, body) = act(&app, &write, &welcome["conversation_id"], "resolve", Value::Null).await;
+    assert_eq!(status, 200, "{body}");
+    closed_on_the_socket(&mut waiting).await;
+    let queue = app.store.handoff.queue().await.unwrap();
+    assert!(queue.iter().all(|e| e.conversation_id != queued), "it left the queue: {queue:?}");
+    let (status, _) = act(&app, &write, &welcome["conversation_id"], "resolve", json!({"agent": "dev"})).await;
+    assert_eq!(status, 409, "naming an agent who does not hold it is still refused");
+
+    let archive = baton::archive::sql::SqlArchive::connect(&app._dir.as_ref().unwrap().sqlite_url()).await.unwrap();
+    let closes: Vec<_> =
+        archive.audit_entries(None, 100).await.unwrap().into_iter().filter(|e| e.action == "resolve").collect();
+    assert_eq!(closes.len(), 2, "each close is audited, as an agent's resolve is: {closes:?}");
+    assert!(closes.iter().all(|e| e.actor.starts_with("api:") && e.site.as_deref() == Some("demo")), "{closes:?}");
+    let audited: Vec<Option<String>> = closes.iter().rev().map(|e| e.conversation_id.clone()).collect();
+    assert_eq!(audited, [id.as_str().map(str::to_owned), Some(queued.to_string())]);
+}

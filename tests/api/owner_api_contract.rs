@@ -25,11 +25,20 @@ async fn keys_and_answers_and_pages(archive: &SqlArchive) {
     assert!(listed[0].revoked_at.is_some());
 
     let answer = StoredResponse { body_hash: "h".into(), status: 201, response: "{}".into() };
-    archive.store_response(&made.id, "k1", &answer, Utc::now() + Duration::hours(1)).await.unwrap();
-    archive.store_response(&made.id, "old", &answer, Utc::now() - Duration::hours(1)).await.unwrap();
-    assert_eq!(archive.idempotent_response(&made.id, "k1").await.unwrap(), Some(answer.clone()));
-    assert_eq!(archive.idempotent_response(&made.id, "old").await.unwrap(), None, "expired");
-    assert_eq!(archive.idempotent_response("another key", "k1").await.unwrap(), None);
+    let route = "POST /v1/api/keys";
+    archive.store_response(&made.id, route, "k1", &answer, Utc::now() + Duration::hours(1)).await.unwrap();
+    archive.store_response(&made.id, route, "old", &answer, Utc::now() - Duration::hours(1)).await.unwrap();
+    assert_eq!(archive.idempotent_response(&made.id, route, "k1").await.unwrap(), Some(answer.clone()));
+    assert_eq!(archive.idempotent_response(&made.id, route, "old").await.unwrap(), None, "expired");
+    assert_eq!(archive.idempotent_response("another key", route, "k1").await.unwrap(), None);
+    assert_eq!(archive.idempotent_response(&made.id, "POST /v1/api/webhooks", "k1").await.unwrap(), None, "per route");
+    let other = StoredResponse { body_hash: "h2".into(), status: 200, response: "[]".into() };
+    archive
+        .store_response(&made.id, "POST /v1/api/webhooks", "k1", &other, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(archive.idempotent_response(&made.id, "POST /v1/api/webhooks", "k1").await.unwrap(), Some(other));
+    assert_eq!(archive.idempotent_response(&made.id, route, "k1").await.unwrap(), Some(answer.clone()), "both kept");
 
     let base = Utc::now() - Duration::days(3);
     let mut ids = Vec::new();
@@ -47,7 +56,7 @@ async fn keys_and_answers_and_pages(archive: &SqlArchive) {
         archive.write(&conversation, &[], 1).await.unwrap();
         ids.push(conversation.id);
     }
-    let all = ListFilter { site: "demo".into(), state: None, since: None, until: None };
+    let all = ListFilter { site: "demo".into(), state: None, since: None, until: None, visitor: None };
     let first = archive.list(&all, None, 2).await.unwrap();
     let cursor = Cursor { started_at: first[1].started_at, id: first[1].conversation_id };
     let second = archive.list(&all, Some(&cursor), 2).await.unwrap();
@@ -59,7 +68,7 @@ async fn keys_and_answers_and_pages(archive: &SqlArchive) {
     let inside: Vec<ConversationId> =
         archive.list(&window, None, 10).await.unwrap().iter().map(|c| c.conversation_id).collect();
     assert_eq!(inside, [ids[1]]);
-    let other = ListFilter { site: "other".into(), state: None, since: None, until: None };
+    let other = ListFilter { site: "other".into(), state: None, since: None, until: None, visitor: None };
     assert!(archive.list(&other, None, 10).await.unwrap().is_empty());
 }
 

@@ -21,6 +21,9 @@ pub struct Received {
     pub signed: bool,
     /// What the receiver answered.
     pub status: u16,
+    /// The `Baton-Signature` header and the raw body, to check against other secrets.
+    pub header: String,
+    pub raw: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -109,8 +112,9 @@ async fn receive(req: HttpRequest, body: Bytes, receiver: web::Data<Receiver>) -
         let failing = n <= script.fail_first || (script.fail_every > 0 && n.is_multiple_of(script.fail_every));
         let status = if failing { 500 } else { 200 };
         let signed = verify(&script.secret, &header, &body);
+        let raw = body.to_vec();
         let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        script.received.push(Received { body, signed, status });
+        script.received.push(Received { body, signed, status, header: header.clone(), raw });
         script.in_flight += 1;
         (status, script.delay)
     };
@@ -119,15 +123,16 @@ async fn receive(req: HttpRequest, body: Bytes, receiver: web::Data<Receiver>) -
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("")
 }
 
-/// `t=…,v1=…` over `"{t}.{body}"`, as a receiver in any language would check it.
-fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
+/// `t=…,v1=…` over `"{t}.{body}"`, as a receiver in any language would check it: any of
+/// the `v1`s (one per secret during a rotation) may match.
+pub(crate) fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
     let parts: Vec<(&str, &str)> = header.split(',').filter_map(|p| p.split_once('=')).collect();
-    let find = |key: &str| parts.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-    let (Some(t), Some(v1)) = (find("t"), find("v1")) else { return false };
+    let Some(t) = parts.iter().find(|(k, _)| *k == "t").map(|(_, v)| *v) else { return false };
     let Ok(t) = t.parse::<i64>() else { return false };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    (chrono::Utc::now().timestamp() - t).abs() <= 300 && expected == v1
+    let fresh = (chrono::Utc::now().timestamp() - t).abs() <= 300;
+    fresh && parts.iter().any(|(k, v)| *k == "v1" && *v == expected)
 }

@@ -32,15 +32,18 @@ const ALL: [&str; 7] = [
 /// Everything a test waits for arrives well within this (a debug build, retries included).
 const ARRIVES: Duration = Duration::from_secs(30);
 
-/// Short waits for tests: a failed delivery is retried after 50 ms, 100 ms, … up to 1 s.
-fn fast(settings: &mut Settings) {
+/// Short waits for tests: a failed delivery is retried after 50 ms, 100 ms, … up to 1 s;
+/// the receiver is plain http on 127.0.0.1, which the SSRF guard refuses unless allowed.
+pub(crate) fn fast(settings: &mut Settings) {
+    settings.webhooks.allow_http = true;
+    settings.webhooks.allow_private_targets = true;
     settings.webhooks.poll_ms = 20;
     settings.webhooks.backoff_first_ms = 50;
     settings.webhooks.backoff_max_secs = 1;
     settings.webhooks.timeout_secs = 5;
 }
 
-async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = reqwest::Client::new().request(method.parse().unwrap(), app.url(path)).bearer_auth(key);
     if let Some(body) = body {
         request = request.json(&body);
@@ -52,7 +55,7 @@ async fn call(app: &TestApp, key: &str, method: &str, path: &str, body: Option<V
 
 /// Subscribes the receiver to `events` of the demo site and gives it the secret (once the
 /// node has migrated the archive to the end: 503 until then).
-async fn subscribe(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> Value {
+pub(crate) async fn subscribe(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> Value {
     let body = json!({"site": "demo", "url": receiver.url, "events": events});
     let deadline = tokio::time::Instant::now() + ARRIVES;
     let (status, created) = loop {
@@ -314,6 +317,8 @@ async fn a_node_killed_mid_delivery_and_restarted_loses_no_event_and_keeps_each_
         ("BATON__WEBHOOKS__TIMEOUT_SECS", "1".to_owned()),
         ("BATON__WEBHOOKS__BACKOFF_FIRST_MS", "50".to_owned()),
         ("BATON__WEBHOOKS__BACKOFF_MAX_SECS", "1".to_owned()),
+        ("BATON__WEBHOOKS__ALLOW_HTTP", "true".to_owned()),
+        ("BATON__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
     // One node, alone, dispatches until it dies; then two share the database and the rest.
     let mut node_a = Node::start_with(&config.dir, &redis, &ns, &env).await;

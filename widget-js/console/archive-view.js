@@ -70,6 +70,7 @@
 
   View.prototype.showArchive = function (open) {
     if (open && this.reportsShown) this.showReports(false);
+    if (open && this.webhooksShown) this.showWebhooks(false);
     this.archiveShown = !!open;
     this.archive.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn;
@@ -78,10 +79,10 @@
     if (open && this.archiveInputs.text.focus) this.archiveInputs.text.focus();
   };
 
-  /** GET with the agent's token; resolves to the JSON body, rejects with a readable message. */
-  View.prototype.archiveFetch = function (path) {
+  /** GET (or `method`) with the agent's token; resolves to the JSON body, rejects with a readable message. */
+  View.prototype.archiveFetch = function (path, method) {
     var token = this.desk.store.get('token') || '';
-    return root.fetch(path, { headers: { Authorization: 'Bearer ' + token } }).then(function (res) {
+    return root.fetch(path, { method: method || 'GET', headers: { Authorization: 'Bearer ' + token } }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (!res.ok) throw new Error(body.message || ('The archive answered ' + res.status));
         return body;

@@ -52,6 +52,7 @@
     endedBy: endedBy,
     reportQuery: reportQuery,
     reportCards: reportCards,
+    deliveryRow: deliveryRow,
     Alerts: Alerts,
     Desk: Desk,
     View: View

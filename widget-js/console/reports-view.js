@@ -162,6 +162,7 @@
 
   View.prototype.showReports = function (open) {
     if (open && this.archiveShown) this.showArchive(false);
+    if (open && this.webhooksShown) this.showWebhooks(false);
     this.reportsShown = !!open;
     this.reports.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn || !!this.archiveShown;

@@ -37,7 +37,7 @@ pub struct AuditEntry {
     #[serde(skip)]
     pub id: String,
     pub at: DateTime<Utc>,
-    /// An agent's id, or `cli` for the command line.
+    /// An agent's id, `cli` for the command line, or `api:KEY_ID` for an owner API key.
     pub actor: String,
     /// `take`, `transfer`, `note`, `resolve`, `handback`, `privacy_export`, `privacy_erase`.
     pub action: String,
@@ -70,6 +70,14 @@ impl SqlArchive {
         let entry = AuditEntry { site: site.map(str::to_owned), ..AuditEntry::now(actor, action, detail.to_owned()) };
         let mut tx = self.pool().begin().await?;
         insert(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records `entry` as it is (the owner API's actions on a conversation).
+    pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), ArchiveError> {
+        let mut tx = self.pool().begin().await?;
+        insert(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())
     }

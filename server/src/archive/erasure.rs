@@ -5,9 +5,10 @@
 //! The attachments are erased through their hook ([`Attachments::erase_conversation`]) for
 //! each of the visitor's conversations.
 //!
-//! Two callers: the server (`POST /v1/admin/privacy/erase`, which can reach an in-memory
-//! live store, since it lives in that process) and `baton privacy erase` without `--server`
-//! (archive, and Redis when `store.redis_url` is set).
+//! Three callers: the server (`POST /v1/admin/privacy/erase`, which can reach an in-memory
+//! live store, since it lives in that process), `baton privacy erase` without `--server`
+//! (archive, and Redis when `store.redis_url` is set), both on every site, and the owner
+//! API (`POST /v1/api/visitors/erase`), on its key's site only ([`Within::Site`]).
 
 use serde::Serialize;
 
@@ -30,14 +31,14 @@ pub enum EraseError {
 }
 
 /// What an erase removed, by place (what `baton privacy erase` prints).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EraseReport {
     pub archive: Erased,
     pub live: LiveErased,
     pub attachments: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LiveErased {
     pub conversations: u64,
     pub left_messages: u64,
@@ -45,27 +46,56 @@ pub struct LiveErased {
     pub visitor_index: u64,
 }
 
-/// Erases the subject from `live` (when given; a user id on each of `sites`), the
-/// attachments and the archive; `actor` is who asked (an admin agent's id, or `cli`).
+/// Which sites an erase reaches.
+#[derive(Clone, Copy, Debug)]
+pub enum Within<'a> {
+    /// Each of these (every configured site): an admin of every site, the CLI.
+    Every(&'a [String]),
+    /// This one only: a site's API key. The same address or user id on another site is
+    /// another site's visitor and stays.
+    Site(&'a str),
+}
+
+impl<'a> Within<'a> {
+    fn sites(self) -> Vec<&'a str> {
+        match self {
+            Within::Every(sites) => sites.iter().map(String::as_str).collect(),
+            Within::Site(site) => vec![site],
+        }
+    }
+
+    fn only(self) -> Option<&'a str> {
+        match self {
+            Within::Every(_) => None,
+            Within::Site(site) => Some(site),
+        }
+    }
+}
+
+/// Erases the subject from `live` (when given; a user id on each site `within` names), the
+/// attachments and the archive; `actor` is who asked (an admin agent's id, `cli`, or an API
+/// key's `api:ID`).
 pub async fn erase(
     archive: &SqlArchive,
     live: Option<&dyn Erase>,
-    sites: &[String],
+    within: Within<'_>,
     attachments: Option<&Attachments>,
     subject: &Subject,
     actor: &str,
 ) -> Result<EraseReport, EraseError> {
-    let mut ids = archived_ids(archive, subject).await?;
+    let only = within.only();
+    let mut ids = archived_ids(archive, subject, only).await?;
     let mut report = EraseReport::default();
     if let Some(live) = live {
         if let Subject::Email(email) = subject {
-            let named = live.erase_left_messages(email).await.map_err(|e| EraseError::Live("left messages", e))?;
+            let named =
+                live.erase_left_messages(email, only).await.map_err(|e| EraseError::Live("left messages", e))?;
             report.live.left_messages = named.len() as u64;
             ids.extend(named);
-            ids.extend(live.conversations_with_email(email).await.map_err(|e| EraseError::Live("finding", e))?);
+            ids.extend(live.conversations_with_email(email, only).await.map_err(|e| EraseError::Live("finding", e))?);
         }
         if let Subject::UserId(user_id) = subject {
-            for site in sites {
+            for site in within.sites() {
                 let linked = live.erase_user(site, user_id).await.map_err(|e| EraseError::Live("visitor index", e))?;
                 report.live.visitor_index += u64::from(!linked.is_empty());
                 ids.extend(linked);
@@ -83,13 +113,17 @@ pub async fn erase(
             report.attachments += attachments.erase_conversation(*id).await.map_err(EraseError::Attachments)?;
         }
     }
-    report.archive = archive.erase(subject, actor, &ids).await?;
+    report.archive = archive.erase(subject, only, actor, &ids).await?;
     Ok(report)
 }
 
-async fn archived_ids(archive: &SqlArchive, subject: &Subject) -> Result<Vec<ConversationId>, ArchiveError> {
+async fn archived_ids(
+    archive: &SqlArchive,
+    subject: &Subject,
+    site: Option<&str>,
+) -> Result<Vec<ConversationId>, ArchiveError> {
     let mut ids = Vec::new();
-    for id in archive.conversations_of(subject).await? {
+    for id in archive.conversations_of(subject, site).await? {
         let id = uuid::Uuid::parse_str(&id).map_err(|_| ArchiveError::Corrupt(format!("conversation id {id}")))?;
         ids.push(ConversationId(id));
     }

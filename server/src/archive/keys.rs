@@ -133,13 +133,20 @@ impl SqlArchive {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The unexpired response stored for this key's idempotency key, if any.
-    pub async fn idempotent_response(&self, key_id: &str, idem: &str) -> Result<Option<StoredResponse>, ArchiveError> {
+    /// The unexpired response stored for this key's idempotency key on `route` (method and
+    /// path), if any.
+    pub async fn idempotent_response(
+        &self,
+        key_id: &str,
+        route: &str,
+        idem: &str,
+    ) -> Result<Option<StoredResponse>, ArchiveError> {
         let row = sqlx::query(
             "SELECT body_hash, status, response FROM api_idempotency \
-             WHERE key_id = $1 AND idempotency_key = $2 AND expires_at > $3",
+             WHERE key_id = $1 AND route = $2 AND idempotency_key = $3 AND expires_at > $4",
         )
         .bind(key_id.to_owned())
+        .bind(route.to_owned())
         .bind(idem.to_owned())
         .bind(millis(Utc::now()))
         .fetch_optional(self.pool())
@@ -152,11 +159,12 @@ impl SqlArchive {
         }))
     }
 
-    /// Stores a response to replay until `expires_at` (replacing an expired one); expired
-    /// entries of every key are deleted on the way, so the table holds only live ones.
+    /// Stores a response to replay on `route` until `expires_at` (replacing an expired one);
+    /// expired entries of every key are deleted on the way, so the table holds only live ones.
     pub async fn store_response(
         &self,
         key_id: &str,
+        route: &str,
         idem: &str,
         stored: &StoredResponse,
         expires_at: DateTime<Utc>,
@@ -167,10 +175,11 @@ impl SqlArchive {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO api_idempotency (key_id, idempotency_key, body_hash, status, response, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id, idempotency_key) DO NOTHING",
+            "INSERT INTO api_idempotency (key_id, route, idempotency_key, body_hash, status, response, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_id, route, idempotency_key) DO NOTHING",
         )
         .bind(key_id.to_owned())
+        .bind(route.to_owned())
         .bind(idem.to_owned())
         .bind(stored.body_hash.clone())
         .bind(i64::from(stored.status))

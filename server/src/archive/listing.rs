@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::paging::{ConversationPage, Param};
+use super::privacy::Subject;
 use super::sql::{CONVERSATION_COLUMNS, SqlArchive, millis, read_conversation};
 use super::{ArchiveError, ArchivedConversation, Cursor};
 
@@ -18,6 +19,8 @@ pub struct ListFilter {
     pub since: Option<DateTime<Utc>>,
     /// Started before this.
     pub until: Option<DateTime<Utc>>,
+    /// Only this visitor's (by the email they left or gave, or the site's user id).
+    pub visitor: Option<Subject>,
 }
 
 impl SqlArchive {
@@ -33,6 +36,10 @@ impl SqlArchive {
         page.add("c.site = ?", vec![Param::Text(filter.site.clone())]);
         if let Some(state) = filter.state.clone().filter(|s| !s.is_empty()) {
             page.add("c.state = ?", vec![Param::Text(state)]);
+        }
+        if let Some(visitor) = &filter.visitor {
+            let (column, value) = visitor.column_and_value();
+            page.add(&format!("c.{column} = ?"), vec![Param::Text(value)]);
         }
         page.started(filter.since.map(millis), filter.until.map(millis));
         page.after(cursor);

@@ -29,6 +29,7 @@ pub mod request;
 pub mod retention;
 pub mod search;
 pub mod sql;
+pub mod visitors;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -8,11 +8,11 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
+use super::Archive;
+use super::erasure::Within;
 use super::privacy::Subject;
 use super::sql::SqlArchive;
-use super::{Archive, ArchivedConversation};
 use crate::config::Settings;
-use crate::protocol::ConversationId;
 use crate::store::erase::Erase;
 use crate::store::redis::RedisStore;
 
@@ -26,27 +26,15 @@ async fn open(settings: &Settings) -> anyhow::Result<(SqlArchive, Option<RedisSt
     Ok((archive, live))
 }
 
-fn subject_json(subject: &Subject) -> serde_json::Value {
-    match subject {
-        Subject::Email(email) => json!({ "email": email }),
-        Subject::UserId(id) => json!({ "user_id": id }),
-    }
-}
-
 /// Everything held about the subject, as one JSON object.
 pub async fn export(settings: &Settings, subject: &Subject) -> anyhow::Result<serde_json::Value> {
     let (archive, live) = open(settings).await?;
-    let mut conversations: Vec<ArchivedConversation> = Vec::new();
-    for id in archive.conversations_of(subject).await.context("Failed to read the archive")? {
-        let id = ConversationId(uuid::Uuid::parse_str(&id).context("a conversation id in the archive")?);
-        conversations.extend(archive.conversation(id).await.context("Failed to read the archive")?);
-    }
     let left = match (&live, subject) {
         (Some(live), Subject::Email(email)) => live.left_messages_of(email).await.context("Failed to read Redis")?,
         _ => Vec::new(),
     };
-    archive.audit("cli", "privacy_export", None, &json!({ "conversations": conversations.len() }).to_string()).await?;
-    Ok(json!({ "subject": subject_json(subject), "conversations": conversations, "left_messages": left }))
+    let held = archive.privacy_export(subject, None, left, "cli").await.context("Failed to read the archive")?;
+    Ok(serde_json::to_value(held)?)
 }
 
 /// Erases the subject's data from the archive and, when the live store is shared (Redis),
@@ -57,7 +45,8 @@ pub async fn erase(settings: &Settings, subject: &Subject) -> anyhow::Result<ser
     let live = live.as_ref().map(|store| store as &dyn Erase);
     let attachments = crate::attachments::Attachments::open(&settings.attachments, &settings.sites).ok();
     let sites: Vec<String> = settings.sites.iter().map(|site| site.id.clone()).collect();
-    let report = super::erasure::erase(&archive, live, &sites, attachments.as_ref(), subject, "cli").await?;
+    let report =
+        super::erasure::erase(&archive, live, Within::Every(&sites), attachments.as_ref(), subject, "cli").await?;
     let mut answer = serde_json::to_value(&report)?;
     if live.is_none() {
         answer["live"] = json!({ "skipped": "the in-memory live store lives in the server: use --server URL" });
@@ -74,7 +63,7 @@ pub async fn remote_erase(server: &str, token: &str, subject: &Subject) -> anyho
         .post(&url)
         .bearer_auth(token)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(subject_json(subject).to_string())
+        .body(subject.to_json().to_string())
         .timeout(std::time::Duration::from_secs(60))
         .send()
         .await

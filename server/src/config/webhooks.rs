@@ -24,6 +24,13 @@ pub struct WebhookSettings {
     pub max_subscriptions_per_site: u64,
     /// Delivered and given-up deliveries are kept in the log this long.
     pub keep_days: u64,
+    /// After a secret is rotated, deliveries are signed with the old one too for this long.
+    pub rotation_overlap_hours: u64,
+    /// Whether `http://` targets are taken (otherwise https only).
+    pub allow_http: bool,
+    /// Whether targets on loopback, private, link-local, CGNAT … addresses are taken (the
+    /// SSRF guard, `crate::webhooks::target`, is otherwise on).
+    pub allow_private_targets: bool,
 }
 
 /// What `config/default.toml` ships (for code that is not given the loaded settings).
@@ -38,6 +45,9 @@ impl Default for WebhookSettings {
             retry_hours: 24,
             max_subscriptions_per_site: 10,
             keep_days: 7,
+            rotation_overlap_hours: 24,
+            allow_http: false,
+            allow_private_targets: false,
         }
     }
 }
@@ -54,6 +64,10 @@ impl WebhookSettings {
     /// A claim outlives the attempt it is for: a node that dies mid-delivery lets it go then.
     pub fn lease(&self) -> Duration {
         self.timeout() * 2 + Duration::from_secs(5)
+    }
+
+    pub fn rotation_overlap(&self) -> Duration {
+        Duration::from_secs(self.rotation_overlap_hours.saturating_mul(3600))
     }
 
     pub fn retry_for(&self) -> Duration {

@@ -11,8 +11,9 @@
 //!    │   resolved ◀──────┴─┼──── end / resolve ────── ┤
 //!    └───────────── hand back ──────────────────────── ┘
 //! ```
-//! `end` (the visitor closes) leaves from any open state; `escalate` also leaves from
-//! `resolved` (a visitor who comes back and asks for a person).
+//! `end` (the visitor closes) leaves from any open state; `close` (the site's owner closes a
+//! chat nobody holds) from `bot` and `queued`; `escalate` also leaves from `resolved` (a
+//! visitor who comes back and asks for a person).
 
 use crate::protocol::{AgentRef, EventBody, Reason, State};
 use crate::store::{Assign, QueueChange, QueueEntry, Transition};
@@ -34,6 +35,9 @@ pub enum Move {
     Resolve { holder: String },
     /// The visitor closes the chat.
     End,
+    /// The site's owner closes a chat no person holds (the bot's, or one in the queue); a
+    /// chat with an agent is resolved through that agent ([`Move::Resolve`]).
+    Close,
     /// A visitor writes to a closed chat: the bot has it again.
     Reopen,
 }
@@ -43,6 +47,7 @@ const FROM_BOT: &[State] = &[State::Bot, State::Resolved];
 const FROM_QUEUED: &[State] = &[State::Queued];
 const FROM_AGENT: &[State] = &[State::Agent];
 const FROM_OPEN: &[State] = &[State::Bot, State::Queued, State::Agent];
+const FROM_UNHELD: &[State] = &[State::Bot, State::Queued];
 const FROM_RESOLVED: &[State] = &[State::Resolved];
 
 impl Move {
@@ -56,6 +61,7 @@ impl Move {
             Move::HandBack { .. } => (FROM_AGENT, State::Bot),
             Move::Resolve { .. } => (FROM_AGENT, State::Resolved),
             Move::End => (FROM_OPEN, State::Resolved),
+            Move::Close => (FROM_UNHELD, State::Resolved),
             Move::Reopen => (FROM_RESOLVED, State::Bot),
         }
     }
@@ -96,6 +102,7 @@ impl Move {
                 Transition { holder: Some(holder), unassign: true, ..base(event(None, None)) }
             }
             Move::End => Transition { unassign: true, queue: QueueChange::Remove, ..base(event(None, None)) },
+            Move::Close => Transition { queue: QueueChange::Remove, ..base(event(None, None)) },
             Move::Reopen => base(event(None, None)),
         }
     }
@@ -132,6 +139,7 @@ mod tests {
             Move::HandBack { holder: "ana".into() },
             Move::Resolve { holder: "ana".into() },
             Move::End,
+            Move::Close,
             Move::Reopen,
         ];
         for m in moves {
@@ -171,5 +179,13 @@ mod tests {
         let t = Move::End.transition();
         assert_eq!(t.from, FROM_OPEN);
         assert!(t.unassign && t.queue == QueueChange::Remove && t.holder.is_none());
+    }
+
+    #[test]
+    fn the_owner_closes_only_a_chat_no_person_holds_and_it_leaves_the_queue() {
+        let t = Move::Close.transition();
+        assert_eq!(t.from, [State::Bot, State::Queued]);
+        assert!(!t.from.contains(&State::Agent), "an agent's chat is resolved through the agent");
+        assert!(t.queue == QueueChange::Remove && t.holder.is_none() && t.assign.is_none());
     }
 }

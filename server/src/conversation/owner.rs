@@ -1,11 +1,11 @@
 //! What a site's owner does to a conversation besides what agents do (docs/api.md): write as
-//! the bot, and reopen a resolved chat. Both go through the store like every other event,
+//! the bot, close a chat no person holds, and reopen a resolved chat. Both go through the store like every other event,
 //! so every socket following the chat, on any node, sees them live.
 
 use uuid::Uuid;
 
-use super::Conversations;
 use super::machine::Move;
+use super::{Conversations, Notice};
 use crate::bot::reply::BOT_STATES;
 use crate::protocol::{Author, ConversationId, EventBody, Speaker, State, Text};
 use crate::sites::Site;
@@ -49,6 +49,20 @@ impl Conversations {
             Appended::Duplicate { seq } => OwnerOutcome::Done(seq),
             Appended::Refused { state } => OwnerOutcome::Conflict(state),
         })
+    }
+
+    /// Closes a chat no person holds (the bot's, or one waiting in the queue, which leaves
+    /// the queue) as an agent's resolve closes theirs: the visitor is told it was resolved,
+    /// in their language, and asked for a rating unless they gave one.
+    pub async fn close(&self, site: &Site, id: ConversationId) -> Result<OwnerOutcome, StoreError> {
+        let seq = match self.apply(id, Move::Close).await? {
+            Transitioned::Done { event, .. } => event.seq,
+            Transitioned::Refused { state } => return Ok(OwnerOutcome::Conflict(state)),
+            Transitioned::NotHolder | Transitioned::AtCapacity => return Ok(OwnerOutcome::Conflict(State::Agent)),
+        };
+        self.tell(site, id, Notice::Resolved, None).await?;
+        self.ask_rating(id).await?;
+        Ok(OwnerOutcome::Done(seq))
     }
 
     /// Gives a resolved chat back to the bot, as a visitor's message to it does.

@@ -1,5 +1,5 @@
 //! The visitor's rating of a chat: asked for when an agent resolves it (the desk), when the
-//! visitor ends it, and, for a chat the bot alone handled, after the visitor has been idle
+//! visitor ends it or the site's owner closes it ([`super::owner`]), and, for a chat the bot alone handled, after the visitor has been idle
 //! for the site's `bot.rating_after_idle_secs` (the visitor's socket times that); kept as the
 //! conversation's rating record, which the reports split into bot-only and human-handled.
 
@@ -36,6 +36,11 @@ impl Conversations {
         if let Transitioned::Done { .. } = self.apply(id, Move::End).await? {
             self.tell(site, id, Notice::Resolved, None).await?;
         }
+        self.ask_rating(id).await
+    }
+
+    /// Asks the visitor for a rating unless they gave one.
+    pub(super) async fn ask_rating(&self, id: ConversationId) -> Result<(), StoreError> {
         let rated = self.stores.log.conversation(id).await?.is_some_and(|c| c.records.rating.is_some());
         if !rated {
             self.stores.pubsub.publish(id, &Ephemeral::CsatRequest { conversation_id: id }).await?;

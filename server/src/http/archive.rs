@@ -29,7 +29,9 @@ fn agent(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
     http.agent.desk.authenticate(token).ok_or(HttpError::Unauthorized)
 }
 
-fn admin(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
+/// The agent whose token the request carries, if they have the admin role (also the
+/// Webhooks page's check, [`super::webhooks`]).
+pub(super) fn admin(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
     let agent = agent(http, req)?;
     if !agent.is_admin() {
         return Err(HttpError::Forbidden("this needs an agent with role = \"admin\""));
@@ -150,7 +152,7 @@ pub async fn erase(
     let report = crate::archive::erasure::erase(
         &http.archive,
         Some(&*http.erase),
-        &http.sites.ids(),
+        crate::archive::erasure::Within::Every(&http.sites.ids()),
         Some(&http.visitor.attachments),
         &subject,
         &admin.id,

@@ -64,6 +64,8 @@ const CONSOLE_JS: &str = concat!(
     "\n",
     include_str!("../../../widget-js/console/reports-view.js"),
     "\n",
+    include_str!("../../../widget-js/console/webhooks-view.js"),
+    "\n",
     include_str!("../../../widget-js/console/shortcuts.js"),
     "\n",
     include_str!("../../../widget-js/console/boot.js")

@@ -11,6 +11,7 @@ pub mod resume;
 pub mod routes;
 pub mod transport;
 pub mod uploads;
+pub mod webhooks;
 
 use std::sync::Arc;
 

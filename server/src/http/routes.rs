@@ -40,6 +40,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(super::archive::audit)
         .service(super::archive::erase)
         .service(super::reports::agent_reports)
+        .service(super::webhooks::page)
+        .service(super::webhooks::redeliver)
         .service(assets::console_page)
         .service(assets::console_js)
         .service(assets::console_css)

@@ -8,11 +8,12 @@
 //!   ([`super::VisitorIndex`]), in one atomic step; it returns whether the conversation
 //!   existed. Sockets that follow it are not closed: the next
 //!   resume finds nothing.
-//! - [`Erase::erase_left_messages`] removes every left message of an email (any case) and
-//!   returns the conversations they named.
+//! - [`Erase::erase_left_messages`] removes every left message of an email (any case), on
+//!   one site when `site` is given, and returns the conversations they named.
 //! - [`Erase::conversations_with_email`] names the live conversations whose visitor left
-//!   this email, as far as the store can tell without a scan of a shared database (memory:
-//!   all of them; Redis: none, the archive and the left messages name them).
+//!   this email (on one site when `site` is given), as far as the store can tell without a
+//!   scan of a shared database (memory: all of them; Redis: none, the archive and the left
+//!   messages name them).
 //! - [`Erase::erase_user`] removes a verified user's entry in the visitor index of one site
 //!   (identity → conversations) and returns the conversations it linked.
 
@@ -24,7 +25,11 @@ use crate::protocol::ConversationId;
 #[async_trait]
 pub trait Erase: Send + Sync + 'static {
     async fn erase_conversation(&self, id: ConversationId) -> Result<bool, StoreError>;
-    async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError>;
-    async fn conversations_with_email(&self, email: &str) -> Result<Vec<ConversationId>, StoreError>;
+    async fn erase_left_messages(&self, email: &str, site: Option<&str>) -> Result<Vec<ConversationId>, StoreError>;
+    async fn conversations_with_email(
+        &self,
+        email: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<ConversationId>, StoreError>;
     async fn erase_user(&self, site: &str, user_id: &str) -> Result<Vec<ConversationId>, StoreError>;
 }

@@ -6,9 +6,11 @@
 //! At least once: a delivery is marked delivered only after a 2xx answer; a node killed
 //! mid-delivery leaves its claim to lapse and the delivery is sent again (receivers
 //! deduplicate by the event's `id`). Bounded: at most `webhooks.concurrency` deliveries in
-//! flight per node, each within `webhooks.timeout_secs`, and no redirects followed.
+//! flight per node, each within `webhooks.timeout_secs`, and no redirects followed. Guarded:
+//! only to public addresses, checked on the address connected to ([`target`]).
 
 pub mod signature;
+pub mod target;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +37,7 @@ pub struct Dispatcher {
     outbox: Arc<SqlArchive>,
     http: reqwest::Client,
     settings: Arc<WebhookSettings>,
+    policy: target::Policy,
 }
 
 impl Dispatcher {
@@ -43,10 +46,14 @@ impl Dispatcher {
             .timeout(settings.timeout())
             .connect_timeout(settings.timeout())
             .redirect(reqwest::redirect::Policy::none())
+            // The guard resolves names itself and connects to what it kept: no proxy in between.
+            .no_proxy()
+            .dns_resolver(target::PublicResolver { allow_private: settings.allow_private_targets })
             .user_agent(concat!("Baton-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("Failed to build the webhook HTTP client: {e}"))?;
-        Ok(Dispatcher { outbox, http, settings: Arc::new(settings.clone()) })
+        let policy = target::Policy::of(settings);
+        Ok(Dispatcher { outbox, http, settings: Arc::new(settings.clone()), policy })
     }
 
     pub fn spawn(self, stop: CancellationToken) {
@@ -139,10 +146,19 @@ impl Dispatcher {
     /// Sends `due` once: the receiver's status (if it answered) and, unless it was a 2xx, why
     /// it does not count.
     async fn attempt(&self, due: &Due) -> (Option<u16>, Option<String>) {
-        let header = signature::sign(&due.secret, Utc::now().timestamp(), due.body.as_bytes());
+        // Checked again: the setting may have changed since the subscription was made.
+        let url = match reqwest::Url::parse(&due.url) {
+            Ok(url) => url,
+            Err(error) => return (None, Some(format!("the URL does not parse: {error}"))),
+        };
+        if let Err(refused) = target::check(&url, self.policy) {
+            return (None, Some(format!("target not allowed: {refused}")));
+        }
+        let secrets: Vec<&str> = std::iter::once(due.secret.as_str()).chain(due.previous_secret.as_deref()).collect();
+        let header = signature::sign_with(&secrets, Utc::now().timestamp(), due.body.as_bytes());
         let sent = self
             .http
-            .post(&due.url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(signature::HEADER, header)
             .header("Baton-Event-Id", &due.event_id)
@@ -155,7 +171,7 @@ impl Dispatcher {
                 let status = response.status();
                 (Some(status.as_u16()), Some(format!("the receiver answered {status}")))
             }
-            Err(error) => (None, Some(cut(&format!("{error:#}")))),
+            Err(error) => (None, Some(cut(&with_sources(&error)))),
         }
     }
 
@@ -175,6 +191,18 @@ fn jittered(most: Duration) -> Duration {
     let half = most / 2;
     let extra = rand::rng().random_range(0..=half.as_millis().min(u128::from(u64::MAX)) as u64);
     half + Duration::from_millis(extra)
+}
+
+/// The error and each of its causes, `: `-joined (a refused name is found only in a cause).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn cut(text: &str) -> String {

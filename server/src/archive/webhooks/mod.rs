@@ -75,6 +75,9 @@ pub struct Subscription {
     pub url: String,
     pub events: Vec<EventType>,
     pub created_at: DateTime<Utc>,
+    /// Until when deliveries are also signed with the secret the last rotation replaced
+    /// (null: no rotation, or its overlap is over).
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 /// The prefix of a subscription's signing secret (32 random bytes in hex follow it).
@@ -86,7 +89,7 @@ fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", crate::hex::encode(&bytes))
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "id, site, url, events, created_at";
+const SUBSCRIPTION_COLUMNS: &str = "id, site, url, events, created_at, previous_until";
 
 impl SqlArchive {
     /// Subscribes `url` to `events` of `site`; returns it and its signing secret (shown only
@@ -115,6 +118,7 @@ impl SqlArchive {
             url: url.to_owned(),
             events,
             created_at: from_millis(millis(Utc::now()))?,
+            previous_secret_until: None,
         };
         let secret = new_secret();
         sqlx::query(
@@ -145,6 +149,59 @@ impl SqlArchive {
         let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE site = $1 AND id = $2");
         let row = sqlx::query(&sql).bind(site.to_owned()).bind(id.to_owned()).fetch_optional(self.pool()).await?;
         row.as_ref().map(read_subscription).transpose()
+    }
+
+    /// Points one of `site`'s subscriptions at `url` and/or gives it `events` (what is `None`
+    /// stays); `None`: the site has no such subscription. Its deliveries already queued keep
+    /// the events they are; they go to the new URL.
+    pub async fn update_subscription(
+        &self,
+        site: &str,
+        id: &str,
+        url: Option<&str>,
+        events: Option<&[EventType]>,
+    ) -> Result<Option<Subscription>, ArchiveError> {
+        let Some(current) = self.subscription(site, id).await? else { return Ok(None) };
+        let url = url.map_or(current.url, str::to_owned);
+        let mut events = events.map_or(current.events, <[EventType]>::to_vec);
+        events.sort();
+        events.dedup();
+        sqlx::query("UPDATE webhook_subscriptions SET url = $1, events = $2 WHERE site = $3 AND id = $4")
+            .bind(url)
+            .bind(events_text(&events))
+            .bind(site.to_owned())
+            .bind(id.to_owned())
+            .execute(self.pool())
+            .await?;
+        self.subscription(site, id).await
+    }
+
+    /// Gives one of `site`'s subscriptions a new signing secret (returned: shown only now);
+    /// the one it replaces keeps signing deliveries beside it for `overlap`. `None`: the
+    /// site has no such subscription.
+    pub async fn rotate_secret(
+        &self,
+        site: &str,
+        id: &str,
+        overlap: std::time::Duration,
+    ) -> Result<Option<(Subscription, String)>, ArchiveError> {
+        let secret = new_secret();
+        let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::MAX);
+        let until = millis(Utc::now().checked_add_signed(overlap).unwrap_or(DateTime::<Utc>::MAX_UTC));
+        let done = sqlx::query(
+            "UPDATE webhook_subscriptions SET previous_secret = secret, previous_until = $1, secret = $2 \
+             WHERE site = $3 AND id = $4",
+        )
+        .bind(until)
+        .bind(secret.clone())
+        .bind(site.to_owned())
+        .bind(id.to_owned())
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(self.subscription(site, id).await?.map(|subscription| (subscription, secret)))
     }
 
     /// Deletes one of `site`'s subscriptions with its deliveries and their log; `false` when
@@ -218,6 +275,11 @@ fn read_subscription(row: &AnyRow) -> Result<Subscription, ArchiveError> {
         url: row.try_get("url")?,
         events: parse_events(&row.try_get::<String, _>("events")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,
+        previous_secret_until: row
+            .try_get::<Option<i64>, _>("previous_until")?
+            .filter(|until| *until > millis(Utc::now()))
+            .map(from_millis)
+            .transpose()?,
     })
 }
 

@@ -27,6 +27,9 @@ pub struct Due {
     pub event_id: String,
     pub url: String,
     pub secret: String,
+    /// The secret a rotation replaced, while its overlap lasts: deliveries are signed with
+    /// both.
+    pub previous_secret: Option<String>,
     pub body: String,
     /// Attempts made before this one.
     pub attempts: u32,
@@ -81,7 +84,7 @@ pub struct DeliveryView {
 }
 
 const DUE: &str = "SELECT d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_at, d.retry_from, \
-    s.url, s.secret FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+    s.url, s.secret, s.previous_secret, s.previous_until FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id \
     WHERE d.status = 'pending' AND d.next_at <= $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
       WHERE e.subscription_id = d.subscription_id AND e.conversation_id = d.conversation_id \
         AND e.status = 'pending' AND e.ord < d.ord) \
@@ -256,10 +259,18 @@ fn due(row: &AnyRow) -> Result<Due, ArchiveError> {
         event_id: row.try_get("event_id")?,
         url: row.try_get("url")?,
         secret: row.try_get("secret")?,
+        previous_secret: previous_secret(row)?,
         body: row.try_get("body")?,
         attempts: count(row.try_get("attempts")?),
         retry_from: from_millis(row.try_get("retry_from")?)?,
     })
+}
+
+/// The rotated-out secret, if its overlap has not ended.
+fn previous_secret(row: &AnyRow) -> Result<Option<String>, ArchiveError> {
+    let until: Option<i64> = row.try_get("previous_until")?;
+    let secret: Option<String> = row.try_get("previous_secret")?;
+    Ok(secret.filter(|_| until.is_some_and(|until| until > millis(Utc::now()))))
 }
 
 fn view(row: &AnyRow) -> Result<DeliveryView, ArchiveError> {

@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::body::{self, idempotent, keep_all};
 use super::{Api, ApiError, ErrorBody};
 use crate::agents::desk::DeskError;
+use crate::archive::audit::AuditEntry;
 use crate::archive::keys::Scope;
 use crate::config::AgentConfig;
 use crate::conversation::owner::OwnerOutcome;
@@ -66,7 +67,8 @@ pub struct Transfer {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
-    /// The agent holding the chat; absent: whoever holds it.
+    /// The agent holding the chat; absent: whoever holds it, or, when no person does (the
+    /// bot has it, or it waits in the queue), the owner closes it.
     pub agent: Option<String>,
 }
 
@@ -118,6 +120,16 @@ fn desk_error(error: DeskError) -> ApiError {
         DeskError::Forbidden(why) => ApiError::Conflict(why.to_owned()),
         DeskError::TransferRefused(why) => ApiError::Conflict(why),
         DeskError::Store(error) => ApiError::Unavailable(error.to_string()),
+    }
+}
+
+/// The owner's close in the audit log, as an agent's resolve is (`resolve`, by `api:KEY_ID`).
+async fn audit_close(api: &Api, caller: &Caller, site: &Site, id: ConversationId) {
+    let mut entry = AuditEntry::now(&format!("api:{}", caller.key.id), "resolve", r#"{"by":"owner"}"#.to_owned());
+    entry.site = Some(site.config.id.clone());
+    entry.conversation_id = Some(id.to_string());
+    if let Err(error) = api.archive.record_audit(&entry).await {
+        tracing::warn!(%error, conversation_id = %id, "an owner's close was not audited");
     }
 }
 
@@ -271,8 +283,9 @@ pub async fn transfer(
     .await
 }
 
-/// Resolves a chat a person holds, as they would; the visitor is asked for a rating
-/// (write scope).
+/// Resolves a chat: one a person holds as they would, one the bot has or that waits in the
+/// queue through the conversation's own state machine; either way the visitor's socket gets
+/// `state resolved`, the resolved notice and the rating request (write scope).
 #[utoipa::path(
     operation_id = "resolve_conversation",
     tag = "conversations",
@@ -296,12 +309,22 @@ pub async fn resolve(
     payload: web::Payload,
     api: web::Data<Api>,
 ) -> Result<HttpResponse, ApiError> {
-    run(req, caller, path, payload, api, |api, caller, id, _, asked: Resolve| async move {
+    run(req, caller, path, payload, api, |api, caller, id, site, asked: Resolve| async move {
         let holder = match asked.agent {
-            Some(who) => agent(&api, &caller, &who)?,
-            None => api.desk.holder(id).await.map_err(desk_error)?.ok_or_else(|| {
-                ApiError::Conflict("no person holds this chat: only a chat with an agent is resolved".into())
-            })?,
+            Some(who) => Some(agent(&api, &caller, &who)?),
+            None => api.desk.holder(id).await.map_err(desk_error)?,
+        };
+        let Some(holder) = holder else {
+            let closed = api.conversations.close(&site, id).await?;
+            if let OwnerOutcome::Done(_) = closed {
+                audit_close(&api, &caller, &site, id).await;
+            }
+            // A queued chat left the queue: agents' queues show it now (else at the janitor's
+            // next round; the close itself is done).
+            if let Err(error) = api.desk.refresh().await {
+                tracing::warn!(%error, conversation_id = %id, "queues not refreshed after an owner's close");
+            }
+            return outcome(id, closed);
         };
         api.desk.resolve(&holder, id).await.map_err(desk_error)?;
         Ok(acted(id, None))

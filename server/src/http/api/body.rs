@@ -1,7 +1,8 @@
 //! Request bodies: read up to `api.max_body_bytes` (413 past it, before reading when the
 //! `Content-Length` says so), parsed with the failing field named; and idempotent POSTs: a
-//! request with `Idempotency-Key` runs once per key and API key, later ones with the same
-//! body get the stored response again (`Idempotent-Replayed: true`), with another body 422.
+//! request with `Idempotency-Key` runs once per key, API key and route (method and path: the
+//! same key on another route is another request), later ones with the same body get the
+//! stored response again (`Idempotent-Replayed: true`), with another body 422.
 //! Only successes are stored (a failure may be retried), for `api.idempotency_hours`.
 
 use std::future::Future;
@@ -65,7 +66,8 @@ where
         return Ok(HttpResponse::build(status).json(value));
     };
     let body_hash = sha256_hex(body);
-    if let Some(stored) = api.archive.idempotent_response(&caller.key.id, &idem).await? {
+    let route = format!("{} {}", req.method(), req.path());
+    if let Some(stored) = api.archive.idempotent_response(&caller.key.id, &route, &idem).await? {
         if stored.body_hash != body_hash {
             return Err(ApiError::IdempotencyMismatch);
         }
@@ -81,7 +83,7 @@ where
     let stored = StoredResponse { body_hash, status: status.as_u16(), response: kept.to_string() };
     let expires =
         chrono::Utc::now() + chrono::Duration::hours(i64::try_from(api.settings.idempotency_hours).unwrap_or(24));
-    api.archive.store_response(&caller.key.id, &idem, &stored, expires).await?;
+    api.archive.store_response(&caller.key.id, &route, &idem, &stored, expires).await?;
     Ok(HttpResponse::build(status).json(value))
 }
 

@@ -118,16 +118,28 @@ fn decode_cursor(text: &str) -> Result<Cursor, ApiError> {
 pub async fn list(caller: Caller, query: web::Query<ListQuery>, api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     caller.require(&query.site, Scope::Read)?;
-    let limit = query.limit.unwrap_or(MAX_PAGE);
+    let filter =
+        ListFilter { site: query.site, state: query.state, since: query.since, until: query.until, visitor: None };
+    Ok(HttpResponse::Ok().json(page(&api, &filter, query.cursor.as_deref(), query.limit).await?))
+}
+
+/// One page of `filter`'s conversations, `limit` (1 to 100, default 100) after `cursor`:
+/// this list's and a visitor's ([`super::visitors`]).
+pub(super) async fn page(
+    api: &Api,
+    filter: &ListFilter,
+    cursor: Option<&str>,
+    limit: Option<usize>,
+) -> Result<ConversationPage, ApiError> {
+    let limit = limit.unwrap_or(MAX_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::Invalid(format!("limit: 1 to {MAX_PAGE}")));
     }
-    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let filter = ListFilter { site: query.site, state: query.state, since: query.since, until: query.until };
-    let page = api.archive.list(&filter, cursor.as_ref(), limit).await?;
+    let cursor = cursor.map(decode_cursor).transpose()?;
+    let page = api.archive.list(filter, cursor.as_ref(), limit).await?;
     let next_cursor = (page.len() == limit).then(|| page.last().map(|c| encode_cursor(&c.cursor()))).flatten();
     let items = page.into_iter().map(|c| ConversationDetail::from(c).summary).collect();
-    Ok(HttpResponse::Ok().json(ConversationPage { items, next_cursor }))
+    Ok(ConversationPage { items, next_cursor })
 }
 
 /// One conversation with its events (read scope; only the key's own site's).

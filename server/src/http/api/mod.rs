@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod keys;
 pub mod reference;
 pub mod reports;
+pub mod visitors;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -49,6 +50,16 @@ pub struct Api {
     pub conversations: Conversations,
     /// Set by [`Api::with_webhooks`]; the shipped defaults until then.
     pub webhooks: WebhookSettings,
+    /// What a visitor's export and erase reach besides the archive.
+    pub privacy: Privacy,
+}
+
+/// The live side of a visitor's privacy requests ([`visitors`]): the live store's eraser,
+/// its left messages, and the attachments (`None` until [`Api::with_attachments`]).
+pub struct Privacy {
+    pub erase: Arc<dyn crate::store::erase::Erase>,
+    pub left: Arc<dyn crate::store::Handoff>,
+    pub attachments: Option<crate::attachments::Attachments>,
 }
 
 impl Api {
@@ -63,7 +74,13 @@ impl Api {
         let allowances = stores.allowances.clone();
         let (desk, conversations) = (live.desk.clone(), live.conversations.clone());
         let webhooks = WebhookSettings::default();
-        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks }
+        let privacy = Privacy { erase: stores.erase.clone(), left: stores.handoff.clone(), attachments: None };
+        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks, privacy }
+    }
+
+    pub fn with_attachments(mut self, attachments: crate::attachments::Attachments) -> Api {
+        self.privacy.attachments = Some(attachments);
+        self
     }
 
     /// Takes one request from the key's allowance: this node's bucket first, then the one
@@ -113,6 +130,7 @@ pub fn services(config: &mut ServiceConfig) {
         .service(actions::resolve)
         .service(actions::reopen)
         .service(reports::get)
+        .configure(visitors::services)
         .configure(webhooks::services);
 }
 
@@ -137,6 +155,9 @@ pub enum ApiError {
     IdempotencyMismatch,
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// A webhook URL the SSRF guard refuses (`crate::webhooks::target`).
+    #[error("{0}")]
+    TargetRefused(String),
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -158,7 +179,8 @@ impl From<ArchiveError> for ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `too_large`,
-    /// `rate_limited`, `conflict`, `idempotency_mismatch` or `unavailable`.
+    /// `rate_limited`, `conflict`, `idempotency_mismatch`, `unavailable` or
+    /// `target_not_allowed` (a webhook URL to a non-public address or scheme).
     pub error: String,
     pub message: String,
 }
@@ -175,6 +197,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::IdempotencyMismatch => "idempotency_mismatch",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TargetRefused(_) => "target_not_allowed",
         }
     }
 }
@@ -191,6 +214,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TargetRefused(_) => StatusCode::BAD_REQUEST,
         }
     }
 

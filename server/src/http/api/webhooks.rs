@@ -1,9 +1,10 @@
 //! `/v1/api/webhooks`: a site's webhook subscriptions (made with a signing secret shown
-//! once, listed, deleted) and each one's delivery log with manual redelivery. Admin scope on
+//! once, listed, changed, deleted, their secret rotated with an overlap) and each one's delivery log
+//! with manual redelivery. Admin scope on
 //! the site; another site's subscription is not found.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +14,7 @@ use super::{Api, ApiError, ErrorBody};
 use crate::archive::keys::Scope;
 use crate::archive::webhooks::outbox::DeliveryView;
 use crate::archive::webhooks::{EventType, Subscription};
+use crate::webhooks::target;
 
 /// The longest URL a subscription may have (it is stored and listed).
 const MAX_URL_CHARS: usize = 2_000;
@@ -23,17 +25,27 @@ const MAX_LOG: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct CreateSubscription {
     pub site: String,
-    /// `https://…` (or `http://…`) where deliveries are `POST`ed.
+    /// `https://…` where deliveries are `POST`ed (`http://` only when the operator allows
+    /// it); a public address only (400 `target_not_allowed` otherwise).
     pub url: String,
     /// The event types to receive (at least one).
     pub events: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSubscription {
+    /// A new `https://…` target (the SSRF guard checks it as at creation).
+    pub url: Option<String>,
+    /// The event types to receive from now on (at least one).
+    pub events: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedSubscription {
     #[serde(flatten)]
     pub subscription: Subscription,
-    /// The signing secret: shown here only (absent in a replay).
+    /// The signing secret: shown here only (null in a replay).
     pub secret: Option<String>,
 }
 
@@ -65,19 +77,38 @@ pub struct LogQuery {
 
 /// The webhook endpoints, registered by [`super::services`].
 pub fn services(config: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    config.service(create).service(list).service(remove).service(deliveries).service(delivery).service(redeliver);
+    config
+        .service(create)
+        .service(list)
+        .service(remove)
+        .service(update)
+        .service(rotate)
+        .service(deliveries)
+        .service(delivery)
+        .service(redeliver);
 }
 
-fn valid_url(url: &str) -> Result<(), ApiError> {
+/// A URL that parses, within the length, and passes the SSRF guard ([`target::check`]:
+/// 400 `target_not_allowed`).
+fn valid_url(url: &str, policy: target::Policy) -> Result<reqwest::Url, ApiError> {
     let bad = |why: &str| ApiError::Invalid(format!("url: {why}"));
     if url.chars().count() > MAX_URL_CHARS {
         return Err(bad(&format!("at most {MAX_URL_CHARS} characters")));
     }
     let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("must be an http:// or https:// URL with a host"));
-    }
-    Ok(())
+    target::check(&parsed, policy).map_err(refused)?;
+    Ok(parsed)
+}
+
+fn refused(why: target::TargetError) -> ApiError {
+    ApiError::TargetRefused(format!("url: {why}"))
+}
+
+/// [`valid_url`], then the name's addresses now; each delivery resolves it again and
+/// connects only to the public ones.
+async fn guarded(api: &Api, url: &str) -> Result<(), ApiError> {
+    let policy = target::Policy::of(&api.webhooks);
+    target::check_resolved(&valid_url(url, policy)?, policy).await.map_err(refused)
 }
 
 fn event_types(names: &[String]) -> Result<Vec<EventType>, ApiError> {
@@ -126,7 +157,7 @@ pub async fn create(
     let asked: CreateSubscription = body::json(&bytes)?;
     caller.require(&asked.site, Scope::Admin)?;
     let url = asked.url.trim();
-    valid_url(url)?;
+    guarded(&api, url).await?;
     let events = event_types(&asked.events)?;
     let forget_secret = |value: &mut serde_json::Value| value["secret"] = serde_json::Value::Null;
     idempotent(&api, &caller, &req, &bytes, forget_secret, || async {
@@ -177,6 +208,81 @@ pub async fn remove(caller: Caller, path: web::Path<String>, api: web::Data<Api>
         true => Ok(HttpResponse::NoContent().finish()),
         false => Err(ApiError::NotFound("this site has no such subscription")),
     }
+}
+
+/// Changes a subscription's URL (checked by the SSRF guard as at creation) or its events
+/// (admin scope).
+#[utoipa::path(
+    operation_id = "update_webhook",
+    tag = "webhooks",
+    request_body = UpdateSubscription,
+    params(("id" = String, Path, description = "The subscription's id")),
+    responses(
+        (status = 200, description = "The subscription as it is now", body = Subscription),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/api/webhooks/{id}")]
+pub async fn update(
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+    api: web::Data<Api>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = body::read(&req, payload, api.settings.max_body_bytes).await?;
+    let asked: UpdateSubscription = body::json(&bytes)?;
+    let subscription = own_subscription(&caller, &api, &path).await?;
+    if asked.url.is_none() && asked.events.is_none() {
+        return Err(ApiError::Invalid("give url, events or both".into()));
+    }
+    let url = asked.url.as_deref().map(str::trim);
+    if let Some(url) = url {
+        guarded(&api, url).await?;
+    }
+    let events = asked.events.as_deref().map(event_types).transpose()?;
+    let updated = api.archive.update_subscription(&subscription.site, &subscription.id, url, events.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(updated.ok_or(ApiError::NotFound("this site has no such subscription"))?))
+}
+
+/// Issues a new signing secret (shown here only); for `webhooks.rotation_overlap_hours`
+/// deliveries carry a signature with the old secret too (a second `v1=`), then only the
+/// new one (admin scope).
+#[utoipa::path(
+    operation_id = "rotate_webhook_secret",
+    tag = "webhooks",
+    params(
+        ("id" = String, Path, description = "The subscription's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the stored answer (without the secret)"),
+    ),
+    responses(
+        (status = 200, description = "The subscription with its new secret", body = CreatedSubscription),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/api/webhooks/{id}/rotate")]
+pub async fn rotate(
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+    api: web::Data<Api>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = body::read(&req, payload, api.settings.max_body_bytes).await?;
+    let subscription = own_subscription(&caller, &api, &path).await?;
+    let forget_secret = |value: &mut serde_json::Value| value["secret"] = serde_json::Value::Null;
+    idempotent(&api, &caller, &req, &bytes, forget_secret, || async {
+        let overlap = api.webhooks.rotation_overlap();
+        let rotated = api.archive.rotate_secret(&subscription.site, &subscription.id, overlap).await?;
+        let (subscription, secret) = rotated.ok_or(ApiError::NotFound("this site has no such subscription"))?;
+        let rotated = CreatedSubscription { subscription, secret: Some(secret) };
+        Ok((StatusCode::OK, serde_json::to_value(rotated).unwrap_or_default()))
+    })
+    .await
 }
 
 /// A subscription's delivery log, newest first (admin scope).
@@ -274,13 +380,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_http_urls_with_a_host_and_known_event_types_are_taken() {
-        assert!(valid_url("https://hooks.example.com/baton").is_ok());
-        assert!(valid_url("http://127.0.0.1:9000/in").is_ok());
+    fn only_guarded_urls_with_a_host_and_known_event_types_are_taken() {
+        let strict = target::Policy { allow_http: false, allow_private: false };
+        let open = target::Policy { allow_http: true, allow_private: true };
+        assert!(valid_url("https://hooks.example.com/baton", strict).is_ok());
+        assert!(valid_url("http://127.0.0.1:9000/in", open).is_ok());
+        assert!(matches!(valid_url("http://127.0.0.1:9000/in", strict), Err(ApiError::TargetRefused(_))));
+        assert!(matches!(valid_url("https://10.0.0.5/in", strict), Err(ApiError::TargetRefused(_))));
         for bad in ["ftp://example.com/x", "not a url", "https://", "file:///etc/passwd"] {
-            assert!(valid_url(bad).is_err(), "{bad}");
+            assert!(valid_url(bad, open).is_err(), "{bad}");
         }
-        assert!(valid_url(&format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS))).is_err());
+        assert!(valid_url(&format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS)), open).is_err());
         let names = vec!["message.created".to_owned(), "csat.submitted".to_owned()];
         assert_eq!(event_types(&names).unwrap(), [EventType::MessageCreated, EventType::CsatSubmitted]);
         assert!(event_types(&[]).is_err());

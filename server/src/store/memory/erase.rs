@@ -20,12 +20,12 @@ impl Erase for MemoryStore {
         Ok(existed)
     }
 
-    async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
+    async fn erase_left_messages(&self, email: &str, site: Option<&str>) -> Result<Vec<ConversationId>, StoreError> {
         let email = email.trim().to_lowercase();
         let mut inner = self.lock();
         let mut named = Vec::new();
         inner.left.retain(|message| {
-            let theirs = message.email.to_lowercase() == email;
+            let theirs = message.email.to_lowercase() == email && site.is_none_or(|site| message.site == site);
             if theirs {
                 named.push(message.conversation_id);
             }
@@ -34,11 +34,16 @@ impl Erase for MemoryStore {
         Ok(named)
     }
 
-    async fn conversations_with_email(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
+    async fn conversations_with_email(
+        &self,
+        email: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<ConversationId>, StoreError> {
         let email = email.trim().to_lowercase();
         let inner = self.lock();
         let left = |entry: &super::Entry| {
-            entry.conversation.records.contact.as_ref().is_some_and(|c| c.email.to_lowercase() == email)
+            site.is_none_or(|site| entry.conversation.site == site)
+                && entry.conversation.records.contact.as_ref().is_some_and(|c| c.email.to_lowercase() == email)
         };
         Ok(inner.conversations.iter().filter(|(_, entry)| left(entry)).map(|(id, _)| *id).collect())
     }

@@ -36,17 +36,22 @@ impl Erase for RedisStore {
         Ok(token.is_some())
     }
 
-    /// Removes the left messages of `email` (any case); returns the conversations they named.
-    async fn erase_left_messages(&self, email: &str) -> Result<Vec<ConversationId>, StoreError> {
+    /// Removes the left messages of `email` (any case; on `site` only, when given); returns
+    /// the conversations they named.
+    async fn erase_left_messages(&self, email: &str, site: Option<&str>) -> Result<Vec<ConversationId>, StoreError> {
         let script = Script::new(include_str!("erase_left.lua"));
         let mut call = script.key(self.keys.left_messages());
-        call.arg(email.trim().to_lowercase());
+        call.arg(email.trim().to_lowercase()).arg(site.unwrap_or_default());
         let ids: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
         ids.iter().map(|id| super::records::conversation_id(id)).collect()
     }
 
     /// Finding them would scan the shared store: the archive and left messages name them.
-    async fn conversations_with_email(&self, _email: &str) -> Result<Vec<ConversationId>, StoreError> {
+    async fn conversations_with_email(
+        &self,
+        _email: &str,
+        _site: Option<&str>,
+    ) -> Result<Vec<ConversationId>, StoreError> {
         Ok(Vec::new())
     }
 

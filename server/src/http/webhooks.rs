@@ -1,0 +1,91 @@
+//! The console's Webhooks page, for agents with the admin role (`Authorization: Bearer
+//! TOKEN`, the agent's token, as the Reports page): the same archive calls and the same
+//! views as the owner API's `/v1/api/webhooks` endpoints, over the admin's sites.
+//! - `GET /v1/agent/webhooks[?site=]`: the subscriptions of the admin's sites (or of one),
+//!   each with its newest deliveries: status, attempts, next retry, last error;
+//! - `POST /v1/agent/webhooks/{id}/deliveries/{delivery_id}/redeliver`: sends one again now
+//!   (with a fresh retry window), as `POST /v1/api/webhooks/{id}/deliveries/{delivery_id}/redeliver`.
+//!
+//! A subscription of a site the admin does not serve is not found.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+
+use super::{Http, HttpError};
+use crate::archive::webhooks::Subscription;
+use crate::archive::webhooks::outbox::DeliveryView;
+use crate::config::AgentConfig;
+
+/// Deliveries the page shows per subscription, newest first.
+pub const SHOWN_DELIVERIES: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    site: Option<String>,
+}
+
+/// A subscription as the page shows it.
+#[derive(Serialize)]
+pub struct SubscriptionLog {
+    #[serde(flatten)]
+    pub subscription: Subscription,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> HttpError {
+    tracing::warn!(%error, "webhook log request failed");
+    HttpError::Unavailable("the archive is not reachable right now; try again".into())
+}
+
+/// The sites the admin serves (every configured one for an admin of every site).
+fn sites_of(http: &Http, admin: &AgentConfig) -> Vec<String> {
+    http.sites.ids().into_iter().filter(|site| admin.serves(site)).collect()
+}
+
+#[get("/v1/agent/webhooks")]
+pub async fn page(
+    req: HttpRequest,
+    params: web::Query<PageParams>,
+    http: web::Data<Http>,
+) -> Result<HttpResponse, HttpError> {
+    let admin = super::archive::admin(&http, &req)?;
+    let sites = match params.into_inner().site.filter(|s| !s.trim().is_empty()) {
+        Some(site) if admin.serves(&site) => vec![site],
+        Some(_) => return Err(HttpError::Forbidden("you do not serve this site")),
+        None => sites_of(&http, &admin),
+    };
+    let mut items = Vec::new();
+    for site in &sites {
+        for subscription in http.archive.subscriptions(site).await.map_err(unavailable)? {
+            let deliveries =
+                http.archive.webhook_deliveries(&subscription.id, None, SHOWN_DELIVERIES).await.map_err(unavailable)?;
+            items.push(SubscriptionLog { subscription, deliveries });
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+#[post("/v1/agent/webhooks/{id}/deliveries/{delivery_id}/redeliver")]
+pub async fn redeliver(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    http: web::Data<Http>,
+) -> Result<HttpResponse, HttpError> {
+    let admin = super::archive::admin(&http, &req)?;
+    let (id, delivery_id) = path.into_inner();
+    let mut found = None;
+    for site in sites_of(&http, &admin) {
+        if let Some(subscription) = http.archive.subscription(&site, &id).await.map_err(unavailable)? {
+            found = Some(subscription);
+            break;
+        }
+    }
+    let subscription = found.ok_or(HttpError::NotFound)?;
+    if !http.archive.redeliver_webhook(&subscription.id, &delivery_id).await.map_err(unavailable)? {
+        return Err(HttpError::NotFound);
+    }
+    tracing::info!(agent = %admin.id, subscription = %subscription.id, delivery = %delivery_id, "webhook redelivered");
+    let delivery = http.archive.webhook_delivery(&subscription.id, &delivery_id).await.map_err(unavailable)?;
+    Ok(HttpResponse::Accepted().json(delivery.ok_or(HttpError::NotFound)?))
+}
