@@ -66,7 +66,9 @@ impl Inactivity {
 
     /// Applies the rules to one conversation and says when to look again.
     async fn look(&self, id: ConversationId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let Some(conversation) = self.stores.log.conversation(id).await? else { return self.stores.idle.unwatch(id).await };
+        let Some(conversation) = self.stores.log.conversation(id).await? else {
+            return self.stores.idle.unwatch(id).await;
+        };
         let Some(site) = self.sites.get(&conversation.site).filter(|s| s.config.inactivity.any()) else {
             return self.stores.idle.unwatch(id).await;
         };

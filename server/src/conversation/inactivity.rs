@@ -18,8 +18,8 @@ use super::{Conversations, Notice, StoreError};
 use crate::config::inactivity::{MAX_INACTIVITY_SECS, SiteInactivity};
 use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, Speaker, State};
 use crate::sites::Site;
-use crate::store::allowance::Bucket;
 use crate::store::Transitioned;
+use crate::store::allowance::Bucket;
 
 /// Events read back to find the last message and the last change of hands.
 pub const LOOKBACK: usize = 200;
@@ -45,10 +45,16 @@ pub enum Step {
     At(DateTime<Utc>),
     /// Ask the visitor whether they are still there (once for `seq`), then look again at
     /// `then` (the resolve) if set.
-    Nudge { seq: u64, then: Option<DateTime<Utc>> },
+    Nudge {
+        seq: u64,
+        then: Option<DateTime<Utc>>,
+    },
     Resolve,
     /// Alert the team (once for `seq`): the chat has waited this long.
-    Alert { seq: u64, waited_secs: u64 },
+    Alert {
+        seq: u64,
+        waited_secs: u64,
+    },
 }
 
 /// The message that counts for the idle period: the visitor's, the bot's or an agent's,
@@ -182,8 +188,12 @@ mod tests {
 
     #[test]
     fn a_bot_answer_waits_on_the_visitor_and_a_system_notice_does_not_start_a_new_period() {
-        let events =
-            [message(1, 0, Speaker::Bot), message(2, 5, Speaker::Visitor), message(3, 9, Speaker::Bot), message(4, 70, Speaker::System)];
+        let events = [
+            message(1, 0, Speaker::Bot),
+            message(2, 5, Speaker::Visitor),
+            message(3, 9, Speaker::Bot),
+            message(4, 70, Speaker::System),
+        ];
         assert_eq!(waiting(State::Bot, &events), Waiting::OnVisitor { seq: 3, since: at(9) });
         assert_eq!(waiting(State::Bot, &events[..2]), Waiting::Nobody, "the bot is answering");
         assert_eq!(waiting(State::Resolved, &events), Waiting::Nobody);
@@ -195,7 +205,11 @@ mod tests {
         assert_eq!(waiting(State::Queued, &queued), Waiting::OnAgent { seq: 3, since: at(6) });
         let mut taken = queued.to_vec();
         taken.push(state(4, 20, State::Agent));
-        assert_eq!(waiting(State::Agent, &taken), Waiting::OnAgent { seq: 4, since: at(20) }, "not written since taking");
+        assert_eq!(
+            waiting(State::Agent, &taken),
+            Waiting::OnAgent { seq: 4, since: at(20) },
+            "not written since taking"
+        );
         taken.push(message(5, 30, Speaker::Agent));
         assert_eq!(waiting(State::Agent, &taken), Waiting::OnVisitor { seq: 5, since: at(30) });
         taken.push(message(6, 40, Speaker::Visitor));

@@ -53,7 +53,11 @@ fn caps(site: &str, trigger: &ProactiveTrigger, who: &str) -> [Bucket; 2] {
     let window = f64::from(CAP_WINDOW_DAYS) * 86_400.0;
     let interval = f64::from(trigger.min_interval_hours) * 3_600.0;
     [
-        Bucket { key: format!("{key}:n"), rate: f64::from(trigger.max_per_visitor) / window, burst: trigger.max_per_visitor },
+        Bucket {
+            key: format!("{key}:n"),
+            rate: f64::from(trigger.max_per_visitor) / window,
+            burst: trigger.max_per_visitor,
+        },
         Bucket { key: format!("{key}:i"), rate: 1.0 / interval, burst: 1 },
     ]
 }
@@ -113,7 +117,8 @@ mod tests {
     #[test]
     fn the_caps_are_per_site_trigger_and_visitor_and_never_hold_the_visitor_key_itself() {
         let trigger: ProactiveTrigger =
-            toml::from_str("id = \"pricing\"\ntext = { en = \"Hi\" }\nmax_per_visitor = 3\nmin_interval_hours = 2").unwrap();
+            toml::from_str("id = \"pricing\"\ntext = { en = \"Hi\" }\nmax_per_visitor = 3\nmin_interval_hours = 2")
+                .unwrap();
         let [count, interval] = caps("shop", &trigger, "visitor-key-123");
         assert_eq!((count.burst, interval.burst), (3, 1));
         assert!((interval.rate * 7_200.0 - 1.0).abs() < 1e-9, "one every two hours");
