@@ -60,6 +60,8 @@ async fn an_answer_from_the_visitor_starts_a_new_idle_period_with_a_nudge_of_its
     let app = app(1, 0, 0).await;
     let (mut visitor, welcome) = answered_visitor(&app).await;
     visitor.collect_until(|f| f["text"] == NUDGE).await;
+    // A write that is not a message (a rating record) has the sweep look again: same period.
+    visitor.send(json!({"type": "csat", "score": 4})).await;
     let quiet = visitor.drain(Duration::from_millis(2500)).await;
     assert_eq!(says(&quiet, NUDGE), 0, "once per idle period: {quiet:?}");
     visitor.send(json!({"type": "message", "client_id": "m2", "text": "And returns?"})).await;
@@ -102,11 +104,13 @@ async fn a_chat_waiting_on_a_person_past_the_sla_alerts_the_sites_agents_once_an
     let app = app(0, 0, 1).await;
     let before = breaches(&app).await;
     let (mut ana, _) = app.connect_agent("token-ana").await;
-    let (_visitor, welcome) = app.escalated_visitor().await;
+    let (mut visitor, welcome) = app.escalated_visitor().await;
     let alert = ana.next_of_type("sla_breach").await;
     assert_eq!(alert["conversation_id"], welcome["conversation_id"]);
     assert_eq!((alert["site"].as_str(), alert["state"].as_str()), (Some("demo"), Some("queued")));
     assert!(alert["waited_secs"].as_u64().unwrap() >= 1, "{alert}");
+    // The visitor writes while waiting: still the same wait, no second alert.
+    visitor.say("m1", "Is anyone there?").await;
     let later = ana.drain(Duration::from_millis(2500)).await;
     assert!(!later.iter().any(|f| f["type"] == "sla_breach"), "once per wait: {later:?}");
     assert_eq!(breaches(&app).await, before + 1);
