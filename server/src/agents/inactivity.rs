@@ -103,7 +103,7 @@ impl Inactivity {
                 Some(assignment) => Move::Resolve { holder: assignment.agent_id },
                 None => return Ok(()),
             },
-            _ => Move::End,
+            _ => Move::Lapse,
         };
         let with_agent = matches!(m, Move::Resolve { .. });
         if self.conversations.resolve_idle(site, id, m).await? && with_agent {

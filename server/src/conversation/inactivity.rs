@@ -139,8 +139,8 @@ impl Conversations {
         Ok(true)
     }
 
-    /// Resolves a chat left idle by its visitor with `m` (the bot's: [`Move::End`]; an
-    /// agent's: [`Move::Resolve`] naming them), tells the visitor why and asks for a rating
+    /// Resolves a chat left idle by its visitor with `m` (the bot's: [`Move::Lapse`]; an
+    /// agent's: [`Move::Resolve`] naming them: neither leaves from `queued`), tells the visitor why and asks for a rating
     /// unless they gave one: `true` when this call resolved it.
     pub async fn resolve_idle(&self, site: &Site, id: ConversationId, m: Move) -> Result<bool, StoreError> {
         let Transitioned::Done { .. } = self.apply(id, m).await? else { return Ok(false) };

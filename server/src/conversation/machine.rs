@@ -11,8 +11,9 @@
 //!    │   resolved ◀──────┴─┼──── end / resolve ────── ┤
 //!    └───────────── hand back ──────────────────────── ┘
 //! ```
-//! `end` (the visitor closes) leaves from any open state; `escalate` also leaves from
-//! `resolved` (a visitor who comes back and asks for a person).
+//! `end` (the visitor closes) leaves from any open state; `lapse` (an idle bot chat closed by
+//! the inactivity rules) from `bot` only; `escalate` also leaves from `resolved` (a visitor
+//! who comes back and asks for a person).
 
 use crate::protocol::{AgentRef, EventBody, Reason, State};
 use crate::store::{Assign, QueueChange, QueueEntry, Transition};
@@ -34,6 +35,9 @@ pub enum Move {
     Resolve { holder: String },
     /// The visitor closes the chat.
     End,
+    /// The bot's chat is closed after its visitor went quiet (`conversation::inactivity`):
+    /// only from `bot`, so a visitor who has just asked for a person is never closed on.
+    Lapse,
     /// A visitor writes to a closed chat: the bot has it again.
     Reopen,
 }
@@ -43,6 +47,7 @@ const FROM_BOT: &[State] = &[State::Bot, State::Resolved];
 const FROM_QUEUED: &[State] = &[State::Queued];
 const FROM_AGENT: &[State] = &[State::Agent];
 const FROM_OPEN: &[State] = &[State::Bot, State::Queued, State::Agent];
+const FROM_BOT_ONLY: &[State] = &[State::Bot];
 const FROM_RESOLVED: &[State] = &[State::Resolved];
 
 impl Move {
@@ -56,6 +61,7 @@ impl Move {
             Move::HandBack { .. } => (FROM_AGENT, State::Bot),
             Move::Resolve { .. } => (FROM_AGENT, State::Resolved),
             Move::End => (FROM_OPEN, State::Resolved),
+            Move::Lapse => (FROM_BOT_ONLY, State::Resolved),
             Move::Reopen => (FROM_RESOLVED, State::Bot),
         }
     }
@@ -95,7 +101,9 @@ impl Move {
             Move::HandBack { holder } | Move::Resolve { holder } => {
                 Transition { holder: Some(holder), unassign: true, ..base(event(None, None)) }
             }
-            Move::End => Transition { unassign: true, queue: QueueChange::Remove, ..base(event(None, None)) },
+            Move::End | Move::Lapse => {
+                Transition { unassign: true, queue: QueueChange::Remove, ..base(event(None, None)) }
+            }
             Move::Reopen => base(event(None, None)),
         }
     }
@@ -132,6 +140,7 @@ mod tests {
             Move::HandBack { holder: "ana".into() },
             Move::Resolve { holder: "ana".into() },
             Move::End,
+            Move::Lapse,
             Move::Reopen,
         ];
         for m in moves {
@@ -171,5 +180,12 @@ mod tests {
         let t = Move::End.transition();
         assert_eq!(t.from, FROM_OPEN);
         assert!(t.unassign && t.queue == QueueChange::Remove && t.holder.is_none());
+    }
+
+    #[test]
+    fn an_idle_bot_chat_lapses_but_a_chat_waiting_for_a_person_never_does() {
+        let t = Move::Lapse.transition();
+        assert_eq!(t.from, [State::Bot]);
+        assert!(t.unassign && t.queue == QueueChange::Remove);
     }
 }
