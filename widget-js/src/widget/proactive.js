@@ -2,8 +2,7 @@
 
   /** Whether `url` matches a trigger's `url` glob: the whole URL, `*` any run of characters. */
   function globMatch(glob, url) {
-    var parts = String(glob).split('*').map(function (p) { return p.replace(/[\\^$.|?+()[\]{}\/]/g, '\\$&'); });
-    return new RegExp('^' + parts.join('.*') + '$').test(url);
+    return new RegExp('^' + String(glob).replace(/[^\w*]/g, '\\$&').replace(/\*/g, '.*') + '$').test(url);
   }
 
   /** Whether the caps of trigger `t` allow it now, given the times (ms) it was shown here. */
