@@ -115,3 +115,26 @@ async fn a_chat_waiting_on_a_person_past_the_sla_alerts_the_sites_agents_once_an
     assert!(!later.iter().any(|f| f["type"] == "sla_breach"), "once per wait: {later:?}");
     assert_eq!(breaches(&app).await, before + 1);
 }
+
+#[tokio::test]
+async fn a_visitor_an_agent_has_not_answered_alerts_the_team_as_a_chat_with_an_agent() {
+    let app = app(0, 0, 1).await;
+    let (mut ana, _) = app.connect_agent("token-ana").await;
+    let (mut visitor, welcome) = app.escalated_visitor().await;
+    let id = welcome["conversation_id"].clone();
+    ana.send(json!({"type": "accept", "conversation_id": id})).await;
+    ana.next_of_type("assigned").await;
+    // The queued wait may alert first; the agent's own silence is a wait of its own.
+    ana.send(json!({"type": "message", "conversation_id": id, "client_id": "a1", "text": "One moment."})).await;
+    visitor.collect_until(|f| f["from"] == "agent").await;
+    visitor.say("m2", "Still there?").await;
+    let alert = loop {
+        let alert = ana.next_of_type("sla_breach").await;
+        if alert["state"] == "agent" {
+            break alert;
+        }
+    };
+    assert_eq!(alert["conversation_id"], id);
+    let later = ana.drain(Duration::from_millis(2500)).await;
+    assert!(!later.iter().any(|f| f["type"] == "sla_breach"), "once per wait: {later:?}");
+}
