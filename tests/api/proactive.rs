@@ -7,6 +7,7 @@ use baton::config::proactive::ProactiveTrigger;
 use serde_json::{Value, json};
 
 use crate::helpers::{Client, TestApp, spawn_app_with};
+use crate::identity::{SECRET, hello, user_hash};
 
 const PRICING: &str = "Questions about our plans? I can help you pick one.";
 
@@ -17,6 +18,7 @@ fn trigger(toml_text: &str) -> ProactiveTrigger {
 async fn app() -> TestApp {
     spawn_app_with(|s| {
         for site in &mut s.sites {
+            site.identity_secret = Some(SECRET.to_owned().into());
             site.proactive = vec![
                 trigger(&format!(
                     "id = \"pricing\"\nurl = \"*/pricing*\"\nafter_secs = 5\ntext = {{ en = \"{PRICING}\", fr = \"Des questions ?\" }}"
@@ -98,4 +100,21 @@ async fn the_widget_settings_carry_each_triggers_page_conditions_but_not_its_tex
     );
     assert_eq!(triggers[1]["verified_only"], true, "the widget fires it for verified visitors only");
     assert!(triggers[1].get("identity").is_none() && triggers[1].get("text").is_none(), "{}", triggers[1]);
+}
+
+#[tokio::test]
+async fn a_trigger_for_an_identity_speaks_only_to_that_verified_visitor_and_caps_by_their_user_id() {
+    let app = app().await;
+    let vip = json!({"visitor": {"user_id": "u-7", "email": "VIP@shop.example", "user_hash": user_hash(SECRET, "u-7")}});
+    let (mut first, welcome, _) = hello(&app, "demo", vip.clone()).await;
+    assert_eq!(welcome["identity"], "verified");
+    assert_eq!(ask(&mut first, "vip", "key-a").await["text"], "Welcome back!");
+    // The same user on another device, with another visitor key: the caps follow the user.
+    let (mut second, _, _) = hello(&app, "demo", vip).await;
+    assert_eq!(ask(&mut second, "vip", "key-b").await["code"], "rate_limited");
+    // Claiming the address without the site's signature is not being that visitor.
+    let forged = json!({"visitor": {"user_id": "u-8", "email": "vip@shop.example"}});
+    let (mut third, welcome, _) = hello(&app, "demo", forged).await;
+    assert_eq!(welcome["identity"], "unverified");
+    assert_eq!(ask(&mut third, "vip", "key-c").await["code"], "forbidden");
 }

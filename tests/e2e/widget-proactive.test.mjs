@@ -11,6 +11,7 @@ import { shoot, assetsFromDisk } from './ux.mjs';
 
 const PRICING = 'Comparing plans? Ask me anything about our prices.';
 const DOCS = 'Stuck on something? I can point you to the right page.';
+const BACK = 'Welcome back! Anything I can help with today?';
 
 let baton, host, browser, config;
 
@@ -30,11 +31,17 @@ id = "docs-linger"
 url = "*/docs.html"
 after_secs = 20
 text = { en = "${DOCS}" }
+
+[[proactive]]
+id = "welcome-back"
+url = "*/home.html"
+returning = true
+text = { en = "${BACK}" }
 `);
   baton = await startBaton({ env: { BATON_CONFIG: config.dir } });
   const page = (title) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>
     <body><main><h1>${title}</h1><p>Northwind Goods</p></main><script async src="${baton.url}/widget.js" data-site="demo"></script></body></html>`;
-  host = await startHostSite({ '/pricing.html': page('Pricing'), '/docs.html': page('Docs'), '/other.html': page('Other') });
+  host = await startHostSite({ '/pricing.html': page('Pricing'), '/docs.html': page('Docs'), '/other.html': page('Other'), '/home.html': page('Home') });
   const launched = await launchBrowser();
   browser = { ...launched, visitor: async (o) => { const ctx = await launched.visitor(o); await assetsFromDisk(ctx); return ctx; } };
 });
@@ -137,5 +144,25 @@ test('on a phone the message waits in the launcher preview instead of covering t
   await bubbles(page, PRICING).waitFor();
   assert.equal(await isOpen(page), 'true', 'one tap opens it');
   assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('a returning-visitor trigger waits for the next visit: not on the first, then once', async () => {
+  const ctx = await browser.visitor();
+  const first = await ctx.newPage();
+  const errors = watchErrors(first);
+  await first.goto(host.url + '/home.html');
+  await first.locator('baton-widget .launcher').waitFor();
+  await first.waitForTimeout(1000);
+  assert.equal(await isOpen(first), 'false', 'a first visit is not a return');
+  await first.close();
+  // A new tab is a new visit (sessionStorage is per tab; localStorage remembers the first).
+  const later = await ctx.newPage();
+  const laterErrors = watchErrors(later);
+  await later.goto(host.url + '/home.html');
+  await bubbles(later, BACK).waitFor();
+  assert.equal(await isOpen(later), 'true');
+  assert.equal(await bubbles(later, BACK).count(), 1);
+  assert.deepEqual([...errors, ...laterErrors], []);
   await ctx.close();
 });
