@@ -105,7 +105,8 @@ async fn the_widget_settings_carry_each_triggers_page_conditions_but_not_its_tex
 #[tokio::test]
 async fn a_trigger_for_an_identity_speaks_only_to_that_verified_visitor_and_caps_by_their_user_id() {
     let app = app().await;
-    let vip = json!({"visitor": {"user_id": "u-7", "email": "VIP@shop.example", "user_hash": user_hash(SECRET, "u-7")}});
+    let vip =
+        json!({"visitor": {"user_id": "u-7", "email": "VIP@shop.example", "user_hash": user_hash(SECRET, "u-7")}});
     let (mut first, welcome, _) = hello(&app, "demo", vip.clone()).await;
     assert_eq!(welcome["identity"], "verified");
     assert_eq!(ask(&mut first, "vip", "key-a").await["text"], "Welcome back!");
