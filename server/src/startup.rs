@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agents::Directory;
 use crate::agents::desk::Desk;
+use crate::agents::inactivity::Inactivity;
 use crate::agents::janitor::Janitor;
 use crate::agents::presence::Presences;
 use crate::agents::router::{Router, RouterHandoffs};
@@ -95,6 +96,8 @@ impl Application {
             .with_answer_timeout(settings.handoff.answer_timeout_secs)
             .with_audit(audit);
         conversations.set_handoffs(Arc::new(RouterHandoffs { router: router.clone(), desk: desk.clone() }));
+        let inactivity = Inactivity::new(conversations.clone(), router.clone(), stores.clone(), sites.clone());
+        inactivity.spawn(Duration::from_secs(settings.handoff.inactivity_secs), shutdown.clone());
         let janitor = Janitor::new(router, stores.handoff.clone(), settings.handoff.clone());
         janitor.spawn(Duration::from_secs(settings.handoff.janitor_secs), shutdown.clone());
         let address = format!("{}:{}", settings.server.host, settings.server.port);

@@ -40,6 +40,9 @@
       c.version++;
       d.changed('chat', c.id);
     },
+    sla_breach: function (d, f) {
+      d.say('A chat has waited ' + formatWait((f.waited_secs || 0) * 1000) + ' for a person, past the SLA.', 'error');
+    },
     error: function (d, f) { d.onError(f); }
   };
 

@@ -382,3 +382,13 @@ test('messages visitors left arrive with ready and live, newest first, once each
   assert.deepEqual(desk.left.map((m) => m.email), ['b@shop.test', 'a@shop.test']);
   assert.match(desk.notice.text, /b@shop\.test/);
 });
+
+test('an sla_breach tells the agent how long the chat has waited for a person', () => {
+  const { desk } = setup();
+  desk.signIn('t');
+  const ws = FakeWebSocket.last();
+  ready(ws, { queue: [qitem('q1')] });
+  ws.receive({ type: 'sla_breach', conversation_id: 'q1', site: 'demo', state: 'queued', team: null, waited_secs: 125 });
+  assert.match(desk.notice.text, /waited 2m 05s for a person, past the SLA/);
+  assert.equal(desk.notice.tone, 'error');
+});

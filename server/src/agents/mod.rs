@@ -6,6 +6,7 @@
 //! - [`router`]: the queue: routing out of it (the one way a chat is assigned), the wait
 //!   estimates and `queue` frames visitors get, and the snapshot agents get.
 //! - [`janitor`]: gives back chats of agents who left or did not answer.
+//! - [`inactivity`]: the sweep that nudges and resolves idle chats and alerts on the SLA.
 //! - [`desk`]: what an agent does with a chat: accept, write, note, transfer, hand back,
 //!   resolve; and what their socket is sent (`ready`, views, suggestions).
 //! - [`roster`]: who can take a chat now (presence and free capacity), for transfers.
@@ -23,6 +24,7 @@ pub mod desk;
 pub mod directory;
 pub mod follow_up;
 pub mod gauges;
+pub mod inactivity;
 pub mod janitor;
 pub mod presence;
 pub mod queue;

@@ -8,9 +8,11 @@ pub mod agent;
 mod attachments;
 pub mod email;
 pub mod hours;
+pub mod inactivity;
 pub mod notices;
 mod observe;
 mod origin;
+pub mod proactive;
 pub mod site;
 pub mod webhooks;
 
@@ -264,6 +266,9 @@ pub struct HandoffSettings {
     pub answer_timeout_secs: u64,
     /// How often each node checks for departed agents, unanswered chats and chats to assign.
     pub janitor_secs: u64,
+    /// How often each node sweeps the conversations the sites' inactivity rules are due for
+    /// (`[inactivity]` in a site file).
+    pub inactivity_secs: u64,
 }
 
 impl HandoffSettings {
@@ -354,7 +359,7 @@ impl Settings {
         use secrecy::ExposeSecret;
         let url = self.archive.url.expose_secret();
         let limits = &self.limits;
-        let checks: [(&str, bool, &str); 16] = [
+        let checks: [(&str, bool, &str); 17] = [
             ("limits.first_frame_bytes", limits.first_frame_bytes >= 256, "must be at least 256"),
             ("limits.conversation_rate_per_sec", limits.conversation_rate_per_sec > 0.0, "must be positive"),
             ("limits.tracked_keys", limits.tracked_keys > 0, "must be at least 1"),
@@ -395,6 +400,7 @@ impl Settings {
             ),
             ("store.max_events_per_conversation", self.store.max_events_per_conversation > 0, "must be at least 1"),
             ("handoff.janitor_secs", self.handoff.janitor_secs > 0, "must be at least 1"),
+            ("handoff.inactivity_secs", self.handoff.inactivity_secs > 0, "must be at least 1"),
         ];
         for (key, ok, why) in checks {
             anyhow::ensure!(ok, "settings key `{key}` {why}");

@@ -94,6 +94,10 @@ notice_keys! {
     handed_back => HandedBack,
     /// The chat was resolved (by its agent, or ended by the visitor).
     resolved => Resolved,
+    /// The visitor has not answered for the site's `inactivity.nudge_after_secs`.
+    idle_nudge => IdleNudge,
+    /// The chat was resolved after the site's `inactivity.resolve_after_secs` without an answer.
+    idle_resolved => IdleResolved,
     /// The left message's confirmation email: subject (`{site}`) and body (`{site}`,
     /// `{link}`, `{text}`: the visitor's message).
     email_confirmation_subject => EmailConfirmationSubject,

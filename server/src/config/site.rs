@@ -65,6 +65,12 @@ pub struct SiteConfig {
     /// How the reports count this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub reports: SiteReports,
+    /// Nudging and resolving idle chats, and the SLA on waiting ones (`docs/proactive.md`).
+    #[serde(default)]
+    pub inactivity: super::inactivity::SiteInactivity,
+    /// Messages the widget opens with (`[[proactive]]`, `docs/proactive.md`).
+    #[serde(default)]
+    pub proactive: Vec<super::proactive::ProactiveTrigger>,
 }
 
 fn default_history_days() -> u32 {
@@ -319,6 +325,8 @@ impl SiteConfig {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());
         }
         super::notices::check_locales(self.notices.keys())?;
+        self.inactivity.validate()?;
+        super::proactive::validate(&self.proactive)?;
         Ok(())
     }
 

@@ -12,8 +12,9 @@
 //!    └───────────── hand back ──────────────────────── ┘
 //! ```
 //! `end` (the visitor closes) leaves from any open state; `close` (the site's owner closes a
-//! chat nobody holds) from `bot` and `queued`; `escalate` also leaves from `resolved` (a
-//! visitor who comes back and asks for a person).
+//! chat nobody holds) from `bot` and `queued`; `lapse` (an idle bot chat closed by the
+//! inactivity rules) from `bot` only; `escalate` also leaves from `resolved` (a visitor who
+//! comes back and asks for a person).
 
 use crate::protocol::{AgentRef, EventBody, Reason, State};
 use crate::store::{Assign, QueueChange, QueueEntry, Transition};
@@ -38,6 +39,9 @@ pub enum Move {
     /// The site's owner closes a chat no person holds (the bot's, or one in the queue); a
     /// chat with an agent is resolved through that agent ([`Move::Resolve`]).
     Close,
+    /// The bot's chat is closed after its visitor went quiet (`conversation::inactivity`):
+    /// only from `bot`, so a visitor who has just asked for a person is never closed on.
+    Lapse,
     /// A visitor writes to a closed chat: the bot has it again.
     Reopen,
 }
@@ -48,6 +52,7 @@ const FROM_QUEUED: &[State] = &[State::Queued];
 const FROM_AGENT: &[State] = &[State::Agent];
 const FROM_OPEN: &[State] = &[State::Bot, State::Queued, State::Agent];
 const FROM_UNHELD: &[State] = &[State::Bot, State::Queued];
+const FROM_BOT_ONLY: &[State] = &[State::Bot];
 const FROM_RESOLVED: &[State] = &[State::Resolved];
 
 impl Move {
@@ -62,6 +67,7 @@ impl Move {
             Move::Resolve { .. } => (FROM_AGENT, State::Resolved),
             Move::End => (FROM_OPEN, State::Resolved),
             Move::Close => (FROM_UNHELD, State::Resolved),
+            Move::Lapse => (FROM_BOT_ONLY, State::Resolved),
             Move::Reopen => (FROM_RESOLVED, State::Bot),
         }
     }
@@ -101,7 +107,9 @@ impl Move {
             Move::HandBack { holder } | Move::Resolve { holder } => {
                 Transition { holder: Some(holder), unassign: true, ..base(event(None, None)) }
             }
-            Move::End => Transition { unassign: true, queue: QueueChange::Remove, ..base(event(None, None)) },
+            Move::End | Move::Lapse => {
+                Transition { unassign: true, queue: QueueChange::Remove, ..base(event(None, None)) }
+            }
             Move::Close => Transition { queue: QueueChange::Remove, ..base(event(None, None)) },
             Move::Reopen => base(event(None, None)),
         }
@@ -140,6 +148,7 @@ mod tests {
             Move::Resolve { holder: "ana".into() },
             Move::End,
             Move::Close,
+            Move::Lapse,
             Move::Reopen,
         ];
         for m in moves {
@@ -187,5 +196,12 @@ mod tests {
         assert_eq!(t.from, [State::Bot, State::Queued]);
         assert!(!t.from.contains(&State::Agent), "an agent's chat is resolved through the agent");
         assert!(t.queue == QueueChange::Remove && t.holder.is_none() && t.assign.is_none());
+    }
+
+    #[test]
+    fn an_idle_bot_chat_lapses_but_a_chat_waiting_for_a_person_never_does() {
+        let t = Move::Lapse.transition();
+        assert_eq!(t.from, [State::Bot]);
+        assert!(t.unassign && t.queue == QueueChange::Remove);
     }
 }

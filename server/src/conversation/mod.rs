@@ -20,16 +20,20 @@
 //! - [`turn`]: one visitor turn through the signals and the policy.
 //! - [`replies`]: one bot reply at a time per conversation, and what its outcome leads to.
 //! - `attachment`: a visitor's file, once kept, into the transcript.
+//! - [`inactivity`]: the idle rules (nudge, resolve, SLA) and their moves; [`proactive`]: a
+//!   trigger's opening message, once the server accepts it.
 
 pub mod allowance;
 mod attachment;
 pub mod escalate;
 pub mod follow_up;
 pub mod identity;
+pub mod inactivity;
 pub mod machine;
 pub mod notices;
 mod open;
 pub mod owner;
+pub mod proactive;
 mod rating;
 mod replies;
 pub mod turn;

@@ -31,6 +31,8 @@ const WIDGET_SOURCE: &str = concat!(
     "\n",
     include_str!("../../../widget-js/src/widget/visitor.js"),
     "\n",
+    include_str!("../../../widget-js/src/widget/proactive.js"),
+    "\n",
     include_str!("../../../widget-js/src/widget/boot.js")
 );
 const DEMO_PAGE: &str = include_str!("../../../widget-js/demo/index.html");

@@ -96,6 +96,8 @@ pub async fn widget_settings(
         "attachments": config.attachments.enabled.then(|| serde_json::json!({
             "max_bytes": config.attachments.max_bytes, "types": config.attachments.types,
         })),
+        // What the widget evaluates on the page (the texts and identity conditions stay here).
+        "proactive": config.proactive.iter().map(|t| t.widget_view()).collect::<Vec<_>>(),
     })))
 }
 

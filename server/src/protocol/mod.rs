@@ -317,6 +317,11 @@ enum RawVisitorFrame {
     Identify {
         visitor: VisitorIdentity,
     },
+    Proactive {
+        trigger: String,
+        #[serde(default)]
+        visitor_key: Option<String>,
+    },
 }
 
 /// A validated visitor frame.
@@ -351,6 +356,12 @@ pub enum VisitorFrame {
     Identify {
         visitor: VisitorIdentity,
     },
+    /// The widget saw a proactive trigger's page conditions hold (`visitor_key`: the widget's
+    /// own random id for the visitor, which the caps count by when no identity is verified).
+    Proactive {
+        trigger: String,
+        visitor_key: Option<String>,
+    },
 }
 
 impl VisitorFrame {
@@ -367,6 +378,7 @@ impl VisitorFrame {
             VisitorFrame::End => "end",
             VisitorFrame::EmailTranscript { .. } => "email_transcript",
             VisitorFrame::Identify { .. } => "identify",
+            VisitorFrame::Proactive { .. } => "proactive",
         }
     }
 }
@@ -418,6 +430,10 @@ impl VisitorFrame {
                 VisitorFrame::EmailTranscript { email: email.map(Email::parse).transpose()?.map(|e| e.0) }
             }
             RawVisitorFrame::Identify { visitor } => VisitorFrame::Identify { visitor },
+            RawVisitorFrame::Proactive { trigger, visitor_key } => VisitorFrame::Proactive {
+                trigger: bounded(trigger, "trigger", MAX_CLIENT_ID_CHARS)?,
+                visitor_key: visitor_key.map(|k| bounded(k, "visitor_key", MAX_CLIENT_ID_CHARS)).transpose()?,
+            },
         })
     }
 }

@@ -282,6 +282,12 @@ impl Visitor {
                 };
             }
             VisitorFrame::Identify { visitor } => return Box::pin(self.identify(visitor)).await,
+            VisitorFrame::Proactive { trigger, visitor_key } => {
+                return match conversations.proactive(&self.site, id, &trigger, visitor_key.as_deref()).await {
+                    Ok(_) => Ok(()),
+                    Err(error) => send_error(&mut self.session, error.code(), error.to_string()).await,
+                };
+            }
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {

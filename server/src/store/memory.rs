@@ -9,6 +9,7 @@
 mod allowance;
 mod erase;
 mod feed;
+mod idle;
 mod token;
 mod visitors;
 
@@ -50,6 +51,8 @@ struct Inner {
     left: VecDeque<LeftMessage>,
     /// What the archive has not copied yet (see [`crate::store::feed`]).
     feed: feed::Feed,
+    /// What the inactivity rules look at next (see [`crate::store::idle`]).
+    idle: idle::Idle,
     /// Verified visitors' conversations (see [`crate::store::VisitorIndex`]).
     users: visitors::Users,
     /// Shared token buckets (see [`crate::store::allowance`]).
@@ -123,6 +126,7 @@ impl MemoryStore {
             inner.queue.remove(id);
             inner.assignments.remove(id);
             inner.feed.forget(id);
+            inner.idle.forget(id);
         }
         // The token is not kept in the entry (one copy per conversation is enough).
         inner.by_token.retain(|_, id| !expired.contains(id));
@@ -143,6 +147,7 @@ impl MemoryStore {
         let result = f(entry);
         if !entry.provisional {
             inner.feed.mark(id);
+            inner.idle.touch(id);
         }
         Ok(result)
     }
@@ -270,7 +275,7 @@ impl PubSub for MemoryStore {
 impl Handoff for MemoryStore {
     async fn transition(&self, id: ConversationId, transition: Transition) -> Result<Transitioned, StoreError> {
         let mut inner = self.lock();
-        let Inner { conversations, queue, assignments, feed, .. } = &mut *inner;
+        let Inner { conversations, queue, assignments, feed, idle, .. } = &mut *inner;
         let entry = conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
         if let Some(refused) = refusal(id, entry.conversation.state, &transition, assignments) {
             return Ok(refused);
@@ -281,6 +286,7 @@ impl Handoff for MemoryStore {
         let event = entry.push(id, transition.event);
         if !entry.provisional {
             feed.mark(id);
+            idle.touch(id);
         }
         let dequeued = match transition.queue {
             QueueChange::Keep => None,

@@ -11,6 +11,7 @@
 //! - [`VisitorIndex`]: a verified visitor's conversations per site (their history).
 //! - [`feed::ArchiveFeed`]: which conversations have changes the archive has not copied.
 //! - [`allowance::Allowances`]: token buckets every node shares (cluster-wide limits).
+//! - [`idle::IdleWatch`]: which conversations the inactivity rules look at next.
 //!
 //! Two backends implement them all: [`memory::MemoryStore`] (the embedded default: one
 //! process) and [`redis::RedisStore`] (many nodes behind any load balancer). One contract
@@ -21,6 +22,7 @@
 pub mod allowance;
 pub mod erase;
 pub mod feed;
+pub mod idle;
 pub mod memory;
 pub mod metered;
 pub mod redis;
@@ -376,6 +378,7 @@ pub struct Stores {
     pub presence: Arc<dyn AgentPresence>,
     pub feed: Arc<dyn feed::ArchiveFeed>,
     pub allowances: Arc<dyn allowance::Allowances>,
+    pub idle: Arc<dyn idle::IdleWatch>,
     pub erase: Arc<dyn erase::Erase>,
 }
 
@@ -391,6 +394,7 @@ impl Stores {
             + VisitorIndex
             + feed::ArchiveFeed
             + allowance::Allowances
+            + idle::IdleWatch
             + erase::Erase,
     {
         let store = Arc::new(metered::Metered::new(raw.clone()));
@@ -402,6 +406,7 @@ impl Stores {
             presence: store.clone(),
             feed: store,
             allowances: raw.clone(),
+            idle: raw.clone(),
             erase: raw,
         }
     }

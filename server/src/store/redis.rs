@@ -78,6 +78,7 @@ mod allowance;
 mod erase;
 mod feed;
 mod handoff;
+mod idle;
 mod keys;
 mod listener;
 mod records;

@@ -150,6 +150,13 @@ fn describe() {
         "baton_queue_full_total",
         "Escalations refused because the site's queue was at handoff.max_queue."
     );
+    describe_counter!(
+        "baton_sla_breaches_total",
+        "Chats that waited on a person past the site's inactivity.agent_sla_secs, by site (once per wait)."
+    );
+    describe_counter!("baton_idle_nudges_total", "Visitors nudged after inactivity.nudge_after_secs, by site.");
+    describe_counter!("baton_idle_resolved_total", "Chats resolved after inactivity.resolve_after_secs, by site.");
+    describe_counter!("baton_proactive_messages_total", "Proactive messages the server accepted, by site and trigger.");
     describe_gauge!("baton_queue_length", "Conversations waiting for a person, by site (read at scrape).");
     describe_gauge!("baton_queue_oldest_wait_seconds", "How long the longest-waiting chat has waited, by site.");
     describe_gauge!("baton_agents_online", "Agents signed in (all nodes), by status.");
@@ -225,6 +232,23 @@ pub fn escalation(reason: impl serde::Serialize) {
 /// An escalation found its site's queue at `handoff.max_queue` (the bot kept the chat).
 pub fn queue_full(site: &str) {
     metrics::counter!("baton_queue_full_total", "site" => site.to_owned()).increment(1);
+}
+
+/// A chat waited on a person past its site's SLA (counted once per wait, on one node).
+pub fn sla_breach(site: &str) {
+    metrics::counter!("baton_sla_breaches_total", "site" => site.to_owned()).increment(1);
+}
+
+/// An inactivity rule acted: `nudge` or `resolve`.
+pub fn idle_rule(site: &str, rule: &'static str) {
+    let name = if rule == "nudge" { "baton_idle_nudges_total" } else { "baton_idle_resolved_total" };
+    metrics::counter!(name, "site" => site.to_owned()).increment(1);
+}
+
+/// A proactive trigger's message entered a conversation.
+pub fn proactive(site: &str, trigger: &str) {
+    metrics::counter!("baton_proactive_messages_total", "site" => site.to_owned(), "trigger" => trigger.to_owned())
+        .increment(1);
 }
 
 pub fn archive_copied() {

@@ -252,4 +252,5 @@ async fn message_with_text(client: &mut Client, text: &str) -> Value {
 
 mod api;
 mod faults;
+mod idle;
 mod live;

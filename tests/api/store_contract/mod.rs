@@ -38,6 +38,7 @@ mod allowance;
 mod event_log;
 mod feed;
 mod handoff;
+mod idle;
 mod presence;
 mod pubsub;
 mod shared;

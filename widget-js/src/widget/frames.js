@@ -27,6 +27,8 @@
       // The last replayed event: from here on the welcome's state is the current one.
       if (f.seq === self.liveFrom && self.welcomeState) self.setState({ state: self.welcomeState });
     });
+    c.on('message', function (f) { self.proactiveAnswer(f); });
+    c.on('error', function (f) { self.proactiveAnswer(f); });
     c.on('status', function (s) { self.connection(s); });
     c.on('stopped', function (e) { self.stopped(e.code); });
   };

@@ -74,6 +74,7 @@
         self.cfg = cfg;
         self.setLocale();
         self.paint();
+        self.armProactive();
       })
       .catch(function () { /* built-in defaults stay */ });
   };

@@ -50,6 +50,8 @@ pub enum Notice {
     },
     HandedBack,
     Resolved,
+    IdleNudge,
+    IdleResolved,
     /// A part of an email to the visitor ([`crate::mail::letters`]), with its placeholders'
     /// values in the order they are filled (what the visitor or agent wrote goes last, so
     /// braces in it are never filled in).
@@ -96,6 +98,8 @@ impl Notice {
             Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
             Notice::HandedBack => NoticeKey::HandedBack,
             Notice::Resolved => NoticeKey::Resolved,
+            Notice::IdleNudge => NoticeKey::IdleNudge,
+            Notice::IdleResolved => NoticeKey::IdleResolved,
             Notice::Email { key, .. } => *key,
         }
     }

@@ -285,4 +285,13 @@ pub enum AgentEvent {
         agents: Vec<RosterAgent>,
         teams: Vec<RosterTeam>,
     },
+    /// A chat has waited on a person past its site's `inactivity.agent_sla_secs` (queued, or
+    /// its agent not answering): to the site's agents of its team, once per wait.
+    SlaBreach {
+        conversation_id: ConversationId,
+        site: String,
+        state: State,
+        team: Option<String>,
+        waited_secs: u64,
+    },
 }

@@ -29,6 +29,7 @@ impl Erase for RedisStore {
         pipe.hdel(self.keys.queue(), &field).ignore();
         pipe.hdel(self.keys.assignments(), &field).ignore();
         pipe.zrem(self.keys.archive_feed(), &field).ignore();
+        pipe.zrem(self.keys.idle_watch(), &field).ignore();
         if let (Some(site), Some(user_id)) = (site, identity.as_deref().and_then(verified_user)) {
             pipe.zrem(self.keys.user(&site, &user_id), &field).ignore();
         }

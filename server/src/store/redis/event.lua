@@ -44,10 +44,12 @@ end
 
 -- Marks the conversation unarchived (see store/feed.rs): a new change number, and its place in
 -- the feed, due `due_ms` unless claimed. A provisional conversation is not archived: it joins
--- the feed with the write that makes it a real one.
+-- the feed with the write that makes it a real one. The same change makes it due at once for
+-- the inactivity rules (store/idle.rs), in the sorted set whose key is the feed's .. ':idle'.
 local function mark_unarchived(meta, feed, id, due_ms)
   redis.call('HINCRBY', meta, 'arev', 1)
   if redis.call('HEXISTS', meta, 'provisional_ttl') == 0 then
     redis.call('ZADD', feed, 'NX', due_ms, id)
+    redis.call('ZADD', feed .. ':idle', due_ms, id)
   end
 end

@@ -18,7 +18,8 @@ use crate::store::feed::{ArchiveFeed, Unarchived};
 
 /// The feed's scripts (loaded once per store; `Script` reloads them after a Redis restart).
 pub(super) struct FeedScripts {
-    claim: Script,
+    /// Also claims from the idle watch (`redis/idle.rs`): the same sorted set of due ids.
+    pub(super) claim: Script,
     done: Script,
 }
 

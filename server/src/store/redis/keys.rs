@@ -111,6 +111,13 @@ impl Keys {
         format!("{}:archive", self.namespace)
     }
 
+    /// Sorted set: conversations for the inactivity rules, scored by when each is next due
+    /// (Unix ms). Named after the feed's key: the scripts that mark the feed derive it
+    /// (`event.lua`), so no script takes another argument for it.
+    pub fn idle_watch(&self) -> String {
+        format!("{}:idle", self.archive_feed())
+    }
+
     /// The pub/sub channel of a topic.
     pub fn channel(&self, topic: &Topic) -> String {
         match topic {
