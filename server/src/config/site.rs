@@ -65,6 +65,9 @@ pub struct SiteConfig {
     /// How the reports count this site's conversations (see `docs/data.md`).
     #[serde(default)]
     pub reports: SiteReports,
+    /// Endpoints of the site's backend the model may call (see `docs/actions.md`).
+    #[serde(default)]
+    pub actions: Vec<super::ActionConfig>,
 }
 
 fn default_history_days() -> u32 {
@@ -319,6 +322,7 @@ impl SiteConfig {
             return Err("key `widget.position` must be \"right\" or \"left\"".into());
         }
         super::notices::check_locales(self.notices.keys())?;
+        super::actions::validate_all(&mut self.actions)?;
         Ok(())
     }
 

@@ -243,6 +243,22 @@ pub enum Ephemeral {
     CsatRequest {
         conversation_id: ConversationId,
     },
+    /// The bot wants to run an action that changes something: nothing is called until the
+    /// visitor answers with `action_answer` (1.1).
+    ConfirmAction {
+        conversation_id: ConversationId,
+        call_id: Uuid,
+        /// The action's name.
+        action: String,
+        /// What will be done, as the site wrote it, with the arguments filled in.
+        summary: String,
+    },
+    /// The visitor answered a `confirm_action` (on this tab or another): the card is done (1.1).
+    ActionAnswered {
+        conversation_id: ConversationId,
+        call_id: Uuid,
+        confirmed: bool,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -312,6 +328,10 @@ enum RawVisitorFrame {
     Identify {
         visitor: VisitorIdentity,
     },
+    ActionAnswer {
+        call_id: Uuid,
+        confirmed: bool,
+    },
 }
 
 /// A validated visitor frame.
@@ -346,6 +366,11 @@ pub enum VisitorFrame {
     Identify {
         visitor: VisitorIdentity,
     },
+    /// Confirm (or cancel) the action a `confirm_action` asked about.
+    ActionAnswer {
+        call_id: Uuid,
+        confirmed: bool,
+    },
 }
 
 impl VisitorFrame {
@@ -362,6 +387,7 @@ impl VisitorFrame {
             VisitorFrame::End => "end",
             VisitorFrame::EmailTranscript { .. } => "email_transcript",
             VisitorFrame::Identify { .. } => "identify",
+            VisitorFrame::ActionAnswer { .. } => "action_answer",
         }
     }
 }
@@ -413,6 +439,7 @@ impl VisitorFrame {
                 VisitorFrame::EmailTranscript { email: email.map(Email::parse).transpose()?.map(|e| e.0) }
             }
             RawVisitorFrame::Identify { visitor } => VisitorFrame::Identify { visitor },
+            RawVisitorFrame::ActionAnswer { call_id, confirmed } => VisitorFrame::ActionAnswer { call_id, confirmed },
         })
     }
 }

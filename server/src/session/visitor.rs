@@ -282,6 +282,9 @@ impl Visitor {
                 };
             }
             VisitorFrame::Identify { visitor } => return Box::pin(self.identify(visitor)).await,
+            VisitorFrame::ActionAnswer { call_id, confirmed } => {
+                conversations.action_answer(id, call_id, confirmed).await
+            }
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {
