@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use baton::config::{ActionConfig, Settings};
-use baton::protocol::EventBody;
+use baton::config::{ActionConfig, Routing, Settings};
 use baton::store::Counter;
 use serde_json::{Value, json};
 
@@ -37,7 +36,10 @@ fn action(name: &str, endpoint: &Endpoint, extra: &str) -> ActionConfig {
 async fn app_with(actions: Vec<ActionConfig>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_llm(move |settings| {
         settings.actions.allow_http = true;
-        settings.sites.iter_mut().find(|s| s.id == "demo").unwrap().actions = actions;
+        let demo = settings.sites.iter_mut().find(|s| s.id == "demo").unwrap();
+        demo.actions = actions;
+        // Agents pick chats: the one that previews a transcript never takes it by routing.
+        demo.handoff.routing = Routing::Manual;
         tweak(settings);
     })
     .await
@@ -64,14 +66,17 @@ async fn verified_visitor(app: &TestApp) -> (Client, Value) {
     (client, welcome)
 }
 
-/// The notes agents see in the conversation.
-async fn notes(app: &TestApp, welcome: &Value) -> Vec<String> {
-    let id = app.conversation(welcome).await.id;
-    let events = app.store.log.events_after(id, 0, 1000).await.unwrap();
-    events
-        .iter()
-        .filter_map(|e| if let EventBody::Note { text, .. } = &e.body { Some(text.clone()) } else { None })
-        .collect()
+/// The notes an agent sees in the conversation's transcript, on the agent's socket: the
+/// visitor asks for a person and the development agent previews the waiting chat.
+async fn notes(app: &TestApp, visitor: &mut Client, welcome: &Value) -> Vec<String> {
+    visitor.send(json!({"type": "request_human"})).await;
+    while visitor.next_of_type("state").await["state"] != "queued" {}
+    let (mut agent, _) = app.connect_agent("demo-agent-token").await;
+    agent.send(json!({"type": "preview", "conversation_id": welcome["conversation_id"]})).await;
+    let preview = agent.next_of_type("preview").await;
+    let events = preview["conversation"]["events"].as_array().unwrap().clone();
+    let notes = events.iter().filter(|e| e["type"] == "note" && e["author"]["name"] == "Bot action");
+    notes.map(|e| e["text"].as_str().unwrap().to_owned()).collect()
 }
 
 /// The messages of the model's request `n` whose role is `role`.
@@ -116,7 +121,7 @@ async fn the_model_calls_an_action_and_its_answer_from_the_result_reaches_the_vi
     let call = &asked.last().unwrap()["tool_calls"][0];
     assert_eq!((&call["function"]["name"], &call["id"]), (&json!("order_status"), &answered[0]["tool_call_id"]));
 
-    let recorded = notes(&app, &welcome).await;
+    let recorded = notes(&app, &mut visitor, &welcome).await;
     let note = recorded.iter().find(|n| n.starts_with("order_status: answered")).expect("the call is recorded");
     assert!(note.contains(r#""order_id":"A-1001""#) && note.contains("carrier"), "arguments and result: {note}");
     assert!(!note.contains(SECRET), "never the secret");
@@ -151,7 +156,7 @@ async fn arguments_the_schema_refuses_never_reach_the_endpoint_and_the_model_is_
     let told = with_role(&app, 1, "tool");
     let content = told[0]["content"].as_str().unwrap();
     assert!(content.contains("invalid arguments") && content.contains("order_id"), "{content}");
-    let recorded = notes(&app, &welcome).await;
+    let recorded = notes(&app, &mut visitor, &welcome).await;
     assert!(recorded.iter().any(|n| n.starts_with("order_status: refused: invalid arguments")), "{recorded:?}");
 }
 
@@ -169,7 +174,7 @@ async fn a_slow_endpoint_times_out_with_a_clear_message_and_counts_as_a_bot_erro
     assert_eq!(endpoint.calls().len(), 1);
     assert_eq!(app.conversation(&welcome).await.counter(Counter::BotErrors), 1);
     assert_eq!(app.llm().requests().len(), 1, "no answer is asked of the model after a failed call");
-    let recorded = notes(&app, &welcome).await;
+    let recorded = notes(&app, &mut visitor, &welcome).await;
     assert!(
         recorded.iter().any(|n| n.contains("timeout") && n.contains("did not answer within 300 ms")),
         "{recorded:?}"
@@ -206,7 +211,7 @@ async fn a_confirm_action_waits_for_the_visitor_and_cancel_never_calls_the_endpo
     assert!(endpoint.calls().is_empty(), "Cancel never calls the endpoint");
     let told = with_role(&app, 1, "tool");
     assert!(told[0]["content"].as_str().unwrap().contains("Cancel"), "the model is told the visitor declined");
-    assert!(notes(&app, &welcome).await.iter().any(|n| n.starts_with("refund: declined")));
+    assert!(notes(&app, &mut visitor, &welcome).await.iter().any(|n| n.starts_with("refund: declined")));
 }
 
 #[tokio::test]
