@@ -246,6 +246,20 @@ async fn a_reply_makes_at_most_max_calls_per_turn_then_the_model_must_answer() {
 }
 
 #[tokio::test]
+async fn a_model_that_calls_past_the_bound_and_writes_nothing_is_a_failed_reply() {
+    let endpoint = Endpoint::start(r#"{"status":"shipped"}"#);
+    let app = app_with(vec![action("order_status", &endpoint, "")], |s| s.actions.max_calls_per_turn = 1).await;
+    app.llm().push(tool_call("order_status", json!({"order_id": "A-1"})));
+    app.llm().push(tool_call("order_status", json!({"order_id": "A-2"})));
+    let (mut visitor, welcome) = verified_visitor(&app).await;
+    visitor.say("m1", "Where are A-1 and A-2?").await;
+    let told = visitor.next_bot_message().await;
+    assert_eq!(told["from"], "system", "the visitor is told the reply failed: {told}");
+    assert_eq!(endpoint.calls().len(), 1, "the call past the bound is never made");
+    assert_eq!(app.conversation(&welcome).await.counter(Counter::BotErrors), 1);
+}
+
+#[tokio::test]
 async fn an_http_endpoint_is_refused_at_start_unless_the_operator_allows_it() {
     let endpoint = Endpoint::start("{}");
     let mut settings = Settings::load_from(&crate::helpers::repo_root().join("config")).unwrap();

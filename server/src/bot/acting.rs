@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::actions::{ActionError, Asking, check_arguments, summary};
 use super::attempt::{Streamed, taken_over};
 use super::reply::{BOT_STATES, Replier, Turn};
-use super::{Prompt, ToolRound};
+use super::{LlmError, Prompt, ToolRound};
 use crate::config::ActionConfig;
 use crate::delivery::{Delivery, Kind};
 use crate::protocol::{Author, Ephemeral, EventBody, MAX_TEXT_CHARS};
@@ -108,6 +108,14 @@ impl Replier {
         Ok(Acted::Streamed(match streamed {
             Streamed::Cancelled { sent_any } => Streamed::Cancelled { sent_any: sent_any || shown },
             Streamed::Failed { error, sent_any } => Streamed::Failed { error, sent_any: sent_any || shown },
+            // Offered no more actions, the model called one all the same and wrote nothing:
+            // there is no reply (a failed one: the visitor is told).
+            Streamed::Done(progress)
+                if progress.draft.action_call().is_some() && progress.draft.text.trim().is_empty() =>
+            {
+                tracing::warn!(max, "the model called an action past actions.max_calls_per_turn and wrote no reply");
+                Streamed::Failed { error: LlmError::Empty, sent_any: shown || !progress.shown.is_empty() }
+            }
             done => done,
         }))
     }
