@@ -215,6 +215,20 @@ async fn a_confirm_action_waits_for_the_visitor_and_cancel_never_calls_the_endpo
 }
 
 #[tokio::test]
+async fn a_visitor_who_writes_instead_of_answering_has_not_confirmed() {
+    let endpoint = Endpoint::start(r#"{"refunded":true}"#);
+    let (app, mut visitor, _welcome, asked) = asked_to_confirm(&endpoint, &["Nothing was refunded."]).await;
+    // A question the knowledge base answers: the policy keeps the chat with the bot.
+    visitor.say("m2", "How do I return an item?").await;
+    let closed = visitor.next_of_type("action_answered").await;
+    assert_eq!((&closed["call_id"], &closed["confirmed"]), (&asked["call_id"], &json!(false)), "the card goes");
+    assert_eq!(visitor.next_bot_message().await["text"], "Nothing was refunded.");
+    assert!(endpoint.calls().is_empty());
+    let told = with_role(&app, 1, "tool");
+    assert!(told[0]["content"].as_str().unwrap().contains("wrote something else"), "{told:?}");
+}
+
+#[tokio::test]
 async fn confirming_calls_the_endpoint_once_and_the_model_answers_from_it() {
     let endpoint = Endpoint::start(r#"{"refunded":true,"amount":20}"#);
     let (app, mut visitor, _welcome, asked) = asked_to_confirm(&endpoint, &["Done: 20 € are on their way back."]).await;
