@@ -89,7 +89,7 @@ impl Replier {
             let Some((name, arguments)) = progress.draft.action_call() else { break };
             let (name, arguments, said) = (name.to_owned(), arguments.to_owned(), progress.draft.text.clone());
             shown |= !progress.shown.is_empty();
-            let came = self.call(turn, &name, &arguments, &mut shown, events).await?;
+            let came = self.call(turn, (&name, &arguments), &mut shown, cancel, events).await?;
             match came {
                 Came::Failed(error) => return Ok(Acted::Failed { error, sent_any: shown }),
                 Came::Gone => return Ok(Acted::Streamed(Streamed::Cancelled { sent_any: shown })),
@@ -124,9 +124,9 @@ impl Replier {
     async fn call(
         &self,
         turn: &Turn<'_>,
-        name: &str,
-        arguments: &str,
+        (name, arguments): (&str, &str),
         shown: &mut bool,
+        cancel: &CancellationToken,
         events: &mut Receiver<Delivery>,
     ) -> Result<Came, StoreError> {
         let mut offered = turn.site.config.actions.iter().take(self.caller.settings.max_per_site);
@@ -142,7 +142,7 @@ impl Replier {
         };
         let call_id = Uuid::new_v4();
         if action.confirm {
-            match self.confirm(turn, action, call_id, &checked, events).await? {
+            match self.confirm(turn, (action, call_id, &checked), cancel, events).await? {
                 Answer::Confirmed => {}
                 Answer::Gone => return Ok(Came::Gone),
                 not => return self.record(turn, name, arguments, Came::Declined(not.declined())).await,
@@ -167,9 +167,8 @@ impl Replier {
     async fn confirm(
         &self,
         turn: &Turn<'_>,
-        action: &ActionConfig,
-        call_id: Uuid,
-        arguments: &Value,
+        (action, call_id, arguments): (&ActionConfig, Uuid, &Value),
+        cancel: &CancellationToken,
         events: &mut Receiver<Delivery>,
     ) -> Result<Answer, StoreError> {
         self.typing(turn.id, false).await?;
@@ -184,7 +183,10 @@ impl Replier {
             Ephemeral::ConfirmAction { conversation_id: turn.id, call_id, action: action.name.clone(), summary };
         self.pubsub.publish(turn.id, &frame).await?;
         let wait = Duration::from_secs(self.caller.settings.confirm_timeout_secs);
-        let answer = tokio::time::timeout(wait, answer_to(events, call_id)).await.unwrap_or(Answer::TimedOut);
+        let answer = tokio::select! {
+            _ = cancel.cancelled() => Answer::Gone,
+            answer = tokio::time::timeout(wait, answer_to(events, call_id)) => answer.unwrap_or(Answer::TimedOut),
+        };
         // The visitor's own answer closed the card on every tab already.
         if !matches!(answer, Answer::Confirmed | Answer::Cancelled) {
             self.pubsub.deliver(Delivery::action_answer(turn.id, call_id, false)).await?;
