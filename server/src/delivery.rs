@@ -48,6 +48,9 @@ pub enum Kind {
     Assigned { conversation_id: ConversationId },
     /// Any other frame (ephemeral or agent frames): sent as it is.
     Frame,
+    /// The visitor answered a bot action's confirmation (the JSON is the `action_answered`
+    /// frame, sent as it is): the reply waiting for it, on whichever node, reads this.
+    ActionAnswer { call_id: uuid::Uuid, confirmed: bool },
 }
 
 /// One frame on its way to the sockets that follow a topic.
@@ -75,6 +78,12 @@ impl Delivery {
 
     pub fn ephemeral(conversation_id: ConversationId, frame: &Ephemeral) -> Delivery {
         Delivery::frame(Topic::Conversation(conversation_id), frame)
+    }
+
+    /// The visitor's answer to a bot action's confirmation, to every follower of the conversation.
+    pub fn action_answer(conversation_id: ConversationId, call_id: uuid::Uuid, confirmed: bool) -> Delivery {
+        let frame = Ephemeral::ActionAnswered { conversation_id, call_id, confirmed };
+        Delivery { kind: Kind::ActionAnswer { call_id, confirmed }, ..Delivery::ephemeral(conversation_id, &frame) }
     }
 
     /// Any other frame (agent frames) to a topic.

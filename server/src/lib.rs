@@ -19,8 +19,9 @@
 //! - [`conversation`]: the state machine of a conversation (the only writer of state
 //!   changes), the one builder of escalations, each turn through the policy, and scheduling
 //!   the bot's replies.
-//! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline); it
-//!   reports each reply's outcome to its caller.
+//! - [`bot`]: prompts and streamed replies (the `Llm` seam: OpenAI-compatible, offline), and
+//!   the site's actions the model may call (schema-checked, confirmed, recorded); it reports
+//!   each reply's outcome to its caller.
 //! - [`knowledge`]: Markdown knowledge bases and retrieval with a confidence score.
 //! - [`signals`]: cheap per-turn signals: explicit requests, sentiment and its trend,
 //!   repeats, sensitive topics, confidence; [`escalation`]: the per-site policy that turns

@@ -68,11 +68,21 @@ impl Application {
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
         let Models { answerer, model, probe } = build_llm(&settings, &stores)?;
+        for site in &settings.sites {
+            settings.actions.check_site(site).map_err(anyhow::Error::msg)?;
+        }
         let sites = Sites::load(&settings.sites)?;
         let slots = Slots::new(settings.llm.max_concurrent, settings.llm.queue_timeout());
         let assist = Assist::new(model, slots.clone(), settings.llm.clone());
-        let replier =
-            Replier::new(answerer, slots, stores.log.clone(), stores.pubsub.clone(), hub.clone(), settings.llm.clone());
+        let replier = Replier::new(
+            answerer,
+            slots,
+            stores.log.clone(),
+            stores.pubsub.clone(),
+            hub.clone(),
+            settings.llm.clone(),
+            settings.actions.clone(),
+        );
         if let Some(probe) = &probe {
             let probe = probe.clone();
             tokio::spawn(async move { probe.check_at_start().await });

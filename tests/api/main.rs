@@ -1,5 +1,7 @@
 //! Integration tests: the real server on port 0, real sockets, a scripted model over real SSE.
 
+mod action_endpoint;
+mod actions;
 mod archive;
 mod archive_bench;
 mod archive_contract;

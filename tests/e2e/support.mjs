@@ -99,6 +99,7 @@ export async function startBaton({ port, llm = null, env: extraEnv = {} } = {}) 
 /**
  * An OpenAI-compatible `POST /v1/chat/completions` that answers `reply`, streamed as real
  * SSE `chat.completion.chunk` lines, one word per chunk, `delayMs` apart, then `[DONE]`.
+ * A `reply(request)` that returns `{ tool, arguments }` streams a call of that tool instead.
  */
 export async function startScriptedLlm({ reply, delayMs = 60 } = {}) {
   const requests = [];
@@ -125,6 +126,13 @@ export async function startScriptedLlm({ reply, delayMs = 60 } = {}) {
     const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: 'scripted',
       choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.write(chunk({ role: 'assistant', content: '' }));
+    if (text && typeof text === 'object') {
+      const call = { index: 0, id: 'call_' + requests.length, type: 'function', function: { name: text.tool, arguments: JSON.stringify(text.arguments || {}) } };
+      res.write(chunk({ tool_calls: [call] }));
+      res.write(chunk({}, 'tool_calls'));
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     for (const token of text.match(/\S+\s*/g) || []) {
       if (res.destroyed) return;
       await sleep(delayMs);

@@ -197,6 +197,29 @@ test('nobody available: one line says so, its "Leave a message" reply opens the 
   }
 });
 
+test('a bot action waiting for confirmation shows its summary; Confirm or Cancel answers it once, and another tab\'s answer closes it', () => {
+  const ui = mount();
+  const ws = connect(ui);
+  ws.receive({ type: 'confirm_action', conversation_id: 'c1', call_id: 'k1', action: 'refund', summary: 'Refund 20 € on <b>A-1</b>' });
+  const card = ui.q('.card.act');
+  assert.equal(card.parentNode, ui.q('.log'), 'the card lives in the transcript');
+  assert.equal(card.querySelector('p').textContent, 'Refund 20 € on <b>A-1</b>', 'the summary is text, never markup');
+  const [confirm, cancel] = card.querySelectorAll('button');
+  assert.deepEqual([confirm.textContent, cancel.textContent], ['Confirm', 'Cancel']);
+  assert.equal(ws.sent.filter((f) => f.type === 'action_answer').length, 0, 'nothing is answered before a press');
+  cancel.click();
+  assert.deepEqual(ws.sent.at(-1), { type: 'action_answer', call_id: 'k1', confirmed: false });
+  assert.equal(card.parentNode, null);
+
+  ws.receive({ type: 'confirm_action', conversation_id: 'c1', call_id: 'k2', action: 'refund', summary: 'Refund again' });
+  ui.q('.card.act').querySelectorAll('button')[0].click();
+  assert.deepEqual(ws.sent.at(-1), { type: 'action_answer', call_id: 'k2', confirmed: true });
+
+  ws.receive({ type: 'confirm_action', conversation_id: 'c1', call_id: 'k3', action: 'refund', summary: 'Elsewhere' });
+  ws.receive({ type: 'action_answered', conversation_id: 'c1', call_id: 'k3', confirmed: true });
+  assert.equal(ui.q('.card.act'), null, 'answered on another tab: the card goes');
+});
+
 test('error unavailable (the store failed a moment): the visitor is told, the message and the request for a person go again until the store answers', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const ui = mount();

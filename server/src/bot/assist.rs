@@ -131,6 +131,8 @@ impl Assist {
             handoff_tool: false,
             logprobs: false,
             budget: super::budget::bucket(&site.config).map(|b| (b, site.config.id.clone())),
+            tools: Vec::new(),
+            rounds: Vec::new(),
         };
         let _slot = self.slots.acquire().await.ok()?;
         let (stall, cut) = (self.settings.first_token_timeout(), self.settings.assist_timeout());

@@ -105,7 +105,7 @@ impl Attempt<'_> {
     /// Something to show or act on: not empty, not only an echo of the prompt.
     fn usable(&self, progress: &Progress) -> bool {
         let draft = &progress.draft;
-        if draft.handoff().is_some() {
+        if draft.handoff().is_some() || draft.action_call().is_some() {
             return true;
         }
         match self.echo {

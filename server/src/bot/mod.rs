@@ -6,6 +6,8 @@
 //! OpenAI-compatible server, and [`offline::OfflineLlm`], which answers from the knowledge
 //! base alone so Baton runs with no model at all.
 
+mod acting;
+pub mod actions;
 pub mod assist;
 mod attempt;
 pub mod budget;
@@ -131,6 +133,13 @@ impl Draft {
         }
     }
 
+    /// The first call of a tool other than [`HANDOFF_TOOL`] (a site action): name and JSON
+    /// arguments. Further calls in the same reply are left for the model to make again.
+    pub fn action_call(&self) -> Option<(&str, &str)> {
+        let mut calls = self.tools.values().filter(|(name, _)| name != HANDOFF_TOOL && !name.is_empty());
+        calls.next().map(|(name, arguments)| (name.as_str(), arguments.as_str()))
+    }
+
     /// The reason given when the model called [`HANDOFF_TOOL`].
     pub fn handoff(&self) -> Option<String> {
         let (_, arguments) = self.tools.values().find(|(name, _)| name == HANDOFF_TOOL)?;
@@ -155,7 +164,7 @@ impl Draft {
 
     /// Nothing to show and nothing to act on: a failed reply.
     pub fn is_empty(&self) -> bool {
-        self.text.trim().is_empty() && self.handoff().is_none()
+        self.text.trim().is_empty() && self.handoff().is_none() && self.action_call().is_none()
     }
 }
 
@@ -210,6 +219,33 @@ pub struct Prompt {
     pub logprobs: bool,
     /// The site's spend bucket and id, when it has a budget ([`budget`]).
     pub budget: Option<(crate::store::allowance::Bucket, String)>,
+    /// The site's actions the model may call ([`actions`]); empty once the reply's calls are
+    /// spent, so the model must answer.
+    pub tools: Vec<ToolSpec>,
+    /// The calls made so far in this reply, with what each gave, after the transcript.
+    pub rounds: Vec<ToolRound>,
+}
+
+/// A site action offered to the model as a tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// The arguments' JSON Schema.
+    pub parameters: serde_json::Value,
+}
+
+/// A call the model made earlier in this reply and what it is told came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolRound {
+    /// Baton's id for the call (the model's own is not kept; the pair only has to match).
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+    /// What the model wrote before the call.
+    pub said: String,
+    /// The endpoint's answer, or what stopped the call, for the model.
+    pub result: String,
 }
 
 pub use prompt::{PendingTurn, alternate, pending_turn, system_prompt, transcript};

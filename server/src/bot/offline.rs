@@ -120,6 +120,8 @@ mod tests {
             handoff_tool: false,
             logprobs: false,
             budget: None,
+            tools: Vec::new(),
+            rounds: Vec::new(),
         }
     }
 

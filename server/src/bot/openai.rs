@@ -12,15 +12,16 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
-    ChatChoiceStream, ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, ChatCompletionStreamOptions,
-    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest, FinishReason, FunctionObject,
+    ChatChoiceStream, ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestToolMessage, ChatCompletionRequestUserMessage, ChatCompletionStreamOptions,
+    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequest, FinishReason, FunctionCall, FunctionObject,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 
-use super::{Chunk, Finish, HANDOFF_TOOL, Llm, LlmError, Prompt, ReplyStream, Role};
+use super::{Chunk, Finish, HANDOFF_TOOL, Llm, LlmError, Prompt, ReplyStream, Role, ToolRound, ToolSpec};
 use crate::config::LlmSettings;
 
 /// Connecting must not eat the whole first-token budget.
@@ -168,6 +169,36 @@ fn handoff_tool() -> ChatCompletionTools {
     })
 }
 
+/// A site action as a function tool.
+fn action_tool(spec: &ToolSpec) -> ChatCompletionTools {
+    ChatCompletionTools::Function(ChatCompletionTool {
+        function: FunctionObject {
+            name: spec.name.clone(),
+            description: Some(spec.description.clone()),
+            parameters: Some(spec.parameters.clone()),
+            strict: None,
+        },
+    })
+}
+
+/// An earlier call of this reply: the assistant's turn that made it, then the tool's answer.
+#[allow(deprecated)] // `function_call`: the field exists, unset.
+fn round_messages(round: &ToolRound) -> [ChatCompletionRequestMessage; 2] {
+    let call = ChatCompletionMessageToolCall {
+        id: round.id.clone(),
+        function: FunctionCall { name: round.name.clone(), arguments: round.arguments.clone() },
+    };
+    let said = round.said.trim();
+    let asked = ChatCompletionRequestAssistantMessage {
+        content: (!said.is_empty()).then(|| said.into()),
+        tool_calls: Some(vec![ChatCompletionMessageToolCalls::Function(call)]),
+        ..Default::default()
+    };
+    let answer =
+        ChatCompletionRequestToolMessage { content: round.result.as_str().into(), tool_call_id: round.id.clone() };
+    [asked.into(), answer.into()]
+}
+
 /// Log-probabilities need `top_logprobs` as well as `logprobs: true` on llama.cpp's servers
 /// (they ignore `logprobs` alone); `0` is valid for OpenAI too.
 #[allow(deprecated)] // `max_tokens`: the field every OpenAI-compatible server understands.
@@ -178,13 +209,18 @@ fn request(prompt: &Prompt) -> CreateChatCompletionRequest {
         Role::User => ChatCompletionRequestUserMessage::from(m.content.as_str()).into(),
         Role::Assistant => ChatCompletionRequestAssistantMessage::from(m.content.as_str()).into(),
     }));
+    messages.extend(prompt.rounds.iter().flat_map(round_messages));
+    let mut tools: Vec<ChatCompletionTools> = prompt.tools.iter().map(action_tool).collect();
+    if prompt.handoff_tool {
+        tools.insert(0, handoff_tool());
+    }
     CreateChatCompletionRequest {
         model: prompt.model.clone(),
         messages,
         temperature: Some(prompt.temperature),
         max_tokens: Some(prompt.max_tokens),
         stream: Some(true),
-        tools: prompt.handoff_tool.then(|| vec![handoff_tool()]),
+        tools: (!tools.is_empty()).then_some(tools),
         logprobs: prompt.logprobs.then_some(true),
         top_logprobs: prompt.logprobs.then_some(0),
         // The server's token count, for the site's budget (servers that ignore it are estimated).

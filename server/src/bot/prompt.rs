@@ -26,6 +26,10 @@ pub const CUT_SHORT: &str = "… _(This answer was cut short. Ask me to go on if
 pub const PASSAGES_OPEN: &str = "<passages>";
 pub const PASSAGES_CLOSE: &str = "</passages>";
 
+/// Added to the rules when the site has actions (tools the model may call).
+pub const ACTIONS_RULE: &str = "You can call the site's actions (your tools) to look things up or act for the visitor; \
+     call one only as its description says, with the arguments it asks for, and answer from what it returns.\n";
+
 /// The rules of the system prompt (what the model must never repeat to the visitor).
 pub fn rules(persona_prompt: &str, bot_name: &str, site_title: &str, handoff_tool: bool) -> String {
     let mut rules = format!(

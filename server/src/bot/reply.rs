@@ -22,17 +22,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::acting::Acted;
+use super::actions::{ActionError, Caller};
 use super::attempt::{Attempt, Progress, Streamed, taken_over};
 use super::echo::Echo;
 use super::grounding::ground;
 use super::offline::{OfflineLlm, has_confident_passage, quoted};
 use super::slots::Slots;
 use super::{Finish, Llm, LlmError, Prompt};
-use crate::config::LlmSettings;
+use crate::config::{ActionSettings, LlmSettings};
 use crate::delivery::Topic;
 use crate::hub::{Hub, Outbox};
 use crate::protocol::{Action, Author, ConversationId, Ephemeral, EventBody, Source, Speaker, State};
-use crate::records::Record;
+use crate::records::{Identity, Record};
 use crate::sites::Site;
 use crate::store::{Appended, Counter, EventDraft, EventLog, PubSub, StoreError};
 
@@ -46,14 +48,16 @@ const TAKEOVER_QUEUE: usize = 1024;
 pub use super::prompt::CUT_SHORT;
 
 pub struct Replier {
-    llm: Arc<dyn Llm>,
+    pub(super) llm: Arc<dyn Llm>,
     /// Answers from the knowledge base when the model fails.
     fallback: Arc<dyn Llm>,
     slots: Slots,
-    log: Arc<dyn EventLog>,
-    pubsub: Arc<dyn PubSub>,
+    pub(super) log: Arc<dyn EventLog>,
+    pub(super) pubsub: Arc<dyn PubSub>,
     hub: Hub,
     settings: LlmSettings,
+    /// Calls the sites' action endpoints ([`super::acting`]).
+    pub(super) caller: Caller,
     /// Log-probabilities were asked for and none came: said once in the log.
     told_no_logprobs: AtomicBool,
 }
@@ -73,6 +77,8 @@ pub enum Outcome {
     Cancelled,
     /// No reply, after the retries.
     Failed(LlmError),
+    /// A site action's endpoint failed or was too slow: no reply.
+    ActionFailed(ActionError),
 }
 
 /// What [`Replier::answer`] did.
@@ -101,13 +107,17 @@ pub enum Unanswered {
 }
 
 /// What one reply is made with.
-struct Turn<'a> {
-    site: &'a Site,
-    id: ConversationId,
-    reply_id: Uuid,
+pub(super) struct Turn<'a> {
+    pub site: &'a Site,
+    pub id: ConversationId,
+    pub reply_id: Uuid,
     prompt: Prompt,
     echo: Echo,
     unanswered: &'a Unanswered,
+    /// The visitor's identity, passed to action endpoints when it is verified.
+    pub identity: Option<Identity>,
+    /// Streamed while an action's endpoint works, unless the action has its own line.
+    pub progress: &'a str,
 }
 
 impl Replier {
@@ -118,13 +128,16 @@ impl Replier {
         pubsub: Arc<dyn PubSub>,
         hub: Hub,
         settings: LlmSettings,
+        actions: ActionSettings,
     ) -> Replier {
         let fallback: Arc<dyn Llm> = Arc::new(OfflineLlm);
-        Replier { llm, fallback, slots, log, pubsub, hub, settings, told_no_logprobs: AtomicBool::new(false) }
+        let caller = Caller::new(actions);
+        Replier { llm, fallback, slots, log, pubsub, hub, settings, caller, told_no_logprobs: AtomicBool::new(false) }
     }
 
     /// Answers the visitor messages not yet answered (after `answered_through`, or after the
-    /// last reply when `None`), streaming the reply as it is written.
+    /// last reply when `None`), streaming the reply as it is written; `progress` is what the
+    /// visitor reads while an action's endpoint works (in their language).
     #[tracing::instrument(name = "bot_reply", skip_all, fields(conversation_id = %id, site = %site.config.id))]
     pub async fn answer(
         &self,
@@ -133,6 +146,7 @@ impl Replier {
         cancel: &CancellationToken,
         answered_through: Option<u64>,
         unanswered: &Unanswered,
+        progress: &str,
     ) -> Result<Reply, StoreError> {
         let nothing = Reply { outcome: Outcome::Nothing, through: None, carried_offer: false };
         let conversation = self.log.conversation(id).await?.ok_or(StoreError::NotFound)?;
@@ -154,14 +168,15 @@ impl Replier {
                 handback.agent, handback.said
             ));
         }
-        let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo, unanswered };
+        let identity = conversation.records.identity.as_deref().cloned();
+        let turn = Turn { site, id, reply_id: Uuid::new_v4(), prompt, echo, unanswered, identity, progress };
         self.typing(id, true).await?;
         let (outcome, carried_offer) = self.reply(&turn, cancel).await?;
         tracing::debug!(?outcome, carried_offer, "reply ended");
         Ok(Reply { outcome, through: Some(pending.through), carried_offer })
     }
 
-    async fn typing(&self, id: ConversationId, on: bool) -> Result<(), StoreError> {
+    pub(super) async fn typing(&self, id: ConversationId, on: bool) -> Result<(), StoreError> {
         self.pubsub.publish(id, &Ephemeral::Typing { conversation_id: id, from: Speaker::Bot, on }).await
     }
 
@@ -170,11 +185,10 @@ impl Replier {
     async fn reply(&self, turn: &Turn<'_>, cancel: &CancellationToken) -> Result<(Outcome, bool), StoreError> {
         let (outbox, mut events) = Outbox::new(TAKEOVER_QUEUE, false);
         let _following = self.hub.subscribe(Topic::Conversation(turn.id), outbox);
-        let model = self.attempt(turn, self.llm.as_ref());
+        let model = self.attempt(turn, self.llm.as_ref(), &turn.prompt);
         let mut streamed = model.run(cancel, taken_over(&mut events, BOT_STATES)).await;
-        let mut used = &model;
         let mut model_error = None;
-        let offline = self.attempt(turn, self.fallback.as_ref());
+        let offline = self.attempt(turn, self.fallback.as_ref(), &turn.prompt);
         if let Streamed::Failed { error, sent_any: false } = &streamed
             && self.llm.is_model()
             && has_confident_passage(&turn.prompt)
@@ -182,8 +196,21 @@ impl Replier {
             tracing::warn!(%error, "bot reply failed; the knowledge base answers instead");
             model_error = Some(error.clone());
             streamed = offline.run(cancel, taken_over(&mut events, BOT_STATES)).await;
-            used = &offline;
         }
+        // The model's calls of the site's actions, each followed by another request.
+        let mut prompt = turn.prompt.clone();
+        if model_error.is_none() {
+            streamed = match self.follow_calls(turn, &mut prompt, streamed, cancel, &mut events).await? {
+                Acted::Streamed(streamed) => streamed,
+                Acted::Failed { error, sent_any } => {
+                    self.typing(turn.id, false).await?;
+                    self.cut(turn.id, turn.reply_id, sent_any).await?;
+                    return Ok((Outcome::ActionFailed(error), false));
+                }
+            };
+        }
+        let last = self.attempt(turn, self.llm.as_ref(), &prompt);
+        let used = if model_error.is_some() { &offline } else { &last };
         self.typing(turn.id, false).await?;
         match streamed {
             Streamed::Done(progress) => {
@@ -206,10 +233,10 @@ impl Replier {
         }
     }
 
-    fn attempt<'a>(&'a self, turn: &'a Turn<'_>, llm: &'a dyn Llm) -> Attempt<'a> {
+    pub(super) fn attempt<'a>(&'a self, turn: &'a Turn<'_>, llm: &'a dyn Llm, prompt: &'a Prompt) -> Attempt<'a> {
         Attempt {
             llm,
-            prompt: &turn.prompt,
+            prompt,
             echo: llm.is_model().then_some(&turn.echo),
             slots: &self.slots,
             settings: &self.settings,
@@ -228,18 +255,26 @@ impl Replier {
         let retrieval = grounding.retrieval;
         let config = &site.config;
         let persona = &config.persona;
-        let rules =
+        let tools = super::actions::tools(config, &self.caller.settings);
+        let mut rules =
             super::prompt::rules(&persona.system_prompt, &persona.bot_name, &config.title, self.settings.handoff_tool);
+        if !tools.is_empty() {
+            rules.push_str(super::prompt::ACTIONS_RULE);
+        }
         let urls = retrieval.hits.iter().map(|hit| hit.passage.url.clone()).collect();
         let echo = Echo::new(&rules, &persona.greeting, urls, retrieval.hits.len());
+        let mut system = super::system_prompt(
+            &persona.system_prompt,
+            &persona.bot_name,
+            &config.title,
+            &retrieval,
+            self.settings.handoff_tool,
+        );
+        if !tools.is_empty() {
+            system.push_str(super::prompt::ACTIONS_RULE);
+        }
         let prompt = Prompt {
-            system: super::system_prompt(
-                &persona.system_prompt,
-                &persona.bot_name,
-                &config.title,
-                &retrieval,
-                self.settings.handoff_tool,
-            ),
+            system,
             // What the visitor typed reaches the model masked (the chat shows it as typed).
             messages: super::prompt::redacted(messages, &site.redactor),
             model: config.llm.model.clone().unwrap_or_else(|| self.settings.model.clone()),
@@ -252,6 +287,8 @@ impl Replier {
             handoff_tool: self.settings.handoff_tool,
             logprobs: self.settings.logprobs,
             budget: super::budget::bucket(config).map(|b| (b, config.id.clone())),
+            tools,
+            rounds: Vec::new(),
         };
         (prompt, echo)
     }

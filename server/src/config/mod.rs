@@ -4,6 +4,7 @@
 //! file each under `sites/` (see [`site`]). Everything is validated here, at start, so a bad
 //! value stops the process with the file and key named instead of failing on first use.
 
+pub mod actions;
 pub mod agent;
 mod attachments;
 pub mod email;
@@ -23,6 +24,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use actions::{ActionConfig, ActionSettings};
 pub use agent::{AgentConfig, AgentRole};
 pub use attachments::{AttachmentSettings, KNOWN_TYPES, SiteAttachments};
 pub use observe::{MetricsSettings, TracesSettings};
@@ -47,6 +49,9 @@ pub struct Settings {
     pub attachments: AttachmentSettings,
     pub api: ApiSettings,
     pub webhooks: webhooks::WebhookSettings,
+    /// The operator's bounds on the sites' bot actions (`docs/actions.md`).
+    #[serde(default)]
+    pub actions: ActionSettings,
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
     /// Filled from `sites/*.toml`, not from the settings files.
@@ -319,6 +324,9 @@ impl Settings {
         settings.validate()?;
         settings.sites = site::load_all(&dir.join("sites"))?;
         agent::validate_sites(&settings.agents, &settings.sites)?;
+        for site in &settings.sites {
+            settings.actions.check_site(site).map_err(|why| anyhow::anyhow!(why))?;
+        }
         Ok(settings)
     }
 

@@ -86,6 +86,10 @@ notice_keys! {
     back_in_queue => BackInQueue,
     /// The model failed and the bot keeps the chat.
     model_failure => ModelFailure,
+    /// Streamed while a bot action's endpoint works, unless the action has its own `progress`.
+    action_progress => ActionProgress,
+    /// A bot action's endpoint failed or was too slow.
+    action_failed => ActionFailed,
     /// The site's queue is at `handoff.max_queue`: nobody can take the chat now.
     queue_full => QueueFull,
     /// A person took the chat (accepted it, or opened one routing gave them): `{name}`.

@@ -71,6 +71,9 @@ pub struct SiteConfig {
     /// Messages the widget opens with (`[[proactive]]`, `docs/proactive.md`).
     #[serde(default)]
     pub proactive: Vec<super::proactive::ProactiveTrigger>,
+    /// Endpoints of the site's backend the model may call (see `docs/actions.md`).
+    #[serde(default)]
+    pub actions: Vec<super::ActionConfig>,
 }
 
 fn default_history_days() -> u32 {
@@ -327,6 +330,7 @@ impl SiteConfig {
         super::notices::check_locales(self.notices.keys())?;
         self.inactivity.validate()?;
         super::proactive::validate(&self.proactive)?;
+        super::actions::validate_all(&mut self.actions)?;
         Ok(())
     }
 

@@ -172,6 +172,7 @@ mod tests {
             client_id: None,
             sources: vec![],
             actions: vec![],
+            notice: None,
         };
         Arc::new(Event { seq, conversation_id: ConversationId::new(), at: at(secs), body })
     }

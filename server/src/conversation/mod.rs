@@ -200,6 +200,17 @@ impl Conversations {
         self.stores.pubsub.publish(id, &Ephemeral::Typing { conversation_id: id, from, on }).await
     }
 
+    /// The visitor's Confirm or Cancel of a bot action: for the reply waiting for it, on
+    /// whichever node (one that waits for no such call ignores it).
+    pub async fn action_answer(
+        &self,
+        id: ConversationId,
+        call_id: uuid::Uuid,
+        confirmed: bool,
+    ) -> Result<(), StoreError> {
+        self.stores.pubsub.deliver(crate::delivery::Delivery::action_answer(id, call_id, confirmed)).await
+    }
+
     /// The visitor asked for a person (the button or the offer's quick reply).
     pub async fn request_human(&self, site: &Site, id: ConversationId) -> Result<(), StoreError> {
         self.escalate(site, id, Escalation::requested(site)).await

@@ -1,8 +1,9 @@
 //! One bot reply at a time per conversation on this node: questions that arrive while a
 //! reply streams are answered together by one more reply afterwards (the model sees them all
 //! in the transcript), so a burst of messages cannot start a burst of model calls. What each
-//! reply's outcome leads to is decided here: a failure is told to the visitor and counted,
-//! and the site's policy says when failures, or the model asking for a person, escalate.
+//! reply's outcome leads to is decided here: a failure (the model's, or a bot action's
+//! endpoint's) is told to the visitor and counted, and the site's policy says when failures,
+//! or the model asking for a person, escalate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, MutexGuard};
@@ -118,7 +119,8 @@ impl Conversations {
             };
             let mut follow_up = next.offer.clone();
             let through = answered_through.or(next.after);
-            match self.replier.answer(&site, id, &cancel, through, &next.unanswered()).await {
+            let progress = self.action_progress(&site, id).await;
+            match self.replier.answer(&site, id, &cancel, through, &next.unanswered(), &progress).await {
                 Ok(reply) => {
                     answered_through = reply.through.or(answered_through);
                     if reply.carried_offer {
@@ -158,6 +160,16 @@ impl Conversations {
         }
     }
 
+    /// What the visitor reads while a bot action's endpoint works, in their language (only
+    /// looked up for a site with actions).
+    async fn action_progress(&self, site: &Site, id: ConversationId) -> String {
+        if site.config.actions.is_empty() {
+            return String::new();
+        }
+        let lang = self.language(site, id).await.unwrap_or("en");
+        notices::text(&site.config, lang, &Notice::ActionProgress)
+    }
+
     /// What a reply's outcome leads to. A failure is counted (the `bot_error` signal); the
     /// site's policy decides whether it, or the model's request for a person, escalates. The
     /// visitor gets one notice for the situation: the apology ("try again") when the chat
@@ -171,7 +183,7 @@ impl Conversations {
                 tracing::warn!(conversation_id = %id, %error, "the model failed; the knowledge base answered");
                 return Ok(());
             }
-            Outcome::Failed(_) => {
+            Outcome::Failed(_) | Outcome::ActionFailed(_) => {
                 let failures = self.stores.log.incr(id, Counter::BotErrors, 1).await?;
                 BotEvent::Failed { errors: u32::try_from(failures).unwrap_or(u32::MAX) }
             }
@@ -181,13 +193,16 @@ impl Conversations {
             match outcome {
                 Outcome::Failed(LlmError::BudgetSpent) => self.tell(site, id, super::Notice::ModelBudget, None).await?,
                 Outcome::Failed(_) => self.tell(site, id, super::Notice::ModelFailure, None).await?,
+                Outcome::ActionFailed(_) => self.tell(site, id, super::Notice::ActionFailed, None).await?,
                 _ => {}
             }
             return Ok(());
         };
         let mut escalation = Escalation::from_bot(site, escalation);
-        if let Outcome::Failed(error) = &outcome {
-            escalation.record.detail.push_str(&format!("; last: {error}"));
+        match &outcome {
+            Outcome::Failed(error) => escalation.record.detail.push_str(&format!("; last: {error}")),
+            Outcome::ActionFailed(error) => escalation.record.detail.push_str(&format!("; last: {error}")),
+            _ => {}
         }
         self.escalate(site, id, escalation).await
     }

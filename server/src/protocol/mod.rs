@@ -248,6 +248,22 @@ pub enum Ephemeral {
     CsatRequest {
         conversation_id: ConversationId,
     },
+    /// The bot wants to run an action that changes something: nothing is called until the
+    /// visitor answers with `action_answer` (1.1).
+    ConfirmAction {
+        conversation_id: ConversationId,
+        call_id: Uuid,
+        /// The action's name.
+        action: String,
+        /// What will be done, as the site wrote it, with the arguments filled in.
+        summary: String,
+    },
+    /// The visitor answered a `confirm_action` (on this tab or another): the card is done (1.1).
+    ActionAnswered {
+        conversation_id: ConversationId,
+        call_id: Uuid,
+        confirmed: bool,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -322,6 +338,10 @@ enum RawVisitorFrame {
         #[serde(default)]
         visitor_key: Option<String>,
     },
+    ActionAnswer {
+        call_id: Uuid,
+        confirmed: bool,
+    },
 }
 
 /// A validated visitor frame.
@@ -362,6 +382,11 @@ pub enum VisitorFrame {
         trigger: String,
         visitor_key: Option<String>,
     },
+    /// Confirm (or cancel) the action a `confirm_action` asked about.
+    ActionAnswer {
+        call_id: Uuid,
+        confirmed: bool,
+    },
 }
 
 impl VisitorFrame {
@@ -379,6 +404,7 @@ impl VisitorFrame {
             VisitorFrame::EmailTranscript { .. } => "email_transcript",
             VisitorFrame::Identify { .. } => "identify",
             VisitorFrame::Proactive { .. } => "proactive",
+            VisitorFrame::ActionAnswer { .. } => "action_answer",
         }
     }
 }
@@ -434,6 +460,7 @@ impl VisitorFrame {
                 trigger: bounded(trigger, "trigger", MAX_CLIENT_ID_CHARS)?,
                 visitor_key: visitor_key.map(|k| bounded(k, "visitor_key", MAX_CLIENT_ID_CHARS)).transpose()?,
             },
+            RawVisitorFrame::ActionAnswer { call_id, confirmed } => VisitorFrame::ActionAnswer { call_id, confirmed },
         })
     }
 }

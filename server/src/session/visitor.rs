@@ -288,6 +288,9 @@ impl Visitor {
                     Err(error) => send_error(&mut self.session, error.code(), error.to_string()).await,
                 };
             }
+            VisitorFrame::ActionAnswer { call_id, confirmed } => {
+                conversations.action_answer(id, call_id, confirmed).await
+            }
         };
         tracing::debug!(ok = result.is_ok(), "frame handled");
         match result {

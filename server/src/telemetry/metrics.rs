@@ -220,6 +220,12 @@ pub fn llm_failure(kind: &'static str) {
     metrics::counter!("baton_llm_failures_total", "kind" => kind).increment(1);
 }
 
+/// One call of a site's bot action: `answered`, `refused` (arguments the schema refuses),
+/// `declined` (the visitor did not confirm), `failed`, `timeout` or `gone` (the chat left the bot).
+pub fn bot_action(outcome: &'static str) {
+    metrics::counter!("baton_bot_action_calls_total", "outcome" => outcome).increment(1);
+}
+
 /// A conversation went to people, for `reason` (labelled with its wire name).
 pub fn escalation(reason: impl serde::Serialize) {
     let name = match serde_json::to_value(reason) {

@@ -250,6 +250,7 @@ async fn message_with_text(client: &mut Client, text: &str) -> Value {
     }
 }
 
+mod actions;
 mod api;
 mod faults;
 mod idle;

@@ -126,6 +126,13 @@
       s.el.removeAttribute('aria-hidden');
       s.el.appendChild(h('span', { text: ' …' }));
     },
+    confirm_action: function (w, f) {
+      w.typingShow(null);
+      w.actionCard(f);
+    },
+    action_answered: function (w, f) {
+      w.closeActionCard(f.call_id);
+    },
     typing: function (w, f) {
       if (f.from === 'visitor') return;
       w.typingShow(f.on ? (f.from === 'agent' && w.agent ? w.agent.name : w.look('bot_name')) : null);

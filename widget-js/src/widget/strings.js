@@ -16,7 +16,7 @@
     'newChat', 'noAgent', 'email', 'left', 'rate', 'stars', 'thanks', 'sources', 'unread',
     'agentTitle', 'newMsgs', 'endAsk', 'endYes', 'cancel', 'leaveSend', 'labels', 'comment', 'rateSend',
     'attach', 'tooBig', 'badType', 'upFail', 'shut',
-    'transcript', 'trouble'];
+    'transcript', 'trouble', 'confirm'];
 
   var STRINGS = {
     en: `Open chat
@@ -59,7 +59,8 @@ Attach a file
 {name} was not sent. Try again.
 Close
 Email me this conversation
-We are having trouble. Retrying…`,
+We are having trouble. Retrying…
+Confirm`,
     es: `Abrir chat
 Cerrar chat
 Mensaje
@@ -100,7 +101,8 @@ Adjuntar un archivo
 {name} no se envió. Inténtalo de nuevo.
 Cerrar
 Envíame esta conversación por correo
-Tenemos problemas. Reintentando…`,
+Tenemos problemas. Reintentando…
+Confirmar`,
     fr: `Ouvrir le chat
 Fermer le chat
 Message
@@ -141,7 +143,8 @@ Joindre un fichier
 {name} n'a pas été envoyé. Réessayez.
 Fermer
 M'envoyer cette conversation par e-mail
-Nous avons un problème. Nouvel essai…`,
+Nous avons un problème. Nouvel essai…
+Confirmer`,
     de: `Chat öffnen
 Chat schließen
 Nachricht
@@ -182,7 +185,8 @@ Datei anhängen
 {name} wurde nicht gesendet. Erneut versuchen.
 Schließen
 Diesen Chat per E-Mail senden
-Wir haben Probleme. Neuer Versuch…`,
+Wir haben Probleme. Neuer Versuch…
+Bestätigen`,
     pt: `Abrir chat
 Fechar chat
 Mensagem
@@ -223,7 +227,8 @@ Anexar um ficheiro
 {name} não foi enviado. Tente novamente.
 Fechar
 Enviar esta conversa para o meu e-mail
-Estamos com problemas. Tentando de novo…`,
+Estamos com problemas. Tentando de novo…
+Confirmar`,
     it: `Apri la chat
 Chiudi la chat
 Messaggio
@@ -264,7 +269,8 @@ Allega un file
 {name} non è stato inviato. Riprova.
 Chiudi
 Inviami questa conversazione via email
-Abbiamo un problema. Nuovo tentativo…`,
+Abbiamo un problema. Nuovo tentativo…
+Conferma`,
     nl: `Chat openen
 Chat sluiten
 Bericht
@@ -305,7 +311,8 @@ Bestand bijvoegen
 {name} is niet verzonden. Probeer opnieuw.
 Sluiten
 Stuur me dit gesprek per e-mail
-We hebben een storing. Opnieuw proberen…`,
+We hebben een storing. Opnieuw proberen…
+Bevestigen`,
     ro: `Deschide chatul
 Închide chatul
 Mesaj
@@ -346,7 +353,8 @@ Atașează un fișier
 {name} nu a fost trimis. Încearcă din nou.
 Închide
 Trimite-mi conversația pe e-mail
-Avem probleme. Încercăm din nou…`,
+Avem probleme. Încercăm din nou…
+Confirmă`,
     bg: `Отвори чата
 Затвори чата
 Съобщение
@@ -387,7 +395,8 @@ Avem probleme. Încercăm din nou…`,
 {name} не е изпратен. Опитайте отново.
 Затвори
 Изпратете ми разговора по имейл
-Имаме проблем. Опитваме отново…`,
+Имаме проблем. Опитваме отново…
+Потвърди`,
     lv: `Atvērt tērzēšanu
 Aizvērt tērzēšanu
 Ziņa
@@ -428,7 +437,8 @@ Pievienot failu
 {name} netika nosūtīts. Mēģiniet vēlreiz.
 Aizvērt
 Nosūtīt man šo sarunu e-pastā
-Mums ir traucējumi. Mēģinām vēlreiz…`,
+Mums ir traucējumi. Mēģinām vēlreiz…
+Apstiprināt`,
     pl: `Otwórz czat
 Zamknij czat
 Wiadomość
@@ -469,7 +479,8 @@ Dołącz plik
 Nie wysłano {name}. Spróbuj ponownie.
 Zamknij
 Wyślij mi tę rozmowę e-mailem
-Mamy problem. Próbujemy ponownie…`,
+Mamy problem. Próbujemy ponownie…
+Potwierdź`,
     zh: `打开聊天
 关闭聊天
 消息
@@ -510,7 +521,8 @@ Mamy problem. Próbujemy ponownie…`,
 {name} 未发送，请重试。
 关闭
 把这次对话发到我的邮箱
-服务出现问题，正在重试…`,
+服务出现问题，正在重试…
+确认`,
     ar: `فتح الدردشة
 إغلاق الدردشة
 رسالة
@@ -551,7 +563,8 @@ Mamy problem. Próbujemy ponownie…`,
 لم يُرسَل {name}. حاول مجددًا.
 إغلاق
 أرسل لي هذه المحادثة بالبريد الإلكتروني
-نواجه مشكلة. نحاول مرة أخرى…`,
+نواجه مشكلة. نحاول مرة أخرى…
+تأكيد`,
     he: `פתיחת הצ'אט
 סגירת הצ'אט
 הודעה
@@ -592,7 +605,8 @@ Mamy problem. Próbujemy ponownie…`,
 {name} לא נשלח. נסו שוב.
 סגירה
 שלחו לי את השיחה באימייל
-יש לנו תקלה. מנסים שוב…`
+יש לנו תקלה. מנסים שוב…
+אישור`
   };
 
   /** Locales written right to left: the panel's `dir` follows the locale. */

@@ -72,6 +72,10 @@ svg{display:block;flex:none}
 .actions{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start;max-width:90%}
 .actions button,.chip{border:1px solid var(--accent);color:var(--accent);border-radius:16px;padding:5px 12px;font-size:14px;background:#fff}
 .actions button:hover,.chip:hover{background:#f3f5fa}
+.act{align-self:stretch;border-color:var(--accent)}
+.act .row{display:flex;gap:8px}
+.act button{flex:1;border:1px solid #858d9e;border-radius:8px;padding:7px 10px;font-weight:650;background:#fff}
+.act .yes{background:var(--accent);border-color:var(--accent);color:var(--on)}
 .typing{font-size:13px;color:#5f6578;padding:0 18px 6px;flex:none}
 .qline{font-size:13px;color:#4f566b;background:#f3f5fa;padding:5px 18px;flex:none}
 .card{padding:12px;border:1px solid #858d9e;border-radius:10px;background:#f8f9fc;font-size:14px;flex:none}

@@ -317,6 +317,34 @@
     return name;
   };
 
+  /** A bot action that changes something waits for the visitor: its summary, Confirm and
+   *  Cancel. Nothing is done before Confirm; answered here or on another tab, the card goes. */
+  Widget.prototype.actionCard = function (f) {
+    var self = this;
+    var id = String(f.call_id);
+    function answer(confirmed) {
+      self.client.send({ type: 'action_answer', call_id: id, confirmed: confirmed });
+      self.closeActionCard(id);
+    }
+    this.closeActionCard(id);
+    var card = h('div', { class: 'card act', role: 'group', 'aria-label': this.t('confirm') }, [
+      h('p', { text: String(f.summary || '') }),
+      h('div', { class: 'row' }, [
+        h('button', { class: 'yes', type: 'button', text: this.t('confirm'), onclick: function () { answer(true); } }),
+        h('button', { type: 'button', text: this.t('cancel'), onclick: function () { answer(false); } })
+      ])
+    ]);
+    (this.actionCards = this.actionCards || {})[id] = card;
+    this.append(card, false, true);
+    this.announce(String(f.summary || ''));
+  };
+
+  Widget.prototype.closeActionCard = function (id) {
+    var card = this.actionCards && this.actionCards[id];
+    if (card) card.remove();
+    if (card) delete this.actionCards[id];
+  };
+
   Widget.prototype.actions = function (f) {
     var self = this;
     var leave = offersLeave(f);

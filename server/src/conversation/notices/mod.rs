@@ -42,6 +42,8 @@ pub enum Notice {
     AgentLeft,
     BackInQueue,
     ModelFailure,
+    ActionProgress,
+    ActionFailed,
     ModelBudget,
     QueueFull,
     /// A person took the chat: said when they take it, not when routing assigns it.
@@ -93,6 +95,8 @@ impl Notice {
             Notice::AgentLeft => NoticeKey::AgentLeft,
             Notice::BackInQueue => NoticeKey::BackInQueue,
             Notice::ModelFailure => NoticeKey::ModelFailure,
+            Notice::ActionProgress => NoticeKey::ActionProgress,
+            Notice::ActionFailed => NoticeKey::ActionFailed,
             Notice::ModelBudget => NoticeKey::ModelBudget,
             Notice::QueueFull => NoticeKey::QueueFull,
             Notice::AgentJoined { .. } => NoticeKey::AgentJoined,

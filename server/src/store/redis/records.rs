@@ -14,6 +14,7 @@
 //!          | "s" seq "." state                    Kind::Event, a change with no agent
 //!          | "s" seq "." state "." len "." agent  Kind::Event, a change to an agent
 //!          | "g" conversation-id                  Kind::Assigned
+//!          | "c" call-id ("1" | "0")              Kind::ActionAnswer (confirmed or not)
 //! ```
 //!
 //! `seq` and `len` are decimal; `state` is the state's snake_case name (letters and `_`);
@@ -138,6 +139,7 @@ pub fn payload(delivery: &Delivery) -> String {
     match &delivery.kind {
         Kind::Frame => format!("{letter}f:{json}"),
         Kind::Assigned { conversation_id } => format!("{letter}g{conversation_id}:{json}"),
+        Kind::ActionAnswer { call_id, confirmed } => format!("{letter}c{call_id}{}:{json}", u8::from(*confirmed)),
         Kind::Event { seq, change } => {
             let (before, after) = event_header(delivery.audience, change.as_ref());
             format!("{before}{seq}{after}:{json}")
@@ -162,6 +164,17 @@ pub fn parse_payload(payload: &[u8]) -> Option<(Audience, Kind, &str)> {
             let (id, rest) = rest.split_once(':')?;
             let id = uuid::Uuid::parse_str(id).ok()?;
             return Some((audience, Kind::Assigned { conversation_id: ConversationId(id) }, rest));
+        }
+        b'c' => {
+            let (head, rest) = rest.split_once(':')?;
+            let (id, confirmed) = head.split_at_checked(head.len().checked_sub(1)?)?;
+            let call_id = uuid::Uuid::parse_str(id).ok()?;
+            let confirmed = match confirmed {
+                "1" => true,
+                "0" => false,
+                _ => return None,
+            };
+            return Some((audience, Kind::ActionAnswer { call_id, confirmed }, rest));
         }
         b'n' => {
             let (seq, rest) = digits(rest)?;
@@ -273,6 +286,8 @@ mod tests {
             Kind::Event { seq: u64::MAX, change: change(State::Agent, Some("ana")) },
             Kind::Event { seq: 7, change: change(State::Resolved, None) },
             Kind::Assigned { conversation_id: ConversationId::new() },
+            Kind::ActionAnswer { call_id: uuid::Uuid::new_v4(), confirmed: true },
+            Kind::ActionAnswer { call_id: uuid::Uuid::new_v4(), confirmed: false },
         ];
         for kind in kinds {
             for audience in [Audience::Everyone, Audience::Agents] {
