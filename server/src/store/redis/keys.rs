@@ -116,6 +116,7 @@ impl Keys {
         match topic {
             Topic::Conversation(id) => format!("{}:t:c:{{{id}}}", self.namespace),
             Topic::Agent(agent_id) => format!("{}:t:agent:{agent_id}", self.namespace),
+            Topic::Changes => format!("{}:t:changes", self.namespace),
         }
     }
 }
