@@ -29,6 +29,7 @@ mod owner_api;
 mod owner_api_actions;
 mod owner_api_contract;
 mod owner_api_reports;
+mod owner_changes;
 mod postgres_server;
 mod preview;
 mod privacy;

@@ -251,5 +251,6 @@ async fn message_with_text(client: &mut Client, text: &str) -> Value {
 }
 
 mod api;
+mod changes;
 mod faults;
 mod live;
