@@ -25,6 +25,8 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_TEAMS: usize = 20;
 const MAX_TEAM_CHARS: usize = 64;
 const MAX_CHATS: u32 = 100;
+/// Agents the API may make for one site (each is in every node's directory).
+const MAX_AGENTS_PER_SITE: usize = 500;
 /// What every agent token made by the API starts with.
 const TOKEN_PREFIX: &str = "bt_";
 
@@ -230,8 +232,17 @@ pub async fn create(
         return Err(ApiError::Invalid("id: 1-64 of a-z, 0-9, - and _".into()));
     }
     idempotent(&api, &caller, &req, &bytes, forget_token, || async {
-        if agents(&api).await?.iter().any(|(a, _)| a.id == asked.id) {
+        let all = agents(&api).await?;
+        if all.iter().any(|(a, _)| a.id == asked.id) {
             return Err(ApiError::Conflict(format!("an agent {:?} exists already", asked.id)));
+        }
+        let own = all
+            .iter()
+            .filter(|(a, source)| *source == "api" && a.sites.as_deref() == Some(std::slice::from_ref(&site)));
+        if own.count() >= MAX_AGENTS_PER_SITE {
+            return Err(ApiError::Conflict(format!(
+                "the site has {MAX_AGENTS_PER_SITE} agents made through the API, the most it may"
+            )));
         }
         let (token, digest) = new_token();
         let record = StoredAgent {

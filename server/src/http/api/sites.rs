@@ -84,6 +84,10 @@ pub async fn patch(
     let change: Value = body::json(&bytes)?;
     let mut merged = changes.archive().site_patch(&site).await?.unwrap_or_else(|| Value::Object(Default::default()));
     settings::merge_patch(&mut merged, &change).map_err(ApiError::Invalid)?;
+    // Patches merge, so the stored one is bounded as a body is.
+    if merged.to_string().len() > api.settings.max_body_bytes {
+        return Err(ApiError::TooLarge(api.settings.max_body_bytes));
+    }
     let pages = changes.archive().pages(&site).await?;
     let candidate = merged.clone();
     let built = tokio::task::spawn_blocking(move || build_site(&base, Some(&candidate), &pages))
