@@ -236,6 +236,12 @@ async fn an_agent_made_through_the_api_signs_in_then_disabled_is_signed_out_and_
 
     let (status, body) = send(&app, &admin, "PATCH", "/v1/api/agents/cy", Some(json!({"max_chats": 0}))).await;
     assert_eq!(status, 400, "{body}");
+    let change = json!({"name": "Cy Lee", "teams": ["support", "billing"], "max_chats": 4});
+    let (status, changed) = send(&app, &admin, "PATCH", "/v1/api/agents/cy", Some(change)).await;
+    assert_eq!((status, changed["max_chats"].as_u64()), (200, Some(4)), "{changed}");
+    let (_, again) = sign_in(&app, &token).await.expect("a change keeps the token");
+    assert_eq!(again["agent"]["teams"], json!(["support", "billing"]), "{again}");
+    assert_eq!((again["agent"]["name"].as_str(), again["agent"]["max_chats"].as_u64()), (Some("Cy Lee"), Some(4)));
     let (status, disabled) = send(&app, &admin, "POST", "/v1/api/agents/cy/disable", None).await;
     assert_eq!((status, disabled["disabled"].as_bool()), (200, Some(true)), "{disabled}");
     let (code, reason) = close_code(&mut cy).await;
