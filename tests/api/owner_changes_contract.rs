@@ -50,15 +50,20 @@ async fn changes_are_kept_and_counted(archive: &SqlArchive) {
         role: AgentRole::Admin,
         disabled: false,
     };
-    archive.put_agent(&agent).await.unwrap();
+    assert!(archive.create_agent(&agent).await.unwrap());
+    assert!(!archive.create_agent(&agent).await.unwrap(), "an id is made once");
     agent.disabled = true;
     archive.put_agent(&agent).await.unwrap();
     assert_eq!(archive.stored_agents().await.unwrap(), [agent]);
 
     assert_eq!(archive.site_patch("demo").await.unwrap(), None);
-    archive.put_site_patch("demo", &json!({"persona": {"greeting": "Hi"}})).await.unwrap();
-    archive.put_site_patch("demo", &json!({"bot": {"min_confidence": 0.5}})).await.unwrap();
-    assert_eq!(archive.site_patch("demo").await.unwrap(), Some(json!({"bot": {"min_confidence": 0.5}})));
+    let hi = json!({"persona": {"greeting": "Hi"}});
+    assert!(archive.put_site_patch("demo", None, &hi).await.unwrap());
+    assert!(!archive.put_site_patch("demo", None, &json!({})).await.unwrap(), "another change came first");
+    let bot = json!({"bot": {"min_confidence": 0.5}});
+    assert!(archive.put_site_patch("demo", Some(&hi), &bot).await.unwrap());
+    assert!(!archive.put_site_patch("demo", Some(&hi), &json!({})).await.unwrap(), "read before the last change");
+    assert_eq!(archive.site_patch("demo").await.unwrap(), Some(bot));
 
     let revisions = archive.revisions().await.unwrap();
     assert_eq!(revisions.get(&site_scope("demo")), Some(&6), "four page writes and two patches: {revisions:?}");

@@ -71,6 +71,28 @@ impl SqlArchive {
         Ok(())
     }
 
+    /// Stores a new agent's record; `false` (nothing stored) when the id has one already,
+    /// so two nodes making the same agent at once cannot overwrite each other.
+    pub async fn create_agent(&self, agent: &StoredAgent) -> Result<bool, ArchiveError> {
+        // unwrap: a record of strings, numbers and a unit enum always serialises.
+        let record = serde_json::to_string(agent).expect("agent records serialise");
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO agent_overrides (id, record, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(agent.id.clone())
+        .bind(record)
+        .bind(millis(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        bump(&mut tx, AGENTS).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Every stored agent record, by id.
     pub async fn stored_agents(&self) -> Result<Vec<StoredAgent>, ArchiveError> {
         let rows = sqlx::query("SELECT record FROM agent_overrides ORDER BY id").fetch_all(self.pool()).await?;

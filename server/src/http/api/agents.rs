@@ -256,7 +256,11 @@ pub async fn create(
             disabled: false,
         };
         check(&record)?;
-        save(&api, &record).await?;
+        let changes = api.changes()?;
+        if !changes.archive().create_agent(&record).await? {
+            return Err(ApiError::Conflict(format!("an agent {:?} exists already", record.id)));
+        }
+        changes.announce(AGENTS).await?;
         let created = AgentWithToken { agent: show(&record, "api"), token: Some(token) };
         Ok((StatusCode::CREATED, serde_json::to_value(created).unwrap_or_default()))
     })

@@ -65,7 +65,8 @@ pub async fn get(caller: Caller, site: web::Path<String>, api: web::Data<Api>) -
     responses(
         (status = 200, body = SiteSettings),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -82,7 +83,8 @@ pub async fn patch(
     let base = changes.base_site(&site).ok_or(ApiError::NotFound("no such site"))?.clone();
     let bytes = body::read(&req, payload, api.settings.max_body_bytes).await?;
     let change: Value = body::json(&bytes)?;
-    let mut merged = changes.archive().site_patch(&site).await?.unwrap_or_else(|| Value::Object(Default::default()));
+    let read = changes.archive().site_patch(&site).await?;
+    let mut merged = read.clone().unwrap_or_else(|| Value::Object(Default::default()));
     settings::merge_patch(&mut merged, &change).map_err(ApiError::Invalid)?;
     // Patches merge, so the stored one is bounded as a body is.
     if merged.to_string().len() > api.settings.max_body_bytes {
@@ -96,7 +98,9 @@ pub async fn patch(
     if let Err(error) = built {
         return Err(ApiError::Invalid(format!("{error:#}")));
     }
-    changes.archive().put_site_patch(&site, &merged).await?;
+    if !changes.archive().put_site_patch(&site, read.as_ref(), &merged).await? {
+        return Err(ApiError::Conflict("the site's settings changed meanwhile: send the change again".into()));
+    }
     changes.announce(&scope_of_site(&site)).await?;
     Ok(HttpResponse::Ok().json(current(&api, &site).await?))
 }
