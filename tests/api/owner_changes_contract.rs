@@ -50,10 +50,14 @@ async fn changes_are_kept_and_counted(archive: &SqlArchive) {
         role: AgentRole::Admin,
         disabled: false,
     };
-    assert!(archive.create_agent(&agent).await.unwrap());
-    assert!(!archive.create_agent(&agent).await.unwrap(), "an id is made once");
+    assert!(archive.put_agent(&agent, None).await.unwrap());
+    assert!(!archive.put_agent(&agent, None).await.unwrap(), "an id is made once");
+    let enabled = agent.clone();
     agent.disabled = true;
-    archive.put_agent(&agent).await.unwrap();
+    assert!(archive.put_agent(&agent, Some(&enabled)).await.unwrap());
+    let mut stale = enabled.clone();
+    stale.max_chats = 9;
+    assert!(!archive.put_agent(&stale, Some(&enabled)).await.unwrap(), "a change read before the disable");
     assert_eq!(archive.stored_agents().await.unwrap(), [agent]);
 
     assert_eq!(archive.site_patch("demo").await.unwrap(), None);

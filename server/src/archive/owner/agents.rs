@@ -51,41 +51,36 @@ impl StoredAgent {
     }
 }
 
-impl SqlArchive {
-    /// Stores (or replaces) the agent's record.
-    pub async fn put_agent(&self, agent: &StoredAgent) -> Result<(), ArchiveError> {
-        // unwrap: a record of strings, numbers and a unit enum always serialises.
-        let record = serde_json::to_string(agent).expect("agent records serialise");
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO agent_overrides (id, record, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
-        )
-        .bind(agent.id.clone())
-        .bind(record)
-        .bind(millis(chrono::Utc::now()))
-        .execute(&mut *tx)
-        .await?;
-        bump(&mut tx, AGENTS).await?;
-        tx.commit().await?;
-        Ok(())
-    }
+fn record_text(agent: &StoredAgent) -> String {
+    // unwrap: a record of strings, numbers and a unit enum always serialises.
+    serde_json::to_string(agent).expect("agent records serialise")
+}
 
-    /// Stores a new agent's record; `false` (nothing stored) when the id has one already,
-    /// so two nodes making the same agent at once cannot overwrite each other.
-    pub async fn create_agent(&self, agent: &StoredAgent) -> Result<bool, ArchiveError> {
-        // unwrap: a record of strings, numbers and a unit enum always serialises.
-        let record = serde_json::to_string(agent).expect("agent records serialise");
+impl SqlArchive {
+    /// Stores the agent's record if the stored one is still `previous` (`None`: there is
+    /// none yet, as for a new agent or one of the file's). `false`, and nothing stored, when
+    /// another request changed it in between, so a disable is never undone by a change
+    /// that read the record before it, and an id is made once.
+    pub async fn put_agent(&self, agent: &StoredAgent, previous: Option<&StoredAgent>) -> Result<bool, ArchiveError> {
+        let record = record_text(agent);
+        let now = millis(chrono::Utc::now());
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO agent_overrides (id, record, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(agent.id.clone())
-        .bind(record)
-        .bind(millis(chrono::Utc::now()))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        let query = match previous {
+            None => sqlx::query(
+                "INSERT INTO agent_overrides (id, record, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(agent.id.clone())
+            .bind(record)
+            .bind(now),
+            Some(previous) => {
+                sqlx::query("UPDATE agent_overrides SET record = $1, updated_at = $2 WHERE id = $3 AND record = $4")
+                    .bind(record)
+                    .bind(now)
+                    .bind(agent.id.clone())
+                    .bind(record_text(previous))
+            }
+        };
+        if query.execute(&mut *tx).await?.rows_affected() != 1 {
             return Ok(false);
         }
         bump(&mut tx, AGENTS).await?;

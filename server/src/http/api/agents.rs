@@ -120,11 +120,11 @@ async fn agents(api: &Api) -> Result<Vec<(StoredAgent, &'static str)>, ApiError>
 }
 
 /// The agent `id` when the caller's key may manage them (admin, and the agent works for
-/// the key's site alone).
-async fn managed(api: &Api, caller: &Caller, id: &str) -> Result<StoredAgent, ApiError> {
+/// the key's site alone), with their stored record (`None`: the file's, never changed).
+async fn managed(api: &Api, caller: &Caller, id: &str) -> Result<(StoredAgent, Option<StoredAgent>), ApiError> {
     let site = caller.key.site.clone();
     caller.require(&site, Scope::Admin)?;
-    let (record, _) = agents(api).await?.into_iter().find(|(a, _)| a.id == id).ok_or(NOT_FOUND)?;
+    let (record, source) = agents(api).await?.into_iter().find(|(a, _)| a.id == id).ok_or(NOT_FOUND)?;
     if record.sites.as_deref() != Some(std::slice::from_ref(&site)) {
         let serves = record.sites.as_ref().is_none_or(|sites| sites.iter().any(|s| s == &site || s == "*"));
         if !serves {
@@ -134,7 +134,8 @@ async fn managed(api: &Api, caller: &Caller, id: &str) -> Result<StoredAgent, Ap
             "agent {id:?} works for other sites too: the operator changes them in the settings file"
         )));
     }
-    Ok(record)
+    let stored = (source == "api").then(|| record.clone());
+    Ok((record, stored))
 }
 
 const NOT_FOUND: ApiError = ApiError::NotFound("no such agent on this site");
@@ -165,10 +166,13 @@ fn new_token() -> (String, String) {
     (token, digest)
 }
 
-/// Stores the record and applies it here and on every node.
-async fn save(api: &Api, record: &StoredAgent) -> Result<(), ApiError> {
+/// Stores the record over `previous` (what it was read as) and applies it here and on every
+/// node; 409 when another request changed the agent in between.
+async fn save(api: &Api, record: &StoredAgent, previous: Option<&StoredAgent>) -> Result<(), ApiError> {
     let changes = api.changes()?;
-    changes.archive().put_agent(record).await?;
+    if !changes.archive().put_agent(record, previous).await? {
+        return Err(ApiError::Conflict(format!("agent {:?} was changed meanwhile: send the change again", record.id)));
+    }
     changes.announce(AGENTS).await?;
     Ok(())
 }
@@ -257,7 +261,7 @@ pub async fn create(
         };
         check(&record)?;
         let changes = api.changes()?;
-        if !changes.archive().create_agent(&record).await? {
+        if !changes.archive().put_agent(&record, None).await? {
             return Err(ApiError::Conflict(format!("an agent {:?} exists already", record.id)));
         }
         changes.announce(AGENTS).await?;
@@ -291,7 +295,7 @@ pub async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let bytes = body::read(&req, payload, api.settings.max_body_bytes).await?;
     let asked: AgentChange = body::json(&bytes)?;
-    let mut record = managed(&api, &caller, &path).await?;
+    let (mut record, previous) = managed(&api, &caller, &path).await?;
     if let Some(name) = asked.name {
         record.name = name.trim().to_owned();
     }
@@ -299,7 +303,7 @@ pub async fn change(
     record.max_chats = asked.max_chats.unwrap_or(record.max_chats);
     record.role = asked.role.unwrap_or(record.role);
     check(&record)?;
-    save(&api, &record).await?;
+    save(&api, &record, previous.as_ref()).await?;
     Ok(HttpResponse::Ok().json(show(&record, "api")))
 }
 
@@ -318,9 +322,9 @@ pub async fn change(
 )]
 #[post("/v1/api/agents/{id}/disable")]
 pub async fn disable(caller: Caller, path: web::Path<String>, api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
-    let mut record = managed(&api, &caller, &path).await?;
+    let (mut record, previous) = managed(&api, &caller, &path).await?;
     record.disabled = true;
-    save(&api, &record).await?;
+    save(&api, &record, previous.as_ref()).await?;
     let returned = api.desk.sign_out(&record.id).await?;
     tracing::info!(agent = %record.id, returned, "agent disabled");
     Ok(HttpResponse::Ok().json(show(&record, "api")))
@@ -349,13 +353,13 @@ pub async fn rotate(
     path: web::Path<String>,
     api: web::Data<Api>,
 ) -> Result<HttpResponse, ApiError> {
-    let current = managed(&api, &caller, &path).await?;
+    let (current, previous) = managed(&api, &caller, &path).await?;
     idempotent(&api, &caller, &req, path.as_bytes(), forget_token, || async {
         let mut record = current.clone();
         let (token, digest) = new_token();
         record.token_sha256 = digest;
         record.disabled = false;
-        save(&api, &record).await?;
+        save(&api, &record, previous.as_ref()).await?;
         let rotated = AgentWithToken { agent: show(&record, "api"), token: Some(token) };
         Ok((StatusCode::OK, serde_json::to_value(rotated).unwrap_or_default()))
     })
