@@ -281,7 +281,7 @@ pub async fn create(
     responses(
         (status = 200, body = Agent),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -316,7 +316,7 @@ pub async fn change(
     responses(
         (status = 200, body = Agent),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -342,7 +342,7 @@ pub async fn disable(caller: Caller, path: web::Path<String>, api: web::Data<Api
     responses(
         (status = 200, description = "The agent, with their new token", body = AgentWithToken),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
