@@ -20,6 +20,9 @@ use crate::protocol::{ConversationId, Ephemeral, Event, EventBody, State};
 pub enum Topic {
     Conversation(ConversationId),
     Agent(String),
+    /// The owner changed agents, a site's settings or its knowledge base (`changes`): every
+    /// node follows it, no socket does.
+    Changes,
 }
 
 /// Who may see a delivered frame.

@@ -26,7 +26,8 @@
 //! - [`signals`]: cheap per-turn signals: explicit requests, sentiment and its trend,
 //!   repeats, sensitive topics, confidence; [`escalation`]: the per-site policy that turns
 //!   signals into a decision with a reason. [`sites`]: the sites served, with their
-//!   knowledge loaded.
+//!   knowledge loaded; [`changes`]: the owner's changes through the API (agents, site
+//!   settings, knowledge-base pages), stored in the archive and applied on every node.
 //! - [`hub`]: which sockets on this node follow which topics; fan-out.
 //! - [`mail`]: email to visitors (SMTP through a durable outbox in the archive), and the
 //!   signed resume links in it.
@@ -52,6 +53,7 @@ pub mod agents;
 pub mod archive;
 pub mod attachments;
 pub mod bot;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod conversation;

@@ -32,6 +32,7 @@ use crate::bot::openai::OpenAiLlm;
 use crate::bot::probe::ModelProbe;
 use crate::bot::reply::Replier;
 use crate::bot::slots::Slots;
+use crate::changes::Changes;
 use crate::config::Settings;
 use crate::conversation::Conversations;
 use crate::http::api::Api;
@@ -48,6 +49,9 @@ use crate::store::redis::RedisStore;
 
 /// How often the in-memory store forgets conversations idle past the retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How long a starting node waits for the archive to read the owner's changes before it
+/// serves the files as they are (its loop applies the changes once the archive answers).
+const START_CHANGES_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Application {
     port: u16,
@@ -96,6 +100,16 @@ impl Application {
             conversations = conversations.with_mail(mail, links);
         }
         let directory = Directory::new(settings.agents.clone());
+        let changes = Changes::new(
+            sql.clone(),
+            sites.clone(),
+            directory.clone(),
+            &settings.sites,
+            settings.agents.clone(),
+            stores.pubsub.clone(),
+        );
+        apply_owner_changes(&changes, &sql).await;
+        changes.clone().spawn(&hub, settings.api.changes_poll(), shutdown.clone());
         let grace = settings.handoff.presence_grace();
         let presences = Presences::new(stores.presence.clone(), stores.handoff.clone(), directory, grace);
         let router = Router::new(conversations.clone(), &stores, sites.clone(), presences, assist.clone());
@@ -132,7 +146,8 @@ impl Application {
         });
         let api = Api::new(sql.clone(), sites.clone(), &stores, settings.api.clone(), &agent)
             .with_webhooks(settings.webhooks.clone())
-            .with_attachments(attachments.clone());
+            .with_attachments(attachments.clone())
+            .with_changes(changes);
         let api = web::Data::new(api);
         let erase = stores.erase.clone();
         let http = web::Data::new(Http { sites, visitor, agent, agent_origins, archive: sql, erase, metrics });
@@ -254,6 +269,23 @@ async fn build_archive(
     let retention = crate::archive::retention::policies(&settings.sites);
     crate::archive::retention::spawn(archive, retention, shutdown.clone());
     Ok(sql)
+}
+
+/// Applies the owner's changes the archive holds before the node serves, so a restarted
+/// node keeps them; an archive that is not there yet leaves it to the changes' loop.
+async fn apply_owner_changes(changes: &Changes, archive: &SqlArchive) {
+    let applied = tokio::time::timeout(START_CHANGES_WAIT, async {
+        archive.migrate().await?;
+        changes.catch_up().await
+    })
+    .await;
+    match applied {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "owner changes not applied at start; applying them when the archive answers")
+        }
+        Err(_) => tracing::warn!("archive slow at start; owner changes applied when it answers"),
+    }
 }
 
 /// Email, when `email.smtp_host` is set: the handle that queues emails, the resume links,

@@ -33,6 +33,8 @@ mod owner_api_actions;
 mod owner_api_contract;
 mod owner_api_reports;
 mod owner_api_visitors;
+mod owner_changes;
+mod owner_changes_contract;
 mod postgres_server;
 mod preview;
 mod privacy;

@@ -98,6 +98,11 @@ impl Presences {
         self.store.set_presence(agent_id, Some(Presence { status, until })).await
     }
 
+    /// The agent is gone now (disabled by the owner): no grace period.
+    pub async fn forget(&self, agent_id: &str) -> Result<(), StoreError> {
+        self.store.set_presence(agent_id, None).await
+    }
+
     pub async fn all(&self) -> Result<BTreeMap<String, Presence>, StoreError> {
         self.store.presence().await
     }

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod listing;
 pub mod masking;
 pub mod outbox;
+pub mod owner;
 mod paging;
 pub mod privacy;
 pub mod reports;

@@ -36,6 +36,9 @@ pub struct SqlArchive {
     /// Each site's reopen window in milliseconds (`reports.reopen_window_secs`): a
     /// conversation resolved with no person counts as the bot's unless reopened within it.
     reopen_windows: HashMap<String, i64>,
+    /// Held while migrating: the archiver, email and the owner's changes each bring the
+    /// schema up to date at start, and two runs at once on one SQLite file would race.
+    migrating: tokio::sync::Mutex<()>,
 }
 
 impl SqlArchive {
@@ -51,7 +54,12 @@ impl SqlArchive {
         let url = prepare_url(url)?;
         let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS).acquire_timeout(ACQUIRE_TIMEOUT);
         let pool = options.connect_lazy(&url).context("archive.url is not a valid database URL")?;
-        Ok(SqlArchive { pool, sqlite: url.starts_with("sqlite:"), reopen_windows: HashMap::new() })
+        Ok(SqlArchive {
+            pool,
+            sqlite: url.starts_with("sqlite:"),
+            reopen_windows: HashMap::new(),
+            migrating: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Each site's reopen window (sites not named get [`DEFAULT_REOPEN_WINDOW`]).
@@ -137,6 +145,7 @@ fn state_name(conversation: &Conversation) -> String {
 impl Archive for SqlArchive {
     /// Runs the embedded migrations (`server/migrations/`); a SQLite file is switched to WAL.
     async fn migrate(&self) -> Result<(), ArchiveError> {
+        let _one_at_a_time = self.migrating.lock().await;
         if self.sqlite {
             // Write-ahead logging (kept in the file): readers (exports) never block the
             // archiver, and a commit appends to the log instead of rewriting a journal.

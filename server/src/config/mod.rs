@@ -234,6 +234,19 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// How long a POST's response is replayed for the same `Idempotency-Key`.
     pub idempotency_hours: u64,
+    /// A knowledge-base page larger than this (as uploaded) is refused with 413.
+    pub max_page_bytes: usize,
+    /// Pages a site's knowledge base may hold through the API (files not counted).
+    pub max_pages: usize,
+    /// How often each node reads the owner's change counters from the archive, catching up
+    /// on a change whose pub/sub notice it missed (notices make it sooner).
+    pub changes_poll_ms: u64,
+}
+
+impl ApiSettings {
+    pub fn changes_poll(&self) -> Duration {
+        Duration::from_millis(self.changes_poll_ms.max(10))
+    }
 }
 
 /// The durable record (see `docs/data.md`).

@@ -46,6 +46,13 @@ pub(crate) fn passages(document: &Document, options: &KnowledgeOptions) -> Vec<P
     passages
 }
 
+/// A page's title: its front matter's `title`, else its first `#` heading, else its file name.
+pub fn page_title(document: &Document) -> String {
+    let lines: Vec<&str> = document.markdown.lines().collect();
+    let (front, body) = front_matter(&lines);
+    front.title.map(str::to_owned).or_else(|| first_h1(body)).unwrap_or_else(|| file_stem(&document.path).to_owned())
+}
+
 /// The `url` and `title` of a front-matter block.
 #[derive(Default)]
 struct FrontMatter<'a> {

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use chunk::MAX_PASSAGE_CHARS;
-pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR};
+pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR, page_title};
 
 /// The language assumed when a site does not name one.
 pub const DEFAULT_LANGUAGE: &str = "en";
@@ -143,7 +143,12 @@ impl KnowledgeBase {
         Ok(base)
     }
 
-    /// For tests and the CLI: build from in-memory documents.
+    /// Every `*.md` under `dir` as documents, as [`KnowledgeBase::load`] reads them.
+    pub fn read_folder(dir: &Path) -> Result<Vec<Document>, KnowledgeError> {
+        folder::read_documents(dir)
+    }
+
+    /// Builds from documents (a folder's, the owner's pages, tests').
     pub fn from_documents(docs: Vec<Document>, options: &KnowledgeOptions) -> KnowledgeBase {
         let passages: Vec<Arc<Passage>> =
             docs.iter().flat_map(|doc| markdown::passages(doc, options)).map(Arc::new).collect();

@@ -8,6 +8,10 @@
 //! gives the conversation to anyone else makes it stop. While the socket
 //! is open it keeps the agent's presence alive; after it closes, presence runs out after the
 //! grace period and the janitor gives the agent's chats back to the queue.
+//!
+//! The session watches the directory: when the owner changes the agent (`changes`), it takes
+//! their new teams and capacity; when they are disabled or their token was replaced, it
+//! closes with 4001 and says which, and the console does not reconnect.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -69,6 +73,7 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
         Some(status) => status,
         None => state.desk.current_status(&agent).await.unwrap_or(AgentStatus::Online),
     };
+    let mut directory = state.desk.directory().watch();
     let mut this = Agent { state, agent, session, outbox, status, following: HashMap::new() };
     match this.start().await {
         Ok(Flow::Continue) => {}
@@ -95,6 +100,13 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
                 None => return close(this.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
             },
             _ = presence.tick() => this.keep_present().await,
+            Ok(()) = directory.changed() => {
+                if let Some(why) = this.still_signed_in() {
+                    tracing::info!(agent = %this.agent.id, why, "agent signed out by the owner");
+                    return close(this.session, codes::BAD_TOKEN, why).await;
+                }
+                Flow::Continue
+            }
             _ = heartbeat.tick() => {
                 if liveness.is_dead() {
                     return close(this.session, 1001, "no heartbeat").await;
@@ -129,6 +141,17 @@ impl Agent {
         }
         self.state.desk.refresh().await?;
         Ok(Flow::Continue)
+    }
+
+    /// Takes the agent's record as the directory has it now; `Some(why)` when they may no
+    /// longer be signed in with the token this socket used.
+    fn still_signed_in(&mut self) -> Option<&'static str> {
+        let Some(now) = self.state.desk.directory().get(&self.agent.id) else { return Some("agent disabled") };
+        if !now.token_sha256.eq_ignore_ascii_case(&self.agent.token_sha256) {
+            return Some("token replaced: sign in with the new one");
+        }
+        self.agent = now;
+        None
     }
 
     async fn keep_present(&mut self) -> Flow {
@@ -173,6 +196,7 @@ impl Agent {
                 crate::telemetry::metrics::hot().frame_out();
                 flow(self.session.text(delivery.json.to_string()).await)
             }
+            (Topic::Changes, _) => Flow::Continue,
         }
     }
 

@@ -252,6 +252,7 @@ async fn message_with_text(client: &mut Client, text: &str) -> Value {
 
 mod actions;
 mod api;
+mod changes;
 mod faults;
 mod idle;
 mod live;

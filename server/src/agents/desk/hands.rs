@@ -85,7 +85,7 @@ impl Desk {
         self.mine(agent, id).await?;
         let target = match &to {
             TransferTo::Agent(target_id) => {
-                let target = self.router.presences().directory().get(target_id).cloned().ok_or(DeskError::NotFound)?;
+                let target = self.router.presences().directory().get(target_id).ok_or(DeskError::NotFound)?;
                 if !target.serves(&self.site_of(id).await?.config.id) {
                     return Err(DeskError::Forbidden("that agent does not work for this chat's site"));
                 }

@@ -12,7 +12,7 @@ use crate::sites::Site;
 impl Desk {
     /// The configured agent with this id.
     pub fn agent(&self, id: &str) -> Option<AgentConfig> {
-        self.router.presences().directory().get(id).cloned()
+        self.router.presences().directory().get(id)
     }
 
     /// The site of a live conversation (`NotFound` when the store has none).

@@ -9,6 +9,7 @@
 //! - [`error`]: what an operation can be refused with; `lookup`: small reads for the owner API;
 //! - `hands`: changes of hands: accept, transfer, hand back, resolve, and the verdict;
 //! - `left`: left messages marked handled, for every agent of their site;
+//! - `sign_out`: an agent the owner disabled: presence ended, chats given back;
 //! - `writing`: what an agent writes into a chat they have: messages, files, notes, typing;
 //! - `suggest`: draft replies for the agent, once per burst of visitor messages.
 
@@ -16,6 +17,7 @@ mod error;
 mod hands;
 mod left;
 mod lookup;
+mod sign_out;
 mod suggest;
 mod writing;
 
@@ -114,7 +116,7 @@ impl Desk {
 
     /// The agent whose token this is.
     pub fn authenticate(&self, token: &str) -> Option<AgentConfig> {
-        self.router.presences().directory().authenticate(token).cloned()
+        self.router.presences().directory().authenticate(token)
     }
 
     /// How often a connected socket keeps its agent present.

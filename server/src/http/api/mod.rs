@@ -6,12 +6,15 @@
 //! be served without being documented.
 
 pub mod actions;
+pub mod agents;
 pub mod auth;
 pub mod body;
 pub mod conversations;
 pub mod keys;
+pub mod knowledge;
 pub mod reference;
 pub mod reports;
+pub mod sites;
 pub mod visitors;
 pub mod webhooks;
 
@@ -26,6 +29,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::agents::desk::Desk;
 use crate::archive::ArchiveError;
 use crate::archive::sql::SqlArchive;
+use crate::changes::Changes;
 use crate::config::ApiSettings;
 use crate::config::webhooks::WebhookSettings;
 use crate::conversation::Conversations;
@@ -50,6 +54,9 @@ pub struct Api {
     pub conversations: Conversations,
     /// Set by [`Api::with_webhooks`]; the shipped defaults until then.
     pub webhooks: WebhookSettings,
+    /// Where the owner's changes (agents, sites, pages) are stored and applied; set by
+    /// [`Api::with_changes`].
+    pub changes: Option<Changes>,
     /// What a visitor's export and erase reach besides the archive.
     pub privacy: Privacy,
 }
@@ -75,7 +82,7 @@ impl Api {
         let (desk, conversations) = (live.desk.clone(), live.conversations.clone());
         let webhooks = WebhookSettings::default();
         let privacy = Privacy { erase: stores.erase.clone(), left: stores.handoff.clone(), attachments: None };
-        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks, privacy }
+        Api { archive, sites, allowances, limiter, settings, desk, conversations, webhooks, privacy, changes: None }
     }
 
     pub fn with_attachments(mut self, attachments: crate::attachments::Attachments) -> Api {
@@ -108,6 +115,16 @@ impl Api {
         self
     }
 
+    pub fn with_changes(mut self, changes: Changes) -> Api {
+        self.changes = Some(changes);
+        self
+    }
+
+    /// The owner's changes (503 where they are not wired, which the server always does).
+    pub fn changes(&self) -> Result<&Changes, ApiError> {
+        self.changes.as_ref().ok_or_else(|| ApiError::Unavailable("owner changes are not configured".into()))
+    }
+
     /// How long a refused client should wait for one more token.
     fn retry_after(&self) -> Duration {
         Duration::from_secs(60u64.div_ceil(u64::from(self.settings.requests_per_minute.max(1))))
@@ -131,6 +148,12 @@ pub fn services(config: &mut ServiceConfig) {
         .service(actions::reopen)
         .service(reports::get)
         .configure(visitors::services)
+        .service(knowledge::list)
+        .service(knowledge::put)
+        .service(knowledge::remove)
+        .configure(agents::services)
+        .service(sites::get)
+        .service(sites::patch)
         .configure(webhooks::services);
 }
 
@@ -145,6 +168,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("too many requests for this key: retry after {} s", .0.as_secs())]
@@ -178,8 +203,8 @@ impl From<ArchiveError> for ApiError {
 /// The error body (documented once, used by every endpoint).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `too_large`,
-    /// `rate_limited`, `conflict`, `idempotency_mismatch`, `unavailable` or
+    /// `unauthorized`, `forbidden`, `not_found`, `invalid_request`, `unsupported_media_type`,
+    /// `too_large`, `rate_limited`, `conflict`, `idempotency_mismatch`, `unavailable` or
     /// `target_not_allowed` (a webhook URL to a non-public address or scheme).
     pub error: String,
     pub message: String,
@@ -192,6 +217,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Invalid(_) => "invalid_request",
+            ApiError::Unsupported(_) => "unsupported_media_type",
             ApiError::TooLarge(_) => "too_large",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Conflict(_) => "conflict",
@@ -209,6 +235,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -123,6 +123,7 @@ impl Keys {
         match topic {
             Topic::Conversation(id) => format!("{}:t:c:{{{id}}}", self.namespace),
             Topic::Agent(agent_id) => format!("{}:t:agent:{agent_id}", self.namespace),
+            Topic::Changes => format!("{}:t:changes", self.namespace),
         }
     }
 }
