@@ -168,7 +168,8 @@ pub struct Limits {
     pub hello_timeout_secs: u64,
     /// The server pings this often.
     pub heartbeat_secs: u64,
-    /// A peer silent (not even a pong) for this long is dropped.
+    /// A peer silent (not even a pong) for this long is dropped, and so is one that takes none
+    /// of a frame's bytes for this long (`session::socket`).
     pub client_timeout_secs: u64,
     /// Frames queued for one socket; a socket that falls this far behind is closed (1013) and
     /// resumes from its last `seq` on reconnect.

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod reports;
 pub mod resume;
 pub mod routes;
+pub mod takeover;
 pub mod transport;
 pub mod uploads;
 pub mod webhooks;

@@ -8,8 +8,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, route, web};
 use serde::Deserialize;
 
+use super::takeover::Takeover;
 use super::{Http, HttpError, api, assets, resume, uploads};
-use crate::session::{self, Frames};
+use crate::session::{self, Frames, Socket};
 
 /// The largest JSON body a request may carry (the admin requests are a few fields).
 const JSON_BODY_BYTES: usize = 4096;
@@ -118,8 +119,9 @@ pub async fn visitor_ws(
     if !site.config.allows_origin(origin(&req)?) {
         return Err(HttpError::ForbiddenOrigin);
     }
-    let (response, ws, frames) = upgrade(&req, body, http.visitor.limits.first_frame_bytes).await?;
-    actix_web::rt::spawn(session::visitor::run(http.visitor.clone(), site, ws, frames, client));
+    let (response, takeover, frames) = upgrade(&req, body, http.visitor.limits.first_frame_bytes)?;
+    let (state, write_timeout) = (http.visitor.clone(), http.visitor.limits.client_timeout());
+    takeover.start(move |conn| session::visitor::run(state, site, Socket::new(conn, write_timeout), frames, client));
     Ok(response)
 }
 
@@ -134,26 +136,24 @@ pub async fn agent_ws(req: HttpRequest, body: web::Payload, http: web::Data<Http
     {
         return Err(HttpError::ForbiddenOrigin);
     }
-    let (response, ws, frames) = upgrade(&req, body, http.agent.limits.first_frame_bytes).await?;
-    actix_web::rt::spawn(session::agent::run(http.agent.clone(), ws, frames, client));
+    let (response, takeover, frames) = upgrade(&req, body, http.agent.limits.first_frame_bytes)?;
+    let (state, write_timeout) = (http.agent.clone(), http.agent.limits.client_timeout());
+    takeover.start(move |conn| session::agent::run(state, Socket::new(conn, write_timeout), frames, client));
     Ok(response)
 }
 
-/// The handshake, and the client's frames read through [`Frames`] (which refuses an
-/// oversized frame at its header) instead of actix-ws's stream (which buffers it whole).
-async fn upgrade(
+/// The handshake's `101` (empty: the session writes the frames itself, see [`Takeover`]),
+/// the socket's takeover, and the client's frames read through [`Frames`] (which refuses an
+/// oversized frame at its header).
+fn upgrade(
     req: &HttpRequest,
     body: web::Payload,
     first_frame_bytes: usize,
-) -> Result<(HttpResponse, actix_ws::Session, Frames), HttpError> {
-    use actix_web::FromRequest;
-    let frames = Frames::new(body.into_inner(), first_frame_bytes);
-    // actix-ws is given an empty payload: it only answers the handshake and encodes frames.
-    let nothing = web::Payload::from_request(req, &mut actix_web::dev::Payload::None)
-        .await
-        .map_err(|e| HttpError::Upgrade(e.to_string()))?;
-    let (response, ws, _unused) = actix_ws::handle(req, nothing).map_err(|e| HttpError::Upgrade(e.to_string()))?;
-    Ok((response, ws, frames))
+) -> Result<(HttpResponse, Takeover, Frames), HttpError> {
+    let mut handshake = actix_http::ws::handshake(req.head()).map_err(|e| HttpError::Upgrade(e.to_string()))?;
+    let takeover = Takeover::of(req).ok_or_else(|| HttpError::Upgrade("the connection was not upgraded".into()))?;
+    let response = HttpResponse::from(handshake.finish().map_into_boxed_body());
+    Ok((response, takeover, Frames::new(body.into_inner(), first_frame_bytes)))
 }
 
 /// The `Origin` header; one that is not text is refused, never taken for "no origin".

@@ -7,9 +7,11 @@
 //! (routing, middleware, the socket handlers in [`crate::http::routes`], which hand the socket to
 //! actix-ws as before), and then:
 //!
-//! - a `101 Switching Protocols` response is written, and its body (the frames actix-ws
-//!   encodes) is copied to the socket by a small task of its own; the client's bytes reach
-//!   actix-ws through [`Reader`], which holds no buffer between reads;
+//! - a `101 Switching Protocols` response is written; then a handler that took the socket
+//!   over ([`Takeover`](super::takeover::Takeover): Baton's sessions) gets the connection's writing half and writes its
+//!   frames itself, and otherwise the response's body (the frames actix-ws encodes) is copied
+//!   to the socket by a small task of its own; the client's bytes reach the handler through
+//!   [`Reader`], which holds no buffer between reads;
 //! - any other response (a refused socket, or a plain route asked to upgrade) is written
 //!   whole, then the connection closes.
 //!
@@ -33,15 +35,17 @@ use actix_http::error::PayloadError;
 use actix_http::h1::{Codec, Message};
 use actix_http::{BoxedPayloadStream, HttpService, Payload, Request, Response, StatusCode};
 use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
-use actix_web::HttpResponse;
 use actix_web::dev::{AppConfig, Service, ServiceFactory, ServiceRequest, ServiceResponse, fn_factory, fn_service};
 use actix_web::http::KeepAlive;
 use actix_web::web::{Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpResponse};
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Notify;
+
+use super::takeover::Takeover;
 
 /// Upgraded sockets one worker holds at most: actix-server's default connection limit per
 /// worker (25,600), which no longer counts a socket once it has left the dispatcher. Past it
@@ -168,7 +172,7 @@ where
 
 /// Open upgraded sockets: this worker's (for the limit) and the process's (for shutdown).
 #[derive(Clone)]
-struct Counts {
+pub(super) struct Counts {
     worker: Rc<Cell<usize>>,
     process: Arc<Sockets>,
 }
@@ -199,9 +203,12 @@ where
     }
     let payload: BoxedPayloadStream = Box::pin(Reader { half: reader, early, streak: 0 });
     let (request, _) = request.replace_payload(Payload::from(payload));
+    let takeover = Takeover::default();
+    request.extensions_mut().insert(takeover.clone());
+    let upgrade = Some((open, takeover));
     let result = match app.call(request).await {
-        Ok(response) => respond(Response::from(response), &mut codec, writer, Some(open)).await,
-        Err(error) => respond(Response::from(error.error_response()), &mut codec, writer, Some(open)).await,
+        Ok(response) => respond(Response::from(response), &mut codec, writer, upgrade).await,
+        Err(error) => respond(Response::from(error.error_response()), &mut codec, writer, upgrade).await,
     };
     if let Err(error) = &result {
         tracing::debug!(%error, "could not answer an upgrade request");
@@ -209,13 +216,14 @@ where
     Ok(())
 }
 
-/// Writes the response head; a `101`'s body is then copied to the socket by a task of its
-/// own (the socket's writing side), any other body is written whole and the connection closes.
+/// Writes the response head; after a `101` the socket's writing side goes to the session
+/// that took it over, or else to a task that copies the body to it. Any other body is written
+/// whole and the connection closes. `upgrade` is `None` for a refused upgrade.
 async fn respond<B>(
     response: Response<B>,
     codec: &mut Codec,
     mut writer: OwnedWriteHalf,
-    open: Option<Counts>,
+    upgrade: Option<(Counts, Takeover)>,
 ) -> io::Result<()>
 where
     B: MessageBody + 'static,
@@ -224,10 +232,12 @@ where
     let switching = head.status() == StatusCode::SWITCHING_PROTOCOLS;
     let mut out = BytesMut::new();
     codec.encode(Message::Item((head, body.size())), &mut out)?;
-    if switching && let Some(open) = open {
+    if switching && let Some((open, takeover)) = upgrade {
         writer.write_all(&out).await?;
-        // Boxed: moved into the task's future unboxed, the body would be stored twice there.
-        actix_web::rt::spawn(copy_out(Box::pin(body), writer, Slot::take(open)));
+        if let Some((writer, slot)) = takeover.begin(writer, Slot::take(open)) {
+            // Boxed: moved into the task's future unboxed, the body would be stored twice there.
+            actix_web::rt::spawn(copy_out(Box::pin(body), writer, slot));
+        }
         return Ok(());
     }
     let mut body = pin!(body);
@@ -253,10 +263,10 @@ async fn copy_out<B: MessageBody>(mut body: Pin<Box<B>>, mut writer: OwnedWriteH
 }
 
 /// One upgraded socket, counted while it lives.
-struct Slot(Counts);
+pub(super) struct Slot(Counts);
 
 impl Slot {
-    fn take(open: Counts) -> Slot {
+    pub(super) fn take(open: Counts) -> Slot {
         open.worker.set(open.worker.get() + 1);
         open.process.open.fetch_add(1, Ordering::SeqCst);
         Slot(open)

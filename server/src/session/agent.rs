@@ -17,14 +17,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_ws::Session;
 use futures_util::StreamExt;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
 use super::{
-    AgentContext, CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, close, flow, frame_text,
-    send, send_error,
+    AgentContext, CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, Socket, close, flow,
+    frame_text, send, send_error,
 };
 use crate::agents::desk::DeskError;
 use crate::config::AgentConfig;
@@ -38,14 +37,14 @@ use crate::telemetry::metrics::{OpenSocket, SocketKind};
 struct Agent {
     state: Arc<AgentContext>,
     agent: AgentConfig,
-    session: Session,
+    session: Socket,
     outbox: Outbox,
     status: AgentStatus,
     /// The conversations this socket follows, with its position in each.
     following: HashMap<ConversationId, (Cursor, Subscription)>,
 }
 
-pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Frames, client: IpAddr) {
+pub async fn run(state: Arc<AgentContext>, mut session: Socket, mut stream: Frames, client: IpAddr) {
     let _open = OpenSocket::new(SocketKind::Agent);
     let auth = |text: &str| match AgentFrame::parse(text)? {
         AgentFrame::Auth { token, status } => Ok::<_, crate::protocol::FrameError>(Some((token, status))),
@@ -56,12 +55,12 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
     };
     // Guessing tokens is throttled per address: past its refusals, the token is not even checked.
     if !state.guards.auth_failures.would_allow(&client) {
-        return close(session, codes::RATE_LIMITED, "too many failed logins: retry later").await;
+        return close(&mut session, codes::RATE_LIMITED, "too many failed logins: retry later").await;
     }
     let Some(agent) = state.desk.authenticate(&token) else {
         state.guards.auth_failures.allow(&client);
         tracing::info!(%client, "agent auth refused");
-        return close(session, codes::BAD_TOKEN, "unknown token").await;
+        return close(&mut session, codes::BAD_TOKEN, "unknown token").await;
     };
     stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
     tracing::info!(agent = %agent.id, "agent connected");
@@ -82,7 +81,7 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
             tracing::warn!(%error, "agent socket: store unavailable");
             let _ = send_error(&mut this.session, ErrorCode::Unavailable, "temporarily unavailable, reconnect shortly")
                 .await;
-            return close(this.session, 1011, "temporarily unavailable").await;
+            return close(&mut this.session, 1011, "temporarily unavailable").await;
         }
     }
     let limits = this.state.limits.clone();
@@ -94,10 +93,10 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
     let shutdown = this.state.shutdown.clone();
     loop {
         let flow = tokio::select! {
-            _ = shutdown.cancelled() => return close(this.session, 1001, "server going away: reconnect").await,
+            _ = shutdown.cancelled() => return close(&mut this.session, 1001, "server going away: reconnect").await,
             delivery = inbox.recv() => match delivery {
                 Some(delivery) => this.deliver(delivery).await,
-                None => return close(this.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
+                None => return close(&mut this.session, CLOSE_FELL_BEHIND, "fell behind: reconnect").await,
             },
             _ = presence.tick() => this.keep_present().await,
             Ok(()) = directory.changed() => {
@@ -109,7 +108,7 @@ pub async fn run(state: Arc<AgentContext>, mut session: Session, mut stream: Fra
             }
             _ = heartbeat.tick() => {
                 if liveness.is_dead() {
-                    return close(this.session, 1001, "no heartbeat").await;
+                    return close(&mut this.session, 1001, "no heartbeat").await;
                 }
                 flow(this.session.ping(b"").await)
             }
@@ -194,7 +193,7 @@ impl Agent {
             }
             (Topic::Agent(_), _) => {
                 crate::telemetry::metrics::hot().frame_out();
-                flow(self.session.text(delivery.json.to_string()).await)
+                flow(self.session.text(&delivery.json).await)
             }
             (Topic::Changes, _) => Flow::Continue,
         }
@@ -207,7 +206,7 @@ impl Agent {
             Ok(None) => return Flow::Continue,
             Err(error) => {
                 tracing::warn!(%error, conversation_id = %id, "no view of a newly assigned chat; reconnecting");
-                close(self.session.clone(), 1011, "temporarily unavailable: reconnect").await;
+                close(&mut self.session, 1011, "temporarily unavailable: reconnect").await;
                 return Flow::Stop;
             }
         };

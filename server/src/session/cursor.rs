@@ -3,9 +3,7 @@
 //! it reads the store, drops live events at or below its position, and fills any gap from
 //! the store before it sends a newer one. Visitor sockets skip internal notes.
 
-use actix_ws::Session;
-
-use super::Flow;
+use super::{Flow, Socket};
 use crate::conversation::{Conversations, StoreError};
 use crate::delivery::Delivery;
 use crate::protocol::ConversationId;
@@ -26,7 +24,7 @@ impl Cursor {
     pub async fn replay_until(
         &mut self,
         conversations: &Conversations,
-        session: &mut Session,
+        session: &mut Socket,
         until: u64,
     ) -> Result<Flow, StoreError> {
         while self.last_sent < until {
@@ -47,7 +45,7 @@ impl Cursor {
     }
 
     /// Sends a live delivery of this conversation in its place.
-    pub async fn deliver(&mut self, conversations: &Conversations, session: &mut Session, delivery: &Delivery) -> Flow {
+    pub async fn deliver(&mut self, conversations: &Conversations, session: &mut Socket, delivery: &Delivery) -> Flow {
         match delivery.seq() {
             Some(seq) if seq <= self.last_sent => return Flow::Continue,
             Some(seq) if seq > self.last_sent + 1 => {
@@ -59,7 +57,7 @@ impl Cursor {
                         // Sending the newer event would skip the gap for good: close instead,
                         // and the client resumes from its last seq once the store answers.
                         tracing::warn!(%error, "could not fill a gap before a live event");
-                        Box::pin(super::close(session.clone(), 1011, "temporarily unavailable: reconnect")).await;
+                        Box::pin(super::close(session, 1011, "temporarily unavailable: reconnect")).await;
                         return Flow::Stop;
                     }
                 }
@@ -69,6 +67,6 @@ impl Cursor {
             None => {}
         }
         crate::telemetry::metrics::hot().frame_out();
-        super::flow(session.text(delivery.json.to_string()).await)
+        super::flow(session.text(&delivery.json).await)
     }
 }

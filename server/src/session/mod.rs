@@ -7,12 +7,12 @@ pub mod agent;
 pub mod cursor;
 pub mod frames;
 pub mod limits;
+pub mod socket;
 pub mod visitor;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_ws::{CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::time::{Instant, timeout};
@@ -27,6 +27,7 @@ use crate::hub::Hub;
 use crate::protocol::{Ephemeral, ErrorCode, FrameError, close as codes};
 pub use frames::{Frames, Incoming, Refused};
 pub use limits::{Guards, KeyedLimiter, RateLimiter, client_key};
+pub use socket::{Closed, Socket};
 
 /// What a visitor's socket works with.
 pub struct VisitorContext {
@@ -61,7 +62,7 @@ pub enum Flow {
     Stop,
 }
 
-pub fn flow(result: Result<(), actix_ws::Closed>) -> Flow {
+pub fn flow(result: Result<(), Closed>) -> Flow {
     if result.is_ok() { Flow::Continue } else { Flow::Stop }
 }
 
@@ -70,7 +71,7 @@ pub fn flow(result: Result<(), actix_ws::Closed>) -> Flow {
 /// UTF-8, 1002 broken), every frame (pings and binary ones too) counts against the rate, and
 /// a flood is closed with 4008; pings are answered, binary frames refused.
 pub async fn frame_text(
-    session: &mut Session,
+    session: &mut Socket,
     message: Option<Result<Incoming, Refused>>,
     limiter: &mut RateLimiter,
     strikes: u32,
@@ -88,7 +89,7 @@ pub async fn frame_text(
     };
     if !limiter.allow() {
         if limiter.strikes >= strikes {
-            close(session.clone(), codes::RATE_LIMITED, "rate limited: retry later").await;
+            close(session, codes::RATE_LIMITED, "rate limited: retry later").await;
             return Err(Flow::Stop);
         }
         if let Incoming::Ping(_) | Incoming::Pong = message {
@@ -107,7 +108,7 @@ pub async fn frame_text(
 }
 
 /// Closes a socket whose frame was refused, with that refusal's code.
-pub async fn refuse(session: &mut Session, refused: &Refused) {
+pub async fn refuse(session: &mut Socket, refused: &Refused) {
     tracing::debug!(?refused, "client frame refused");
     if let Some(code) = refused.close_code() {
         let description = match refused {
@@ -115,28 +116,23 @@ pub async fn refuse(session: &mut Session, refused: &Refused) {
             Refused::NotUtf8 => "text is not UTF-8",
             _ => "protocol error",
         };
-        close(session.clone(), code, description).await;
+        close(session, code, description).await;
     }
 }
 
 /// Sends one frame as JSON. `Err` means the socket is gone.
-pub async fn send<T: Serialize>(session: &mut Session, frame: &T) -> Result<(), actix_ws::Closed> {
+pub async fn send<T: Serialize>(session: &mut Socket, frame: &T) -> Result<(), Closed> {
     crate::telemetry::metrics::hot().frame_out();
     // unwrap: protocol frames are plain data and always serialise.
-    session.text(serde_json::to_string(frame).expect("frames serialise")).await
+    session.text(&serde_json::to_string(frame).expect("frames serialise")).await
 }
 
-pub async fn send_error(
-    session: &mut Session,
-    code: ErrorCode,
-    message: impl Into<String>,
-) -> Result<(), actix_ws::Closed> {
+pub async fn send_error(session: &mut Socket, code: ErrorCode, message: impl Into<String>) -> Result<(), Closed> {
     send(session, &Ephemeral::error(code, message)).await
 }
 
-pub async fn close(session: Session, code: u16, description: &str) {
-    let reason = CloseReason { code: CloseCode::from(code), description: Some(description.to_owned()) };
-    let _ = session.close(Some(reason)).await;
+pub async fn close(session: &mut Socket, code: u16, description: &str) {
+    let _ = session.close(code, description).await;
 }
 
 /// Waits for the frame a socket must open with (`hello`, `auth`) within
@@ -145,7 +141,7 @@ pub async fn close(session: Session, code: u16, description: &str) {
 /// against the rate like any other. No frame in time closes with 4000; `None` means the
 /// socket is closed or gone.
 pub async fn first_frame<T>(
-    session: &mut Session,
+    session: &mut Socket,
     stream: &mut Frames,
     limits: &Limits,
     name: &str,
@@ -156,7 +152,7 @@ pub async fn first_frame<T>(
     loop {
         let message = match timeout(deadline.saturating_duration_since(Instant::now()), stream.next()).await {
             Err(_) => {
-                close(session.clone(), codes::NO_HELLO, &format!("no {name} in time")).await;
+                close(session, codes::NO_HELLO, &format!("no {name} in time")).await;
                 return None;
             }
             Ok(message) => message,

@@ -5,15 +5,14 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_ws::Session;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::{Instant, interval_at};
 
 use super::cursor::Cursor;
 use super::{
-    CLOSE_FELL_BEHIND, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, VisitorContext, close, flow, frame_text,
-    send, send_error,
+    CLOSE_FELL_BEHIND, Closed, Flow, Frames, Incoming, Liveness, RateLimiter, Refused, Socket, VisitorContext, close,
+    flow, frame_text, send, send_error,
 };
 use crate::attachments::Scope;
 use crate::conversation::{IdentifyError, LEAVE_MESSAGE, OpenError, Opened, StoreError, TALK_TO_PERSON};
@@ -26,7 +25,7 @@ use crate::telemetry::metrics::{OpenSocket, SocketKind};
 struct Visitor {
     state: Arc<VisitorContext>,
     site: Arc<Site>,
-    session: Session,
+    session: Socket,
     conversation_id: ConversationId,
     cursor: Cursor,
     /// Following the conversation lasts as long as the session.
@@ -43,7 +42,7 @@ struct Visitor {
 pub fn run(
     state: Arc<VisitorContext>,
     site: Arc<Site>,
-    mut session: Session,
+    mut session: Socket,
     mut stream: Frames,
     client: IpAddr,
 ) -> impl Future<Output = ()> + 'static {
@@ -52,7 +51,7 @@ pub fn run(
         let Some(hello) = wait_for_hello(&state, &mut session, &mut stream).await else { return };
         if hello.token.is_none() && !may_start(&state, client, &site.config.id).await {
             tracing::info!(%client, site = %site.config.id, "too many new conversations; refusing one");
-            return close(session, codes::RATE_LIMITED, "too many new conversations: retry later").await;
+            return close(&mut session, codes::RATE_LIMITED, "too many new conversations: retry later").await;
         }
         stream.set_max_frame(crate::protocol::MAX_FRAME_BYTES);
         let Some((mut visitor, mut inbox)) = Box::pin(start(state, site, session, hello)).await else { return };
@@ -72,13 +71,13 @@ async fn may_start(state: &VisitorContext, client: IpAddr, site: &str) -> bool {
 async fn start(
     state: Arc<VisitorContext>,
     site: Arc<Site>,
-    session: Session,
+    mut session: Socket,
     hello: Hello,
 ) -> Option<(Visitor, Inbox)> {
     let opened = match state.conversations.open(&site, &hello).await {
         Ok(opened) => opened,
         Err(OpenError::BadToken) => {
-            close(session, codes::BAD_TOKEN, "unknown token").await;
+            close(&mut session, codes::BAD_TOKEN, "unknown token").await;
             return None;
         }
         Err(OpenError::Store(error)) => {
@@ -108,7 +107,7 @@ async fn start(
     Some((visitor, inbox))
 }
 
-async fn wait_for_hello(state: &VisitorContext, session: &mut Session, stream: &mut Frames) -> Option<Hello> {
+async fn wait_for_hello(state: &VisitorContext, session: &mut Socket, stream: &mut Frames) -> Option<Hello> {
     let first = |text: &str| match VisitorFrame::parse(text)? {
         VisitorFrame::Hello(hello) => Ok(Some(hello)),
         _ => Ok(None),
@@ -116,10 +115,10 @@ async fn wait_for_hello(state: &VisitorContext, session: &mut Session, stream: &
     super::first_frame(session, stream, &state.limits, "hello", first).await
 }
 
-async fn unavailable(mut session: Session, error: StoreError) {
+async fn unavailable(mut session: Socket, error: StoreError) {
     tracing::warn!(%error, "visitor socket: store unavailable");
     let _ = send_error(&mut session, ErrorCode::Unavailable, "temporarily unavailable, reconnect shortly").await;
-    close(session, 1011, "temporarily unavailable").await;
+    close(&mut session, 1011, "temporarily unavailable").await;
 }
 
 impl Visitor {
@@ -169,8 +168,8 @@ impl Visitor {
         }
     }
 
-    fn close(&self, code: u16, description: &'static str) -> impl Future<Output = ()> + 'static {
-        Box::pin(close(self.session.clone(), code, description))
+    fn close(&mut self, code: u16, description: &'static str) -> impl Future<Output = ()> + '_ {
+        Box::pin(close(&mut self.session, code, description))
     }
 
     /// Asks this socket's visitor for a rating if the bot alone handled the chat and none
@@ -189,7 +188,7 @@ impl Visitor {
         }
     }
 
-    async fn welcome(&mut self, opened: &Opened) -> Result<(), actix_ws::Closed> {
+    async fn welcome(&mut self, opened: &Opened) -> Result<(), Closed> {
         let welcome = Ephemeral::Welcome {
             conversation_id: opened.conversation.id,
             token: opened.token.clone(),
@@ -209,7 +208,7 @@ impl Visitor {
 
     /// A later `identify` (the visitor signed in on the page): answered with the identity the
     /// conversation has now, or `forbidden` when it is verified as someone else's.
-    async fn identify(&mut self, claim: crate::protocol::VisitorIdentity) -> Result<(), actix_ws::Closed> {
+    async fn identify(&mut self, claim: crate::protocol::VisitorIdentity) -> Result<(), Closed> {
         let conversations = &self.state.conversations;
         match conversations.identify_later(&self.site, self.conversation_id, &claim).await {
             Ok(identity) => send(&mut self.session, &Ephemeral::Identity { identity }).await,
@@ -242,7 +241,7 @@ impl Visitor {
     }
 
     #[tracing::instrument(name = "visitor_frame", skip_all, fields(conversation_id = %self.conversation_id))]
-    async fn handle(&mut self, frame: VisitorFrame) -> Result<(), actix_ws::Closed> {
+    async fn handle(&mut self, frame: VisitorFrame) -> Result<(), Closed> {
         tracing::debug!(kind = frame.kind(), "frame");
         let conversations = self.state.conversations.clone();
         let id = self.conversation_id;

@@ -2,6 +2,7 @@
 //! errors it gets for trying. Memory is measured on a real `baton` process (its
 //! `/proc/<pid>/status`), the rest through the real socket and HTTP paths.
 
+mod backpressure;
 mod frames;
 mod input;
 mod limits;

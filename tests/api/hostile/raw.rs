@@ -51,7 +51,20 @@ impl Raw {
     /// Opens `path` and completes the handshake; `Err` carries the HTTP status line when the
     /// upgrade was refused.
     pub async fn open(port: u16, path: &str, headers: &[(&str, &[u8])]) -> Result<Raw, String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+        Raw::handshake(stream, port, path, headers).await
+    }
+
+    /// As [`Raw::open`], with the client's receive buffer set to `bytes` (a client that reads
+    /// slowly, or not at all, fills it sooner).
+    pub async fn open_with_receive_buffer(port: u16, path: &str, bytes: u32) -> Result<Raw, String> {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        let stream = socket.connect(([127, 0, 0, 1], port).into()).await.expect("connect");
+        Raw::handshake(stream, port, path, &[]).await
+    }
+
+    async fn handshake(mut stream: TcpStream, port: u16, path: &str, headers: &[(&str, &[u8])]) -> Result<Raw, String> {
         let mut request = format!(
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
