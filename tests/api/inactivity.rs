@@ -113,7 +113,9 @@ async fn a_chat_waiting_on_a_person_past_the_sla_alerts_the_sites_agents_once_an
     visitor.say("m1", "Is anyone there?").await;
     let later = ana.drain(Duration::from_millis(2500)).await;
     assert!(!later.iter().any(|f| f["type"] == "sla_breach"), "once per wait: {later:?}");
-    assert_eq!(breaches(&app).await, before + 1);
+    // The recorder is the test process's own, shared with the other tests of the demo site
+    // that run meanwhile, so the count moved by this breach at least ("once" is the frames').
+    assert!(breaches(&app).await > before, "the breach is counted");
 }
 
 #[tokio::test]

@@ -102,7 +102,7 @@ pub async fn run(state: Arc<AgentContext>, mut session: Socket, mut stream: Fram
             Ok(()) = directory.changed() => {
                 if let Some(why) = this.still_signed_in() {
                     tracing::info!(agent = %this.agent.id, why, "agent signed out by the owner");
-                    return close(this.session, codes::BAD_TOKEN, why).await;
+                    return close(&mut this.session, codes::BAD_TOKEN, why).await;
                 }
                 Flow::Continue
             }

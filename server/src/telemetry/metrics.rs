@@ -154,6 +154,7 @@ fn describe() {
         "baton_sla_breaches_total",
         "Chats that waited on a person past the site's inactivity.agent_sla_secs, by site (once per wait)."
     );
+    describe_counter!("baton_bot_action_calls_total", "Calls of the sites' bot actions, by outcome.");
     describe_counter!("baton_idle_nudges_total", "Visitors nudged after inactivity.nudge_after_secs, by site.");
     describe_counter!("baton_idle_resolved_total", "Chats resolved after inactivity.resolve_after_secs, by site.");
     describe_counter!("baton_proactive_messages_total", "Proactive messages the server accepted, by site and trigger.");

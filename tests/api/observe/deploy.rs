@@ -34,7 +34,7 @@ fn described() -> BTreeSet<String> {
     source
         .split("describe_")
         .skip(1)
-        .filter_map(|rest| rest.split_once("!(\"").map(|(_, tail)| tail))
+        .filter_map(|rest| rest.split_once("!(").and_then(|(_, tail)| tail.trim_start().strip_prefix('"')))
         .filter_map(|tail| tail.split_once('"').map(|(name, _)| name.to_owned()))
         .filter(|name| name.starts_with("baton_"))
         .collect()

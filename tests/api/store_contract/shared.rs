@@ -249,6 +249,8 @@ async fn every_key_is_namespaced_and_a_conversation_expires_after_the_retention(
         format!("{ns}:assignments"),
         // The conversation is not archived yet: no archiver runs here.
         format!("{ns}:archive"),
+        // Due for the inactivity rules' look: no sweep runs here either.
+        format!("{ns}:archive:idle"),
         format!("{ns}:presence"),
         format!("{ns}:token:e1"),
     ];
