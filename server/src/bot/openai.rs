@@ -34,6 +34,10 @@ pub struct OpenAiLlm {
     http: reqwest::Client,
     base_url: String,
     api_key: String,
+    /// When a request last found the server unreachable or the model missing: `/readyz`'s
+    /// probe ([`super::probe::ModelProbe`]) looks again instead of repeating an older verdict.
+    /// A short-held lock, written only on those failures.
+    refused_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// A 404 from the model server, kept apart so it is not retried.
@@ -79,7 +83,20 @@ impl OpenAiLlm {
             }
         });
         let client = Client::with_config(config).with_http_client(http.clone()).with_http_service(service);
-        Ok(OpenAiLlm { client, http, base_url: base_url.to_owned(), api_key })
+        let refused_at = std::sync::Mutex::new(None);
+        Ok(OpenAiLlm { client, http, base_url: base_url.to_owned(), api_key, refused_at })
+    }
+
+    /// When a request last found the server unreachable or the model missing.
+    pub fn refused_at(&self) -> Option<std::time::Instant> {
+        *self.refused_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn noted(&self, error: LlmError) -> LlmError {
+        if matches!(error, LlmError::NotFound(_) | LlmError::Connect(_)) {
+            *self.refused_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::time::Instant::now());
+        }
+        error
     }
 
     /// Lists the server's models (`GET {base_url}/models`) and looks for `model`.
@@ -114,7 +131,7 @@ impl OpenAiLlm {
 impl Llm for OpenAiLlm {
     async fn start(&self, prompt: &Prompt) -> Result<ReplyStream, LlmError> {
         let request = request(prompt);
-        let stream = self.client.chat().create_stream(request).await.map_err(to_llm_error)?;
+        let stream = self.client.chat().create_stream(request).await.map_err(|e| self.noted(to_llm_error(e)))?;
         let chunks = stream.flat_map(|item| {
             let chunks: Vec<Result<Chunk, LlmError>> = match item {
                 Ok(response) => {

@@ -47,7 +47,12 @@ impl ModelProbe {
     }
 
     async fn fresh(&self, force: bool) -> Probe {
-        let cached = self.lock().clone().filter(|(at, _)| !force && at.elapsed() < FRESH_FOR);
+        // A request that failed since (unreachable, model missing) makes the verdict stale.
+        let refused = self.llm.refused_at();
+        let cached = self
+            .lock()
+            .clone()
+            .filter(|(at, _)| !force && at.elapsed() < FRESH_FOR && refused.is_none_or(|refused| refused < *at));
         if let Some((_, probe)) = cached {
             return probe;
         }
