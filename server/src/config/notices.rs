@@ -8,8 +8,8 @@
 use serde::Deserialize;
 
 /// The locales Baton writes its notices in: the widget's locales, in the same order.
-pub const NOTICE_LOCALES: [&str; 14] =
-    ["en", "es", "fr", "de", "pt", "it", "nl", "ro", "bg", "lv", "pl", "zh", "ar", "he"];
+pub const NOTICE_LOCALES: [&str; 18] =
+    ["en", "es", "fr", "de", "pt", "it", "nl", "ro", "bg", "lv", "pl", "zh", "ru", "tr", "ja", "hi", "ar", "he"];
 
 /// Defines [`NoticeTexts`] (one optional text per notice) and [`NoticeKey`] (its names),
 /// from one list, so the two cannot drift apart.

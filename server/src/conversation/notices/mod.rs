@@ -144,6 +144,10 @@ fn file(locale: &str) -> &'static str {
         "lv" => include_str!("lv.toml"),
         "pl" => include_str!("pl.toml"),
         "zh" => include_str!("zh.toml"),
+        "ru" => include_str!("ru.toml"),
+        "tr" => include_str!("tr.toml"),
+        "ja" => include_str!("ja.toml"),
+        "hi" => include_str!("hi.toml"),
         "ar" => include_str!("ar.toml"),
         "he" => include_str!("he.toml"),
         _ => include_str!("en.toml"),
@@ -232,7 +236,8 @@ mod tests {
         assert_eq!(supported("fr-CA"), Some("fr"));
         assert_eq!(supported("pt_BR"), Some("pt"));
         assert_eq!(supported("und"), None);
-        assert_eq!(supported("ja"), None);
+        assert_eq!(supported("ja-JP"), Some("ja"));
+        assert_eq!(supported("ko"), None);
     }
 
     #[test]
