@@ -33,6 +33,8 @@ enum Class {
     Mine,
     Bot,
     Filler,
+    /// Japanese politeness ("お願い", "ください"): a request only right after a human word.
+    Please,
 }
 
 /// One language's word classes.
@@ -89,6 +91,7 @@ fn parse_class(name: &str) -> Option<Class> {
         "mine" => Class::Mine,
         "bot" => Class::Bot,
         "filler" => Class::Filler,
+        "please" => Class::Please,
         _ => return None,
     })
 }
@@ -152,8 +155,11 @@ const HINGLISH: &[&str] = &[
     "bhai", "chahiye", "maine", "ki", "thi", "bulao", "karao", "ho", "gaya", "kitne", "log", "sakte", "sakta",
     "zaroorat",
 ];
+const JAPANESE_LATIN: &[&str] =
+    &["hanashitai", "hanasitai", "onegai", "onegaishimasu", "kudasai", "tantousha", "tantosha", "tsunaide"];
 const RUSSIAN_LATIN: &[&str] = &["pozhaluysta", "hochu", "soedinite", "menya", "mne", "pogovorit", "operatorom"];
-const ARABIC_LATIN: &[&str] = &["abgha", "ureed", "akallim", "mowazaf", "muwazaf", "fadlak", "samaht"];
+const ARABIC_LATIN: &[&str] =
+    &["abgha", "ureed", "akallim", "akalim", "akalem", "atahadath", "mowazaf", "muwazaf", "shakhs", "fadlak", "samaht"];
 const RUSSIAN_ONLY: &[&str] = &[
     "что",
     "меня",
@@ -207,6 +213,9 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     if count(HINGLISH) >= 2 {
         return Some("hi");
     }
+    if count(JAPANESE_LATIN) >= 1 {
+        return Some("ja");
+    }
     if count(RUSSIAN_LATIN) >= 1 {
         return Some("ru");
     }
@@ -217,18 +226,23 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
 }
 
 /// Which of these languages' request words to try: the detected one, or Russian for any
-/// other Cyrillic turn (Bulgarian keeps its own rules in `explicit`; "соедините с
-/// оператором" has no letter or word that only Russian uses, yet is plainly Russian).
+/// other Cyrillic turn (Bulgarian keeps its own rules in `explicit`), or Japanese for Han
+/// without kana, where only a turn that is nothing but a Japanese word for a person
+/// ("担当者") counts: Chinese keeps its own rules.
 pub(crate) fn request_language(text: &str, detected: Option<&'static str>) -> Option<&'static str> {
-    detected.or_else(|| has(&text.to_lowercase(), 'а'..='я').then_some("ru"))
+    detected
+        .or_else(|| has(&text.to_lowercase(), 'а'..='я').then_some("ru"))
+        .or_else(|| has(text, '\u{4E00}'..='\u{9FFF}').then_some("ja"))
 }
 
 /// Whether a turn in `lang` (from [`detect`]) asks for a person.
 pub(crate) fn is_request(text: &str, lang: &str) -> bool {
-    if lang == "ja" {
+    let kana_or_han = has(text, '\u{3040}'..='\u{30FF}') || has(text, '\u{4E00}'..='\u{9FFF}');
+    if lang == "ja" && kana_or_han {
         return SECTIONS.get("ja").is_some_and(|s| japanese(s, text));
     }
-    let mut sections: Vec<&Section> = SECTIONS.get(lang).into_iter().collect();
+    let section = if lang == "ja" { "ja-latn" } else { lang };
+    let mut sections: Vec<&Section> = SECTIONS.get(section).into_iter().collect();
     if lang == "hi" {
         sections.extend(SECTIONS.get("hi-latn"));
     }
@@ -336,6 +350,9 @@ fn japanese(section: &Section, text: &str) -> bool {
             .map(|(t, _)| t.as_str())
             .collect()
     };
+    if !has(text, '\u{3040}'..='\u{30FF}') {
+        return only_people(text, &found(Class::Human));
+    }
     let bots = found(Class::Bot);
     let negated =
         found(Class::Neg).into_iter().any(|neg| !bots.iter().any(|bot| text.contains(&format!("{bot}{neg}"))));
@@ -343,7 +360,31 @@ fn japanese(section: &Section, text: &str) -> bool {
         return false;
     }
     let past = !found(Class::Past).is_empty();
-    (!past && !found(Class::Talk).is_empty()) || !found(Class::Want).is_empty()
+    let humans = found(Class::Human);
+    (!past && !found(Class::Talk).is_empty())
+        || !found(Class::Want).is_empty()
+        || humans.iter().any(|h| asked_for(text, h, &found(Class::Please)))
+        || only_people(text, &humans)
+}
+
+/// Particles that may stand between a person and the politeness that asks for them.
+const JA_PARTICLES: &[&str] = &["を", "に", "さん", "の方", "、", " "];
+
+/// "担当の方をお願いします", "オペレーターお願い": politeness right after the human word.
+fn asked_for(text: &str, human: &str, please: &[&str]) -> bool {
+    text.match_indices(human).any(|(at, _)| {
+        let mut rest = &text[at + human.len()..];
+        while let Some(next) = JA_PARTICLES.iter().find_map(|p| rest.strip_prefix(p)) {
+            rest = next;
+        }
+        please.iter().any(|p| rest.starts_with(p))
+    })
+}
+
+/// "担当者", "オペレーター！": nothing but words for a person and punctuation.
+fn only_people(text: &str, humans: &[&str]) -> bool {
+    let rest = humans.iter().fold(text.to_string(), |t, h| t.replace(h, ""));
+    !humans.is_empty() && rest.chars().all(|c| !c.is_alphanumeric())
 }
 
 #[cfg(test)]
@@ -393,6 +434,15 @@ mod tests {
         assert!(asks("musteri hizmetlerine baglar misiniz"));
         assert!(asks("حولني لخدمة العملاء"));
         assert!(!asks("не хочу говорить с оператором"));
+    }
+
+    #[test]
+    fn japanese_politeness_asks_for_the_person_it_follows_and_a_lone_word_for_a_person_asks() {
+        for text in ["担当の方をお願いします", "オペレーターお願い", "担当者", "オペレーター呼んで", "operator to hanashitai"] {
+            assert!(asks(text), "{text}");
+        }
+        assert!(!asks("スタッフの名前を教えてください"));
+        assert!(!asks("人工智能客服"), "Han without kana is Japanese only when it is nothing but a person");
     }
 
     #[test]
