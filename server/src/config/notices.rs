@@ -94,6 +94,10 @@ notice_keys! {
     handed_back => HandedBack,
     /// The chat was resolved (by its agent, or ended by the visitor).
     resolved => Resolved,
+    /// The offline answerer's line before the passage it quotes when the visitor writes
+    /// another language than the help pages': pages in English, or in another language.
+    kb_in_english => KbInEnglish,
+    kb_other_language => KbOtherLanguage,
     /// The left message's confirmation email: subject (`{site}`) and body (`{site}`,
     /// `{link}`, `{text}`: the visitor's message).
     email_confirmation_subject => EmailConfirmationSubject,

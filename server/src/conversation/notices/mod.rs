@@ -50,6 +50,10 @@ pub enum Notice {
     },
     HandedBack,
     Resolved,
+    /// The help pages are in another language than the visitor's (English or not).
+    HelpPagesLanguage {
+        english: bool,
+    },
     /// A part of an email to the visitor ([`crate::mail::letters`]), with its placeholders'
     /// values in the order they are filled (what the visitor or agent wrote goes last, so
     /// braces in it are never filled in).
@@ -96,6 +100,8 @@ impl Notice {
             Notice::AgentJoined { .. } => NoticeKey::AgentJoined,
             Notice::HandedBack => NoticeKey::HandedBack,
             Notice::Resolved => NoticeKey::Resolved,
+            Notice::HelpPagesLanguage { english: true } => NoticeKey::KbInEnglish,
+            Notice::HelpPagesLanguage { english: false } => NoticeKey::KbOtherLanguage,
             Notice::Email { key, .. } => *key,
         }
     }
