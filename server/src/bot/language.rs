@@ -1,4 +1,4 @@
-//! The visitor's language against the help pages': when they differ, the offline answerer
+//! The language the visitor writes in against the help pages': when they differ, the offline answerer
 //! says so (in the visitor's language) before the passage it quotes, and the model is told
 //! which language to answer in, since its passages are in another one.
 
@@ -25,10 +25,12 @@ pub struct Mismatch {
     pub instruction: String,
 }
 
-/// The mismatch between this conversation's language ([`notices::conversation_language`]:
-/// the `hello` locale, else the detected one, else the site's) and its knowledge base's.
+/// The mismatch between the language the visitor writes in (the one detected in their
+/// latest message, else the `hello` locale, else the site's: a visitor whose browser speaks
+/// German but who writes English reads English pages fine) and the knowledge base's.
 pub fn mismatch(site: &Site, conversation: &Conversation) -> Option<Mismatch> {
-    let visitor = notices::conversation_language(&site.config, conversation);
+    let detected = conversation.records.signals.as_ref().map(|s| s.language.as_str());
+    let visitor = notices::language(&site.config, detected, conversation.visitor.locale.as_deref());
     let configured = site.config.knowledge.language.as_deref().unwrap_or(DEFAULT_LANGUAGE);
     let pages = configured.split(['-', '_']).next().unwrap_or(configured).to_ascii_lowercase();
     if visitor == pages {
