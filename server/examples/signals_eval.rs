@@ -38,6 +38,10 @@ const EXPLICIT_HOLDOUT_V4: &str = include_str!("../src/signals/testdata/explicit
 /// Written after v4's first run and before the rules changed for v3's and v4's misses; first
 /// run after those changes.
 const EXPLICIT_HOLDOUT_V5: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v5.tsv");
+/// Russian, Turkish, Japanese, Arabic and Hindi only (issue 19), written before the rules changed for it.
+const EXPLICIT_HOLDOUT_V6: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v6.tsv");
+/// The same five languages, written after the rules changed on v6 and run once.
+const EXPLICIT_HOLDOUT_V7: &str = include_str!("../src/signals/testdata/explicit_requests_holdout_v7.tsv");
 const ENGLISH_LEXICON: &str = include_str!("../src/signals/lexicon/sentiment_en.txt");
 
 fn main() {
@@ -73,6 +77,8 @@ fn explicit_sets(signals: &Signals) {
     explicit(signals, "explicit_requests_holdout_v3.tsv (held out, new languages)", EXPLICIT_HOLDOUT_V3);
     explicit(signals, "explicit_requests_holdout_v4.tsv (seen: typos and indirect requests)", EXPLICIT_HOLDOUT_V4);
     explicit(signals, "explicit_requests_holdout_v5.tsv (held out, typos and indirect requests)", EXPLICIT_HOLDOUT_V5);
+    explicit(signals, "explicit_requests_holdout_v6.tsv (seen: five newer languages)", EXPLICIT_HOLDOUT_V6);
+    explicit(signals, "explicit_requests_holdout_v7.tsv (held out, five newer languages)", EXPLICIT_HOLDOUT_V7);
 }
 
 fn read(path: &Path) -> String {

@@ -9,6 +9,7 @@ mod archive_search;
 mod attachments;
 mod audit_order;
 mod bot;
+mod bot_language;
 mod capacity;
 mod cluster;
 mod cluster_tenants;

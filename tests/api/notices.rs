@@ -106,6 +106,27 @@ async fn a_visitor_without_a_locale_is_told_in_the_language_they_write() {
 }
 
 #[tokio::test]
+async fn a_visitor_without_a_locale_who_asks_for_a_person_in_one_of_the_five_newer_languages_is_answered_in_it() {
+    let app = spawn_app_with(two_agents).await;
+    let (_ana, _) = app.connect_agent("token-ana").await;
+    let asks = [
+        ("ru", "Соедините с оператором"),
+        ("tr", "müşteri temsilcisiyle görüşmek istiyorum"),
+        ("ja", "担当者と話したいです"),
+        ("hi", "mujhe kisi insaan se baat karni hai"),
+        ("ar", "أريد التحدث مع موظف"),
+    ];
+    for (locale, text) in asks {
+        let mut visitor = app.open_visitor("demo", Some("http://localhost:3000")).await.unwrap();
+        visitor.send(json!({"type": "hello"})).await;
+        visitor.next_of_type("welcome").await;
+        visitor.say("c1", text).await;
+        let frames = visitor.collect_until(|f| f["from"] == "system").await;
+        assert_eq!(written_by_baton(&frames), [built_in(locale)["explicit_request"].clone()], "{text}");
+    }
+}
+
+#[tokio::test]
 async fn a_site_replaces_a_notice_for_one_locale_only() {
     let app = spawn_app_with(|s| {
         two_agents(s);

@@ -275,7 +275,7 @@ test('with nobody online the visitor leaves a message; when an agent comes, the 
 });
 
 // The server sends /widget.js gzipped once at the best level.
-test('the widget a visitor downloads is at most 29,000 bytes on the wire (widget-js/README.md#size)', async (t) => {
+test('the widget a visitor downloads is at most 30,000 bytes on the wire (widget-js/README.md#size)', async (t) => {
   const raw = await new Promise((ok, fail) => {
     http.get(baton.url + '/widget.js', { headers: { 'accept-encoding': 'gzip' } }, (res) => {
       const parts = [];
@@ -285,5 +285,5 @@ test('the widget a visitor downloads is at most 29,000 bytes on the wire (widget
   });
   t.diagnostic(`GET /widget.js on the wire: ${raw.bytes} bytes, content-encoding ${raw.encoding || 'none'}`);
   assert.equal(raw.encoding, 'gzip');
-  assert.ok(raw.bytes <= 29000, `${raw.bytes} bytes on the wire`);
+  assert.ok(raw.bytes <= 30000, `${raw.bytes} bytes on the wire`);
 });

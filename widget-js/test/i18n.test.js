@@ -3,7 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const W = require('../test-support/helpers.js').load('widget');
 
-const LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ro', 'bg', 'lv', 'pl', 'zh', 'ar', 'he'];
+const LOCALES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ro', 'bg', 'lv', 'pl', 'zh', 'ru', 'tr', 'ja', 'hi', 'ar', 'he'];
 
 test('every required locale is present and complete', () => {
   assert.deepEqual(Object.keys(W.STRINGS).sort(), [...LOCALES].sort());
@@ -30,8 +30,10 @@ test('the visitor locale is chosen from candidates, region tags fall back to the
   assert.equal(W.pickLocale(['fr-CA', 'en']), 'fr');
   assert.equal(W.pickLocale(['pt-BR']), 'pt');
   assert.equal(W.pickLocale(['zh-Hans-CN']), 'zh');
-  assert.equal(W.pickLocale(['ja-JP', 'de-AT']), 'de');
-  assert.equal(W.pickLocale(['ja', 'ko']), 'en');
+  assert.equal(W.pickLocale(['ko-KR', 'de-AT']), 'de');
+  assert.equal(W.pickLocale(['ko', 'sw']), 'en');
+  assert.equal(W.pickLocale(['ja-JP']), 'ja');
+  assert.equal(W.pickLocale(['ru-RU', 'en']), 'ru');
   assert.equal(W.pickLocale(['LV']), 'lv');
   assert.equal(W.pickLocale(['en_GB']), 'en');
   assert.equal(W.pickLocale([]), 'en');
@@ -42,4 +44,11 @@ test('strings interpolate their variables', () => {
   assert.equal(W.translator('de')('typing', { name: 'Ana' }), 'Ana schreibt…');
   assert.equal(W.translator('es')('open'), 'Abrir chat');
   assert.equal(W.translator('xx')('send'), 'Send');
+  assert.equal(W.translator('ru')('typing', { name: 'Аня' }), 'Аня печатает…');
+  assert.equal(W.translator('hi')('stars', { n: 4 }), '5 में से 4');
+});
+
+test('only the right-to-left locales turn the panel around', () => {
+  assert.deepEqual(Object.keys(W.RTL).sort(), ['ar', 'he']);
+  for (const locale of ['ru', 'tr', 'ja', 'hi']) assert.ok(!W.RTL[locale], locale);
 });

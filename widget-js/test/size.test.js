@@ -12,12 +12,13 @@ const zlib = require('node:zlib');
 // attachments (upload with progress and cancel, thumbnails, a lightbox, five strings x 14 locales);
 // issue #15 then added the verified-identity line and a verified visitor's history (~330 bytes),
 // the resume link and the ended chat's transcript-by-email form (one string x 14 locales, ~430
-// bytes); the measurement and the reasons are in ../README.md (#size).
-const BUDGET_BYTES = 29000;
+// bytes); issue #19's four locales (ru, tr, ja, hi: ~2.6 KB) took it to 30,000; the
+// measurement and the reasons are in ../README.md (#size).
+const BUDGET_BYTES = 30000;
 
 const { bundle } = require('../test-support/helpers.js');
 
-test('the served widget.js is at most 29,000 bytes gzipped', (t) => {
+test('the served widget.js is at most 30,000 bytes gzipped', (t) => {
   const js = bundle('widget');
   const gzipped = zlib.gzipSync(Buffer.from(js), { level: 9 }).length;
   t.diagnostic(`widget.js: ${Buffer.byteLength(js)} bytes, ${gzipped} bytes gzipped (budget ${BUDGET_BYTES})`);

@@ -128,6 +128,7 @@ impl Assist {
             parts: Vec::new(),
             min_confidence: 0.0,
             no_answer: String::new(),
+            language_note: None,
             handoff_tool: false,
             logprobs: false,
             budget: super::budget::bucket(&site.config).map(|b| (b, site.config.id.clone())),

@@ -13,6 +13,7 @@ mod attempt;
 pub mod budget;
 pub mod echo;
 pub mod grounding;
+pub mod language;
 pub mod offline;
 pub mod openai;
 pub mod probe;
@@ -213,6 +214,9 @@ pub struct Prompt {
     pub min_confidence: f32,
     /// What to say when it does not.
     pub no_answer: String,
+    /// The offline answerer's line before its passage when the visitor writes another
+    /// language than the help pages' ([`language`]).
+    pub language_note: Option<String>,
     /// Offer the model the [`HANDOFF_TOOL`].
     pub handoff_tool: bool,
     /// Ask the provider for token log-probabilities (the model-confidence signal).

@@ -57,6 +57,14 @@ pub fn quoted(prompt: &Prompt) -> Vec<&Hit> {
 /// The passage text itself (its heading and link are the reply's source); with several
 /// passages each under its heading, then the questions no passage answers.
 fn answer(prompt: &Prompt) -> String {
+    let quote = quote(prompt);
+    match &prompt.language_note {
+        Some(note) if !quoted(prompt).is_empty() => format!("{note}\n\n{quote}"),
+        _ => quote,
+    }
+}
+
+fn quote(prompt: &Prompt) -> String {
     let hits = quoted(prompt);
     let Some(first) = hits.first() else { return prompt.no_answer.clone() };
     if hits.len() == 1 && prompt.parts.is_empty() {
@@ -117,6 +125,7 @@ mod tests {
             parts: Vec::new(),
             min_confidence: 0.3,
             no_answer: "No idea.".into(),
+            language_note: None,
             handoff_tool: false,
             logprobs: false,
             budget: None,
@@ -161,6 +170,14 @@ mod tests {
         );
         let statement = answer(&two_part_prompt("I love zebra quantum stuff. How long do refunds take?"));
         assert_eq!(statement, "Refunds take 5 to 10 business days.");
+    }
+
+    #[test]
+    fn the_language_note_comes_before_a_quoted_passage_and_never_alone() {
+        let note = Some("Nos pages d'aide sont en anglais.".to_owned());
+        let text = answer(&Prompt { language_note: note.clone(), ..prompt("How do I return an item?") });
+        assert!(text.starts_with("Nos pages d'aide sont en anglais.\n\nPack the item"), "{text}");
+        assert_eq!(answer(&Prompt { language_note: note, ..prompt("zebra quantum") }), "No idea.");
     }
 
     #[test]

@@ -157,6 +157,11 @@ impl Replier {
         let Some(pending) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
         let grounding = ground(&site.knowledge, &pending.question, self.settings.passages);
         let (mut prompt, echo) = self.prompt(site, pending.messages, grounding);
+        if let Some(mismatch) = super::language::mismatch(site, &conversation) {
+            prompt.system.push_str(&mismatch.instruction);
+            prompt.language_note = Some(mismatch.note);
+            prompt.min_confidence *= super::language::CROSS_LANGUAGE_SHARE;
+        }
         if *unanswered == Unanswered::Silent && !self.llm.is_model() && !has_confident_passage(&prompt) {
             tracing::debug!("nothing to add to the apology and offer already sent");
             return Ok(Reply { through: Some(pending.through), ..nothing });
@@ -284,6 +289,7 @@ impl Replier {
             parts: grounding.parts,
             min_confidence: config.bot.min_confidence,
             no_answer: config.bot.no_answer.clone(),
+            language_note: None,
             handoff_tool: self.settings.handoff_tool,
             logprobs: self.settings.logprobs,
             budget: super::budget::bucket(config).map(|b| (b, config.id.clone())),

@@ -8,8 +8,8 @@
 use serde::Deserialize;
 
 /// The locales Baton writes its notices in: the widget's locales, in the same order.
-pub const NOTICE_LOCALES: [&str; 14] =
-    ["en", "es", "fr", "de", "pt", "it", "nl", "ro", "bg", "lv", "pl", "zh", "ar", "he"];
+pub const NOTICE_LOCALES: [&str; 18] =
+    ["en", "es", "fr", "de", "pt", "it", "nl", "ro", "bg", "lv", "pl", "zh", "ru", "tr", "ja", "hi", "ar", "he"];
 
 /// Defines [`NoticeTexts`] (one optional text per notice) and [`NoticeKey`] (its names),
 /// from one list, so the two cannot drift apart.
@@ -102,6 +102,10 @@ notice_keys! {
     idle_nudge => IdleNudge,
     /// The chat was resolved after the site's `inactivity.resolve_after_secs` without an answer.
     idle_resolved => IdleResolved,
+    /// The offline answerer's line before the passage it quotes when the visitor writes
+    /// another language than the help pages': pages in English, or in another language.
+    kb_in_english => KbInEnglish,
+    kb_other_language => KbOtherLanguage,
     /// The left message's confirmation email: subject (`{site}`) and body (`{site}`,
     /// `{link}`, `{text}`: the visitor's message).
     email_confirmation_subject => EmailConfirmationSubject,

@@ -1,6 +1,7 @@
-//! Requests for a person, and the language, in Russian, Turkish, Arabic, Hindi (Devanagari
+//! Requests for a person in Russian, Turkish, Arabic, Hindi (Devanagari
 //! and romanised) and Japanese: languages that have no sentiment lexicon yet, so they are
-//! not among [`super::Lang`], but whose visitors must be able to ask for a person.
+//! not among [`super::Lang`], but whose visitors must be able to ask for a person (their
+//! language is found by [`super::detect_more`]).
 //!
 //! The grammar is a smaller cousin of `explicit`'s, fitted to verb-final word order and
 //! to endings glued to the noun (`lexicon/explicit_more.txt`): a human word within five
@@ -33,6 +34,8 @@ enum Class {
     Mine,
     Bot,
     Filler,
+    /// Japanese politeness ("お願い", "ください"): a request only right after a human word.
+    Please,
 }
 
 /// One language's word classes.
@@ -89,6 +92,7 @@ fn parse_class(name: &str) -> Option<Class> {
         "mine" => Class::Mine,
         "bot" => Class::Bot,
         "filler" => Class::Filler,
+        "please" => Class::Please,
         _ => return None,
     })
 }
@@ -117,108 +121,22 @@ fn is_word_char(c: char) -> bool {
         || matches!(c, '\u{0900}'..='\u{097F}' | '\u{0610}'..='\u{061A}' | '\u{064B}'..='\u{065F}' | '\'')
 }
 
-fn words(text: &str) -> Vec<String> {
+pub(super) fn words(text: &str) -> Vec<String> {
     normalise(text).split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty()).map(String::from).collect()
 }
 
-fn has(text: &str, range: std::ops::RangeInclusive<char>) -> bool {
+pub(super) fn has(text: &str, range: std::ops::RangeInclusive<char>) -> bool {
     text.chars().any(|c| range.contains(&c))
 }
 
-/// Function words that point at a language written in Latin letters.
-const TURKISH: &[&str] = &[
-    "bir",
-    "ile",
-    "icin",
-    "lutfen",
-    "istiyorum",
-    "misiniz",
-    "miyim",
-    "misin",
-    "yok",
-    "degil",
-    "benim",
-    "beni",
-    "bana",
-    "gerek",
-    "lazim",
-    "musteri",
-    "hemen",
-    "tesekkurler",
-    "kac",
-];
-const HINGLISH: &[&str] = &[
-    "hai", "hain", "mujhe", "se", "ko", "kya", "nahi", "nahin", "karo", "karni", "kar", "baat", "hoon", "kisi", "koi",
-    "bhai", "chahiye", "maine", "ki", "thi", "bulao", "karao", "ho", "gaya", "kitne", "log", "sakte", "sakta",
-    "zaroorat",
-];
-const RUSSIAN_LATIN: &[&str] = &["pozhaluysta", "hochu", "soedinite", "menya", "mne", "pogovorit", "operatorom"];
-const ARABIC_LATIN: &[&str] = &["abgha", "ureed", "akallim", "mowazaf", "muwazaf", "fadlak", "samaht"];
-const RUSSIAN_ONLY: &[&str] = &[
-    "что",
-    "меня",
-    "мне",
-    "хочу",
-    "можно",
-    "пожалуйста",
-    "это",
-    "нужен",
-    "нужно",
-    "вы",
-    "вчера",
-    "уже",
-    "сколько",
-    "мой",
-];
-
-/// The language of a turn among these five, if it is one of them: `ja`, `ar`, `hi`, `ru`
-/// or `tr`. Scripts decide first (kana, Arabic, Devanagari; Cyrillic with a Russian-only
-/// letter or word, since Bulgarian shares the alphabet), then distinctive words.
-pub(crate) fn detect(text: &str) -> Option<&'static str> {
-    if has(text, '\u{3040}'..='\u{30FF}') {
-        return Some("ja");
-    }
-    if has(text, '\u{0600}'..='\u{06FF}') {
-        return Some("ar");
-    }
-    if has(text, '\u{0900}'..='\u{097F}') {
-        return Some("hi");
-    }
-    let words = words(text);
-    let count = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
-    let lower = text.to_lowercase();
-    if has(&lower, 'а'..='я') || lower.contains('ё') {
-        let russian = lower.contains(['ы', 'э', 'ё']) || count(RUSSIAN_ONLY) > 0;
-        return russian.then_some("ru");
-    }
-    if lower.contains(['ı', 'ğ']) || count(TURKISH) >= 1 {
-        return Some("tr");
-    }
-    if count(HINGLISH) >= 2 {
-        return Some("hi");
-    }
-    if count(RUSSIAN_LATIN) >= 1 {
-        return Some("ru");
-    }
-    if count(ARABIC_LATIN) >= 1 {
-        return Some("ar");
-    }
-    None
-}
-
-/// Which of these languages' request words to try: the detected one, or Russian for any
-/// other Cyrillic turn (Bulgarian keeps its own rules in `explicit`; "соедините с
-/// оператором" has no letter or word that only Russian uses, yet is plainly Russian).
-pub(crate) fn request_language(text: &str, detected: Option<&'static str>) -> Option<&'static str> {
-    detected.or_else(|| has(&text.to_lowercase(), 'а'..='я').then_some("ru"))
-}
-
-/// Whether a turn in `lang` (from [`detect`]) asks for a person.
+/// Whether a turn in `lang` (from [`super::detect_more::detect`]) asks for a person.
 pub(crate) fn is_request(text: &str, lang: &str) -> bool {
-    if lang == "ja" {
+    let kana_or_han = has(text, '\u{3040}'..='\u{30FF}') || has(text, '\u{4E00}'..='\u{9FFF}');
+    if lang == "ja" && kana_or_han {
         return SECTIONS.get("ja").is_some_and(|s| japanese(s, text));
     }
-    let mut sections: Vec<&Section> = SECTIONS.get(lang).into_iter().collect();
+    let section = if lang == "ja" { "ja-latn" } else { lang };
+    let mut sections: Vec<&Section> = SECTIONS.get(section).into_iter().collect();
     if lang == "hi" {
         sections.extend(SECTIONS.get("hi-latn"));
     }
@@ -326,6 +244,9 @@ fn japanese(section: &Section, text: &str) -> bool {
             .map(|(t, _)| t.as_str())
             .collect()
     };
+    if !has(text, '\u{3040}'..='\u{30FF}') {
+        return only_people(text, &found(Class::Human));
+    }
     let bots = found(Class::Bot);
     let negated =
         found(Class::Neg).into_iter().any(|neg| !bots.iter().any(|bot| text.contains(&format!("{bot}{neg}"))));
@@ -333,32 +254,40 @@ fn japanese(section: &Section, text: &str) -> bool {
         return false;
     }
     let past = !found(Class::Past).is_empty();
-    (!past && !found(Class::Talk).is_empty()) || !found(Class::Want).is_empty()
+    let humans = found(Class::Human);
+    (!past && !found(Class::Talk).is_empty())
+        || !found(Class::Want).is_empty()
+        || humans.iter().any(|h| asked_for(text, h, &found(Class::Please)))
+        || only_people(text, &humans)
+}
+
+/// Particles that may stand between a person and the politeness that asks for them.
+const JA_PARTICLES: &[&str] = &["を", "に", "さん", "の方", "、", " "];
+
+/// "担当の方をお願いします", "オペレーターお願い": politeness right after the human word.
+fn asked_for(text: &str, human: &str, please: &[&str]) -> bool {
+    text.match_indices(human).any(|(at, _)| {
+        let mut rest = &text[at + human.len()..];
+        while let Some(next) = JA_PARTICLES.iter().find_map(|p| rest.strip_prefix(p)) {
+            rest = next;
+        }
+        please.iter().any(|p| rest.starts_with(p))
+    })
+}
+
+/// "担当者", "オペレーター！": nothing but words for a person and punctuation.
+fn only_people(text: &str, humans: &[&str]) -> bool {
+    let rest = humans.iter().fold(text.to_string(), |t, h| t.replace(h, ""));
+    !humans.is_empty() && rest.chars().all(|c| !c.is_alphanumeric())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::detect_more::{detect, request_language};
     use super::*;
 
     fn asks(text: &str) -> bool {
         request_language(text, detect(text)).is_some_and(|lang| is_request(text, lang))
-    }
-
-    #[test]
-    fn each_language_is_recognised_by_script_or_words() {
-        let cases = [
-            ("オペレーターと話したい", "ja"),
-            ("أريد موظف", "ar"),
-            ("मुझे एजेंट चाहिए", "hi"),
-            ("mujhe agent se baat karni hai", "hi"),
-            ("хочу оператора", "ru"),
-            ("canlı destek lütfen", "tr"),
-        ];
-        for (text, lang) in cases {
-            assert_eq!(detect(text), Some(lang), "{text}");
-        }
-        assert_eq!(detect("Това е ужасно"), None, "Bulgarian stays Bulgarian");
-        assert_eq!(detect("I want to talk to a human"), None);
     }
 
     #[test]
@@ -367,6 +296,17 @@ mod tests {
         assert!(asks("musteri hizmetlerine baglar misiniz"));
         assert!(asks("حولني لخدمة العملاء"));
         assert!(!asks("не хочу говорить с оператором"));
+    }
+
+    #[test]
+    fn japanese_politeness_asks_for_the_person_it_follows_and_a_lone_word_for_a_person_asks() {
+        for text in
+            ["担当の方をお願いします", "オペレーターお願い", "担当者", "オペレーター呼んで", "operator to hanashitai"]
+        {
+            assert!(asks(text), "{text}");
+        }
+        assert!(!asks("スタッフの名前を教えてください"));
+        assert!(!asks("人工智能客服"), "Han without kana is Japanese only when it is nothing but a person");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - `topics`: per-site sensitive topics; `confidence`: model confidence from logprobs.
 
 mod confidence;
+mod detect_more;
 mod explicit;
 mod explicit_more;
 mod features;
@@ -198,7 +199,7 @@ impl Signals {
         let tokens = tokenize(&text);
         let lang = detect(&text, &tokens);
         let words = joined(&tokens);
-        let more = explicit_more::detect(&text);
+        let more = detect_more::detect(&text);
         let past = past_visitor_turns(ctx.history);
         let sentiment = sentiment::turn_score(lang, &tokens);
         let mut moods: Vec<f32> = past.iter().map(|p| p.sentiment).collect();
@@ -210,7 +211,7 @@ impl Signals {
             sentiment,
             sentiment_trend: sentiment::trend(&moods),
             explicit_request: explicit::is_request(&candidates(&text, &tokens), &tokens)
-                || explicit_more::request_language(&text, more).is_some_and(|l| explicit_more::is_request(&text, l)),
+                || detect_more::request_language(&text, more).is_some_and(|l| explicit_more::is_request(&text, l)),
             confidence: ctx.kb_confidence.map(|c| c.clamp(0.0, 1.0)),
             model_confidence: ctx.model_confidence.map(|c| c.clamp(0.0, 1.0)),
             handoff_tool_called: ctx.handoff_tool_called,

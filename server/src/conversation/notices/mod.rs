@@ -54,6 +54,10 @@ pub enum Notice {
     Resolved,
     IdleNudge,
     IdleResolved,
+    /// The help pages are in another language than the visitor's (English or not).
+    HelpPagesLanguage {
+        english: bool,
+    },
     /// A part of an email to the visitor ([`crate::mail::letters`]), with its placeholders'
     /// values in the order they are filled (what the visitor or agent wrote goes last, so
     /// braces in it are never filled in).
@@ -104,6 +108,8 @@ impl Notice {
             Notice::Resolved => NoticeKey::Resolved,
             Notice::IdleNudge => NoticeKey::IdleNudge,
             Notice::IdleResolved => NoticeKey::IdleResolved,
+            Notice::HelpPagesLanguage { english: true } => NoticeKey::KbInEnglish,
+            Notice::HelpPagesLanguage { english: false } => NoticeKey::KbOtherLanguage,
             Notice::Email { key, .. } => *key,
         }
     }
@@ -152,6 +158,10 @@ fn file(locale: &str) -> &'static str {
         "lv" => include_str!("lv.toml"),
         "pl" => include_str!("pl.toml"),
         "zh" => include_str!("zh.toml"),
+        "ru" => include_str!("ru.toml"),
+        "tr" => include_str!("tr.toml"),
+        "ja" => include_str!("ja.toml"),
+        "hi" => include_str!("hi.toml"),
         "ar" => include_str!("ar.toml"),
         "he" => include_str!("he.toml"),
         _ => include_str!("en.toml"),
@@ -240,7 +250,8 @@ mod tests {
         assert_eq!(supported("fr-CA"), Some("fr"));
         assert_eq!(supported("pt_BR"), Some("pt"));
         assert_eq!(supported("und"), None);
-        assert_eq!(supported("ja"), None);
+        assert_eq!(supported("ja-JP"), Some("ja"));
+        assert_eq!(supported("ko"), None);
     }
 
     #[test]
