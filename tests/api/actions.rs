@@ -328,7 +328,9 @@ async fn a_name_that_resolves_to_batons_own_network_is_refused_when_the_call_con
     assert_eq!(app.conversation(&welcome).await.counter(Counter::BotErrors), 1);
     let recorded = notes(&app, &mut visitor, &welcome).await;
     assert!(
-        recorded.iter().any(|n| n.contains("not allowed") && n.contains("non-public") && n.contains("allow_private_targets")),
+        recorded
+            .iter()
+            .any(|n| n.contains("not allowed") && n.contains("non-public") && n.contains("allow_private_targets")),
         "{recorded:?}"
     );
 }

@@ -45,7 +45,10 @@ async fn an_admin_lists_makes_and_revokes_the_keys_of_their_sites_from_the_conso
     assert_eq!(ids(&page), [made["id"].as_str().unwrap()], "demo's keys only: {page}");
     assert_eq!(page["sites"], json!(["demo"]), "the sites a key can be made for");
     let listed = page.to_string();
-    assert!(!listed.contains(&secret) && !listed.contains(&sha256_hex(secret.as_bytes())), "never the secret nor its hash");
+    assert!(
+        !listed.contains(&secret) && !listed.contains(&sha256_hex(secret.as_bytes())),
+        "never the secret nor its hash"
+    );
     assert!(page["items"][0].get("key").is_none() && page["items"][0].get("hash").is_none(), "{page}");
 
     let revoke = format!("/v1/agent/keys/{}", made["id"].as_str().unwrap());

@@ -257,7 +257,8 @@ mod tests {
     #[test]
     fn an_endpoint_on_batons_own_network_needs_the_operator() {
         let http = ActionSettings { allow_http: true, ..ActionSettings::default() };
-        for endpoint in ["http://127.0.0.1:9/x", "https://169.254.169.254/latest", "https://localhost/x", "https://[::1]/x"]
+        for endpoint in
+            ["http://127.0.0.1:9/x", "https://169.254.169.254/latest", "https://localhost/x", "https://[::1]/x"]
         {
             let refused = http.endpoint_allowed(endpoint).unwrap_err();
             assert!(refused.contains("actions.allow_private_targets"), "{endpoint}: {refused}");

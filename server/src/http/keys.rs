@@ -73,7 +73,11 @@ pub async fn create(
 }
 
 #[delete("/v1/agent/keys/{id}")]
-pub async fn revoke(req: HttpRequest, path: web::Path<String>, http: web::Data<Http>) -> Result<HttpResponse, HttpError> {
+pub async fn revoke(
+    req: HttpRequest,
+    path: web::Path<String>,
+    http: web::Data<Http>,
+) -> Result<HttpResponse, HttpError> {
     let admin = super::archive::admin(&http, &req)?;
     let id = path.into_inner();
     for site in sites_of(&http, &admin) {
