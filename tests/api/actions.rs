@@ -32,10 +32,12 @@ fn action(name: &str, endpoint: &Endpoint, extra: &str) -> ActionConfig {
     action
 }
 
-/// The app with the demo site's actions, http allowed (the endpoint is local).
+/// The app with the demo site's actions, http and private targets allowed (the endpoint
+/// listens on 127.0.0.1).
 async fn app_with(actions: Vec<ActionConfig>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_llm(move |settings| {
         settings.actions.allow_http = true;
+        settings.actions.allow_private_targets = true;
         let demo = settings.sites.iter_mut().find(|s| s.id == "demo").unwrap();
         demo.actions = actions;
         // Agents pick chats: the one that previews a transcript never takes it by routing.
@@ -281,4 +283,54 @@ async fn an_http_endpoint_is_refused_at_start_unless_the_operator_allows_it() {
     settings.sites.iter_mut().find(|s| s.id == "demo").unwrap().actions = vec![action("order_status", &endpoint, "")];
     let error = baton::startup::Application::build(settings).await.err().expect("refused").to_string();
     assert!(error.contains("actions[0].endpoint") && error.contains("https"), "{error}");
+}
+
+#[tokio::test]
+async fn a_loopback_endpoint_is_refused_at_start_with_a_clear_error_unless_the_operator_allows_it() {
+    let endpoint = Endpoint::start("{}");
+    let load = |allow_private: bool| {
+        let mut settings = Settings::load_from(&crate::helpers::repo_root().join("config")).unwrap();
+        settings.server.port = 0;
+        settings.actions.allow_http = true;
+        settings.actions.allow_private_targets = allow_private;
+        settings.sites.iter_mut().find(|s| s.id == "demo").unwrap().actions =
+            vec![action("order_status", &endpoint, "")];
+        settings
+    };
+    let error = baton::startup::Application::build(load(false)).await.err().expect("refused").to_string();
+    assert!(
+        error.contains("actions[0].endpoint") && error.contains("127.0.0.1") && error.contains("allow_private_targets"),
+        "{error}"
+    );
+    assert!(baton::startup::Application::build(load(true)).await.is_ok(), "the operator may allow it");
+}
+
+/// This machine's name, which its resolver answers with one of its own (non-public) addresses.
+async fn own_hostname() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_owned();
+    let found: Vec<_> = tokio::net::lookup_host((name.as_str(), 0)).await.unwrap().map(|a| a.ip()).collect();
+    assert!(!found.is_empty() && found.iter().all(|ip| !baton::webhooks::target::is_public(*ip)), "{found:?}");
+    name
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_batons_own_network_is_refused_when_the_call_connects() {
+    let mut endpoint = Endpoint::start(r#"{"status":"shipped"}"#);
+    // A name passes the check at start; its addresses are checked as the call connects.
+    endpoint.url = endpoint.url.replace("127.0.0.1", &own_hostname().await);
+    let app = app_with(vec![action("order_status", &endpoint, "")], |s| s.actions.allow_private_targets = false).await;
+    app.llm().push(tool_call("order_status", json!({"order_id": "A-1"})));
+    let (mut visitor, welcome) = verified_visitor(&app).await;
+    visitor.say("m1", "Where is order A-1?").await;
+    let told = visitor.next_bot_message().await;
+    assert!(told["text"].as_str().unwrap().starts_with("Sorry, I couldn't get that done just now."), "{told}");
+    assert!(endpoint.calls().is_empty(), "nothing reached the endpoint");
+    assert_eq!(app.conversation(&welcome).await.counter(Counter::BotErrors), 1);
+    let recorded = notes(&app, &mut visitor, &welcome).await;
+    assert!(
+        recorded
+            .iter()
+            .any(|n| n.contains("not allowed") && n.contains("non-public") && n.contains("allow_private_targets")),
+        "{recorded:?}"
+    );
 }

@@ -23,6 +23,7 @@ mod helpers;
 mod hostile;
 mod identity;
 mod inactivity;
+mod keys_console;
 mod knowledge_bench;
 mod model_assist;
 mod model_budget;

@@ -59,7 +59,7 @@ secret = "e2e-action-secret"
 progress = "Looking up your order…"
 parameters = '{"type":"object","required":["order_id"],"properties":{"order_id":{"type":"string"}}}'
 `);
-  writeFileSync(join(dir, 'local.toml'), '[actions]\nallow_http = true\n');
+  writeFileSync(join(dir, 'local.toml'), '[actions]\nallow_http = true\nallow_private_targets = true\n');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

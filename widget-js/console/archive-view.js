@@ -71,6 +71,7 @@
   View.prototype.showArchive = function (open) {
     if (open && this.reportsShown) this.showReports(false);
     if (open && this.webhooksShown) this.showWebhooks(false);
+    if (open && this.keysShown) this.showKeys(false);
     this.archiveShown = !!open;
     this.archive.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn;
@@ -79,10 +80,15 @@
     if (open && this.archiveInputs.text.focus) this.archiveInputs.text.focus();
   };
 
-  /** GET (or `method`) with the agent's token; resolves to the JSON body, rejects with a readable message. */
-  View.prototype.archiveFetch = function (path, method) {
+  /** GET (or `method`, with `body` as JSON) with the agent's token; resolves to the JSON body, rejects with a readable message. */
+  View.prototype.archiveFetch = function (path, method, body) {
     var token = this.desk.store.get('token') || '';
-    return root.fetch(path, { method: method || 'GET', headers: { Authorization: 'Bearer ' + token } }).then(function (res) {
+    var init = { method: method || 'GET', headers: { Authorization: 'Bearer ' + token } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return root.fetch(path, init).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (!res.ok) throw new Error(body.message || ('The archive answered ' + res.status));
         return body;

@@ -53,6 +53,8 @@
     reportQuery: reportQuery,
     reportCards: reportCards,
     deliveryRow: deliveryRow,
+    keyRow: keyRow,
+    keyRequest: keyRequest,
     Alerts: Alerts,
     Desk: Desk,
     View: View

@@ -163,6 +163,7 @@
   View.prototype.showReports = function (open) {
     if (open && this.archiveShown) this.showArchive(false);
     if (open && this.webhooksShown) this.showWebhooks(false);
+    if (open && this.keysShown) this.showKeys(false);
     this.reportsShown = !!open;
     this.reports.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn || !!this.archiveShown;

@@ -70,9 +70,11 @@
       onclick: function () { self.showReports(!self.reportsShown); } });
     this.webhooksBtn = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', text: 'Webhooks', hidden: true,
       onclick: function () { self.showWebhooks(!self.webhooksShown); } });
+    this.keysBtn = h('button', { type: 'button', class: 'ghost', 'aria-pressed': 'false', text: 'API keys', hidden: true,
+      onclick: function () { self.showKeys(!self.keysShown); } });
     this.top = h('header', { class: 'top' }, [
       h('div', { class: 'brand' }, ['Baton', h('span', { text: 'console' })]),
-      this.conn, h('div', { class: 'grow' }), this.reportsBtn, this.webhooksBtn, this.archiveBtn, this.alertBtn,
+      this.conn, h('div', { class: 'grow' }), this.reportsBtn, this.webhooksBtn, this.keysBtn, this.archiveBtn, this.alertBtn,
       h('button', { type: 'button', class: 'ghost', 'aria-label': 'Keyboard shortcuts', title: 'Keyboard shortcuts (?)', text: '?', onclick: function () { self.toggleHelp(); } }),
       this.statusSel, this.agentName,
       h('button', { type: 'button', class: 'ghost', text: 'Sign out', onclick: function () { desk.signOut(); } })
@@ -119,7 +121,8 @@
     this.archive = this.buildArchive();
     this.reports = this.buildReports();
     this.webhooks = this.buildWebhooks();
-    this.app = h('div', { class: 'app' }, [this.top, this.work, this.archive, this.reports, this.webhooks, this.signin, this.notice, this.help]);
+    this.keys = this.buildKeys();
+    this.app = h('div', { class: 'app' }, [this.top, this.work, this.archive, this.reports, this.webhooks, this.keys, this.signin, this.notice, this.help]);
     host.appendChild(this.app);
 
     this.queueList.addEventListener('click', function (e) { self.queueClick(e); });
@@ -152,10 +155,11 @@
     var d = this.desk;
     this.signin.hidden = d.signedIn;
     this.top.hidden = this.work.hidden = !d.signedIn;
-    if (d.signedIn && (this.archiveShown || this.reportsShown || this.webhooksShown)) this.work.hidden = true;
+    if (d.signedIn && (this.archiveShown || this.reportsShown || this.webhooksShown || this.keysShown)) this.work.hidden = true;
     this.archive.hidden = !d.signedIn || !this.archiveShown;
     this.reports.hidden = !d.signedIn || !this.reportsShown;
     this.webhooks.hidden = !d.signedIn || !this.webhooksShown;
+    this.keys.hidden = !d.signedIn || !this.keysShown;
     this.signInError.textContent = d.signInError || '';
     if (!d.signedIn) {
       this.queueEls = {};
@@ -177,8 +181,8 @@
     this.conn.textContent = CONN[d.conn] || d.conn;
     this.conn.className = 'conn conn-' + d.conn;
     this.agentName.textContent = d.agent ? (d.agent.name || d.agent.id || '') : '';
-    // Reports and webhooks are for admins (the server checks the role again on every request).
-    this.reportsBtn.hidden = this.webhooksBtn.hidden = !(d.agent && d.agent.admin);
+    // Reports, webhooks and API keys are for admins (the server checks the role again on every request).
+    this.reportsBtn.hidden = this.webhooksBtn.hidden = this.keysBtn.hidden = !(d.agent && d.agent.admin);
     this.statusSel.value = d.status;
     this.statusSel.className = 'status-select st-' + d.status;
     this.renderAlerts();

@@ -45,6 +45,7 @@
   View.prototype.showWebhooks = function (open) {
     if (open && this.archiveShown) this.showArchive(false);
     if (open && this.reportsShown) this.showReports(false);
+    if (open && this.keysShown) this.showKeys(false);
     this.webhooksShown = !!open;
     this.webhooks.hidden = !open || !this.desk.signedIn;
     this.work.hidden = !!open || !this.desk.signedIn || !!this.archiveShown || !!this.reportsShown;

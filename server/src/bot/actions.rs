@@ -17,6 +17,7 @@ use super::ToolSpec;
 use crate::config::{ActionConfig, ActionSettings, SiteConfig};
 use crate::protocol::ConversationId;
 use crate::records::Identity;
+use crate::webhooks::target::{PublicResolver, TargetError};
 
 /// Connecting to an endpoint must leave room for its answer within the action's timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -117,9 +118,19 @@ pub struct Asking<'a> {
 }
 
 impl Caller {
+    /// The client is guarded as the webhooks' one (`webhooks::target`): its DNS keeps only
+    /// public addresses (unless `actions.allow_private_targets`) and connects to those, and it
+    /// follows no redirect and uses no proxy, so neither can lead a call elsewhere.
     pub fn new(settings: ActionSettings) -> Caller {
-        // unwrap: a client with only a connect timeout set has nothing that can fail to build.
-        let http = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).build().expect("HTTP client builds");
+        let resolver = PublicResolver { allow_private: settings.allow_private_targets };
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(resolver)
+            .build()
+            // unwrap: a timeout, a redirect policy and a resolver have nothing that can fail to build.
+            .expect("HTTP client builds");
         Caller { http, settings }
     }
 
@@ -158,7 +169,10 @@ impl Caller {
     async fn answer(&self, request: reqwest::RequestBuilder, action: &str) -> Result<String, ActionError> {
         let unreachable =
             |e: reqwest::Error| ActionError::Unreachable { action: action.to_owned(), why: e.to_string() };
-        let mut response = request.send().await.map_err(unreachable)?;
+        let mut response = request.send().await.map_err(|e| match refused_by_guard(&e) {
+            Some(why) => ActionError::NotAllowed { action: action.to_owned(), why },
+            None => unreachable(e),
+        })?;
         let status = response.status();
         if !status.is_success() {
             return Err(ActionError::Status { action: action.to_owned(), status: status.as_u16() });
@@ -177,6 +191,19 @@ impl Caller {
         }
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
+}
+
+/// The guard's reason, when a call failed because the endpoint's name resolved only to
+/// addresses of Baton's own network ([`PublicResolver`]).
+fn refused_by_guard(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<TargetError>() {
+            return Some(format!("{refused} (actions.allow_private_targets lets a test setup call one)"));
+        }
+        source = cause.source();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::SiteConfig;
+use crate::webhooks::target::{self, Policy, TargetError};
 
 /// The header an endpoint finds the action's secret in, unless the action names another.
 pub const DEFAULT_SECRET_HEADER: &str = "Baton-Action-Secret";
@@ -124,6 +125,10 @@ pub fn validate_all(actions: &mut [ActionConfig]) -> Result<(), String> {
 pub struct ActionSettings {
     /// Let endpoints be plain `http://` (a local test setup); off: `https://` only.
     pub allow_http: bool,
+    /// Let endpoints be on Baton's own network (loopback, private, link-local, the cloud
+    /// metadata address): the SSRF guard of `webhooks::target`, here for a local test
+    /// setup; off: public addresses only, checked at load and, after DNS, on each call.
+    pub allow_private_targets: bool,
     /// Actions a site may declare at most.
     pub max_per_site: usize,
     /// Endpoint calls one bot reply may make at most (the loop guard); past it the model
@@ -141,6 +146,7 @@ impl Default for ActionSettings {
     fn default() -> Self {
         ActionSettings {
             allow_http: false,
+            allow_private_targets: false,
             max_per_site: 16,
             max_calls_per_turn: 3,
             max_response_bytes: 16 * 1024,
@@ -175,13 +181,20 @@ impl ActionSettings {
         Ok(())
     }
 
-    /// `https://`, or `http://` when the operator allows it.
+    /// What the SSRF guard lets an endpoint be (`webhooks::target`, the webhooks' guard).
+    pub fn policy(&self) -> Policy {
+        Policy { allow_http: self.allow_http, allow_private: self.allow_private_targets }
+    }
+
+    /// `https://` (or `http://` when the operator allows it) to a host that is not an address
+    /// of Baton's own network, unless the operator allows that too. A name is checked again,
+    /// after DNS, when each call connects (`bot::actions::Caller`).
     pub fn endpoint_allowed(&self, endpoint: &str) -> Result<(), String> {
-        match endpoint.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
-            Some(scheme) if scheme == "https" => Ok(()),
-            Some(scheme) if scheme == "http" && self.allow_http => Ok(()),
-            _ => Err("must be https:// (actions.allow_http lets a test setup use http://)".into()),
-        }
+        let url = reqwest::Url::parse(endpoint).map_err(|e| format!("is not a URL: {e}"))?;
+        target::check(&url, self.policy()).map_err(|refused| match refused {
+            TargetError::HttpOff => "must be https:// (actions.allow_http lets a test setup use http://)".to_owned(),
+            other => format!("is not allowed: {other} (actions.allow_private_targets lets a test setup call one)"),
+        })
     }
 
     /// The time an action's endpoint gets: its own timeout, capped by the operator's.
@@ -232,10 +245,24 @@ mod tests {
         let action = action("").unwrap();
         assert!(!format!("{action:?}").contains("s3cret-value"));
         let strict = ActionSettings::default();
-        assert!(strict.endpoint_allowed("http://127.0.0.1:9/x").is_err());
+        assert!(strict.endpoint_allowed("http://shop.example/x").unwrap_err().contains("https://"));
         assert!(strict.endpoint_allowed("https://shop.example/x").is_ok());
-        let lax = ActionSettings { allow_http: true, ..ActionSettings::default() };
+        let http = ActionSettings { allow_http: true, ..ActionSettings::default() };
+        assert!(http.endpoint_allowed("http://shop.example/x").is_ok());
+        let lax = ActionSettings { allow_private_targets: true, ..http.clone() };
         assert!(lax.endpoint_allowed("http://127.0.0.1:9/x").is_ok());
         assert_eq!(strict.timeout(&ActionConfig { timeout_ms: 60_000, ..action }), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_endpoint_on_batons_own_network_needs_the_operator() {
+        let http = ActionSettings { allow_http: true, ..ActionSettings::default() };
+        for endpoint in
+            ["http://127.0.0.1:9/x", "https://169.254.169.254/latest", "https://localhost/x", "https://[::1]/x"]
+        {
+            let refused = http.endpoint_allowed(endpoint).unwrap_err();
+            assert!(refused.contains("actions.allow_private_targets"), "{endpoint}: {refused}");
+        }
+        assert!(http.endpoint_allowed("ftp://shop.example/x").is_err());
     }
 }

@@ -68,6 +68,8 @@ const CONSOLE_JS: &str = concat!(
     "\n",
     include_str!("../../../widget-js/console/webhooks-view.js"),
     "\n",
+    include_str!("../../../widget-js/console/keys-view.js"),
+    "\n",
     include_str!("../../../widget-js/console/shortcuts.js"),
     "\n",
     include_str!("../../../widget-js/console/boot.js")

@@ -5,6 +5,7 @@ pub mod api;
 pub mod archive;
 pub mod assets;
 pub mod bearer;
+pub mod keys;
 pub mod metrics;
 pub mod reports;
 pub mod resume;
@@ -64,6 +65,9 @@ pub enum HttpError {
     Attachment(#[from] AttachmentError),
     #[error("no such conversation")]
     NotFound,
+    /// Not found, saying what was looked for.
+    #[error("{0}")]
+    Missing(&'static str),
 }
 
 impl ResponseError for HttpError {
@@ -76,7 +80,7 @@ impl ResponseError for HttpError {
             HttpError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
             HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
-            HttpError::NotFound => StatusCode::NOT_FOUND,
+            HttpError::NotFound | HttpError::Missing(_) => StatusCode::NOT_FOUND,
             HttpError::Conflict(_) => StatusCode::CONFLICT,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Attachment(error) => match error {
@@ -91,7 +95,7 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let code = match self {
-            HttpError::UnknownSite | HttpError::NoRoute | HttpError::NotFound => "not_found",
+            HttpError::UnknownSite | HttpError::NoRoute | HttpError::NotFound | HttpError::Missing(_) => "not_found",
             HttpError::ForbiddenOrigin => "forbidden",
             HttpError::Upgrade(_) | HttpError::BadRequest(_) => "invalid_frame",
             HttpError::RateLimited => "rate_limited",

@@ -8,7 +8,7 @@ use crate::scripted_llm::{Script, ScriptedLlm, pieces};
 #[tokio::test]
 async fn a_confirmation_answered_on_another_node_reaches_the_reply_waiting_for_it() {
     let redis = RedisServer::start();
-    let config = ClusterConfig::with("manual", 5, "[actions]\nallow_http = true\n");
+    let config = ClusterConfig::with("manual", 5, "[actions]\nallow_http = true\nallow_private_targets = true\n");
     let endpoint = Endpoint::start(r#"{"refunded":true}"#);
     let site = config.dir.join("sites/demo.toml");
     let action = format!(

@@ -13,7 +13,7 @@ use super::{Api, ApiError, ErrorBody};
 use crate::archive::keys::{ApiKey, Scope};
 
 /// A key's name is a label for people; bounded because it is stored and listed.
-const MAX_NAME_CHARS: usize = 100;
+pub const MAX_NAME_CHARS: usize = 100;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
