@@ -36,10 +36,13 @@ pub(crate) async fn archive_matches_live(
     let mut archived = Vec::new();
     for id in ids {
         let copy = loop {
+            // The backlog first: a copy read before an archiver's last round finished can be
+            // that round's predecessor (the events of one read, the state of an earlier one).
+            let drained = stores.feed.backlog().await.unwrap() == 0;
             let live = stores.log.conversation(*id).await.unwrap().expect("live conversation");
             let copy = archive.conversation(*id).await.ok().flatten();
             let caught_up = copy.as_ref().is_some_and(|c| c.events.len() as u64 == live.last_seq);
-            if caught_up && stores.feed.backlog().await.unwrap() == 0 {
+            if caught_up && drained {
                 break copy.unwrap();
             }
             assert!(tokio::time::Instant::now() < deadline, "the archive never caught up with {id}");
