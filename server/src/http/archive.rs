@@ -30,7 +30,7 @@ fn agent(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
 }
 
 /// The agent whose token the request carries, if they have the admin role (also the
-/// Webhooks page's check, [`super::webhooks`]).
+/// Webhooks and API keys pages' check, [`super::webhooks`], [`super::keys`]).
 pub(super) fn admin(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpError> {
     let agent = agent(http, req)?;
     if !agent.is_admin() {
@@ -39,9 +39,29 @@ pub(super) fn admin(http: &Http, req: &HttpRequest) -> Result<AgentConfig, HttpE
     Ok(agent)
 }
 
-fn unavailable(error: impl std::fmt::Display) -> HttpError {
+/// An archive call failed: logged, and answered 503 (also the Webhooks and API keys pages').
+pub(super) fn unavailable(error: impl std::fmt::Display) -> HttpError {
     tracing::warn!(%error, "archive request failed");
     HttpError::Unavailable("the archive is not reachable right now; try again".into())
+}
+
+/// The sites `admin` serves (every configured one for an admin of every site).
+pub(super) fn admin_sites(http: &Http, admin: &AgentConfig) -> Vec<String> {
+    http.sites.ids().into_iter().filter(|site| admin.serves(site)).collect()
+}
+
+/// The sites an admin's page shows: the one asked for (`forbidden` unless they serve it), or
+/// every site they serve when none (or an empty form field) is asked for.
+pub(super) fn admin_sites_asked(
+    http: &Http,
+    admin: &AgentConfig,
+    site: Option<String>,
+) -> Result<Vec<String>, HttpError> {
+    match given(site) {
+        Some(site) if admin.serves(&site) => Ok(vec![site]),
+        Some(_) => Err(HttpError::Forbidden("you do not serve this site")),
+        None => Ok(admin_sites(http, admin)),
+    }
 }
 
 #[derive(Deserialize)]

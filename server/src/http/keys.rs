@@ -13,24 +13,14 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 
 use super::api::keys::{CreateKey, CreatedKey, MAX_NAME_CHARS};
+use super::archive::{admin, admin_sites, admin_sites_asked, unavailable};
 use super::{Http, HttpError};
 use crate::archive::keys::ApiKey;
-use crate::config::AgentConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     site: Option<String>,
-}
-
-fn unavailable(error: impl std::fmt::Display) -> HttpError {
-    tracing::warn!(%error, "API key request failed");
-    HttpError::Unavailable("the archive is not reachable right now; try again".into())
-}
-
-/// The sites the admin serves (every configured one for an admin of every site).
-fn sites_of(http: &Http, admin: &AgentConfig) -> Vec<String> {
-    http.sites.ids().into_iter().filter(|site| admin.serves(site)).collect()
 }
 
 #[get("/v1/agent/keys")]
@@ -39,12 +29,8 @@ pub async fn page(
     params: web::Query<PageParams>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let admin = super::archive::admin(&http, &req)?;
-    let sites = match params.into_inner().site.filter(|s| !s.trim().is_empty()) {
-        Some(site) if admin.serves(&site) => vec![site],
-        Some(_) => return Err(HttpError::Forbidden("you do not serve this site")),
-        None => sites_of(&http, &admin),
-    };
+    let admin = admin(&http, &req)?;
+    let sites = admin_sites_asked(&http, &admin, params.into_inner().site)?;
     let mut items: Vec<ApiKey> = Vec::new();
     for site in &sites {
         items.extend(http.archive.keys(site).await.map_err(unavailable)?);
@@ -58,9 +44,9 @@ pub async fn create(
     body: web::Json<CreateKey>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let admin = super::archive::admin(&http, &req)?;
+    let admin = admin(&http, &req)?;
     let asked = body.into_inner();
-    if !sites_of(&http, &admin).contains(&asked.site) {
+    if !admin_sites(&http, &admin).contains(&asked.site) {
         return Err(HttpError::Forbidden("you do not serve this site"));
     }
     let name = asked.name.trim();
@@ -78,9 +64,9 @@ pub async fn revoke(
     path: web::Path<String>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let admin = super::archive::admin(&http, &req)?;
+    let admin = admin(&http, &req)?;
     let id = path.into_inner();
-    for site in sites_of(&http, &admin) {
+    for site in admin_sites(&http, &admin) {
         if http.archive.revoke_key(&site, &id).await.map_err(unavailable)? {
             tracing::info!(agent = %admin.id, %site, key = %id, "API key revoked");
             return Ok(HttpResponse::NoContent().finish());

@@ -11,10 +11,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
+use super::archive::{admin, admin_sites, admin_sites_asked, unavailable};
 use super::{Http, HttpError};
 use crate::archive::webhooks::Subscription;
 use crate::archive::webhooks::outbox::DeliveryView;
-use crate::config::AgentConfig;
 
 /// Deliveries the page shows per subscription, newest first.
 pub const SHOWN_DELIVERIES: usize = 20;
@@ -33,28 +33,14 @@ pub struct SubscriptionLog {
     pub deliveries: Vec<DeliveryView>,
 }
 
-fn unavailable(error: impl std::fmt::Display) -> HttpError {
-    tracing::warn!(%error, "webhook log request failed");
-    HttpError::Unavailable("the archive is not reachable right now; try again".into())
-}
-
-/// The sites the admin serves (every configured one for an admin of every site).
-fn sites_of(http: &Http, admin: &AgentConfig) -> Vec<String> {
-    http.sites.ids().into_iter().filter(|site| admin.serves(site)).collect()
-}
-
 #[get("/v1/agent/webhooks")]
 pub async fn page(
     req: HttpRequest,
     params: web::Query<PageParams>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let admin = super::archive::admin(&http, &req)?;
-    let sites = match params.into_inner().site.filter(|s| !s.trim().is_empty()) {
-        Some(site) if admin.serves(&site) => vec![site],
-        Some(_) => return Err(HttpError::Forbidden("you do not serve this site")),
-        None => sites_of(&http, &admin),
-    };
+    let admin = admin(&http, &req)?;
+    let sites = admin_sites_asked(&http, &admin, params.into_inner().site)?;
     let mut items = Vec::new();
     for site in &sites {
         for subscription in http.archive.subscriptions(site).await.map_err(unavailable)? {
@@ -72,10 +58,10 @@ pub async fn redeliver(
     path: web::Path<(String, String)>,
     http: web::Data<Http>,
 ) -> Result<HttpResponse, HttpError> {
-    let admin = super::archive::admin(&http, &req)?;
+    let admin = admin(&http, &req)?;
     let (id, delivery_id) = path.into_inner();
     let mut found = None;
-    for site in sites_of(&http, &admin) {
+    for site in admin_sites(&http, &admin) {
         if let Some(subscription) = http.archive.subscription(&site, &id).await.map_err(unavailable)? {
             found = Some(subscription);
             break;
