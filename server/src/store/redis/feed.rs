@@ -32,20 +32,33 @@ impl FeedScripts {
     }
 }
 
-#[async_trait]
-impl ArchiveFeed for RedisStore {
-    async fn claim_unarchived(&self, limit: usize, lease: Duration) -> Result<Vec<Unarchived>, StoreError> {
+impl RedisStore {
+    /// Claims up to `limit` due members of the sorted set `key` for `lease` (`feed_claim.lua`,
+    /// the archive feed's and the idle watch's): `[id, score, id, score, …]`.
+    pub(super) async fn claim_due(
+        &self,
+        key: String,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<String>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let (meta_before, meta_after) = self.keys.meta_parts();
-        let mut call = self.feed_scripts.claim.key(self.keys.archive_feed());
+        let mut call = self.feed_scripts.claim.key(key);
         call.arg(Utc::now().timestamp_millis())
             .arg(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
             .arg(limit)
             .arg(meta_before)
             .arg(meta_after);
-        let flat: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        call.invoke_async(&mut self.conn()).await.map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl ArchiveFeed for RedisStore {
+    async fn claim_unarchived(&self, limit: usize, lease: Duration) -> Result<Vec<Unarchived>, StoreError> {
+        let flat = self.claim_due(self.keys.archive_feed(), limit, lease).await?;
         flat.chunks_exact(2)
             .map(|pair| {
                 let rev = pair[1].parse().map_err(|_| records::corrupt("arev is not a number"))?;

@@ -17,17 +17,7 @@ use crate::store::idle::IdleWatch;
 #[async_trait]
 impl IdleWatch for RedisStore {
     async fn claim_idle(&self, limit: usize, lease: Duration) -> Result<Vec<ConversationId>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let (meta_before, meta_after) = self.keys.meta_parts();
-        let mut call = self.feed_scripts.claim.key(self.keys.idle_watch());
-        call.arg(Utc::now().timestamp_millis())
-            .arg(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
-            .arg(limit)
-            .arg(meta_before)
-            .arg(meta_after);
-        let flat: Vec<String> = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        let flat = self.claim_due(self.keys.idle_watch(), limit, lease).await?;
         flat.chunks_exact(2).map(|pair| records::conversation_id(&pair[0])).collect()
     }
 
