@@ -17,8 +17,9 @@ use super::text::{Kind, Tokens};
 /// cross-validation on the training split.
 pub const BUCKETS: usize = 1 << 16;
 /// Dense features after the hashed ones: lexicon score, its positive and negative parts,
-/// exclamation marks, question marks, a shouted word.
-pub const DENSE: usize = 6 + LEXICON_LANGS.len();
+/// exclamation marks, question marks, a shouted word, the lexicon score per language, and
+/// the AFINN score ([`super::afinn`]) with its positive and negative parts.
+pub const DENSE: usize = 6 + LEXICON_LANGS.len() + 3;
 /// The lexicon score is also given per detected language, since the lexicons are not
 /// equally good (English's is VADER-sized, others a few hundred words).
 const LEXICON_LANGS: [Lang; 7] = [Lang::En, Lang::Fr, Lang::De, Lang::It, Lang::Pt, Lang::Es, Lang::Unknown];
@@ -34,8 +35,8 @@ pub struct SparseFeatures {
     pub entries: Vec<(u32, f32)>,
 }
 
-/// Features of a tokenised turn whose lexicon score is `lexicon`.
-pub(crate) fn extract(lang: Lang, tokens: &Tokens, lexicon: f32) -> SparseFeatures {
+/// Features of a tokenised turn whose hand-lexicon score is `lexicon` and AFINN score `afinn`.
+pub(crate) fn extract(lang: Lang, tokens: &Tokens, lexicon: f32, afinn: f32) -> SparseFeatures {
     let mut hashes: Vec<u32> = Vec::with_capacity(tokens.tokens.len() * 16);
     let mut grams: Vec<u32> = Vec::with_capacity(tokens.tokens.len() * 16);
     let mut previous: Option<&str> = None;
@@ -88,6 +89,8 @@ pub(crate) fn extract(lang: Lang, tokens: &Tokens, lexicon: f32) -> SparseFeatur
     if let Some(i) = LEXICON_LANGS.iter().position(|l| *l == lang) {
         dense[6 + i] = lexicon;
     }
+    let after = 6 + LEXICON_LANGS.len();
+    dense[after..].copy_from_slice(&[afinn, afinn.max(0.0), (-afinn).max(0.0)]);
     entries.extend(dense.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, v)| ((BUCKETS + i) as u32, *v)));
     SparseFeatures { entries }
 }
@@ -161,7 +164,7 @@ mod tests {
 
     #[test]
     fn features_are_unit_length_and_dense_ones_sit_after_the_buckets() {
-        let f = extract(Lang::Fr, &tokenize("Merci beaucoup !"), 0.5);
+        let f = extract(Lang::Fr, &tokenize("Merci beaucoup !"), 0.5, 0.25);
         let norm: f32 = f.entries.iter().filter(|(i, _)| (*i as usize) < BUCKETS).map(|(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-4, "{norm}");
         assert!(f.entries.contains(&(BUCKETS as u32, 0.5)));

@@ -16,6 +16,7 @@
 //! - `explicit`: requests for a person; `repeat` and `markers`: asking again.
 //! - `topics`: per-site sensitive topics; `confidence`: model confidence from logprobs.
 
+mod afinn;
 mod confidence;
 mod detect_more;
 mod explicit;
@@ -201,7 +202,7 @@ impl Signals {
         let words = joined(&tokens);
         let more = detect_more::detect(&text);
         let past = past_visitor_turns(ctx.history);
-        let sentiment = sentiment::turn_score(lang, &tokens);
+        let sentiment = sentiment::turn_score(lang, more, &text, &tokens);
         let mut moods: Vec<f32> = past.iter().map(|p| p.sentiment).collect();
         moods.push(sentiment);
         let answered: Vec<HashSet<String>> = past.into_iter().filter(|p| p.answered).map(|p| p.terms).collect();
@@ -228,7 +229,7 @@ impl Signals {
             lang,
             tokens: &tokens,
             sentiment,
-            lexicon_sentiment: sentiment::score(lang, &tokens),
+            lexicon_sentiment: sentiment::lexicon_turn_score(lang, more, &text, &tokens),
             trend: signals.sentiment_trend,
             repeat_similarity,
             bot_declined: signals.bot_declined,
@@ -246,7 +247,7 @@ pub fn sentiment_features(text: &str) -> SparseFeatures {
     let text = features::unescape(text);
     let tokens = tokenize(&text);
     let lang = detect(&text, &tokens);
-    features::extract(lang, &tokens, sentiment::score(lang, &tokens))
+    features::extract(lang, &tokens, sentiment::score(lang, &tokens), afinn::score(lang.code(), &text, &tokens))
 }
 
 /// The lexicon (VADER-style) sentiment of a turn alone, before the learned model.
@@ -319,10 +320,11 @@ fn past_visitor_turns(history: &[Turn]) -> Vec<PastTurn> {
     visitor_at[start..]
         .iter()
         .map(|&i| {
-            let tokens = tokenize(history[i].text);
-            let lang = detect(history[i].text, &tokens);
+            let text = history[i].text;
+            let tokens = tokenize(text);
+            let lang = detect(text, &tokens);
             PastTurn {
-                sentiment: sentiment::turn_score(lang, &tokens),
+                sentiment: sentiment::turn_score(lang, detect_more::detect(text), text, &tokens),
                 terms: repeat::content_terms(&tokens),
                 answered: history[i + 1..].iter().any(|t| t.role == Role::Bot),
             }

@@ -16,9 +16,10 @@
 
 use std::sync::LazyLock;
 
+use super::afinn;
 use super::features;
 use super::language::Lang;
-use super::lexicon::{EMOJI, Entry, lexicon, lookup};
+use super::lexicon::{EMOJI, Entry, Lexicon, lexicon, lookup};
 use super::model::LinearModel;
 use super::text::{Kind, Token, Tokens};
 
@@ -58,16 +59,18 @@ pub(crate) const TREND_TURNS: usize = 6;
 
 /// Scoring state while walking a turn's tokens.
 #[derive(Default)]
-struct Walk {
+pub(crate) struct Walk {
     before_but: f32,
     after_but: f32,
     seen_but: bool,
     negation_left: u8,
     boost: f32,
+    /// The last valence added, so a negator written after its word can flip it.
+    last: f32,
 }
 
 impl Walk {
-    fn apply(&mut self, entry: Entry, caps: bool, mixed_case: bool) {
+    pub(crate) fn apply(&mut self, entry: Entry, caps: bool, mixed_case: bool) {
         match entry {
             Entry::Negator => self.negation_left = NEGATION_WINDOW + 1,
             Entry::Booster => self.boost += BOOST_INCREMENT,
@@ -90,7 +93,8 @@ impl Walk {
         }
     }
 
-    fn add(&mut self, valence: f32) {
+    pub(crate) fn add(&mut self, valence: f32) {
+        self.last = valence;
         if self.seen_but {
             self.after_but += valence;
         } else {
@@ -99,25 +103,48 @@ impl Walk {
     }
 
     /// Called after every word: the negation window closes word by word.
-    fn step(&mut self) {
+    pub(crate) fn step(&mut self) {
         self.negation_left = self.negation_left.saturating_sub(1);
     }
 
-    fn sum(&self) -> f32 {
+    /// A negator that follows the word it negates (Japanese 良くない): the last valence
+    /// counts as if a negator had come first.
+    pub(crate) fn negate_last(&mut self) {
+        let change = self.last * NEGATION_SCALAR - self.last;
+        self.add(change);
+        self.last = 0.0;
+    }
+
+    pub(crate) fn sum(&self) -> f32 {
         if self.seen_but { self.before_but * BEFORE_BUT + self.after_but * AFTER_BUT } else { self.before_but }
     }
 }
 
 /// The sentiment of one turn in [−1, 1] as the signals report it: the learned model's
 /// P(positive) − P(negative) for the languages it was trained on, else the lexicon's.
-pub(crate) fn turn_score(lang: Lang, tokens: &Tokens) -> f32 {
+/// `more` is the language [`super::detect_more`] found, if any: Russian, Turkish,
+/// Japanese, Arabic and Hindi have no hand lexicon and no training data, so they are
+/// scored by [`afinn`]'s translated lexicon alone.
+pub(crate) fn turn_score(lang: Lang, more: Option<&str>, text: &str, tokens: &Tokens) -> f32 {
+    if let Some(code) = more.filter(|code| afinn::is_own(code)) {
+        return afinn::score(code, text, tokens);
+    }
     let lexicon = score(lang, tokens);
     match MODEL.as_ref() {
         Some(model) if LEARNED.contains(&lang) => {
-            let p = model.predict(&features::extract(lang, tokens, lexicon));
+            let second = afinn::score(lang.code(), text, tokens);
+            let p = model.predict(&features::extract(lang, tokens, lexicon, second));
             (p[2] - p[0]).clamp(-1.0, 1.0)
         }
         _ => lexicon,
+    }
+}
+
+/// The lexicon score of a turn (before the learned model), in the same languages.
+pub(crate) fn lexicon_turn_score(lang: Lang, more: Option<&str>, text: &str, tokens: &Tokens) -> f32 {
+    match more.filter(|code| afinn::is_own(code)) {
+        Some(code) => afinn::score(code, text, tokens),
+        None => score(lang, tokens),
     }
 }
 
@@ -153,7 +180,7 @@ fn walk_token(lang: Lang, words: &[Token], i: usize, mixed_case: bool, walk: &mu
             1
         }
         Kind::Han => {
-            walk_han(&token.text, walk);
+            walk_run(&token.text, lexicon(Lang::Zh), false, walk);
             1
         }
         Kind::Word => {
@@ -179,18 +206,23 @@ fn phrase_entry(lang: Lang, phrase: &str) -> Option<Entry> {
     lexicon(lang).get_exact(phrase)
 }
 
-/// Chinese: longest lexicon entry at each position of a run of Han characters.
-fn walk_han(run: &str, walk: &mut Walk) {
-    let zh = lexicon(Lang::Zh);
+/// Chinese and Japanese: longest lexicon entry at each position of a run of characters
+/// written without spaces. With `postfix_negation` (Japanese), a negator flips the
+/// valence just before it instead of the ones after it.
+pub(crate) fn walk_run(run: &str, lexicon: &Lexicon, postfix_negation: bool, walk: &mut Walk) {
     let chars: Vec<char> = run.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         walk.step();
-        let longest = (1..=zh.max_chars.min(chars.len() - i)).rev().find_map(|len| {
+        let longest = (1..=lexicon.max_chars.min(chars.len() - i)).rev().find_map(|len| {
             let candidate: String = chars[i..i + len].iter().collect();
-            zh.get_exact(&candidate).map(|entry| (len, entry))
+            lexicon.get_exact(&candidate).map(|entry| (len, entry))
         });
         match longest {
+            Some((len, Entry::Negator)) if postfix_negation => {
+                walk.negate_last();
+                i += len;
+            }
             Some((len, entry)) => {
                 walk.apply(entry, false, false);
                 i += len;

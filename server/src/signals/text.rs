@@ -92,7 +92,13 @@ pub(crate) fn is_emoji(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
-    (c.is_alphanumeric() && !is_han(c)) || c == '\'' || c == '’'
+    (c.is_alphanumeric() && !is_han(c)) || is_inner_mark(c) || c == '\'' || c == '’'
+}
+
+/// Vowel signs, viramas and vowel marks written inside a word, which are not alphanumeric
+/// in Unicode's sense but must not split it: Devanagari (not its dandas) and Arabic.
+fn is_inner_mark(c: char) -> bool {
+    matches!(c, '\u{0900}'..='\u{0963}' | '\u{0966}'..='\u{097F}' | '\u{064B}'..='\u{065F}' | '\u{0670}')
 }
 
 /// Splits a turn into tokens and counts its `!` and `?`.
