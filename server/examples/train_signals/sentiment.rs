@@ -51,7 +51,8 @@ pub fn run(dir: &Path, quick: bool) {
     for (review_weight, fit) in grid {
         let scores = out_of_fold(&examples, &reviews, review_weight, fit);
         let (cuts, f1) = best_cuts(&examples, &scores);
-        println!("cv: reviews ×{review_weight}, {fit:?}: mean macro-F1 {f1:.3} at cuts {cuts:?}");
+        let english = language_f1(&examples, &scores, 0, cuts);
+        println!("cv: reviews ×{review_weight}, {fit:?}: mean macro-F1 {f1:.3} (english {english:.3}) at cuts {cuts:?}");
         if best.is_none_or(|b| f1 > b.0) {
             best = Some((f1, review_weight, fit, cuts));
         }
@@ -123,17 +124,19 @@ fn best_cuts(examples: &[Example], scores: &[f32]) -> ((f32, f32), f32) {
 }
 
 fn mean_f1(examples: &[Example], scores: &[f32], neg: f32, pos: f32) -> f32 {
-    let mut total = 0.0;
-    for l in 0..LANGUAGES.len() {
-        let (gold, predicted): (Vec<usize>, Vec<usize>) = examples
-            .iter()
-            .zip(scores)
-            .filter(|(e, _)| e.language == Some(l))
-            .map(|(e, s)| (e.y, class(*s, neg, pos)))
-            .unzip();
-        total += macro_f1(&gold, &predicted);
-    }
+    let total: f32 = (0..LANGUAGES.len()).map(|l| language_f1(examples, scores, l, (neg, pos))).sum();
     total / LANGUAGES.len() as f32
+}
+
+/// Macro-F1 of one language's tweets at the cut points.
+fn language_f1(examples: &[Example], scores: &[f32], language: usize, (neg, pos): (f32, f32)) -> f32 {
+    let (gold, predicted): (Vec<usize>, Vec<usize>) = examples
+        .iter()
+        .zip(scores)
+        .filter(|(e, _)| e.language == Some(language))
+        .map(|(e, s)| (e.y, class(*s, neg, pos)))
+        .unzip();
+    macro_f1(&gold, &predicted)
 }
 
 fn fit_all(examples: &[Example], reviews: &[Example], review_weight: f32, fit: Fit) -> LinearModel {

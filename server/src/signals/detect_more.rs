@@ -41,10 +41,11 @@ const TURKISH: &[&str] = &[
     "sorun",
     "degil",
 ];
+/// Romanised Hindi words; two different ones make a turn Hindi. Not "se", "ho" or "ki",
+/// which Spanish, Portuguese and Italian write all the time ("no se si", "ho fatto").
 const HINGLISH: &[&str] = &[
-    "hai", "hain", "mujhe", "se", "ko", "kya", "nahi", "nahin", "karo", "karni", "kar", "baat", "hoon", "kisi", "koi",
-    "bhai", "chahiye", "maine", "ki", "thi", "bulao", "karao", "ho", "gaya", "kitne", "log", "sakte", "sakta",
-    "zaroorat",
+    "hai", "hain", "mujhe", "ko", "kya", "nahi", "nahin", "karo", "karni", "kar", "baat", "hoon", "kisi", "koi", "bhai",
+    "chahiye", "maine", "thi", "bulao", "karao", "gaya", "kitne", "log", "sakte", "sakta", "zaroorat",
 ];
 const JAPANESE_LATIN: &[&str] =
     &["hanashitai", "hanasitai", "onegai", "onegaishimasu", "kudasai", "tantousha", "tantosha", "tsunaide"];
@@ -116,6 +117,7 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     }
     let words = words(text);
     let count = |list: &[&str]| words.iter().filter(|w| list.contains(&w.as_str())).count();
+    let distinct = |list: &[&str]| list.iter().filter(|w| words.iter().any(|x| x == *w)).count();
     let lower = text.to_lowercase();
     if has(&lower, 'а'..='я') || lower.contains('ё') {
         let letters = |set: &[char]| lower.chars().filter(|c| set.contains(c)).count();
@@ -126,7 +128,7 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     if lower.contains(['ı', 'ğ']) || count(TURKISH) >= 1 {
         return Some("tr");
     }
-    if count(HINGLISH) >= 2 {
+    if distinct(HINGLISH) >= 2 {
         return Some("hi");
     }
     if count(JAPANESE_LATIN) >= 1 {
@@ -171,6 +173,9 @@ mod tests {
         assert_eq!(detect("Това е ужасно"), None, "Bulgarian stays Bulgarian");
         assert_eq!(detect("Соедините с оператором"), Some("ru"), "Cyrillic without Bulgarian is Russian");
         assert_eq!(detect("I want to talk to a human"), None);
+        assert_eq!(detect("no se si llorar, no se que me pasa"), None, "Spanish 'se' is not Hindi");
+        assert_eq!(detect("se lo dici tu ho capito"), None, "Italian 'se' and 'ho' are not Hindi");
+        assert_eq!(detect("mujhe agent chahiye"), Some("hi"));
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub struct TurnSignals {
 /// (`examples/train_signals`): the sentiment is P(positive) − P(negative), so a turn is
 /// negative when the model leans to negative by a quarter.
 pub const NEGATIVE_CUT: f32 = -0.25;
-pub const POSITIVE_CUT: f32 = 0.25;
+pub const POSITIVE_CUT: f32 = 0.3;
 
 /// Similarity from which a turn counts as a repeated question.
 pub const REPEAT_THRESHOLD: f32 = 0.5;
