@@ -52,7 +52,9 @@ pub fn run(dir: &Path, quick: bool) {
         let scores = out_of_fold(&examples, &reviews, review_weight, fit);
         let (cuts, f1) = best_cuts(&examples, &scores);
         let english = language_f1(&examples, &scores, 0, cuts);
-        println!("cv: reviews ×{review_weight}, {fit:?}: mean macro-F1 {f1:.3} (english {english:.3}) at cuts {cuts:?}");
+        println!(
+            "cv: reviews ×{review_weight}, {fit:?}: mean macro-F1 {f1:.3} (english {english:.3}) at cuts {cuts:?}"
+        );
         if best.is_none_or(|b| f1 > b.0) {
             best = Some((f1, review_weight, fit, cuts));
         }

@@ -44,8 +44,8 @@ const TURKISH: &[&str] = &[
 /// Romanised Hindi words; two different ones make a turn Hindi. Not "se", "ho" or "ki",
 /// which Spanish, Portuguese and Italian write all the time ("no se si", "ho fatto").
 const HINGLISH: &[&str] = &[
-    "hai", "hain", "mujhe", "ko", "kya", "nahi", "nahin", "karo", "karni", "kar", "baat", "hoon", "kisi", "koi", "bhai",
-    "chahiye", "maine", "thi", "bulao", "karao", "gaya", "kitne", "log", "sakte", "sakta", "zaroorat",
+    "hai", "hain", "mujhe", "ko", "kya", "nahi", "nahin", "karo", "karni", "kar", "baat", "hoon", "kisi", "koi",
+    "bhai", "chahiye", "maine", "thi", "bulao", "karao", "gaya", "kitne", "log", "sakte", "sakta", "zaroorat",
 ];
 const JAPANESE_LATIN: &[&str] =
     &["hanashitai", "hanasitai", "onegai", "onegaishimasu", "kudasai", "tantousha", "tantosha", "tsunaide"];
