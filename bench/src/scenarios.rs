@@ -227,6 +227,13 @@ impl Bench {
         self.relay_loads("relay", "Baton", &connected, &server).await;
         drop(connected);
         drop(server);
+        // The same with metrics off (no recorder installed): what counting costs.
+        progress(&format!("relay: {pairs} pairs on baton with metrics off"));
+        let server = self.start_baton_with(None, &[("BATON__METRICS__ENABLED", "false")]).await?;
+        let connected = relay::connect_baton(server.port, server.port, pairs).await?;
+        self.relay_loads("relay_nometrics", "Baton, metrics off", &connected, &server).await;
+        drop(connected);
+        drop(server);
         for (name, server) in self.baselines().await {
             let Ok(server) = server else {
                 self.report.notes.push(format!("relay: the {name} relay did not start"));

@@ -105,6 +105,15 @@ impl Pinning {
 
     /// The command that starts `program`, under `taskset` when pinning.
     pub fn command(&self, program: &Path) -> Command {
+        // A profiler in front of every server process, for example
+        // `BATON_BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p"`.
+        if let Some(wrapper) = std::env::var("BATON_BENCH_WRAPPER").ok().filter(|w| !w.trim().is_empty()) {
+            let mut parts = wrapper.split_whitespace();
+            // unwrap: the filter above keeps only a wrapper with at least one word.
+            let mut command = Command::new(parts.next().unwrap());
+            command.args(parts).arg(program);
+            return command;
+        }
         if self.enabled {
             let mut command = Command::new("taskset");
             command.args(["-c", SERVER_CORE]).arg(program);

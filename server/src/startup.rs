@@ -67,8 +67,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        // First, so that every handle registered from here on counts.
-        crate::telemetry::metrics::install();
+        // First, so that every handle registered from here on counts. With metrics off no
+        // recorder is installed, so every counter and histogram is a no-op.
+        if settings.metrics.enabled {
+            crate::telemetry::metrics::install();
+        }
         let hub = Hub::new();
         let stores = build_store(&settings, &hub).await?;
         let Models { answerer, model, probe } = build_llm(&settings, &stores)?;

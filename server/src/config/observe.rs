@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
-    /// Off: `/metrics` answers 404.
+    /// Off: `/metrics` answers 404 and nothing is counted (no recorder is installed).
     pub enabled: bool,
     /// Client addresses (CIDR) that may scrape; the address is the one
     /// `limits.client_ip_header` gives behind a trusted proxy, else the TCP peer's. A list in
