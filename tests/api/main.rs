@@ -45,6 +45,7 @@ mod prometheus_server;
 mod rating;
 mod real_model;
 mod redaction;
+mod redis_cluster;
 mod redis_server;
 mod reports;
 mod reports_bench;

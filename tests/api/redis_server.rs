@@ -12,6 +12,21 @@ use baton::protocol::ConversationId;
 /// How long a started server may take to answer PING.
 const START_WAIT: Duration = Duration::from_secs(10);
 
+/// What a node is pointed at: one Redis, or a Redis Cluster (`store.redis_cluster`).
+pub trait SharedRedis {
+    /// `store.redis_url`.
+    fn url(&self) -> String;
+    fn cluster(&self) -> bool {
+        false
+    }
+}
+
+impl SharedRedis for RedisServer {
+    fn url(&self) -> String {
+        RedisServer::url(self)
+    }
+}
+
 pub struct RedisServer {
     pub port: u16,
     /// With [`RedisServer::tls`]: its TLS port, and the folder of its certificates.

@@ -94,6 +94,10 @@ pub struct StoreSettings {
     /// to, instead of the system's roots (a private CA). Unset: the system's roots.
     #[serde(default)]
     pub redis_ca_file: Option<std::path::PathBuf>,
+    /// `store.redis_url` names a Redis Cluster: one or more of its nodes, comma-separated
+    /// (the client finds the rest). Every Baton key then shares one hash slot, `{namespace}`.
+    #[serde(default)]
+    pub redis_cluster: bool,
     /// Key prefix, so several deployments (or test runs) can share one Redis.
     pub namespace: String,
     /// The most events a conversation keeps; an append beyond it is refused with `unavailable`.

@@ -67,14 +67,18 @@
 //! alike, checking the server's certificate against `store.redis_ca_file` when set, else the
 //! system's roots (see [`client`]).
 //!
-//! Cluster note: the layout is Redis Cluster–ready where it costs nothing (one slot per
-//! conversation; global records are single keys), but this store connects to one Redis
-//! endpoint (a primary, or a proxy in front of a cluster). `append.lua` and `update.lua`
-//! touch one slot; `transition.lua` spans slots (the conversation's, `queue`, `assignments`
-//! and agents' chat sets, and it reads other conversations' meta keys to count capacity);
-//! `mark_answered.lua` touches `assignments` only.
+//! # Redis Cluster
+//! With `store.redis_cluster`, `store.redis_url` names one or more nodes of a Redis Cluster
+//! (comma-separated) and the namespace becomes the hash tag of every name (`{baton}:c:{<id>}:meta`
+//! hashes by `baton`), so all of a deployment's keys share one slot: `transition.lua`, which
+//! spans the conversation, `queue`, `assignments` and agents' chat sets and reads other
+//! conversations' meta keys, runs as it does on one Redis. The cluster then gives failover and
+//! a managed Redis's interface, not spread: one master carries a deployment (several
+//! deployments, each its own namespace, spread over the masters). `/readyz` pings the master
+//! of that slot only. See [`connection`] for the pub/sub link.
 
 mod allowance;
+mod connection;
 mod erase;
 mod feed;
 mod handoff;
@@ -89,14 +93,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{AsyncCommands, Client, RedisError, Script};
+use ::redis::{AsyncCommands, RedisError, Script};
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
+use self::connection::Conn;
 use self::keys::Keys;
 use self::records::from_json;
 use super::{
@@ -109,14 +113,6 @@ use crate::delivery::{Interest, Watcher};
 use crate::protocol::{ConversationId, Event, State};
 use crate::records::Record;
 
-/// Each attempt to open a connection may take this long.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// A command that gets no reply within this fails (`unavailable`).
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reconnect attempts per failed command, starting this far apart: a command fails fast
-/// while Redis is down instead of holding a socket's frame.
-const RECONNECT_RETRIES: usize = 2;
-const RECONNECT_DELAY: Duration = Duration::from_millis(50);
 /// While idle, the connection is probed this often, so it reconnects before anyone needs it.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
@@ -133,7 +129,7 @@ struct Scripts {
 
 pub struct RedisStore {
     /// Multiplexed and cloneable; commands from every task share one connection.
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     scripts: Scripts,
     feed_scripts: feed::FeedScripts,
@@ -159,18 +155,10 @@ impl RedisStore {
     /// URL is.
     pub async fn connect(settings: &StoreSettings, deliver: Deliver) -> anyhow::Result<RedisStore> {
         let url = settings.redis_url.as_ref().context("store.redis_url is not set")?;
-        let client = client(url.expose_secret(), settings.redis_ca_file.as_deref())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_min_delay(RECONNECT_DELAY)
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .context("Failed to set up the Redis connection")?;
-        let keys = Keys::new(&settings.namespace);
+        let connection::Opened { conn, pubsub } = connection::open(settings, url.expose_secret())?;
+        let keys = Keys::new(&settings.namespace, settings.redis_cluster);
         let stop = CancellationToken::new();
-        let (changes, linked) = listener::spawn(client, conn.clone(), keys.clone(), deliver, stop.clone());
+        let (changes, linked) = listener::spawn(pubsub, conn.clone(), keys.clone(), deliver, stop.clone());
         let store = RedisStore {
             conn,
             keys,
@@ -193,7 +181,7 @@ impl RedisStore {
         store.spawn_probe();
         match store.ping_redis().await {
             Ok(()) => {
-                tracing::info!(namespace = %settings.namespace, "store: redis");
+                tracing::info!(namespace = %settings.namespace, cluster = settings.redis_cluster, "store: redis");
                 store.check_eviction_policy().await;
             }
             Err(error) => {
@@ -214,6 +202,7 @@ impl RedisStore {
 
     fn spawn_probe(&self) {
         let mut conn = self.conn.clone();
+        let probe = self.keys.ready_probe();
         let stop = self.stop.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PROBE_EVERY);
@@ -222,14 +211,13 @@ impl RedisStore {
                     () = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let _: Result<String, _> = ::redis::cmd("PING").query_async(&mut conn).await;
+                let _ = conn.ping(&probe).await;
             }
         });
     }
 
     async fn ping_redis(&self) -> Result<(), StoreError> {
-        let _: String = ::redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
-        Ok(())
+        self.conn().ping(&self.keys.ready_probe()).await.map_err(unavailable)
     }
 
     /// A small write that expires by itself: a Redis that refuses writes (`OOM` under
@@ -272,7 +260,7 @@ impl RedisStore {
 
     /// The connection for one round trip (a command, a script or a pipeline): each call is
     /// counted in `baton_redis_round_trips_total`.
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         crate::telemetry::metrics::hot().redis_round_trips.increment(1);
         self.conn.clone()
     }
@@ -300,21 +288,6 @@ impl RedisStore {
         }
         page.iter().map(|json| from_json(json).map(Arc::new)).collect()
     }
-}
-
-/// The client for `url`; a `rediss://` one checks the server's certificate against the CAs of
-/// `ca_file` when given (else the system's roots). The URL may hold a password: errors name
-/// the setting, never the value.
-fn client(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Client> {
-    let Some(ca_file) = ca_file else {
-        return Client::open(url).context("store.redis_url is not a valid Redis URL");
-    };
-    anyhow::ensure!(url.starts_with("rediss://"), "store.redis_ca_file is set but store.redis_url is not rediss://");
-    let pem =
-        std::fs::read(ca_file).with_context(|| format!("store.redis_ca_file: cannot read {}", ca_file.display()))?;
-    let certificates = ::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
-    Client::build_with_tls(url, certificates)
-        .context("store.redis_url is not a valid Redis URL, or store.redis_ca_file holds no usable PEM certificate")
 }
 
 fn unavailable(error: RedisError) -> StoreError {

@@ -79,11 +79,19 @@ async fn a_node_started_while_redis_is_down_is_not_ready_refuses_sockets_with_10
 
 #[tokio::test]
 async fn an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two() {
-    let redis = RedisServer::start();
+    an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two_on(&RedisServer::start()).await;
+}
+
+#[tokio::test]
+async fn an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two_on_a_redis_cluster() {
+    an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two_on(&RedisCluster::start()).await;
+}
+
+async fn an_agent_signed_in_on_two_nodes_with_room_for_one_chat_never_takes_two_on(redis: &dyn SharedRedis) {
     let config = ClusterConfig::with("manual", 1, LIFTED_RATE);
     let ns = namespace();
-    let node_a = Node::start(&config.dir, &redis, &ns).await;
-    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let node_a = Node::start(&config.dir, redis, &ns).await;
+    let node_b = Node::start(&config.dir, redis, &ns).await;
     let (mut on_a, _) = node_a.app.connect_agent("token-ana").await;
     let (mut on_b, _) = node_b.app.connect_agent("token-ana").await;
     let store = &node_a.app.store;
@@ -149,14 +157,31 @@ async fn assert_consistent(store: &Stores, ids: &[ConversationId]) -> (usize, us
 
 #[tokio::test]
 async fn a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor() {
-    let redis = RedisServer::start();
+    a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor_on(
+        &RedisServer::start(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor_on_a_redis_cluster()
+ {
+    a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor_on(
+        &RedisCluster::start(),
+    )
+    .await;
+}
+
+async fn a_node_killed_while_it_assigns_chats_strands_none_and_the_rest_are_assigned_by_the_survivor_on(
+    redis: &dyn SharedRedis,
+) {
     let extra = format!("{LIFTED_RATE}[handoff]\njanitor_secs = 1\npresence_grace_secs = 30\n");
     let config = ClusterConfig::with("least_busy", 40, &extra);
     let ns = namespace();
     // Kill times spread over the burst: before, during and after node A escalates and assigns.
     for (round, kill_after_ms) in [10, 40, 80, 150, 300].into_iter().enumerate() {
-        let mut node_a = Node::start(&config.dir, &redis, &ns).await;
-        let node_b = Node::start(&config.dir, &redis, &ns).await;
+        let mut node_a = Node::start(&config.dir, redis, &ns).await;
+        let node_b = Node::start(&config.dir, redis, &ns).await;
         // Ana went away at the end of the last round, and her presence outlives that node by
         // the grace period: a sign-in keeps that status unless it says otherwise.
         let mut ana = node_b.app.open_agent().await;

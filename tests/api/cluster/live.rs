@@ -5,11 +5,28 @@ use super::*;
 
 #[tokio::test]
 async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other() {
-    let redis = RedisServer::start();
+    a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other_on(
+        &RedisServer::start(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other_on_a_redis_cluster()
+ {
+    a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other_on(
+        &RedisCluster::start(),
+    )
+    .await;
+}
+
+async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visitor_resumes_on_the_other_on(
+    redis: &dyn SharedRedis,
+) {
     let config = ClusterConfig::new();
     let ns = namespace();
-    let mut node_a = Node::start(&config.dir, &redis, &ns).await;
-    let node_b = Node::start(&config.dir, &redis, &ns).await;
+    let mut node_a = Node::start(&config.dir, redis, &ns).await;
+    let node_b = Node::start(&config.dir, redis, &ns).await;
     let (mut visitor, mut ana, welcome) = taken_across_nodes(&node_a, &node_b).await;
     let id = welcome["conversation_id"].clone();
 
@@ -62,12 +79,20 @@ async fn a_visitor_and_an_agent_on_two_nodes_talk_live_and_a_killed_nodes_visito
 
 #[tokio::test]
 async fn two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins() {
-    let redis = RedisServer::start();
+    two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins_on(&RedisServer::start()).await;
+}
+
+#[tokio::test]
+async fn two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins_on_a_redis_cluster() {
+    two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins_on(&RedisCluster::start()).await;
+}
+
+async fn two_agents_on_different_nodes_race_to_accept_one_chat_and_exactly_one_wins_on(redis: &dyn SharedRedis) {
     let config = ClusterConfig::new();
     let ns = namespace();
-    let node_a = Node::start(&config.dir, &redis, &ns).await;
-    let node_b = Node::start(&config.dir, &redis, &ns).await;
-    let node_c = Node::start(&config.dir, &redis, &ns).await;
+    let node_a = Node::start(&config.dir, redis, &ns).await;
+    let node_b = Node::start(&config.dir, redis, &ns).await;
+    let node_c = Node::start(&config.dir, redis, &ns).await;
     let (mut ana, _) = node_a.app.connect_agent("token-ana").await;
     let (mut bo, _) = node_b.app.connect_agent("token-bo").await;
     let mut wins = [0, 0];

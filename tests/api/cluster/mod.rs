@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Client, Next, TestApp, repo_root};
-use crate::redis_server::{RedisServer, namespace};
+use crate::redis_cluster::RedisCluster;
+use crate::redis_server::{RedisServer, SharedRedis, namespace};
 use crate::store_contract::redis_settings;
 
 /// A node must be listening and ready within this (a debug build loading its knowledge).
@@ -32,14 +33,14 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) async fn start(config: &Path, redis: &RedisServer, namespace: &str) -> Node {
+    pub(crate) async fn start(config: &Path, redis: &dyn SharedRedis, namespace: &str) -> Node {
         Node::start_with(config, redis, namespace, &[]).await
     }
 
     /// A node with these environment variables besides (they win over the defaults here).
     pub(crate) async fn start_with(
         config: &Path,
-        redis: &RedisServer,
+        redis: &dyn SharedRedis,
         namespace: &str,
         env: &[(&str, String)],
     ) -> Node {
@@ -47,6 +48,7 @@ impl Node {
             .env("BATON_CONFIG", config)
             .env("BATON__SERVER__PORT", "0")
             .env("BATON__STORE__REDIS_URL", redis.url())
+            .env("BATON__STORE__REDIS_CLUSTER", redis.cluster().to_string())
             .env("BATON__STORE__NAMESPACE", namespace)
             // Every test connects from 127.0.0.1: the per-address limits are lifted.
             .env("BATON__LIMITS__UPGRADES_PER_IP_BURST", "1000000")
@@ -66,9 +68,9 @@ impl Node {
             .spawn()
             .expect("the baton binary starts");
         let port = listening_port(&mut child).await;
-        let store = RedisStore::connect(&redis_settings(&redis.url(), namespace), Arc::new(|_| {}))
-            .await
-            .expect("the test's own view of the store");
+        let mut settings = redis_settings(&redis.url(), namespace);
+        settings.redis_cluster = redis.cluster();
+        let store = RedisStore::connect(&settings, Arc::new(|_| {})).await.expect("the test's own view of the store");
         let app = TestApp {
             port,
             llm: None,

@@ -1,7 +1,7 @@
 //! The store contract (see `baton::store`), one suite per role (`EventLog`, `PubSub`,
 //! `Handoff`, `AgentPresence`), each written once against [`Stores`] so that every backend
 //! runs the same checks: the memory store, and the Redis store on a real `redis-server` (one
-//! per test, with a namespace of its own). Checks that only a shared store has (several
+//! per test, with a namespace of its own), over TLS, and on a real three-master Redis Cluster. Checks that only a shared store has (several
 //! nodes, a Redis restart, expiry) are in [`shared`].
 
 /// One test per contract clause per backend: `contract!(clause, …)` in a role's module.
@@ -31,10 +31,19 @@ macro_rules! contract {
                 }
             )*
         }
+        mod redis_cluster_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $clause() {
+                    super::$clause(crate::store_contract::redis_cluster().await).await;
+                }
+            )*
+        }
     };
 }
 
 mod allowance;
+mod cluster;
 mod event_log;
 mod feed;
 mod handoff;
@@ -58,7 +67,8 @@ use baton::store::{
 };
 use futures_util::future::BoxFuture;
 
-use crate::redis_server::{RedisServer, namespace};
+use crate::redis_cluster::RedisCluster;
+use crate::redis_server::{RedisServer, SharedRedis, namespace};
 
 type Delivered = Arc<Mutex<Vec<Delivery>>>;
 
@@ -76,7 +86,7 @@ pub struct Backend {
     delivered: Delivered,
     /// The memory store delivers everything, so there it does nothing.
     follow: Follow,
-    _redis: Option<RedisServer>,
+    _redis: Option<Box<dyn SharedRedis + Send>>,
 }
 
 impl Backend {
@@ -126,7 +136,7 @@ pub async fn memory() -> Backend {
 pub async fn redis() -> Backend {
     let server = RedisServer::start();
     let (stores, delivered, follow) = redis_node(&server.url(), &namespace()).await;
-    Backend { stores, delivered, follow, _redis: Some(server) }
+    Backend { stores, delivered, follow, _redis: Some(Box::new(server)) }
 }
 
 /// The Redis store over TLS (`rediss://`), trusting the CA the test server's certificate
@@ -136,13 +146,23 @@ pub async fn redis_tls() -> Backend {
     let mut settings = redis_settings(&server.tls_url(), &namespace());
     settings.redis_ca_file = Some(server.ca_file());
     let (stores, delivered, follow) = redis_node_with(&settings).await;
-    Backend { stores, delivered, follow, _redis: Some(server) }
+    Backend { stores, delivered, follow, _redis: Some(Box::new(server)) }
+}
+
+/// The Redis store on a three-master Redis Cluster (`store.redis_cluster`), named by all three.
+pub async fn redis_cluster() -> Backend {
+    let cluster = RedisCluster::start();
+    let mut settings = redis_settings(&cluster.url(), &namespace());
+    settings.redis_cluster = true;
+    let (stores, delivered, follow) = redis_node_with(&settings).await;
+    Backend { stores, delivered, follow, _redis: Some(Box::new(cluster)) }
 }
 
 pub fn redis_settings(url: &str, namespace: &str) -> StoreSettings {
     StoreSettings {
         redis_url: Some(url.to_owned().into()),
         redis_ca_file: None,
+        redis_cluster: false,
         namespace: namespace.to_owned(),
         max_events_per_conversation: MAX_EVENTS,
         retention_hours: 1,
@@ -152,6 +172,13 @@ pub fn redis_settings(url: &str, namespace: &str) -> StoreSettings {
 /// One Redis node: its stores, what it was handed, and its `follow`.
 async fn redis_node(url: &str, namespace: &str) -> (Stores, Delivered, Follow) {
     redis_node_with(&redis_settings(url, namespace)).await
+}
+
+/// [`redis_node`] on one Redis or a cluster.
+async fn redis_node_on(redis: &dyn SharedRedis, namespace: &str) -> (Stores, Delivered, Follow) {
+    let mut settings = redis_settings(&redis.url(), namespace);
+    settings.redis_cluster = redis.cluster();
+    redis_node_with(&settings).await
 }
 
 async fn redis_node_with(settings: &StoreSettings) -> (Stores, Delivered, Follow) {

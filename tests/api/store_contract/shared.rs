@@ -11,10 +11,13 @@ use super::*;
 
 #[tokio::test]
 async fn two_nodes_on_one_redis_see_one_conversation_in_seq_order() {
-    let server = RedisServer::start();
+    two_nodes_see_one_conversation_in_seq_order(&RedisServer::start()).await;
+}
+
+pub(super) async fn two_nodes_see_one_conversation_in_seq_order(redis: &dyn SharedRedis) {
     let ns = namespace();
-    let (a, _, _) = redis_node(&server.url(), &ns).await;
-    let (b, b_delivered, b_follow) = redis_node(&server.url(), &ns).await;
+    let (a, _, _) = redis_node_on(redis, &ns).await;
+    let (b, b_delivered, b_follow) = redis_node_on(redis, &ns).await;
     let id = new_conversation(&a, "n1").await;
     b_follow(Topic::Conversation(id)).await;
     let writers: Vec<_> = [a.clone(), b.clone()]
@@ -34,10 +37,13 @@ async fn two_nodes_on_one_redis_see_one_conversation_in_seq_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capacity_holds_across_two_nodes_round_after_round() {
-    let server = RedisServer::start();
+    capacity_holds_across_two_nodes_round_after_round_on(&RedisServer::start()).await;
+}
+
+pub(super) async fn capacity_holds_across_two_nodes_round_after_round_on(redis: &dyn SharedRedis) {
     let ns = namespace();
-    let (a, _, _) = redis_node(&server.url(), &ns).await;
-    let (b, _, _) = redis_node(&server.url(), &ns).await;
+    let (a, _, _) = redis_node_on(redis, &ns).await;
+    let (b, _, _) = redis_node_on(redis, &ns).await;
     for round in 0..50 {
         let mut ids = Vec::new();
         for i in 0..4 {

@@ -12,8 +12,11 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn new(namespace: &str) -> Keys {
-        Keys { namespace: namespace.to_owned() }
+    /// In a Redis Cluster the namespace is the hash tag of every name (`{baton}:…`): one slot
+    /// holds them all, so every script's keys are in one slot (see [`super::connection`]).
+    pub fn new(namespace: &str, cluster: bool) -> Keys {
+        let namespace = if cluster { format!("{{{namespace}}}") } else { namespace.to_owned() };
+        Keys { namespace }
     }
 
     fn conversation_key(&self, id: ConversationId, part: &str) -> String {
@@ -134,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_conversations_keys_and_channel_share_one_hash_tag() {
-        let keys = Keys::new("baton");
+        let keys = Keys::new("baton", false);
         let id = ConversationId::new();
         let tag = format!("{{{id}}}");
         for key in keys.conversation(id).iter().chain([&keys.channel(&Topic::Conversation(id))]) {
@@ -147,5 +150,37 @@ mod tests {
         assert_eq!(format!("{before}{id}{after}"), keys.meta(id), "scripts build the same names");
         assert_eq!(keys.agent_chats("a:b"), "baton:agent:a:b:chats");
         assert_eq!(keys.channel(&Topic::Agent("ana".into())), "baton:t:agent:ana");
+    }
+
+    /// Redis Cluster hashes only the first `{…}` of a name: the namespace's, in cluster mode.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("a hash tag");
+        let close = open + key[open..].find('}').expect("a closed hash tag");
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn in_a_cluster_every_key_hashes_by_the_namespace() {
+        let keys = Keys::new("baton", true);
+        let id = ConversationId::new();
+        let names = keys.conversation(id).into_iter().chain([
+            keys.token("abc"),
+            keys.queue(),
+            keys.assignments(),
+            keys.agent_chats("ana"),
+            keys.presence(),
+            keys.pickups("demo"),
+            keys.left_messages(),
+            keys.archive_feed(),
+            keys.idle_watch(),
+            keys.user("demo", "u1"),
+            keys.allowance("site:demo"),
+            keys.ready_probe(),
+        ]);
+        for name in names {
+            assert_eq!(hash_tag(&name), "baton", "{name}");
+        }
+        let (before, after) = keys.meta_parts();
+        assert_eq!(format!("{before}{id}{after}"), keys.meta(id), "scripts build the same names");
     }
 }

@@ -21,13 +21,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, PubSubSink};
+use ::redis::aio::PubSubSink;
 use ::redis::{Client, Msg};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
+use super::connection::Conn;
 use super::keys::Keys;
 use super::records;
 use crate::delivery::Interest;
@@ -53,8 +54,8 @@ pub type Changes = mpsc::UnboundedSender<(Topic, Interest)>;
 
 /// Starts the task; returns where the hub's watcher sends changes, and whether the link is up.
 pub fn spawn(
-    client: Client,
-    conn: ConnectionManager,
+    clients: Vec<Client>,
+    conn: Conn,
     keys: Keys,
     deliver: Deliver,
     stop: CancellationToken,
@@ -62,7 +63,8 @@ pub fn spawn(
     let (tx, changes) = mpsc::unbounded_channel();
     let up = Arc::new(AtomicBool::new(false));
     let listener = Listener {
-        client,
+        clients,
+        next_client: 0,
         conn,
         keys,
         deliver,
@@ -77,9 +79,11 @@ pub fn spawn(
 }
 
 struct Listener {
-    client: Client,
+    /// Where the link may subscribe: one Redis, or any node of a cluster (tried in turn).
+    clients: Vec<Client>,
+    next_client: usize,
     /// The store's command connection, for catch-up reads.
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     deliver: Deliver,
     changes: mpsc::UnboundedReceiver<(Topic, Interest)>,
@@ -103,7 +107,9 @@ impl Listener {
     async fn run(mut self) {
         let mut backoff = RECONNECT_MIN;
         loop {
-            let end = match timeout(REPLY_TIMEOUT, self.client.get_async_pubsub()).await {
+            let client = &self.clients[self.next_client % self.clients.len()];
+            self.next_client = self.next_client.wrapping_add(1);
+            let end = match timeout(REPLY_TIMEOUT, client.get_async_pubsub()).await {
                 Ok(Ok(pubsub)) => {
                     backoff = RECONNECT_MIN;
                     let (sink, stream) = pubsub.split();
