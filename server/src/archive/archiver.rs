@@ -1,7 +1,7 @@
 //! The task, one per node, that copies the live log into the archive: it claims
 //! conversations from the live store's feed, reads their events after the archive's own high
-//! water, writes them (with the conversation's row) in one transaction, and reports them
-//! archived. A crash anywhere in between leaves the conversation in the feed (its claim
+//! water, writes them (with each conversation's row) in one transaction per round, and
+//! reports them archived. A crash anywhere in between leaves the conversation in the feed (its claim
 //! lapses) and the next copy starts from the archive's high water again, so every event
 //! is written exactly once. While the database (or the live store) is down it backs off and
 //! tries again; the live chat never waits on it.
@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Archive, ArchiveError};
+use super::{Archive, ArchiveError, ConversationCopy};
+use crate::protocol::ConversationId;
 use crate::store::feed::{ArchiveFeed, Unarchived};
 use crate::store::{EventLog, StoreError};
 
@@ -30,6 +31,16 @@ enum CopyError {
     Archive(#[from] ArchiveError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a claimed conversation's first read found.
+enum Page {
+    /// Expired from the live store (and reported archived).
+    Gone,
+    /// Everything new, to write with the round's batch.
+    Whole(Box<ConversationCopy>),
+    /// More than one page: copied alone.
+    Partial,
 }
 
 #[derive(Clone)]
@@ -82,21 +93,84 @@ impl Archiver {
         }
     }
 
-    /// Copies what one claim gives; returns how many conversations it copied. On a failure,
-    /// the claims not yet copied are released (due again at once) as far as the store allows.
+    /// Copies what one claim gives; returns how many conversations it copied. The claimed
+    /// conversations whose new events fit in one page are written in one transaction (one
+    /// commit for the round, not one per conversation); a longer one is copied alone, page
+    /// by page. On a failure, the claims not yet copied are released (due again at once) as
+    /// far as the store allows.
     pub async fn round(&self) -> Result<usize, String> {
         let claimed = self.feed.claim_unarchived(CLAIM, self.lease).await.map_err(|e| e.to_string())?;
         let total = claimed.len();
+        let (mut items, mut copies, mut long) = (Vec::new(), Vec::new(), Vec::new());
         for (done, item) in claimed.iter().enumerate() {
-            if let Err(error) = self.copy(item).await {
-                for rest in &claimed[done..] {
-                    // Rev 0 never matches: the conversation is due again at once.
-                    let _ = self.feed.archived(rest.id, 0).await;
+            match self.first_page(item).await {
+                Ok(Page::Gone) => {}
+                Ok(Page::Whole(copy)) => {
+                    items.push(item);
+                    copies.push(*copy);
                 }
-                return Err(format!("{} ({})", error, item.id));
+                Ok(Page::Partial) => long.push(item),
+                Err(error) => {
+                    let rest = claimed[done..].iter().chain(items).chain(long).map(|c| c.id).collect();
+                    return Err(self.release(rest, error, item).await);
+                }
+            }
+        }
+        if !copies.is_empty() {
+            if let Err(error) = self.archive.write_all(&copies).await {
+                let all = items.iter().chain(&long).map(|c| c.id).collect();
+                return Err(self.release(all, error.into(), items[0]).await);
+            }
+            for (done, item) in items.iter().enumerate() {
+                if let Err(error) = self.feed.archived(item.id, item.rev).await {
+                    let rest = items[done..].iter().chain(&long).map(|c| c.id).collect();
+                    return Err(self.release(rest, error.into(), item).await);
+                }
+                crate::telemetry::metrics::archive_copied();
+            }
+        }
+        for (done, item) in long.iter().enumerate() {
+            if let Err(error) = self.copy(item).await {
+                let rest = long[done..].iter().map(|c| c.id).collect();
+                return Err(self.release(rest, error, item).await);
             }
         }
         Ok(total)
+    }
+
+    /// Releases these claims (rev 0 never matches, so each is due again at once) and says
+    /// which conversation failed and why.
+    async fn release(&self, claims: Vec<ConversationId>, error: CopyError, failed: &Unarchived) -> String {
+        for id in claims {
+            let _ = self.feed.archived(id, 0).await;
+        }
+        format!("{} ({})", error, failed.id)
+    }
+
+    /// The conversation and its events after the archive's high water, when they fit in one
+    /// page; a conversation gone from the live store is reported archived at once.
+    async fn first_page(&self, item: &Unarchived) -> Result<Page, CopyError> {
+        let Some(conversation) = self.log.conversation(item.id).await? else {
+            self.feed.archived(item.id, item.rev).await?;
+            return Ok(Page::Gone);
+        };
+        let after = self.archive.high_water(item.id).await?;
+        let events = match self.log.events_after(item.id, after, PAGE).await {
+            Ok(events) => events,
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(error) => return Err(error.into()),
+        };
+        if events.len() == PAGE {
+            return Ok(Page::Partial);
+        }
+        let (conversation, events) = match self.masks.for_site(&conversation.site) {
+            Some(redactor) => (
+                super::masking::conversation(&conversation, redactor),
+                events.iter().map(|event| super::masking::event(event, redactor)).collect(),
+            ),
+            None => (conversation, events),
+        };
+        Ok(Page::Whole(Box::new(ConversationCopy { conversation, events, rev: item.rev })))
     }
 
     /// One conversation: its events after the archive's high water, in pages, then its row.

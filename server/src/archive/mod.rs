@@ -94,6 +94,14 @@ pub struct Cursor {
     pub id: ConversationId,
 }
 
+/// One conversation's copy for [`Archive::write_all`]: as the arguments of [`Archive::write`].
+#[derive(Clone, Debug)]
+pub struct ConversationCopy {
+    pub conversation: Conversation,
+    pub events: Vec<Arc<Event>>,
+    pub rev: u64,
+}
+
 /// The durable record.
 ///
 /// # Contract
@@ -102,7 +110,8 @@ pub struct Cursor {
 ///   is the highest `seq` stored for a conversation, and events are only ever written in
 ///   unbroken runs from it, so every `seq` up to it is there.
 /// - **Atomic**: [`Archive::write`] stores the conversation's row (state, visitor, records,
-///   counters: replaced whole) and its events in one transaction, or nothing. A write
+///   counters: replaced whole) and its events in one transaction, or nothing
+///   ([`Archive::write_all`]: several conversations' in one). A write
 ///   carrying an older `rev` than the row's does not replace the row (its events still
 ///   count).
 /// - **Reads** give events in `seq` order, each exactly as it was sent on the wire.
@@ -115,6 +124,9 @@ pub trait Archive: Send + Sync + 'static {
     /// Writes the row and these events (after the high water, in order); returns how many
     /// events were new. `rev` is the live change number this copy was taken at.
     async fn write(&self, conversation: &Conversation, events: &[Arc<Event>], rev: u64) -> Result<u64, ArchiveError>;
+    /// Several [`Archive::write`]s in one transaction, all or nothing (the archiver's round:
+    /// one commit for many conversations); returns how many events were new in all.
+    async fn write_all(&self, copies: &[ConversationCopy]) -> Result<u64, ArchiveError>;
     async fn conversation(&self, id: ConversationId) -> Result<Option<ArchivedConversation>, ArchiveError>;
     /// Up to `limit` conversations matching `filter`, oldest first, after `cursor`.
     async fn export(

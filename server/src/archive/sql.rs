@@ -172,6 +172,16 @@ impl Archive for SqlArchive {
         Ok(written)
     }
 
+    async fn write_all(&self, copies: &[super::ConversationCopy]) -> Result<u64, ArchiveError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = 0;
+        for copy in copies {
+            written += self.write_in(&mut tx, &copy.conversation, &copy.events, copy.rev).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
     async fn conversation(&self, id: ConversationId) -> Result<Option<ArchivedConversation>, ArchiveError> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
