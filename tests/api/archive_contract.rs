@@ -58,6 +58,7 @@ macro_rules! archive_contract {
 
 archive_contract!(
     events_are_stored_once_and_a_replay_stores_nothing,
+    a_round_writes_several_conversations_in_one_call_each_event_once,
     the_row_is_replaced_whole_but_never_by_an_older_copy,
     an_export_filters_by_site_and_start_and_pages_in_order,
     retention_deletes_only_the_idle_conversations_of_sites_that_set_it,
@@ -104,6 +105,26 @@ fn wire(events: &[Arc<Event>]) -> Vec<serde_json::Value> {
 /// Millisecond precision: what the archive keeps of a time.
 fn now_ms() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
+}
+
+/// The archiver's round: several conversations in one transaction, with a replay among them.
+async fn a_round_writes_several_conversations_in_one_call_each_event_once(db: Db) {
+    use baton::archive::ConversationCopy;
+    let start = now_ms();
+    let (first, second) = (conversation("demo", start, 3), conversation("demo", start, 2));
+    let (first_events, second_events) = (events(first.id, 1..=3, start), events(second.id, 1..=2, start));
+    db.archive.write(&first, &first_events[..1], 1).await.unwrap();
+    let copies = vec![
+        ConversationCopy { conversation: first.clone(), events: first_events.clone(), rev: 2 },
+        ConversationCopy { conversation: second.clone(), events: second_events.clone(), rev: 1 },
+    ];
+    assert_eq!(db.archive.write_all(&copies).await.unwrap(), 2 + 2, "the replayed first event stores nothing");
+    assert_eq!(db.archive.write_all(&[]).await.unwrap(), 0);
+    for (conversation, events) in [(&first, &first_events), (&second, &second_events)] {
+        let archived = db.archive.conversation(conversation.id).await.unwrap().expect("archived");
+        assert_eq!(archived.events, wire(events), "every event once, in order");
+        assert_eq!(db.archive.high_water(conversation.id).await.unwrap(), conversation.last_seq);
+    }
 }
 
 async fn events_are_stored_once_and_a_replay_stores_nothing(db: Db) {
