@@ -11,8 +11,9 @@ use baton::protocol::ConversationId;
 
 use crate::redis_server::{SharedRedis, free_port};
 
-/// How long the cluster may take to be formed and agree on its slots.
-const FORM_WAIT: Duration = Duration::from_secs(30);
+/// How long the cluster may take to be formed and agree on its slots, per attempt.
+const FORM_WAIT: Duration = Duration::from_secs(20);
+const START_ATTEMPTS: usize = 3;
 
 pub struct RedisCluster {
     /// The masters' client ports, with their process while running.
@@ -21,7 +22,21 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
+    /// Formed and agreed on its slots. A port picked free may be taken by another test
+    /// before its server binds it (six per cluster, many tests at once): then the cluster is
+    /// started again on other ports, a few times.
     pub fn start() -> RedisCluster {
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            match RedisCluster::try_start() {
+                Ok(cluster) => return cluster,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("the Redis Cluster did not form: {failures:?}");
+    }
+
+    fn try_start() -> Result<RedisCluster, String> {
         let dir = std::env::temp_dir().join(format!("baton-redis-cluster-{}", ConversationId::new()));
         std::fs::create_dir_all(&dir).expect("create the cluster's folder");
         let nodes = (0..3)
@@ -30,9 +45,10 @@ impl RedisCluster {
                 (port, Some(start_node(port, &dir)))
             })
             .collect::<Vec<_>>();
+        // Dropped on an early return: the servers are killed and the folder removed.
         let cluster = RedisCluster { nodes, dir };
         for (port, _) in &cluster.nodes {
-            wait_for(*port, "PING", |reply| reply == "PONG");
+            wait_for(*port, "PING", |reply| reply == "PONG")?;
         }
         let addresses: Vec<String> = cluster.nodes.iter().map(|(port, _)| format!("127.0.0.1:{port}")).collect();
         let output = Command::new("redis-cli")
@@ -42,11 +58,13 @@ impl RedisCluster {
             .args(["--cluster-replicas", "0", "--cluster-yes"])
             .output()
             .expect("redis-cli runs (scripts/test installs it with redis-server)");
-        assert!(output.status.success(), "cluster create: {}", String::from_utf8_lossy(&output.stdout));
-        for (port, _) in &cluster.nodes {
-            wait_for(*port, "CLUSTER INFO", |reply| reply.contains("cluster_state:ok"));
+        if !output.status.success() {
+            return Err(format!("cluster create: {}", String::from_utf8_lossy(&output.stdout)));
         }
-        cluster
+        for (port, _) in &cluster.nodes {
+            wait_for(*port, "CLUSTER INFO", |reply| reply.contains("cluster_state:ok"))?;
+        }
+        Ok(cluster)
     }
 
     /// Every master's client port.
@@ -74,6 +92,11 @@ impl RedisCluster {
     /// `INFO <section>` of one master.
     pub fn info(&self, port: u16, section: &str) -> String {
         cli(port, &["INFO", section])
+    }
+
+    /// One command on one master, its reply as `redis-cli` prints it.
+    pub fn command(&self, port: u16, args: &[&str]) -> String {
+        cli(port, args)
     }
 }
 
@@ -126,15 +149,17 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn wait_for(port: u16, command: &str, done: impl Fn(&str) -> bool) {
+fn wait_for(port: u16, command: &str, done: impl Fn(&str) -> bool) -> Result<(), String> {
     let deadline = Instant::now() + FORM_WAIT;
     let args: Vec<&str> = command.split(' ').collect();
     loop {
         let reply = cli(port, &args).trim().to_owned();
         if done(&reply) {
-            return;
+            return Ok(());
         }
-        assert!(Instant::now() < deadline, "port {port} never answered {command} as expected (last: {reply})");
+        if Instant::now() >= deadline {
+            return Err(format!("port {port} never answered {command} as expected (last: {reply})"));
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

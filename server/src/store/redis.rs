@@ -155,8 +155,8 @@ impl RedisStore {
     /// URL is.
     pub async fn connect(settings: &StoreSettings, deliver: Deliver) -> anyhow::Result<RedisStore> {
         let url = settings.redis_url.as_ref().context("store.redis_url is not set")?;
-        let connection::Opened { conn, pubsub } = connection::open(settings, url.expose_secret())?;
         let keys = Keys::new(&settings.namespace, settings.redis_cluster);
+        let connection::Opened { conn, pubsub } = connection::open(settings, url.expose_secret(), &keys.ready_probe())?;
         let stop = CancellationToken::new();
         let (changes, linked) = listener::spawn(pubsub, conn.clone(), keys.clone(), deliver, stop.clone());
         let store = RedisStore {
@@ -202,7 +202,6 @@ impl RedisStore {
 
     fn spawn_probe(&self) {
         let mut conn = self.conn.clone();
-        let probe = self.keys.ready_probe();
         let stop = self.stop.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(PROBE_EVERY);
@@ -211,13 +210,13 @@ impl RedisStore {
                     () = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let _ = conn.ping(&probe).await;
+                let _ = conn.ping().await;
             }
         });
     }
 
     async fn ping_redis(&self) -> Result<(), StoreError> {
-        self.conn().ping(&self.keys.ready_probe()).await.map_err(unavailable)
+        self.conn().ping().await.map_err(unavailable)
     }
 
     /// A small write that expires by itself: a Redis that refuses writes (`OOM` under

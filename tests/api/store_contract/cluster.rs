@@ -72,6 +72,25 @@ async fn with_the_other_masters_killed_the_link_moves_to_the_one_left_and_hears_
     assert!(matches!(&events[4].body, EventBody::Note { text, .. } if text == "after 5"));
 }
 
+/// Redis forgets its scripts when restarted or failed over. With the masters that hold no
+/// Baton key down, the next append still gets `NOSCRIPT`, loads them again and is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_forgotten_by_the_slots_master_are_loaded_there_while_other_masters_are_down() {
+    let mut cluster = RedisCluster::start();
+    let ns = namespace();
+    let (stores, _, _) = redis_node_on(&cluster, &ns).await;
+    let id = new_conversation(&stores, "reload").await;
+    stores.log.append(id, EventDraft::new(note("before"))).await.unwrap();
+    let owner = cluster.owner_of(&format!("{{{ns}}}:probe"));
+    for port in cluster.ports().into_iter().filter(|port| *port != owner) {
+        cluster.kill(port);
+    }
+    assert_eq!(cluster.command(owner, &["SCRIPT", "FLUSH"]).trim(), "OK");
+    let appended = stores.log.append(id, EventDraft::new(note("after the flush"))).await;
+    assert!(matches!(appended, Ok(baton::store::Appended::New { .. })), "{appended:?}");
+    assert_eq!(stores.log.conversation(id).await.unwrap().unwrap().last_seq, 2);
+}
+
 #[tokio::test]
 async fn several_urls_need_the_cluster_setting_and_a_cluster_namespace_has_no_braces() {
     let (_, sink) = recorder();

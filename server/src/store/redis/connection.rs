@@ -36,14 +36,15 @@ const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub enum Conn {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    /// With the route to the master of the slot every Baton key is in.
+    Cluster(ClusterConnection, Route),
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(conn) => conn.req_packed_command(cmd),
-            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn, _) => conn.req_packed_command(cmd),
         }
     }
 
@@ -55,29 +56,28 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn, _) => conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Conn::Single(conn) => conn.get_db(),
-            Conn::Cluster(conn) => conn.get_db(),
+            Conn::Cluster(conn, _) => conn.get_db(),
         }
     }
 }
 
 impl Conn {
-    /// PING the Redis that holds `key`: in a cluster, the master of its slot (a plain PING
-    /// would ask every master, and one that holds no Baton key being down is no reason to
-    /// refuse service).
-    pub async fn ping(&mut self, key: &str) -> ::redis::RedisResult<()> {
+    /// PING the Redis that holds Baton's keys: in a cluster, the master of their slot (a
+    /// plain PING would ask every master, and one that holds no Baton key being down is no
+    /// reason to refuse service).
+    pub async fn ping(&mut self) -> ::redis::RedisResult<()> {
         let ping = ::redis::cmd("PING");
         match self {
             Conn::Single(conn) => ping.query_async::<()>(conn).await,
-            Conn::Cluster(conn) => {
-                let route = Route::with_key(key, SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+            Conn::Cluster(conn, home) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(*home));
                 conn.route_command(ping, routing).await.map(drop)
             }
         }
@@ -91,10 +91,11 @@ pub struct Opened {
     pub pubsub: Vec<Client>,
 }
 
-/// Parses `url` (one URL, or a cluster's nodes) and sets up the connections lazily. A bad URL,
+/// Parses `url` (one URL, or a cluster's nodes) and sets up the connections lazily; in a
+/// cluster, `home_key` is any key of the deployment (they all share its slot). A bad URL,
 /// a CA file without TLS or an unreadable one is an error that names the setting, never the
 /// URL (it may hold a password).
-pub fn open(settings: &StoreSettings, url: &str) -> anyhow::Result<Opened> {
+pub fn open(settings: &StoreSettings, url: &str, home_key: &str) -> anyhow::Result<Opened> {
     let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
     anyhow::ensure!(!urls.is_empty(), "store.redis_url is empty");
     let certificates = certificates(settings.redis_ca_file.as_deref(), &urls)?;
@@ -129,7 +130,7 @@ pub fn open(settings: &StoreSettings, url: &str) -> anyhow::Result<Opened> {
     let cluster = builder.build().context("store.redis_url is not a list of valid Redis Cluster node URLs")?;
     let config = ClusterConfig::new().set_connection_timeout(CONNECT_TIMEOUT).set_response_timeout(RESPONSE_TIMEOUT);
     let conn = cluster.get_pending_async_connection_with_config(config);
-    Ok(Opened { conn: Conn::Cluster(conn), pubsub })
+    Ok(Opened { conn: Conn::Cluster(conn, Route::with_key(home_key, SlotAddr::Master)), pubsub })
 }
 
 fn millis(duration: Duration) -> u64 {
