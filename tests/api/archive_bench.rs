@@ -120,3 +120,43 @@ async fn archive_figures() {
     let second = tokio::task::spawn_blocking(PostgresServer::start).await.unwrap();
     lag("postgres", second.url()).await;
 }
+
+/// One round holding short conversations (written together in one transaction) and one
+/// with more than a page of new events (copied alone, page by page): every event reaches the
+/// archive once, in order. Not a figure: it runs with the suite.
+#[tokio::test]
+async fn a_round_with_a_conversation_longer_than_a_page_copies_every_event_once() {
+    let dir = TempDir::new("archive-pages");
+    let archive: Arc<dyn Archive> = Arc::new(SqlArchive::connect(&dir.sqlite_url()).await.unwrap());
+    archive.migrate().await.unwrap();
+    let stores = Stores::new(Arc::new(MemoryStore::new(Arc::new(|_| {}), 10_000, Duration::from_secs(3600))));
+    let mut lengths = Vec::new();
+    for (n, length) in [3, 1_234, 7].into_iter().enumerate() {
+        let new = NewConversation {
+            id: ConversationId::new(),
+            site: "demo".into(),
+            token_hash: format!("pages-{n}"),
+            visitor: Default::default(),
+        };
+        let id = stores.log.create_conversation(new).await.unwrap().id;
+        for i in 0..length {
+            stores.log.append(id, EventDraft::new(message(i))).await.unwrap();
+        }
+        lengths.push((id, length));
+    }
+    let archiver = Archiver {
+        log: stores.log.clone(),
+        feed: stores.feed.clone(),
+        archive: archive.clone(),
+        poll: Duration::from_millis(20),
+        lease: Duration::from_secs(30),
+        masks: Default::default(),
+    };
+    assert_eq!(archiver.round().await.unwrap(), 3, "one round claims all three");
+    for (id, length) in lengths {
+        let archived = archive.conversation(id).await.unwrap().expect("archived");
+        let seqs: Vec<u64> = archived.events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=length as u64).collect::<Vec<_>>(), "{length} events, each once, in order");
+    }
+    assert_eq!(archiver.round().await.unwrap(), 0, "nothing left in the feed");
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{Archive, ArchiveError, ConversationCopy};
-use crate::protocol::ConversationId;
+use crate::protocol::{ConversationId, Event};
 use crate::store::feed::{ArchiveFeed, Unarchived};
 use crate::store::{EventLog, StoreError};
 
@@ -39,8 +39,8 @@ enum Page {
     Gone,
     /// Everything new, to write with the round's batch.
     Whole(Box<ConversationCopy>),
-    /// More than one page: copied alone.
-    Partial,
+    /// The first of several pages: copied alone.
+    Partial(Box<ConversationCopy>),
 }
 
 #[derive(Clone)]
@@ -101,39 +101,37 @@ impl Archiver {
     pub async fn round(&self) -> Result<usize, String> {
         let claimed = self.feed.claim_unarchived(CLAIM, self.lease).await.map_err(|e| e.to_string())?;
         let total = claimed.len();
+        // Released on a failure: every claim not yet reported archived.
+        let mut unfinished: Vec<ConversationId> = claimed.iter().map(|item| item.id).collect();
         let (mut items, mut copies, mut long) = (Vec::new(), Vec::new(), Vec::new());
-        for (done, item) in claimed.iter().enumerate() {
+        for item in &claimed {
             match self.first_page(item).await {
-                Ok(Page::Gone) => {}
+                Ok(Page::Gone) => unfinished.retain(|id| *id != item.id),
                 Ok(Page::Whole(copy)) => {
                     items.push(item);
                     copies.push(*copy);
                 }
-                Ok(Page::Partial) => long.push(item),
-                Err(error) => {
-                    let rest = claimed[done..].iter().chain(items).chain(long).map(|c| c.id).collect();
-                    return Err(self.release(rest, error, item).await);
-                }
+                Ok(Page::Partial(first)) => long.push((item, *first)),
+                Err(error) => return Err(self.release(unfinished, error, item).await),
             }
         }
-        if !copies.is_empty() {
-            if let Err(error) = self.archive.write_all(&copies).await {
-                let all = items.iter().chain(&long).map(|c| c.id).collect();
-                return Err(self.release(all, error.into(), items[0]).await);
-            }
-            for (done, item) in items.iter().enumerate() {
-                if let Err(error) = self.feed.archived(item.id, item.rev).await {
-                    let rest = items[done..].iter().chain(&long).map(|c| c.id).collect();
-                    return Err(self.release(rest, error.into(), item).await);
-                }
-                crate::telemetry::metrics::archive_copied();
-            }
+        if let Some(first) = items.first()
+            && let Err(error) = self.archive.write_all(&copies).await
+        {
+            return Err(self.release(unfinished, error.into(), first).await);
         }
-        for (done, item) in long.iter().enumerate() {
-            if let Err(error) = self.copy(item).await {
-                let rest = long[done..].iter().map(|c| c.id).collect();
-                return Err(self.release(rest, error, item).await);
+        for item in items {
+            if let Err(error) = self.feed.archived(item.id, item.rev).await {
+                return Err(self.release(unfinished, error.into(), item).await);
             }
+            unfinished.retain(|id| *id != item.id);
+            crate::telemetry::metrics::archive_copied();
+        }
+        for (item, first) in long {
+            if let Err(error) = self.copy_long(item, first).await {
+                return Err(self.release(unfinished, error, item).await);
+            }
+            unfinished.retain(|id| *id != item.id);
         }
         Ok(total)
     }
@@ -147,60 +145,51 @@ impl Archiver {
         format!("{} ({})", error, failed.id)
     }
 
-    /// The conversation and its events after the archive's high water, when they fit in one
-    /// page; a conversation gone from the live store is reported archived at once.
+    /// The conversation and the first page of its events after the archive's high water, as
+    /// the site's archive keeps them; a conversation gone from the live store is reported
+    /// archived at once.
     async fn first_page(&self, item: &Unarchived) -> Result<Page, CopyError> {
         let Some(conversation) = self.log.conversation(item.id).await? else {
             self.feed.archived(item.id, item.rev).await?;
             return Ok(Page::Gone);
         };
         let after = self.archive.high_water(item.id).await?;
-        let events = match self.log.events_after(item.id, after, PAGE).await {
+        let events = self.page(item.id, after, &conversation.site).await?;
+        let full = events.len() == PAGE;
+        let conversation = match self.masks.for_site(&conversation.site) {
+            Some(redactor) => super::masking::conversation(&conversation, redactor),
+            None => conversation,
+        };
+        let copy = Box::new(ConversationCopy { conversation, events, rev: item.rev });
+        Ok(if full { Page::Partial(copy) } else { Page::Whole(copy) })
+    }
+
+    /// Up to a page of a conversation's events after `after`, masked as `site`'s archive keeps
+    /// them.
+    async fn page(&self, id: ConversationId, after: u64, site: &str) -> Result<Vec<Arc<Event>>, CopyError> {
+        let events = match self.log.events_after(id, after, PAGE).await {
             Ok(events) => events,
             Err(StoreError::NotFound) => Vec::new(),
             Err(error) => return Err(error.into()),
         };
-        if events.len() == PAGE {
-            return Ok(Page::Partial);
-        }
-        let (conversation, events) = match self.masks.for_site(&conversation.site) {
-            Some(redactor) => (
-                super::masking::conversation(&conversation, redactor),
-                events.iter().map(|event| super::masking::event(event, redactor)).collect(),
-            ),
-            None => (conversation, events),
-        };
-        Ok(Page::Whole(Box::new(ConversationCopy { conversation, events, rev: item.rev })))
+        Ok(match self.masks.for_site(site) {
+            Some(redactor) => events.iter().map(|event| super::masking::event(event, redactor)).collect(),
+            None => events,
+        })
     }
 
-    /// One conversation: its events after the archive's high water, in pages, then its row.
-    async fn copy(&self, item: &Unarchived) -> Result<(), CopyError> {
-        let Some(conversation) = self.log.conversation(item.id).await? else {
-            // Expired from the live store: nothing left to copy.
-            self.feed.archived(item.id, item.rev).await?;
-            return Ok(());
-        };
-        let mask = self.masks.for_site(&conversation.site).cloned();
-        let conversation = match &mask {
-            Some(redactor) => super::masking::conversation(&conversation, redactor),
-            None => conversation,
-        };
-        let mut after = self.archive.high_water(item.id).await?;
+    /// A conversation with more than a page of new events: its first page, then the rest,
+    /// a transaction each.
+    async fn copy_long(&self, item: &Unarchived, first: ConversationCopy) -> Result<(), CopyError> {
+        let ConversationCopy { conversation, mut events, rev } = first;
         loop {
-            let events = match self.log.events_after(item.id, after, PAGE).await {
-                Ok(events) => events,
-                Err(StoreError::NotFound) => Vec::new(),
-                Err(error) => return Err(error.into()),
-            };
-            let full = events.len() == PAGE;
-            let events = match &mask {
-                Some(redactor) => events.iter().map(|event| super::masking::event(event, redactor)).collect(),
-                None => events,
-            };
-            self.archive.write(&conversation, &events, item.rev).await?;
-            after = events.last().map_or(after, |event| event.seq);
-            if !full {
-                break;
+            self.archive.write(&conversation, &events, rev).await?;
+            match events.last() {
+                Some(last) if events.len() == PAGE => {
+                    let after = last.seq;
+                    events = self.page(item.id, after, &conversation.site).await?;
+                }
+                _ => break,
             }
         }
         self.feed.archived(item.id, item.rev).await?;
