@@ -65,7 +65,7 @@
 //! # TLS
 //! A `rediss://` URL speaks TLS (rustls) on the command connection and the pub/sub link
 //! alike, checking the server's certificate against `store.redis_ca_file` when set, else the
-//! system's roots (see [`client`]).
+//! system's roots (see [`connection`]).
 //!
 //! # Redis Cluster
 //! With `store.redis_cluster`, `store.redis_url` names one or more nodes of a Redis Cluster
