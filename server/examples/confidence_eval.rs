@@ -11,12 +11,25 @@
 //!
 //! Run from the repository: `cargo run --release --example confidence_eval [PATH]`, where
 //! PATH defaults to `shared/data/clinc150-dev.json` beside the repository.
+//!
+//! With `--embeddings URL` (an OpenAI-compatible base URL, e.g. `scripts/embedding-server`'s
+//! `http://127.0.0.1:18432/v1`) and optionally `--model NAME`, the same searches are hybrid:
+//! the passages and every request are embedded through the server's code
+//! (`bot::embeddings`), and the BM25-only figures are printed beside the hybrid ones.
+//! `--grid` also prints the AUROC over a grid of calibrations (tune on `--train` only), and
+//! `--dump FILE` writes each request's group, BM25 confidence and best cosine.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
+use baton::bot::embeddings::Embedder;
+use baton::knowledge::dense::Calibration;
 use baton::knowledge::{Document, KnowledgeBase, KnowledgeOptions};
+
+/// Requests embedded at a time, well under what a knowledge base remembers.
+const QUERY_CHUNK: usize = 256;
 
 /// (request, intent) pairs.
 type Labelled = Vec<(String, String)>;
@@ -31,7 +44,9 @@ struct Scores {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tune = args.iter().any(|a| a == "--train");
-    let path = args.iter().find(|a| !a.starts_with("--")).map(PathBuf::from).unwrap_or_else(default_data_path);
+    let takes_value = |i: usize| i > 0 && ["--embeddings", "--model"].contains(&args[i - 1].as_str());
+    let positional = (0..args.len()).find(|&i| !args[i].starts_with("--") && !takes_value(i));
+    let path = positional.map(|i| PathBuf::from(&args[i])).unwrap_or_else(default_data_path);
     let json = std::fs::read_to_string(&path).map_err(|e| format!("Failed to read {}: {e}", path.display()))?;
     let data: serde_json::Value = serde_json::from_str(&json)?;
     let (train, val, oos) = match tune {
@@ -61,8 +76,128 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     print_thresholds(&scores);
     println!("mean search time: {micros:.1} µs over {searches} searches");
-    print_demo();
+    let Some(url) = value_of(&args, "--embeddings") else {
+        print_demo(None);
+        return Ok(());
+    };
+    let model = value_of(&args, "--model").unwrap_or_else(|| "all-minilm-l6-v2".into());
+    let embedder = embedder(&url, &model)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    println!("\nhybrid (BM25 + {model} at {url}), calibration {:?}:", Calibration::default());
+    let options = KnowledgeOptions::default();
+    let hybrid = KnowledgeBase::from_documents(documents(&train, &covered), &options);
+    let started = Instant::now();
+    runtime.block_on(embedder.index(&hybrid))?;
+    println!("{} passages embedded in {:.1} s", hybrid.len(), started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let scores = runtime.block_on(score_embedded(&embedder, &hybrid, &val, &oos, &covered));
+    let millis = started.elapsed().as_secs_f64() * 1e3 / searches as f64;
+    print_thresholds(&scores);
+    println!("mean time per request, embedding included: {millis:.1} ms over {searches} requests");
+    let dump = value_of(&args, "--dump");
+    if args.iter().any(|a| a == "--grid") || dump.is_some() {
+        // The cosine alone: weight 1 over the whole range gives (cosine + 1) / 2.
+        let whole =
+            KnowledgeOptions { dense_floor: Some(-1.0), dense_ceiling: Some(1.0), dense_weight: Some(1.0), ..options };
+        let raw = KnowledgeBase::from_documents(documents(&train, &covered), &whole);
+        runtime.block_on(embedder.index(&raw))?;
+        let cosines = runtime.block_on(score_embedded(&embedder, &raw, &val, &oos, &covered));
+        let lexical = score(&base, &val, &oos, &covered);
+        if let Some(path) = dump {
+            write_dump(&path, &lexical, &cosines)?;
+        }
+        print_grid(&lexical, &cosines);
+    }
+    print_demo(Some((&runtime, &embedder)));
     Ok(())
+}
+
+fn value_of(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn embedder(url: &str, model: &str) -> Result<Arc<Embedder>, Box<dyn std::error::Error>> {
+    let mut settings = baton::config::Settings::from_toml("")?.llm;
+    settings.embedding_model = Some(model.to_owned());
+    settings.embedding_base_url = Some(url.to_owned());
+    settings.embedding_timeout_ms = 60_000;
+    Ok(Embedder::from_settings(&settings)?.ok_or("no embedder")?)
+}
+
+/// As [`score`], each chunk of requests embedded first, as a turn's texts are.
+async fn score_embedded(
+    embedder: &Embedder,
+    base: &KnowledgeBase,
+    val: &Labelled,
+    oos: &Labelled,
+    covered: &BTreeSet<&str>,
+) -> Scores {
+    let mut scores = Scores { covered: Vec::new(), uncovered: Vec::new(), out_of_scope: Vec::new() };
+    let labelled = val.iter().map(|(t, i)| (t, Some(i))).chain(oos.iter().map(|(t, _)| (t, None)));
+    let all: Vec<(&String, Option<&String>)> = labelled.collect();
+    for chunk in all.chunks(QUERY_CHUNK) {
+        let texts: Vec<&str> = chunk.iter().map(|(t, _)| t.as_str()).collect();
+        embedder.prepare(base, &texts).await;
+        for (text, intent) in chunk {
+            let confidence = base.search(text, 3).confidence;
+            match intent {
+                Some(intent) if covered.contains(intent.as_str()) => scores.covered.push(confidence),
+                Some(_) => scores.uncovered.push(confidence),
+                None => scores.out_of_scope.push(confidence),
+            }
+        }
+    }
+    scores
+}
+
+/// One line per request: its group (covered, uncovered, oos), its BM25 confidence and its
+/// best cosine, for tuning the calibration elsewhere.
+fn write_dump(path: &str, lexical: &Scores, halves: &Scores) -> std::io::Result<()> {
+    let mut out = String::from("group\tlexical\tcosine\n");
+    let groups = [("covered", &lexical.covered, &halves.covered), ("uncovered", &lexical.uncovered, &halves.uncovered)];
+    let oos = ("oos", &lexical.out_of_scope, &halves.out_of_scope);
+    for (name, lexical, halves) in groups.into_iter().chain([oos]) {
+        for (l, h) in lexical.iter().zip(halves.iter()) {
+            out.push_str(&format!("{name}\t{l}\t{}\n", 2.0 * h - 1.0));
+        }
+    }
+    std::fs::write(path, out)
+}
+
+/// AUROC (covered vs the rest) for calibrations around the default, from each request's
+/// BM25 confidence and its best cosine (recovered from a (cosine + 1) / 2 run).
+fn print_grid(lexical: &Scores, halves: &Scores) {
+    let groups = |s: &Scores| [s.covered.clone(), s.uncovered.clone(), s.out_of_scope.clone()];
+    let (lexical, halves) = (groups(lexical), groups(halves));
+    println!("grid: floor ceiling weight -> AUROC covered vs uncovered and out-of-scope");
+    let mut best = (0.0, Calibration::default());
+    for floor in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] {
+        for ceiling in [0.6, 0.7, 0.8, 0.9, 1.0] {
+            for weight in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+                let calibration = Calibration { floor, ceiling, weight };
+                let mixed: Vec<Vec<f32>> = (0..3)
+                    .map(|g| {
+                        let pairs = lexical[g].iter().zip(&halves[g]);
+                        pairs.map(|(&l, &h)| calibration.confidence(l, 2.0 * h - 1.0)).collect()
+                    })
+                    .collect();
+                let negatives: Vec<f32> = mixed[1].iter().chain(&mixed[2]).copied().collect();
+                let value = auroc(&mixed[0], &negatives);
+                if value > best.0 {
+                    best = (value, calibration);
+                }
+            }
+        }
+    }
+    println!("  best: {:.3} at {:?}", best.0, best.1);
+    for weight in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+        let c = Calibration { weight, ..best.1 };
+        let mixed: Vec<Vec<f32>> = (0..3)
+            .map(|g| lexical[g].iter().zip(&halves[g]).map(|(&l, &h)| c.confidence(l, 2.0 * h - 1.0)).collect())
+            .collect();
+        let negatives: Vec<f32> = mixed[1].iter().chain(&mixed[2]).copied().collect();
+        println!("  weight {weight:.1}: {:.3}", auroc(&mixed[0], &negatives));
+    }
 }
 
 fn default_data_path() -> PathBuf {
@@ -161,14 +296,19 @@ fn demo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sites/demo/kb")
 }
 
-fn print_demo() {
+fn print_demo(embedded: Option<(&tokio::runtime::Runtime, &Embedder)>) {
     let Ok(base) = KnowledgeBase::load(&demo_dir(), &KnowledgeOptions::default()) else {
         return;
     };
     if base.is_empty() {
         return;
     }
-    println!("demo site ({} passages):", base.len());
+    if let Some((runtime, embedder)) = embedded
+        && runtime.block_on(embedder.index(&base)).is_ok()
+    {
+        runtime.block_on(embedder.prepare(&base, &DEMO_QUESTIONS));
+    }
+    println!("demo site ({} passages{}):", base.len(), if base.has_vectors() { ", hybrid" } else { "" });
     for question in DEMO_QUESTIONS {
         let retrieval = base.search(question, 1);
         let title = retrieval.hits.first().map_or("-", |hit| hit.passage.title.as_str());

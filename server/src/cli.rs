@@ -159,9 +159,16 @@ struct TurnLine<'a> {
 
 /// `baton signals --site SITE < conversations.jsonl > turns.jsonl`. A line that is not a
 /// conversation is reported on stderr with its number and skipped; the exit status is then 1.
-pub fn signals(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
+pub async fn signals(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
     let config = settings.site(&args.site).with_context(|| format!("no site {:?} in the configuration", args.site))?;
-    let site = Site::load(config.clone())?;
+    let embedder = crate::bot::embeddings::Embedder::from_settings(&settings.llm)?;
+    let site = Site { embedder: embedder.clone(), ..Site::load(config.clone())? };
+    // As the server searches: by meaning too when an embedding model is configured.
+    if let Some(embedder) = &embedder
+        && let Err(error) = embedder.index(&site.knowledge).await
+    {
+        eprintln!("baton signals: the knowledge base was not embedded ({error}); searching by words alone");
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut bad_lines = 0;
     for (index, line) in std::io::stdin().lock().lines().enumerate() {
@@ -170,7 +177,7 @@ pub fn signals(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
             continue;
         }
         match serde_json::from_str::<Transcript>(&line) {
-            Ok(transcript) => replay(&site, &transcript, &mut out)?,
+            Ok(transcript) => replay(&site, &transcript, &mut out).await?,
             Err(error) => {
                 bad_lines += 1;
                 eprintln!("baton signals: line {}: not a conversation ({error}); skipped", index + 1);
@@ -186,12 +193,13 @@ pub fn signals(settings: Settings, args: SignalsArgs) -> anyhow::Result<()> {
 
 /// The live server judges each visitor turn while the bot has the conversation; once it
 /// escalates, the conversation stays with people, and so does every later line here.
-fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow::Result<()> {
+async fn replay(site: &Site, transcript: &Transcript, out: &mut impl Write) -> anyhow::Result<()> {
     let mut state = PolicyState::default();
     let mut escalated: Option<Reason> = None;
     for (index, current) in transcript.turns.iter().enumerate().filter(|(_, t)| t.role == Role::Visitor) {
         let history: Vec<Turn> =
             transcript.turns[..index].iter().map(|t| Turn { role: t.role, text: &t.text }).collect();
+        site.prepare_search(&[current.text.as_str()]).await;
         let evaluated = turn::evaluate(site, &history, &current.text, TurnFacts::default(), &mut state);
         if let (None, Decision::Escalate { reason, .. }) = (escalated, &evaluated.decision) {
             escalated = Some(*reason);

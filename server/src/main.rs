@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or_default() {
         Command::Serve => Application::build(settings).await?.run_until_stopped().await,
         Command::Signals(args) if args.tune => baton::cli::tune(settings, args).await,
-        Command::Signals(args) => baton::cli::signals(settings, args),
+        Command::Signals(args) => baton::cli::signals(settings, args).await,
         Command::Export(args) => baton::cli::export(settings, args).await,
         Command::Privacy(command) => baton::cli::privacy(settings, command).await,
         Command::Keys(command) => baton::cli::keys(settings, command).await,

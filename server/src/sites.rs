@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use arc_swap::ArcSwap;
 
+use crate::bot::embeddings::Embedder;
 use crate::config::SiteConfig;
 use crate::escalation::Policy;
 use crate::knowledge::{Document, KnowledgeBase};
@@ -19,6 +20,8 @@ pub struct Site {
     pub policy: Policy,
     /// What this site masks before text reaches a model or the logs.
     pub redactor: crate::redact::Redactor,
+    /// The embedding model behind hybrid retrieval, when one is configured.
+    pub embedder: Option<Arc<Embedder>>,
 }
 
 impl Site {
@@ -31,6 +34,9 @@ impl Site {
     /// The site with these knowledge-base documents (its folder's, with the owner's pages
     /// over them). Indexing takes a while for a large base: call it off the async threads.
     pub fn with_documents(config: SiteConfig, documents: Vec<Document>) -> anyhow::Result<Site> {
+        if let Some(problem) = config.knowledge.calibration().problem() {
+            anyhow::bail!("site {:?}: invalid [knowledge] section: {problem}", config.id);
+        }
         let knowledge = KnowledgeBase::from_documents(documents, &config.knowledge);
         let policy = Policy::new(&config.escalation).with_context(|| {
             format!(
@@ -40,7 +46,25 @@ impl Site {
         })?;
         tracing::info!(site = %config.id, passages = knowledge.len(), "site loaded");
         let redactor = config.privacy.redactor();
-        Ok(Site { config, knowledge, policy, redactor })
+        Ok(Site { config, knowledge, policy, redactor, embedder: None })
+    }
+
+    /// This site searching with `embedder` too: its passages are embedded in the background
+    /// (searches use BM25 alone until then).
+    pub fn with_embedder(self, embedder: Option<Arc<Embedder>>) -> Arc<Site> {
+        let site = Arc::new(Site { embedder, ..self });
+        if let Some(embedder) = &site.embedder {
+            embedder.spawn_index(&site);
+        }
+        site
+    }
+
+    /// Embeds the texts a turn is about to search (see `bot::embeddings`); without an
+    /// embedding model, or past its bound, they are searched by words alone.
+    pub async fn prepare_search(&self, texts: &[&str]) {
+        if let Some(embedder) = &self.embedder {
+            embedder.prepare(&self.knowledge, texts).await;
+        }
     }
 }
 
@@ -51,15 +75,19 @@ impl Site {
 #[derive(Clone, Default)]
 pub struct Sites {
     by_id: Arc<ArcSwap<HashMap<String, Arc<Site>>>>,
+    embedder: Option<Arc<Embedder>>,
 }
 
 impl Sites {
-    pub fn load(configs: &[SiteConfig]) -> anyhow::Result<Sites> {
+    /// The sites of these files, searching with `embedder` too when there is one.
+    pub fn load(configs: &[SiteConfig], embedder: Option<Arc<Embedder>>) -> anyhow::Result<Sites> {
         let by_id = configs
             .iter()
-            .map(|config| Site::load(config.clone()).map(|site| (config.id.clone(), Arc::new(site))))
+            .map(|config| {
+                Site::load(config.clone()).map(|site| (config.id.clone(), site.with_embedder(embedder.clone())))
+            })
             .collect::<anyhow::Result<HashMap<_, _>>>()?;
-        Ok(Sites { by_id: Arc::new(ArcSwap::from_pointee(by_id)) })
+        Ok(Sites { by_id: Arc::new(ArcSwap::from_pointee(by_id)), embedder })
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Site>> {
@@ -76,7 +104,7 @@ impl Sites {
     /// Swaps in a new build of a site this node serves (an unknown id is ignored).
     pub fn replace(&self, site: Site) {
         let id = site.config.id.clone();
-        let site = Arc::new(site);
+        let site = site.with_embedder(self.embedder.clone());
         self.by_id.rcu(|current| {
             let mut next = HashMap::clone(current);
             if let Some(slot) = next.get_mut(&id) {

@@ -78,7 +78,7 @@ impl Application {
         for site in &settings.sites {
             settings.actions.check_site(site).map_err(anyhow::Error::msg)?;
         }
-        let sites = Sites::load(&settings.sites)?;
+        let sites = Sites::load(&settings.sites, crate::bot::embeddings::Embedder::from_settings(&settings.llm)?)?;
         let slots = Slots::new(settings.llm.max_concurrent, settings.llm.queue_timeout());
         let assist = Assist::new(model, slots.clone(), settings.llm.clone());
         let replier = Replier::new(

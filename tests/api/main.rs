@@ -21,6 +21,7 @@ mod handoff_notices;
 mod health;
 mod helpers;
 mod hostile;
+mod hybrid;
 mod identity;
 mod inactivity;
 mod keys_console;

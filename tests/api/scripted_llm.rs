@@ -1,6 +1,7 @@
 //! A scripted OpenAI-compatible server: real HTTP, real SSE streaming. Each request to
 //! `POST /v1/chat/completions` takes the next script from the queue (or the default reply),
-//! and every request body is recorded for the test to inspect.
+//! and every request body is recorded for the test to inspect. `POST /v1/embeddings` answers
+//! word-count vectors with the synonyms a test gives (`embeddings.rs`).
 //!
 //! By default it is as lenient as a hosted API. A [`Behaviour`] makes it as strict as
 //! llama-cpp-python's server with a real model (see `docs/real-model.md`): templates that
@@ -13,6 +14,7 @@
 //! app.llm().set_behaviour(Behaviour::llama_cpp());
 //! ```
 
+mod embeddings;
 mod frames;
 mod roles;
 mod slot;
@@ -150,6 +152,7 @@ pub struct ScriptedLlm {
     requests: Arc<Mutex<Vec<Value>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     slot: Slot,
+    embeddings: Arc<Mutex<embeddings::Embeddings>>,
     pub base_url: String,
 }
 
@@ -174,6 +177,7 @@ impl ScriptedLlm {
                 .app_data(web::Data::new(state.clone()))
                 .route("/v1/chat/completions", web::post().to(completions))
                 .route("/v1/models", web::get().to(models))
+                .route("/v1/embeddings", web::post().to(embeddings::embeddings))
                 .default_service(web::to(not_found))
         })
         .workers(1)

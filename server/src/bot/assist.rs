@@ -88,6 +88,7 @@ impl Assist {
     /// are usable, else the knowledge base's (so marked).
     pub async fn suggestions(&self, site: &Site, events: &[Arc<Event>]) -> Assisted<Vec<String>> {
         let question = latest_visitor_text(events);
+        site.prepare_search(&super::grounding::searched(&question)).await;
         let retrieval = ground(&site.knowledge, &question, SUGGESTIONS).retrieval;
         let fallback = Assisted { value: drafts(site, &retrieval), source: AssistSource::KnowledgeBase };
         if question.is_empty() || self.model.is_none() {

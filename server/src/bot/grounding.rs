@@ -47,6 +47,17 @@ pub fn answering(retrieval: &Retrieval, min_confidence: f32) -> &[Hit] {
     }
 }
 
+/// Every text [`ground`] searches for `question`: the whole, then its parts when it asks
+/// several things (what `Site::prepare_search` embeds before the search).
+pub fn searched(question: &str) -> Vec<&str> {
+    let mut texts = vec![question];
+    let pieces = parts(question);
+    if pieces.len() >= 2 {
+        texts.extend(pieces.into_iter().map(|(text, _)| text));
+    }
+    texts
+}
+
 /// Searches `question`, and each of its parts when it asks several things, keeping at most
 /// `limit` passages in the merged retrieval (at least one per part that has any).
 pub fn ground(knowledge: &KnowledgeBase, question: &str, limit: usize) -> Grounding {

@@ -12,6 +12,7 @@ pub mod assist;
 mod attempt;
 pub mod budget;
 pub mod echo;
+pub mod embeddings;
 pub mod grounding;
 pub mod language;
 pub mod offline;

@@ -155,6 +155,7 @@ impl Replier {
         }
         let events = self.log.recent_events(id, self.settings.history_messages).await?;
         let Some(pending) = super::pending_turn(&events, answered_through) else { return Ok(nothing) };
+        site.prepare_search(&super::grounding::searched(&pending.question)).await;
         let grounding = ground(&site.knowledge, &pending.question, self.settings.passages);
         let (mut prompt, echo) = self.prompt(site, pending.messages, grounding);
         if let Some(mismatch) = super::language::mismatch(site, &conversation) {

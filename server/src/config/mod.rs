@@ -142,12 +142,34 @@ pub struct LlmSettings {
     pub handoff_tool: bool,
     /// Ask for token log-probabilities, the model-confidence signal (not every server has them).
     pub logprobs: bool,
+    /// An embedding model served at `{embedding_base_url or base_url}/embeddings` (Ollama,
+    /// vLLM, llama.cpp's server): the knowledge base is then searched by meaning as well as
+    /// by words (hybrid retrieval, `docs/knowledge-base.md`). None: BM25 alone.
+    #[serde(default)]
+    pub embedding_model: Option<String>,
+    /// Where the embedding model is served, when not at `base_url` (a hosted chat model
+    /// beside a local embedding server, or embeddings for the offline answerer).
+    #[serde(default)]
+    pub embedding_base_url: Option<String>,
+    /// The longest a turn waits for its question's embedding; past it, the turn is searched
+    /// with BM25 alone.
+    pub embedding_timeout_ms: u64,
 }
 
 impl LlmSettings {
     /// An LLM is configured when an endpoint or a key is set; otherwise the offline answerer runs.
     pub fn is_configured(&self) -> bool {
         self.base_url.is_some() || self.api_key.is_some()
+    }
+
+    /// The embedding server's base URL, when an embedding model is named and a server for
+    /// it is (its own, the chat model's, or OpenAI's with a key).
+    pub fn embedding_endpoint(&self) -> Option<&str> {
+        self.embedding_model.as_ref()?;
+        match (&self.embedding_base_url, &self.base_url) {
+            (Some(url), _) | (None, Some(url)) => Some(url),
+            (None, None) => self.api_key.as_ref().map(|_| "https://api.openai.com/v1"),
+        }
     }
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
@@ -379,6 +401,11 @@ impl Settings {
         if self.llm.base_url.as_deref().is_some_and(|url| url.trim().is_empty()) {
             self.llm.base_url = None;
         }
+        for optional in [&mut self.llm.embedding_model, &mut self.llm.embedding_base_url] {
+            if optional.as_deref().is_some_and(|value| value.trim().is_empty()) {
+                *optional = None;
+            }
+        }
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -433,10 +460,24 @@ impl Settings {
         }
         self.server.agent_origins()?;
         self.traces.validate()?;
-        if let Some(url) = &self.llm.base_url {
+        for (key, url) in
+            [("llm.base_url", &self.llm.base_url), ("llm.embedding_base_url", &self.llm.embedding_base_url)]
+        {
+            if let Some(url) = url {
+                anyhow::ensure!(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "settings key `{key}` must be an http(s) URL, got {url:?}"
+                );
+            }
+        }
+        if self.llm.embedding_model.is_some() {
             anyhow::ensure!(
-                url.starts_with("http://") || url.starts_with("https://"),
-                "settings key `llm.base_url` must be an http(s) URL, got {url:?}"
+                self.llm.embedding_endpoint().is_some(),
+                "settings key `llm.embedding_model` needs a server: set llm.embedding_base_url, llm.base_url or an API key"
+            );
+            anyhow::ensure!(
+                self.llm.embedding_timeout_ms > 0,
+                "settings key `llm.embedding_timeout_ms` must be at least 1"
             );
         }
         for (i, agent) in self.agents.iter().enumerate() {

@@ -185,6 +185,7 @@ impl Conversations {
             bot_errors: u32::try_from(conversation.counter(Counter::BotErrors)).unwrap_or(u32::MAX),
             model_confidence: conversation.records.model_confidence,
         };
+        site.prepare_search(&[text.as_str()]).await;
         let evaluated = turn::evaluate(site, &turn::turns(earlier), text, facts, &mut state);
         let locale = conversation.visitor.locale.as_deref();
         let lang = notices::language(&site.config, locale, Some(&evaluated.signals.language));

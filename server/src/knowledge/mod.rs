@@ -16,20 +16,30 @@
 //!   stemming, stopwords, CJK bigrams).
 //! - `bm25`: the inverted index and ranker behind the [`Ranker`] seam.
 //! - `confidence`: from a ranking to a number in [0, 1].
+//! - `dense`: the passages' embedding vectors, fused with BM25 by rank (hybrid retrieval).
 //!
 //! A knowledge base is built once when a site is loaded and is immutable afterwards, so it
 //! is shared as an `Arc<KnowledgeBase>` without locks; reloading a site builds a new one.
+//! Two things arrive later, when a site names an embedding model: the passages' vectors,
+//! installed once ([`KnowledgeBase::install_vectors`]), and the vectors of the texts about
+//! to be searched ([`KnowledgeBase::remember_query`]), computed by `bot::embeddings` before
+//! the turn is judged and answered. A search uses the hybrid ranking when it has both, and
+//! BM25 alone otherwise, so the policy, the bot and the agent's drafts, which search the
+//! same texts after the same preparation, agree.
 
 mod bm25;
 mod chunk;
 mod confidence;
+pub mod dense;
 mod folder;
 mod markdown;
 mod stopwords;
 mod text;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use hashlink::LruCache;
 
 pub use chunk::MAX_PASSAGE_CHARS;
 pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR, page_title};
@@ -37,11 +47,24 @@ pub use markdown::{SPLIT_DEPTH, TITLE_SEPARATOR, page_title};
 /// The language assumed when a site does not name one.
 pub const DEFAULT_LANGUAGE: &str = "en";
 
+/// Query vectors kept per knowledge base (the newest texts searched); a turn's texts are
+/// remembered just before its searches, so this only has to outlast one turn's work.
+pub const QUERY_VECTORS: usize = 2048;
+
+/// BM25 places fed into the fusion, however few hits the caller wants: the fused order
+/// needs both rankings' view of the likely passages, not only of the top few.
+const FUSION_DEPTH: usize = 20;
+
 /// A site's searchable help pages.
 pub struct KnowledgeBase {
     passages: Vec<Arc<Passage>>,
     /// Ranks indices into `passages`; built over exactly that list, in that order.
     ranker: Box<dyn Ranker>,
+    /// The passages' embedding vectors, once an embedding model has given them.
+    vectors: OnceLock<dense::Vectors>,
+    /// Embedding vectors of texts about to be searched, by text.
+    queries: Mutex<LruCache<String, Arc<[f32]>>>,
+    calibration: dense::Calibration,
 }
 
 /// Per-site knowledge settings, from the site's configuration.
@@ -56,6 +79,25 @@ pub struct KnowledgeOptions {
     /// Language of the knowledge base (ISO 639-1 like "en", "fr"), chooses the stemmer and
     /// stopwords; None = [`DEFAULT_LANGUAGE`].
     pub language: Option<String>,
+    /// With an embedding model (`llm.embedding_model`): the cosine at which a passage counts
+    /// as unrelated to the question, and the one at which it counts as a paraphrase. Both
+    /// depend on the model; the defaults ([`dense::Calibration`]) suit all-MiniLM-L6-v2.
+    pub dense_floor: Option<f32>,
+    pub dense_ceiling: Option<f32>,
+    /// The cosine's share of the confidence (the BM25 confidence has the rest).
+    pub dense_weight: Option<f32>,
+}
+
+impl KnowledgeOptions {
+    /// The hybrid confidence's calibration: the defaults with this site's values over them.
+    pub fn calibration(&self) -> dense::Calibration {
+        let default = dense::Calibration::default();
+        dense::Calibration {
+            floor: self.dense_floor.unwrap_or(default.floor),
+            ceiling: self.dense_ceiling.unwrap_or(default.ceiling),
+            weight: self.dense_weight.unwrap_or(default.weight),
+        }
+    }
 }
 
 /// One Markdown file, before splitting.
@@ -154,21 +196,74 @@ impl KnowledgeBase {
             docs.iter().flat_map(|doc| markdown::passages(doc, options)).map(Arc::new).collect();
         let language = options.language.as_deref().unwrap_or(DEFAULT_LANGUAGE);
         let ranker = Box::new(bm25::Bm25::new(&passages, text::Analyzer::new(language)));
-        KnowledgeBase { passages, ranker }
+        KnowledgeBase {
+            passages,
+            ranker,
+            vectors: OnceLock::new(),
+            queries: Mutex::new(LruCache::new(QUERY_VECTORS)),
+            calibration: options.calibration(),
+        }
     }
 
-    /// The best passages for `query`, at most `limit`, and how well they cover it.
+    /// The best passages for `query`, at most `limit`, and how well they cover it: hybrid
+    /// when the passages' vectors are installed and `query`'s is remembered, BM25 otherwise.
     pub fn search(&self, query: &str, limit: usize) -> Retrieval {
         if self.passages.is_empty() {
             return Retrieval::default();
         }
-        let ranking = self.ranker.rank(query, limit);
-        let hits = ranking
-            .hits
-            .into_iter()
-            .map(|(index, score)| Hit { passage: Arc::clone(&self.passages[index]), score })
-            .collect();
-        Retrieval { hits, confidence: ranking.confidence }
+        let query_vector = self.vectors.get().and_then(|vectors| Some((vectors, self.query_vector(query)?)));
+        let cosines = query_vector.and_then(|(vectors, vector)| vectors.cosines(&vector));
+        let Some(cosines) = cosines else {
+            let ranking = self.ranker.rank(query, limit);
+            return Retrieval { hits: self.hits(ranking.hits), confidence: ranking.confidence };
+        };
+        let lexical = self.ranker.rank(query, limit.max(FUSION_DEPTH));
+        let dense = dense::rank(&cosines);
+        let best_cosine = dense.first().map_or(0.0, |&(_, cosine)| cosine);
+        let confidence = self.calibration.confidence(lexical.confidence, best_cosine);
+        Retrieval { hits: self.hits(dense::fuse(&lexical.hits, &dense, limit)), confidence }
+    }
+
+    fn hits(&self, ranked: Vec<(usize, f32)>) -> Vec<Hit> {
+        ranked.into_iter().map(|(index, score)| Hit { passage: Arc::clone(&self.passages[index]), score }).collect()
+    }
+
+    /// What an embedding model is given, as (passage index, text): each passage whole and
+    /// its sentences ([`dense::units`]), in passage order.
+    pub fn embedding_units(&self) -> Vec<(usize, String)> {
+        let units = self.passages.iter().enumerate();
+        units.flat_map(|(i, p)| dense::units(&p.title, &p.text).into_iter().map(move |text| (i, text))).collect()
+    }
+
+    /// Installs the vectors of [`Self::embedding_units`], in that order. False, and nothing
+    /// installed, when they do not fit (another count, mixed lengths, zero rows) or when
+    /// vectors were installed already.
+    pub fn install_vectors(&self, rows: &[Vec<f32>]) -> bool {
+        let owners: Vec<usize> = self.embedding_units().into_iter().map(|(owner, _)| owner).collect();
+        match dense::Vectors::new(rows, &owners, self.passages.len()) {
+            Some(vectors) => self.vectors.set(vectors).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The passages' vectors are installed: searches of remembered texts are hybrid.
+    pub fn has_vectors(&self) -> bool {
+        self.vectors.get().is_some()
+    }
+
+    /// Keeps `vector` as `text`'s embedding for the searches that follow.
+    pub fn remember_query(&self, text: &str, vector: &[f32]) {
+        let Some(vector) = dense::unit(vector) else { return };
+        self.queries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(text.to_owned(), vector.into());
+    }
+
+    /// Whether `text`'s embedding is remembered.
+    pub fn knows_query(&self, text: &str) -> bool {
+        self.queries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(text)
+    }
+
+    fn query_vector(&self, text: &str) -> Option<Arc<[f32]>> {
+        self.queries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(text).cloned()
     }
 
     /// The number of passages.

@@ -145,6 +145,11 @@ fn describe() {
     describe_histogram!("baton_llm_first_token_seconds", Unit::Seconds, "From a model request to its first token.");
     describe_counter!("baton_llm_failures_total", "Failed model requests, by kind.");
     describe_counter!("baton_llm_tokens_total", "Tokens used by model requests of sites with a daily budget, by site.");
+    describe_histogram!("baton_embedding_seconds", Unit::Seconds, "Requests to the embedding model, answered or not.");
+    describe_counter!(
+        "baton_embedding_failures_total",
+        "Failed embedding requests, by kind (timeout, request, malformed)."
+    );
     describe_counter!("baton_escalations_total", "Conversations sent to people, by reason.");
     describe_counter!(
         "baton_queue_full_total",

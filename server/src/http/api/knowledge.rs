@@ -34,6 +34,20 @@ pub struct Page {
 #[derive(Serialize, ToSchema)]
 pub struct PageList {
     pub items: Vec<Page>,
+    pub search: SearchStatus,
+}
+
+/// How this node searches the site's knowledge base now.
+#[derive(Serialize, ToSchema)]
+pub struct SearchStatus {
+    /// Passages the pages were split into (the current build, this node).
+    pub passages: usize,
+    /// The embedding model (`llm.embedding_model`), or null: BM25 alone.
+    pub embedding_model: Option<String>,
+    /// The passages' vectors are in: questions are searched by meaning as well as by words.
+    /// False while they are being computed (after a change, or while the embedding server
+    /// is away), when searches use BM25 alone.
+    pub embedded: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -66,7 +80,13 @@ pub async fn list(caller: Caller, site: web::Path<String>, api: web::Data<Api>) 
         .await
         .map_err(|error| ApiError::Unavailable(error.to_string()))?
         .map_err(|error| ApiError::Unavailable(error.to_string()))?;
-    Ok(HttpResponse::Ok().json(PageList { items: listing(files, &stored) }))
+    let built = api.sites.get(&site).ok_or(ApiError::NotFound("no such site"))?;
+    let search = SearchStatus {
+        passages: built.knowledge.len(),
+        embedding_model: built.embedder.as_ref().map(|embedder| embedder.model().to_owned()),
+        embedded: built.knowledge.has_vectors(),
+    };
+    Ok(HttpResponse::Ok().json(PageList { items: listing(files, &stored), search }))
 }
 
 fn listing(files: Vec<Document>, stored: &[StoredPage]) -> Vec<Page> {
