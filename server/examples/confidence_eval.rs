@@ -44,7 +44,7 @@ struct Scores {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tune = args.iter().any(|a| a == "--train");
-    let takes_value = |i: usize| i > 0 && ["--embeddings", "--model"].contains(&args[i - 1].as_str());
+    let takes_value = |i: usize| i > 0 && ["--embeddings", "--model", "--dump"].contains(&args[i - 1].as_str());
     let positional = (0..args.len()).find(|&i| !args[i].starts_with("--") && !takes_value(i));
     let path = positional.map(|i| PathBuf::from(&args[i])).unwrap_or_else(default_data_path);
     let json = std::fs::read_to_string(&path).map_err(|e| format!("Failed to read {}: {e}", path.display()))?;

@@ -32,9 +32,10 @@ pub const BATCH: usize = 32;
 /// Characters of one text sent; longer ones are cut (passages are shorter already).
 pub const MAX_CHARS: usize = 2_000;
 
-/// Passage vectors cached across knowledge-base builds, by model and text: several sites'
-/// bases of a few thousand passages each.
-pub const CACHED_PASSAGES: usize = 50_000;
+/// Numbers (vector entries) of passage vectors cached across knowledge-base builds, by model
+/// and text: 64 MB, a full base ([`crate::knowledge::dense::MAX_UNITS`]) at 768
+/// dimensions, or several smaller ones; the least recently used go first.
+pub const CACHED_FLOATS: usize = 16 << 20;
 
 /// One batch of passages may take this long (a local server on a busy machine is slow).
 const INDEX_TIMEOUT: Duration = Duration::from_secs(120);
@@ -60,7 +61,30 @@ pub struct Embedder {
     client: Client<OpenAIConfig>,
     model: String,
     timeout: Duration,
-    passages: Mutex<LruCache<[u8; 32], Arc<[f32]>>>,
+    passages: Mutex<Cache>,
+}
+
+/// Passage vectors by key, bounded by their total length.
+struct Cache {
+    vectors: LruCache<[u8; 32], Arc<[f32]>>,
+    floats: usize,
+}
+
+impl Cache {
+    fn get(&mut self, key: &[u8; 32]) -> Option<Arc<[f32]>> {
+        self.vectors.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: [u8; 32], vector: Arc<[f32]>) {
+        self.floats += vector.len();
+        if let Some(old) = self.vectors.insert(key, vector) {
+            self.floats -= old.len();
+        }
+        while self.floats > CACHED_FLOATS {
+            let Some((_, evicted)) = self.vectors.remove_lru() else { break };
+            self.floats -= evicted.len();
+        }
+    }
 }
 
 impl std::fmt::Debug for Embedder {
@@ -85,7 +109,7 @@ impl Embedder {
             client: Client::with_config(config).with_http_client(http),
             model: model.clone(),
             timeout: Duration::from_millis(settings.embedding_timeout_ms),
-            passages: Mutex::new(LruCache::new(CACHED_PASSAGES)),
+            passages: Mutex::new(Cache { vectors: LruCache::new_unbounded(), floats: 0 }),
         })))
     }
 
@@ -130,7 +154,7 @@ impl Embedder {
         let keys: Vec<[u8; 32]> = texts.iter().map(|text| self.key(text)).collect();
         let mut found: Vec<Option<Arc<[f32]>>> = {
             let mut cache = self.cache();
-            keys.iter().map(|key| cache.get(key).cloned()).collect()
+            keys.iter().map(|key| cache.get(key)).collect()
         };
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| found[i].is_none()).collect();
         let asked: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
@@ -205,7 +229,7 @@ impl Embedder {
         hash.finalize().into()
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, LruCache<[u8; 32], Arc<[f32]>>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.passages.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -226,6 +250,19 @@ fn kind(error: &EmbedError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_the_newest_vectors_within_its_bound() {
+        let mut cache = Cache { vectors: LruCache::new_unbounded(), floats: 0 };
+        let vector = |n: usize| -> Arc<[f32]> { vec![1.0; n].into() };
+        cache.insert([1; 32], vector(CACHED_FLOATS / 2));
+        cache.insert([2; 32], vector(CACHED_FLOATS / 2));
+        assert!(cache.get(&[1; 32]).is_some(), "both fit");
+        cache.insert([3; 32], vector(10));
+        assert!(cache.get(&[2; 32]).is_none(), "the least recently used went");
+        assert!(cache.get(&[1; 32]).is_some() && cache.get(&[3; 32]).is_some());
+        assert_eq!(cache.floats, CACHED_FLOATS / 2 + 10);
+    }
 
     #[test]
     fn long_texts_are_cut_at_a_character_boundary() {

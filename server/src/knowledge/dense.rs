@@ -122,6 +122,10 @@ impl Vectors {
 /// Parts of a passage embedded beside the whole: at most this many of its sentences.
 pub const MAX_SENTENCES: usize = 24;
 
+/// Vectors one knowledge base holds at most (whole passages first, then sentences): at 384
+/// dimensions 31 MB, and a search compares the question with each (about 2 ms here).
+pub const MAX_UNITS: usize = 20_000;
+
 /// Words a sentence needs to be embedded on its own.
 const MIN_SENTENCE_WORDS: usize = 3;
 

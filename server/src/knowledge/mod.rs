@@ -229,10 +229,20 @@ impl KnowledgeBase {
     }
 
     /// What an embedding model is given, as (passage index, text): each passage whole and
-    /// its sentences ([`dense::units`]), in passage order.
+    /// its sentences ([`dense::units`]), in passage order. At most [`dense::MAX_UNITS`]:
+    /// every passage whole, then sentences while they fit, so a very large base costs a
+    /// bounded memory and search time and is matched on its passages alone past that.
     pub fn embedding_units(&self) -> Vec<(usize, String)> {
-        let units = self.passages.iter().enumerate();
-        units.flat_map(|(i, p)| dense::units(&p.title, &p.text).into_iter().map(move |text| (i, text))).collect()
+        let mut budget = dense::MAX_UNITS.saturating_sub(self.passages.len());
+        let mut units = Vec::new();
+        for (i, passage) in self.passages.iter().enumerate() {
+            let mut parts = dense::units(&passage.title, &passage.text).into_iter();
+            units.extend(parts.next().map(|whole| (i, whole)));
+            let sentences: Vec<String> = parts.take(budget).collect();
+            budget -= sentences.len();
+            units.extend(sentences.into_iter().map(|text| (i, text)));
+        }
+        units
     }
 
     /// Installs the vectors of [`Self::embedding_units`], in that order. False, and nothing
@@ -406,6 +416,64 @@ mod tests {
         let options: KnowledgeOptions = serde_json::from_str(r#"{"language": "de"}"#).unwrap();
         assert_eq!((options.language.as_deref(), options.base_url), (Some("de"), None));
         assert!(serde_json::from_str::<KnowledgeOptions>(r#"{"lang": "de"}"#).is_err());
+    }
+
+    /// Vectors for `base`'s units: 1 in the dimension of the first concept whose words the
+    /// unit contains, else in the next one (a stand-in for a model that knows those words
+    /// mean one thing each); one more dimension is left for questions about none of it.
+    fn concept_vectors(base: &KnowledgeBase, concepts: &[&[&str]]) -> Vec<Vec<f32>> {
+        let vector = |text: &str| {
+            let lower = text.to_lowercase();
+            let mut v = vec![0.0; concepts.len() + 2];
+            let hit = concepts.iter().position(|words| words.iter().any(|w| lower.contains(w)));
+            v[hit.unwrap_or(concepts.len())] = 1.0;
+            v
+        };
+        base.embedding_units().iter().map(|(_, text)| vector(text)).collect()
+    }
+
+    #[test]
+    fn with_vectors_a_remembered_question_is_ranked_and_trusted_by_meaning() {
+        let base = shop();
+        let concepts: &[&[&str]] = &[&["card", "visa", "pay"], &["refund", "money back"]];
+        let question = "can I get my money back";
+        let before = base.search(question, 3);
+        assert!(base.install_vectors(&concept_vectors(&base, concepts)));
+        assert!(!base.install_vectors(&concept_vectors(&base, concepts)), "installed once");
+        assert_eq!(base.search(question, 3).confidence, before.confidence, "not remembered: BM25 alone");
+        base.remember_query(question, &[0.0, 1.0, 0.0, 0.0]);
+        let after = base.search(question, 3);
+        assert!(after.hits[0].passage.title.to_lowercase().contains("refund"), "{:?}", after.hits[0].passage.title);
+        assert!(after.confidence > before.confidence + 0.3, "{} -> {}", before.confidence, after.confidence);
+        base.remember_query("tell me a joke", &[0.0, 0.0, 0.0, 1.0]);
+        assert!(base.search("tell me a joke", 3).confidence < 0.3);
+    }
+
+    #[test]
+    fn vectors_that_do_not_fit_the_passages_are_refused() {
+        let base = shop();
+        let mut rows = concept_vectors(&base, &[&["card"]]);
+        rows.pop();
+        assert!(!base.install_vectors(&rows) && !base.has_vectors());
+        base.remember_query("refund", &[1.0, 0.0, 0.0, 0.0]);
+        assert!(base.search("refund", 3).confidence > 0.0, "still searched by words");
+    }
+
+    #[test]
+    fn a_huge_base_embeds_every_passage_and_sentences_up_to_the_bound() {
+        let sections: String = (0..8000)
+            .map(|i| {
+                format!("## Topic {i}\n\nThe first sentence about {i} here. The second sentence about {i} here.\n\n")
+            })
+            .collect();
+        let base = KnowledgeBase::from_documents(
+            vec![document("big.md", &format!("# Big\n\n{sections}"))],
+            &KnowledgeOptions::default(),
+        );
+        let units = base.embedding_units();
+        assert_eq!(units.len(), dense::MAX_UNITS.max(base.len()));
+        let owners: std::collections::BTreeSet<usize> = units.iter().map(|(i, _)| *i).collect();
+        assert_eq!(owners.len(), base.len(), "every passage has its whole vector");
     }
 
     #[test]
