@@ -94,6 +94,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let millis = started.elapsed().as_secs_f64() * 1e3 / searches as f64;
     print_thresholds(&scores);
     println!("mean time per request, embedding included: {millis:.1} ms over {searches} requests");
+    // The search alone, every text's vector remembered: the last chunk's requests again.
+    let remembered: Vec<&str> = val.iter().chain(&oos).rev().take(QUERY_CHUNK).map(|(t, _)| t.as_str()).collect();
+    let rounds = 20;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        remembered.iter().for_each(|text| drop(std::hint::black_box(hybrid.search(text, 3))));
+    }
+    let micros = started.elapsed().as_secs_f64() * 1e6 / (rounds * remembered.len()) as f64;
+    println!(
+        "mean hybrid search time, vectors remembered: {micros:.1} µs ({} vectors)",
+        hybrid.embedding_units().len()
+    );
     let dump = value_of(&args, "--dump");
     if args.iter().any(|a| a == "--grid") || dump.is_some() {
         // The cosine alone: weight 1 over the whole range gives (cosine + 1) / 2.
@@ -296,8 +308,16 @@ fn demo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sites/demo/kb")
 }
 
+/// The demo site's `[knowledge]` settings (its calibration among them), as the server reads them.
+fn demo_options() -> KnowledgeOptions {
+    let file = demo_dir().join("../../demo.toml");
+    let site: Option<toml::Table> = std::fs::read_to_string(file).ok().and_then(|text| text.parse().ok());
+    let knowledge = site.and_then(|mut site| site.remove("knowledge"));
+    knowledge.and_then(|table| table.try_into().ok()).unwrap_or_default()
+}
+
 fn print_demo(embedded: Option<(&tokio::runtime::Runtime, &Embedder)>) {
-    let Ok(base) = KnowledgeBase::load(&demo_dir(), &KnowledgeOptions::default()) else {
+    let Ok(base) = KnowledgeBase::load(&demo_dir(), &demo_options()) else {
         return;
     };
     if base.is_empty() {

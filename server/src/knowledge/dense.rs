@@ -33,7 +33,7 @@ pub struct Calibration {
 
 impl Default for Calibration {
     fn default() -> Calibration {
-        Calibration { floor: 0.20, ceiling: 0.65, weight: 0.7 }
+        Calibration { floor: 0.40, ceiling: 0.90, weight: 0.7 }
     }
 }
 
@@ -120,10 +120,10 @@ impl Vectors {
 }
 
 /// Parts of a passage embedded beside the whole: at most this many of its sentences.
-pub const MAX_SENTENCES: usize = 24;
+pub const MAX_SENTENCES: usize = 64;
 
 /// Vectors one knowledge base holds at most (whole passages first, then sentences): at 384
-/// dimensions 31 MB, and a search compares the question with each (about 2 ms here).
+/// dimensions 31 MB, and a search compares the question with each (about 3 ms here).
 pub const MAX_UNITS: usize = 20_000;
 
 /// Words a sentence needs to be embedded on its own.
@@ -156,8 +156,18 @@ pub fn unit(vector: &[f32]) -> Option<Vec<f32>> {
     Some(vector.iter().map(|x| x / norm).collect())
 }
 
+/// Eight running sums, so the compiler can keep them in one SIMD register: a plain
+/// `sum()` must add in order and runs several times slower.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    let mut sums = [0.0_f32; 8];
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..8 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
 }
 
 /// The passages in cosine order, best first, as (index, cosine); ties to the earlier passage.
@@ -218,6 +228,15 @@ mod tests {
         let cosines = vectors.cosines(&unit(&[1.0, 0.0]).unwrap()).unwrap();
         assert!((cosines[0] - 0.6).abs() < 1e-6 && cosines[1].abs() < 1e-6, "{cosines:?}");
         assert_eq!((vectors.passages(), vectors.dimensions()), (2, 2));
+    }
+
+    #[test]
+    fn the_dot_product_counts_every_entry() {
+        for n in [0, 3, 8, 13, 384] {
+            let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let expected: f32 = a.iter().map(|x| x * 2.0).sum();
+            assert_eq!(dot(&a, &vec![2.0; n]), expected, "{n}");
+        }
     }
 
     #[test]
