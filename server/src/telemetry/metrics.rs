@@ -26,6 +26,10 @@ const STORE_BUCKETS: &[f64] =
     &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0];
 /// Bucket bounds of the model's time to first token (seconds), up to the default 20 s timeout.
 const FIRST_TOKEN_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0];
+/// Bucket bounds of an embedding request (seconds): a local model answers a turn's texts in
+/// milliseconds, the turn gives up at `llm.embedding_timeout_ms` (1.5 s), a batch of
+/// passages may take up to 120 s.
+const EMBEDDING_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 5.0, 30.0, 120.0];
 
 /// The kinds of socket, a label of the socket and frame metrics.
 #[derive(Clone, Copy, Debug)]
@@ -82,7 +86,9 @@ pub fn install() -> PrometheusHandle {
             .set_buckets_for_metric(Matcher::Full("baton_store_write_seconds".into()), STORE_BUCKETS)
             .expect("store buckets are non-empty")
             .set_buckets_for_metric(Matcher::Full("baton_llm_first_token_seconds".into()), FIRST_TOKEN_BUCKETS)
-            .expect("first-token buckets are non-empty");
+            .expect("first-token buckets are non-empty")
+            .set_buckets_for_metric(Matcher::Full("baton_embedding_seconds".into()), EMBEDDING_BUCKETS)
+            .expect("embedding buckets are non-empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
