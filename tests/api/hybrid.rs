@@ -92,17 +92,28 @@ async fn a_failing_or_slow_embedding_server_leaves_the_turn_to_words_and_loses_n
     let key = ready_with_key(&app, "read").await;
     assert_eq!(search_status(&app, &key, true).await["embedded"], true);
 
-    server.fail_embeddings(Some(500));
-    let reply = answer(&app, "How do I return an item?").await;
-    assert!(text(&reply).starts_with("1. Sign in and go to"), "answered from BM25: {reply}");
-    assert!(!text(&answer(&app, BUSTED).await).contains(WARRANTY));
-
-    server.fail_embeddings(None);
     server.slow_embeddings(Duration::from_secs(5));
     let started = Instant::now();
     let reply = answer(&app, "How long does a refund take?").await;
-    assert!(text(&reply).contains("business days"), "{reply}");
+    assert!(text(&reply).contains("business days"), "answered from BM25: {reply}");
     assert!(started.elapsed() < Duration::from_secs(5), "the turn waited past its bound: {:?}", started.elapsed());
+
+    // Within the pause after a failure, turns are not even sent.
+    server.slow_embeddings(Duration::ZERO);
+    server.fail_embeddings(Some(500));
+    let reply = answer(&app, "How do I return an item?").await;
+    assert!(text(&reply).starts_with("1. Sign in and go to"), "answered from BM25: {reply}");
+    assert!(!server.embedded().iter().any(|t| t == "How do I return an item?"), "asked within the pause");
+
+    // Past it, a failing server is asked and the turn is searched by words alone.
+    tokio::time::sleep(baton::bot::embeddings::PAUSE_AFTER_FAILURE).await;
+    assert!(!text(&answer(&app, BUSTED).await).contains(WARRANTY));
+    assert!(server.embedded().iter().any(|t| t == BUSTED));
+
+    // Once it answers again (and the pause that failure began is over), meaning is back.
+    server.fail_embeddings(None);
+    tokio::time::sleep(baton::bot::embeddings::PAUSE_AFTER_FAILURE).await;
+    assert!(text(&answer(&app, BUSTED).await).contains(WARRANTY));
 }
 
 #[tokio::test]

@@ -40,6 +40,10 @@ pub const CACHED_FLOATS: usize = 16 << 20;
 /// One batch of passages may take this long (a local server on a busy machine is slow).
 const INDEX_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// After a turn's texts failed to be embedded, later turns are searched by words alone for
+/// this long without asking, so a server that is away delays one turn, not every turn.
+pub const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 /// The pause after a failed indexing attempt, doubled each time up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -62,6 +66,8 @@ pub struct Embedder {
     model: String,
     timeout: Duration,
     passages: Mutex<Cache>,
+    /// When a turn's embedding last failed.
+    failed_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// Passage vectors by key, bounded by their total length.
@@ -110,6 +116,7 @@ impl Embedder {
             model: model.clone(),
             timeout: Duration::from_millis(settings.embedding_timeout_ms),
             passages: Mutex::new(Cache { vectors: LruCache::new_unbounded(), floats: 0 }),
+            failed_at: Mutex::new(None),
         })))
     }
 
@@ -175,10 +182,11 @@ impl Embedder {
     }
 
     /// Embeds those of `texts` that `knowledge` does not know yet and remembers them, within
-    /// the turn's bound. Does nothing while the base has no vectors; a failure is logged and
-    /// leaves those texts to BM25.
+    /// the turn's bound. Does nothing while the base has no vectors, or within
+    /// [`PAUSE_AFTER_FAILURE`] of a failure; a failure is logged and leaves those texts to BM25.
     pub async fn prepare(&self, knowledge: &KnowledgeBase, texts: &[&str]) {
-        if !knowledge.has_vectors() {
+        let failed_at = *self.failed_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !knowledge.has_vectors() || failed_at.is_some_and(|at| at.elapsed() < PAUSE_AFTER_FAILURE) {
             return;
         }
         let mut asked: Vec<String> = Vec::new();
@@ -192,7 +200,11 @@ impl Embedder {
         }
         match self.embed(&asked, self.timeout).await {
             Ok(vectors) => asked.iter().zip(vectors).for_each(|(text, vector)| knowledge.remember_query(text, &vector)),
-            Err(error) => tracing::warn!(%error, model = %self.model, "question not embedded; searched by words alone"),
+            Err(error) => {
+                *self.failed_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    Some(std::time::Instant::now());
+                tracing::warn!(%error, model = %self.model, pause = ?PAUSE_AFTER_FAILURE, "question not embedded; searched by words alone");
+            }
         }
     }
 
