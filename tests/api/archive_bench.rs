@@ -32,21 +32,27 @@ fn message(i: usize) -> EventBody {
     }
 }
 
+/// A new conversation of `length` visitor messages.
+async fn conversation(stores: &Stores, token_hash: &str, length: usize) -> ConversationId {
+    let new = NewConversation {
+        id: ConversationId::new(),
+        site: "demo".into(),
+        token_hash: token_hash.to_owned(),
+        visitor: Default::default(),
+    };
+    let id = stores.log.create_conversation(new).await.unwrap().id;
+    for i in 0..length {
+        stores.log.append(id, EventDraft::new(message(i))).await.unwrap();
+    }
+    id
+}
+
 /// A memory store holding a backlog of unarchived conversations.
 pub(crate) async fn backlog() -> Stores {
     let store = Arc::new(MemoryStore::new(Arc::new(|_| {}), 10_000, Duration::from_secs(3600)));
     let stores = Stores::new(store);
     for n in 0..CONVERSATIONS {
-        let new = NewConversation {
-            id: ConversationId::new(),
-            site: "demo".into(),
-            token_hash: format!("bench-{n}"),
-            visitor: Default::default(),
-        };
-        let id = stores.log.create_conversation(new).await.unwrap().id;
-        for i in 0..EVENTS_EACH {
-            stores.log.append(id, EventDraft::new(message(i))).await.unwrap();
-        }
+        conversation(&stores, &format!("bench-{n}"), EVENTS_EACH).await;
     }
     stores
 }
@@ -132,17 +138,7 @@ async fn a_round_with_a_conversation_longer_than_a_page_copies_every_event_once(
     let stores = Stores::new(Arc::new(MemoryStore::new(Arc::new(|_| {}), 10_000, Duration::from_secs(3600))));
     let mut lengths = Vec::new();
     for (n, length) in [3, 1_234, 7].into_iter().enumerate() {
-        let new = NewConversation {
-            id: ConversationId::new(),
-            site: "demo".into(),
-            token_hash: format!("pages-{n}"),
-            visitor: Default::default(),
-        };
-        let id = stores.log.create_conversation(new).await.unwrap().id;
-        for i in 0..length {
-            stores.log.append(id, EventDraft::new(message(i))).await.unwrap();
-        }
-        lengths.push((id, length));
+        lengths.push((conversation(&stores, &format!("pages-{n}"), length).await, length));
     }
     let archiver = Archiver {
         log: stores.log.clone(),
